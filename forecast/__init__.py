@@ -1,0 +1,20 @@
+"""forecast: Bayesian scenario forecasts of the Mexican government's responses to US actions.
+
+The public API (everything the CLI does)::
+
+    import forecast
+    cfg = forecast.compose(["scenario=repeated_raids"])
+    inputs = forecast.load_inputs(cfg)
+    model = forecast.build_model(inputs)          # a pm.Model, pure
+    fit = forecast.fit(cfg, inputs)               # cached by the inputs hash
+    pred = forecast.predict_scenarios(cfg, inputs, fit)   # xarray, per scenario x response
+    forecast.write_report(cfg, inputs, fit)       # reports/<...>/
+"""
+
+__version__ = "0.1.0"
+
+from .api import build_model, compose, fit, load_inputs, predict_scenarios, summarize, write_report  # noqa: E402
+from .errors import ConfigError, DiagnosticsError, ForecastError, InputError  # noqa: E402
+
+__all__ = ["ConfigError", "DiagnosticsError", "ForecastError", "InputError", "__version__", "build_model",
+           "compose", "fit", "load_inputs", "predict_scenarios", "summarize", "write_report"]

@@ -1,0 +1,142 @@
+"""Command line: a thin layer over the Python API.
+
+    forecast [HYDRA OVERRIDES]            one scenario's report (scenario=NAME, all_scenarios=true, --multirun ...)
+    forecast scenarios                    list the scenarios
+    forecast evidence add|check|list ...  the analysts' evidence log
+    forecast history [--replay]           the forecast history and its figure
+    forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
+
+Exit status: 0 = every report written and its diagnostics pass; 2 = invalid input; 3 = diagnostics
+failed (reports written, marked untrustworthy); 75 = another run holds the lock; 70 = internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import traceback
+
+from .errors import ConfigError, DiagnosticsError, ForecastError
+
+EXIT_OK, EXIT_INPUT, EXIT_DIAGNOSTICS, EXIT_LOCKED, EXIT_INTERNAL = 0, 2, 3, 75, 70
+SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
+
+
+def say(msg: str) -> None:
+    """Progress for people: stderr, one line each."""
+    print(f"forecast: {msg}", file=sys.stderr, flush=True)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("PYTENSOR_FLAGS", "")
+    for name in ("pytensor", "pymc", "numba", "matplotlib", "h5py"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*Potentials.*")
+
+
+def run_forecast(cfg, overrides: list[str]) -> int:
+    """Fit once (or hit the cache) and write the configured scenario's report (or all of them)."""
+    from . import api
+    from . import config as _config
+
+    say(f"loading inputs (as_of={cfg.as_of or 'today'})")
+    inputs = api.load_inputs(cfg)
+    say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
+        f"{len(inputs.evidence_ids)} evidence entries known by {inputs.as_of}")
+    fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty())
+    if fitted.from_cache:
+        say(f"posterior cache hit {fitted.inputs_hash} (no sampling)")
+    else:
+        t = ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items())
+        say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
+    names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
+    say(f"writing {len(names)} report(s)")
+    paths = api.write_report(cfg, inputs, fitted, names, overrides=overrides)
+    bad = []
+    for p in paths:
+        data = json.loads((p / "forecast.json").read_text())
+        if not data["diagnostics"]["ok"]:
+            bad.append(p.name)
+        say(f"report: {p / 'report.html'}")
+    if bad:
+        d = data["diagnostics"]
+        raise DiagnosticsError(f"diagnostics failed for {', '.join(bad)} (max R-hat {d['max_rhat']}, "
+                               f"min ESS {d['min_ess_bulk']}, divergences {d['divergences']}): "
+                               "reports written and marked untrustworthy; rerun with more draws "
+                               "(sampler.draws=4000)")
+    return EXIT_OK
+
+
+def exit_code_for(e: BaseException) -> int:
+    if isinstance(e, ForecastError):
+        return e.exit_code
+    return EXIT_INTERNAL
+
+
+def _report_error(e: BaseException) -> int:
+    code = exit_code_for(e)
+    if isinstance(e, ForecastError):
+        print(f"forecast: error: {e}", file=sys.stderr)
+    else:
+        print(f"forecast: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(set FORECAST_DEBUG=1 for the traceback)", file=sys.stderr)
+        if os.environ.get("FORECAST_DEBUG"):
+            traceback.print_exc()
+    return code
+
+
+def _hydra_main(argv: list[str]) -> int:
+    import hydra
+
+    from .config import _check_override, validate
+    from .paths import conf_dir
+
+    overrides = [a for a in argv if not a.startswith("-")]
+    for o in overrides:
+        _check_override(o)
+    result = {"code": EXIT_OK}
+
+    @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
+    def task(cfg) -> None:
+        _quiet_libraries()
+        try:
+            validate(cfg)
+            result["code"] = max(result["code"], run_forecast(cfg, overrides))
+        except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
+            result["code"] = max(result["code"], _report_error(e))
+
+    sys.argv = [sys.argv[0], *argv]
+    try:
+        task()
+    except SystemExit as e:  # hydra's own usage errors
+        return int(e.code or 0) and EXIT_INPUT
+    return result["code"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            from .commands import dispatch
+
+            _quiet_libraries()
+            code = dispatch(argv[0], argv[1:])
+        elif argv and argv[0] in ("-h", "--help"):
+            print(__doc__)
+            code = EXIT_OK
+        else:
+            code = _hydra_main(argv)
+    except ConfigError as e:
+        code = _report_error(e)
+    except ForecastError as e:
+        code = _report_error(e)
+    except KeyboardInterrupt:
+        print("forecast: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,394 @@
+"""Load and validate everything under ``data/``: the ontology, precedents, polls.
+
+Categories are data. Python never spells an action or response name; it reads them here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .io import (
+    display,
+    parse_binary_or_missing,
+    parse_bool,
+    parse_choice,
+    parse_date,
+    parse_float,
+    parse_id,
+    parse_int,
+    parse_prob,
+    read_csv,
+    read_yaml,
+    require_columns,
+)
+
+ATTRIBUTE_TYPES = {"numeric", "boolean", "categorical"}
+DOMAINS = {"diplomatic", "security_cooperation", "legal", "military", "economic", "geopolitical", "domestic"}
+STANCES = {"retaliatory": 1, "accommodating": -1}
+FORMS = {"threat", "executed"}
+EPISODE_FIXED = {"id", "date", "title", "action_type", "research_action_codes", "research_consent",
+                 "sources", "verified", "notes"}
+POLL_USES = {"likelihood", "prior_only"}
+
+
+# --------------------------------------------------------------------------- ontology
+@dataclass(frozen=True)
+class Ontology:
+    attributes: dict[str, dict[str, Any]]
+    actions: pd.DataFrame  # index: action id; one column per attribute, plus label/description
+    responses: pd.DataFrame  # index: response id
+    composites: dict[str, dict[str, Any]]
+
+    @property
+    def action_ids(self) -> list[str]:
+        return list(self.actions.index)
+
+    @property
+    def response_ids(self) -> list[str]:
+        return list(self.responses.index)
+
+    @property
+    def covariate_names(self) -> list[str]:
+        names = []
+        for name, spec in self.attributes.items():
+            if spec["type"] == "categorical":
+                names += [f"{name}={lvl}" for lvl in spec["levels"] if lvl != spec["baseline"]]
+            else:
+                names.append(name)
+        return names
+
+    def covariates(self, profiles: pd.DataFrame) -> np.ndarray:
+        """Design matrix (n_profiles x n_covariates) from attribute values (already validated)."""
+        cols = []
+        for name, spec in self.attributes.items():
+            v = profiles[name]
+            if spec["type"] == "numeric":
+                cols.append((v.astype(float).to_numpy() - spec["center"]) / spec["scale"])
+            elif spec["type"] == "boolean":
+                cols.append(v.astype(bool).astype(float).to_numpy())
+            else:
+                for lvl in spec["levels"]:
+                    if lvl != spec["baseline"]:
+                        cols.append((v == lvl).astype(float).to_numpy())
+        return np.column_stack(cols) if cols else np.zeros((len(profiles), 0))
+
+    def parse_attribute(self, name: str, value: Any, where: str) -> Any:
+        spec = self.attributes[name]
+        if spec["type"] == "numeric":
+            return parse_float(value, where, spec["min"], spec["max"], f"a {name} value")
+        if spec["type"] == "boolean":
+            return parse_bool(value, where)
+        return parse_choice(value, where, spec["levels"], f"{name} level")
+
+    def profile(self, action: str, overrides: dict[str, Any] | None = None,
+                where: str = "profile") -> dict[str, Any]:
+        """An action profile: the action type's attributes with validated overrides."""
+        if action not in self.actions.index:
+            raise InputError(where, f"unknown action type {action!r}",
+                             f"use one of: {', '.join(self.action_ids)}")
+        prof = {k: self.actions.at[action, k] for k in self.attributes}
+        for k, v in (overrides or {}).items():
+            if k not in self.attributes:
+                raise InputError(f"{where}.{k}", f"unknown attribute {k!r}",
+                                 f"use one of: {', '.join(self.attributes)}")
+            prof[k] = self.parse_attribute(k, v, f"{where}.{k}")
+        return prof
+
+    def ancestors(self, response: str) -> list[str]:
+        """The chain of responses ``response`` requires, nearest first."""
+        out, r = [], self.responses.at[response, "requires"]
+        while r:
+            out.append(r)
+            r = self.responses.at[r, "requires"]
+        return out
+
+
+def _load_attributes(path: Path) -> dict[str, dict[str, Any]]:
+    raw = read_yaml(path)
+    where0 = display(path)
+    out = {}
+    for name, spec in raw.items():
+        where = f"{where0}, key '{name}'"
+        parse_id(name, where)
+        if not isinstance(spec, dict):
+            raise InputError(where, "expected a mapping", "give at least `type:`")
+        typ = parse_choice(spec.get("type"), f"{where}.type", ATTRIBUTE_TYPES, "attribute type")
+        s = {"type": typ, "description": str(spec.get("description", ""))}
+        if typ == "numeric":
+            for k in ("min", "max", "center", "scale"):
+                s[k] = parse_float(spec.get(k), f"{where}.{k}")
+            if s["scale"] <= 0 or s["min"] >= s["max"]:
+                raise InputError(where, "needs min < max and scale > 0", "fix min/max/scale")
+        elif typ == "categorical":
+            levels = spec.get("levels")
+            if not isinstance(levels, list) or len(levels) < 2:
+                raise InputError(f"{where}.levels", "needs a list of at least two levels", "list the levels")
+            s["levels"] = [parse_id(lv, f"{where}.levels") for lv in levels]
+            s["baseline"] = parse_choice(spec.get("baseline"), f"{where}.baseline", s["levels"], "baseline level")
+        out[name] = s
+    return out
+
+
+def _load_actions(path: Path, attributes: dict) -> pd.DataFrame:
+    header, rows = read_csv(path)
+    where0 = display(path)
+    require_columns(header, ["id", "label", *attributes], where0)
+    records, seen = [], {}
+    proto = Ontology(attributes, pd.DataFrame(), pd.DataFrame(), {})
+    for line, row in rows:
+        where = f"{where0}, row {line}"
+        aid = parse_id(row["id"], f"{where}, column 'id'")
+        if aid in seen:
+            raise InputError(f"{where}, column 'id'", f"duplicate id {aid!r} (also row {seen[aid]})",
+                             "give each action type its own id")
+        seen[aid] = line
+        rec = {"id": aid, "label": row["label"] or aid, "description": row.get("description", ""),
+               "research_code": row.get("research_code", "")}
+        for name in attributes:
+            rec[name] = proto.parse_attribute(name, row[name], f"{where} (id {aid}), column '{name}'")
+        records.append(rec)
+    return pd.DataFrame.from_records(records).set_index("id")
+
+
+def _load_responses(path: Path) -> pd.DataFrame:
+    header, rows = read_csv(path)
+    where0 = display(path)
+    need = ["id", "label", "domain", "stance", "form", "requires", "escalation_rank", "opinion_sign"]
+    require_columns(header, need, where0)
+    records, seen = [], {}
+    for line, row in rows:
+        where = f"{where0}, row {line}"
+        rid = parse_id(row["id"], f"{where}, column 'id'")
+        if rid in seen:
+            raise InputError(f"{where}, column 'id'", f"duplicate id {rid!r} (also row {seen[rid]})",
+                             "give each response its own id")
+        seen[rid] = line
+        w = f"{where} (id {rid}), column"
+        records.append({
+            "id": rid,
+            "label": row["label"] or rid,
+            "domain": parse_choice(row["domain"], f"{w} 'domain'", DOMAINS, "domain"),
+            "stance": parse_choice(row["stance"], f"{w} 'stance'", set(STANCES), "stance"),
+            "form": parse_choice(row["form"], f"{w} 'form'", FORMS, "form"),
+            "requires": row["requires"],
+            "escalation_rank": parse_int(row["escalation_rank"], f"{w} 'escalation_rank'", 0, 100),
+            "opinion_sign": parse_int(row["opinion_sign"], f"{w} 'opinion_sign'", -1, 1),
+            "research_code": row.get("research_code", ""),
+            "description": row.get("description", ""),
+            "_line": line,
+        })
+    df = pd.DataFrame.from_records(records).set_index("id")
+    for rid, rec in df.iterrows():
+        req = rec["requires"]
+        where = f"{where0}, row {rec['_line']} (id {rid}), column 'requires'"
+        if req and req not in df.index:
+            raise InputError(where, f"unknown response {req!r}", "name a response id from this file or leave blank")
+        if req and rec["form"] != "executed":
+            raise InputError(where, "only an executed response can require another", "clear it or set form=executed")
+        chain, r = {rid}, req
+        while r:
+            if r in chain:
+                raise InputError(where, "the 'requires' links form a cycle", "break the cycle")
+            chain.add(r)
+            r = df.at[r, "requires"]
+    return df.drop(columns="_line")
+
+
+def _load_composites(path: Path, responses: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    raw = read_yaml(path)
+    out = {}
+    for name, spec in raw.items():
+        where = f"{display(path)}, key '{name}'"
+        parse_id(name, where)
+        if not isinstance(spec, dict):
+            raise InputError(where, "expected a mapping", "give `label` and `any_of` or `all_of`")
+        kinds = [k for k in ("any_of", "all_of") if k in spec]
+        if len(kinds) != 1:
+            raise InputError(where, "needs exactly one of any_of / all_of", "give one list of response ids")
+        members = spec[kinds[0]]
+        if not isinstance(members, list) or not members:
+            raise InputError(f"{where}.{kinds[0]}", "needs a non-empty list", "list response ids")
+        for m in members:
+            parse_choice(m, f"{where}.{kinds[0]}", set(responses.index), "response")
+        out[name] = {"label": str(spec.get("label", name)), "kind": kinds[0], "members": list(members)}
+    return out
+
+
+def load_ontology(data_dir: Path) -> Ontology:
+    d = Path(data_dir) / "ontology"
+    attributes = _load_attributes(d / "attributes.yaml")
+    actions = _load_actions(d / "actions.csv", attributes)
+    responses = _load_responses(d / "responses.csv")
+    composites = _load_composites(d / "composites.yaml", responses)
+    return Ontology(attributes, actions, responses, composites)
+
+
+# --------------------------------------------------------------------------- episodes
+@dataclass(frozen=True)
+class Episodes:
+    """Historical (or evidence-log) episodes: profiles plus coded responses (NaN = missing)."""
+
+    table: pd.DataFrame  # index: id; date, action_type, attributes, title, sources, verified, origin
+    outcomes: pd.DataFrame  # index: id; columns: every response id; values 0/1/NaN
+
+
+def episode_from_record(ont: Ontology, rec: dict[str, Any], responses: dict[str, Any], where: str,
+                        today: dt.date) -> tuple[dict[str, Any], dict[str, float]]:
+    """Validate one episode (a CSV row or an evidence entry): profile plus coded responses."""
+    eid = parse_id(rec.get("id"), f"{where}, column 'id'")
+    w = f"{where} (id {eid}), column"
+    date = parse_date(rec.get("date"), f"{w} 'date'", not_after=today)
+    action = parse_choice(rec.get("action_type"), f"{w} 'action_type'", set(ont.action_ids), "action type")
+    overrides = {k: rec[k] for k in ont.attributes if rec.get(k) not in (None, "")}
+    prof = {k: ont.actions.at[action, k] for k in ont.attributes}
+    for k, v in overrides.items():
+        prof[k] = ont.parse_attribute(k, v, f"{w} '{k}'")
+    coded = {}
+    for r, v in responses.items():
+        if r not in ont.responses.index:
+            raise InputError(f"{w} '{r}'", f"coded on response {r!r}, which the ontology lacks",
+                             "add it to data/ontology/responses.csv or rename the column")
+        coded[r] = parse_binary_or_missing(v, f"{w} '{r}'")
+    for r in list(coded):
+        if coded[r] == 1.0:
+            for anc in ont.ancestors(r):
+                if coded.get(anc) == 0.0:
+                    raise InputError(f"{w} '{anc}'", f"coded 0 but '{r}' (which requires it) is coded 1",
+                                     f"code '{anc}' as 1 or blank, or '{r}' as 0")
+                coded[anc] = 1.0
+    table = {"id": eid, "date": date, "action_type": action, **prof,
+             "title": str(rec.get("title", "")), "sources": str(rec.get("sources", "")),
+             "verified": str(rec.get("verified", ""))}
+    return table, coded
+
+
+def load_precedents(path: Path, ont: Ontology, today: dt.date) -> Episodes:
+    header, rows = read_csv(path)
+    where0 = display(path)
+    require_columns(header, ["id", "date", "action_type", "sources"], where0)
+    response_cols = [c for c in header if c not in EPISODE_FIXED and c not in ont.attributes]
+    tables, outcomes, seen = [], [], {}
+    for line, row in rows:
+        where = f"{where0}, row {line}"
+        table, coded = episode_from_record(ont, row, {c: row[c] for c in response_cols}, where, today)
+        if table["id"] in seen:
+            raise InputError(f"{where}, column 'id'", f"duplicate id {table['id']!r} (also row {seen[table['id']]})",
+                             "give each precedent its own id")
+        seen[table["id"]] = line
+        if not table["sources"]:
+            raise InputError(f"{where} (id {table['id']}), column 'sources'", "no source",
+                             "cite at least one source (URL or citation)")
+        table["origin"] = "precedent"
+        tables.append(table)
+        outcomes.append({"id": table["id"], **coded})
+    return _episodes(tables, outcomes, ont)
+
+
+def _episodes(tables: list[dict], outcomes: list[dict], ont: Ontology) -> Episodes:
+    cols = ["id", "date", "action_type", *ont.attributes, "title", "sources", "verified", "origin"]
+    t = pd.DataFrame.from_records(tables, columns=cols).set_index("id")
+    o = pd.DataFrame.from_records(outcomes).set_index("id") if outcomes else pd.DataFrame(index=t.index)
+    o = o.reindex(index=t.index, columns=ont.response_ids).astype(float)
+    return Episodes(t, o)
+
+
+def merge_episodes(a: Episodes, b: Episodes, where: str = "evidence") -> Episodes:
+    dupes = sorted(set(a.table.index) & set(b.table.index))
+    if dupes:
+        raise InputError(where, f"episode id(s) {dupes} are used twice", "give each episode its own id")
+    return Episodes(pd.concat([a.table, b.table]), pd.concat([a.outcomes, b.outcomes]))
+
+
+# --------------------------------------------------------------------------- polls
+def load_polls(path: Path, today: dt.date) -> pd.DataFrame:
+    header, rows = read_csv(path)
+    where0 = display(path)
+    require_columns(header, ["id", "pollster", "date", "n", "share_opposed", "use", "source"], where0)
+    recs, seen = [], {}
+    for line, row in rows:
+        where = f"{where0}, row {line}"
+        recs.append(poll_from_record(row, where, today, seen, line))
+    return polls_frame(recs)
+
+
+def poll_from_record(row: dict[str, Any], where: str, today: dt.date, seen: dict | None = None,
+                     line: int | None = None) -> dict[str, Any]:
+    pid = parse_id(row.get("id"), f"{where}, column 'id'")
+    w = f"{where} (id {pid}), column"
+    if seen is not None:
+        if pid in seen:
+            raise InputError(f"{where}, column 'id'", f"duplicate id {pid!r} (also row {seen[pid]})",
+                             "give each poll its own id")
+        seen[pid] = line
+    use = parse_choice(row.get("use") or "likelihood", f"{w} 'use'", POLL_USES, "use")
+    n_raw = row.get("n")
+    n = parse_int(n_raw, f"{w} 'n'", 1, 10_000_000) if n_raw not in (None, "") else None
+    if use == "likelihood" and n is None:
+        raise InputError(f"{w} 'n'", "a poll used in the likelihood needs its sample size",
+                         "give n, or set use=prior_only")
+    if not str(row.get("source") or "").strip():
+        raise InputError(f"{w} 'source'", "no source", "cite the poll (URL or citation)")
+    return {
+        "id": pid,
+        "pollster": str(row.get("pollster") or "").strip() or "unknown",
+        "date": parse_date(row.get("date"), f"{w} 'date'", not_after=today),
+        "n": n,
+        "share_opposed": parse_prob(row.get("share_opposed"), f"{w} 'share_opposed'"),
+        "use": use,
+        "wording": str(row.get("wording") or ""),
+        "source": str(row.get("source")),
+    }
+
+
+def polls_frame(recs: list[dict[str, Any]]) -> pd.DataFrame:
+    cols = ["id", "pollster", "date", "n", "share_opposed", "use", "wording", "source"]
+    return pd.DataFrame.from_records(recs, columns=cols).set_index("id")
+
+
+# --------------------------------------------------------------------------- all inputs
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the model sees, validated and filtered to ``as_of``."""
+
+    ontology: Ontology
+    episodes: Episodes
+    polls: pd.DataFrame
+    claims: list  # list[forecast.priors.Claim]
+    signals: list = field(default_factory=list)  # list[forecast.priors.Claim] from the evidence log
+    hyper: dict = field(default_factory=dict)
+    as_of: dt.date = field(default_factory=dt.date.today)
+    evidence_ids: tuple[str, ...] = ()
+
+    def with_history(self, include: bool) -> Inputs:
+        """The same inputs without the historical record (the article-only prior) when ``include`` is False."""
+        if include:
+            return self
+        empty = Episodes(self.episodes.table.iloc[:0], self.episodes.outcomes.iloc[:0])
+        return Inputs(self.ontology, empty, self.polls.iloc[:0], self.claims, [], self.hyper, self.as_of, ())
+
+    def fingerprint(self) -> dict[str, Any]:
+        """A JSON-able description of everything in the inputs that changes the posterior."""
+        def frame(df: pd.DataFrame) -> list:
+            return [[str(i), *[None if (isinstance(v, float) and math.isnan(v)) else
+                               (v.isoformat() if isinstance(v, dt.date) else v) for v in row]]
+                    for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
+        ont = self.ontology
+        return {
+            "attributes": ont.attributes,
+            "actions": frame(ont.actions[list(ont.attributes)]),
+            "responses": frame(ont.responses[["domain", "stance", "form", "requires", "opinion_sign"]]),
+            "episodes": frame(self.episodes.table[["date", "action_type", *ont.attributes]]),
+            "outcomes": frame(self.episodes.outcomes),
+            "polls": frame(self.polls[["date", "n", "share_opposed", "use", "pollster"]]),
+            "claims": [c.fingerprint() for c in self.claims],
+            "signals": [c.fingerprint() for c in self.signals],
+            "hyper": self.hyper,
+        }

@@ -1,0 +1,40 @@
+"""One exception family. Every message names the file, the row or key, and the fix."""
+
+from __future__ import annotations
+
+
+class ForecastError(Exception):
+    """Base class of every error the tool raises on purpose."""
+
+    exit_code = 70  # internal error (EX_SOFTWARE)
+
+
+class InputError(ForecastError, ValueError):
+    """Invalid input: a data file, a config value, an evidence entry, a CLI argument."""
+
+    exit_code = 2
+
+    def __init__(self, where: str, problem: str, fix: str | None = None):
+        self.where = where
+        self.problem = problem
+        self.fix = fix
+        msg = f"{where}: {problem}"
+        if fix:
+            msg += f"; {fix}"
+        super().__init__(msg)
+
+
+class ConfigError(InputError):
+    """An unknown scenario, prior or key, or a config value out of range."""
+
+
+class DiagnosticsError(ForecastError):
+    """The sampler's diagnostics failed: reports are written but marked untrustworthy."""
+
+    exit_code = 3
+
+
+class LockedError(ForecastError):
+    """Another run holds the reports lock."""
+
+    exit_code = 75  # EX_TEMPFAIL

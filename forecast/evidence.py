@@ -1,0 +1,190 @@
+"""The analysts' evidence log: ``data/evidence/<id>.yaml``, one dated entry per file.
+
+An entry is one of three kinds, each data the model understands::
+
+    id: E-2026-02-ef-poll          # also the file name
+    date_known: 2026-02-04         # when it became known (as_of filters on this)
+    source: https://...            # URL or citation
+    summary: one line
+    kind: poll | episode | signal
+    poll:    {pollster, date, n, share_opposed, wording}                      -> public-opinion measurement
+    episode: {action_type, date, <attribute overrides>, responses: {id: 0/1}} -> likelihood, like a precedent
+    signal:  {actions: [...], response, lower, upper, mass, strength}          -> graded likelihood term
+
+Entries are validated like every input; ``add_entry`` writes a new file atomically and never
+overwrites one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
+from .errors import InputError
+from .io import display, parse_choice, parse_date, parse_id, read_yaml
+from .priors import Claim, parse_claim
+
+KINDS = ("poll", "episode", "signal")
+ENTRY_KEYS = {"id", "date_known", "source", "summary", "kind", *KINDS}
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    date_known: dt.date
+    source: str
+    summary: str
+    kind: str
+    body: dict[str, Any]
+    path: Path
+
+
+@dataclass(frozen=True)
+class EvidenceLog:
+    entries: list[Entry]
+    episodes: Episodes
+    polls: Any  # DataFrame
+    signals: list[Claim]
+
+
+def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path | None = None) -> tuple[Entry, Any]:
+    """Validate one entry; returns the entry and what it adds to the model."""
+    if not isinstance(raw, dict):
+        raise InputError(where, "an evidence entry must be a mapping", "see data/evidence/README.md")
+    unknown = set(raw) - ENTRY_KEYS
+    if unknown:
+        raise InputError(f"{where}, key '{sorted(unknown)[0]}'", "unknown key",
+                         f"use only: {', '.join(sorted(ENTRY_KEYS))}")
+    eid = parse_id(raw.get("id"), f"{where}, key 'id'")
+    w = f"{where} (entry {eid}), key"
+    known = parse_date(raw.get("date_known"), f"{w} 'date_known'", not_after=today)
+    source = str(raw.get("source") or "").strip()
+    if not source:
+        raise InputError(f"{w} 'source'", "no source", "give a URL or a citation")
+    summary = str(raw.get("summary") or "").strip()
+    if not summary or "\n" in summary:
+        raise InputError(f"{w} 'summary'", "missing or more than one line", "write a one-line summary")
+    kind = parse_choice(raw.get("kind"), f"{w} 'kind'", set(KINDS), "kind")
+    body = raw.get(kind)
+    if not isinstance(body, dict):
+        raise InputError(f"{w} '{kind}'", f"missing the '{kind}:' block", f"add `{kind}:` with its fields")
+    extra = [k for k in KINDS if k != kind and k in raw]
+    if extra:
+        raise InputError(f"{w} '{extra[0]}'", f"a {kind} entry cannot also have a '{extra[0]}' block", "remove it")
+    entry = Entry(eid, known, source, summary, kind, body, path or Path(where))
+    wb = f"{where} (entry {eid}), {kind}"
+    if kind == "poll":
+        rec = {**body, "id": eid, "source": source, "use": "likelihood"}
+        poll = poll_from_record(rec, wb, today)
+        if poll["date"] > known:
+            raise InputError(f"{wb}.date", "the poll's date is after date_known", "fix either date")
+        return entry, poll
+    if kind == "episode":
+        resp = body.get("responses")
+        if not isinstance(resp, dict) or not resp:
+            raise InputError(f"{wb}.responses", "missing", "map response ids to 1 (happened) or 0 (did not)")
+        rec = {k: v for k, v in body.items() if k != "responses"}
+        rec.update(id=eid, sources=source, title=summary, verified="evidence")
+        table, coded = episode_from_record(ont, rec, {k: str(v) for k, v in resp.items()}, wb, today)
+        if table["date"] > known:
+            raise InputError(f"{wb}.date", "the episode's date is after date_known", "fix either date")
+        table["origin"] = "evidence"
+        return entry, (table, coded)
+    sig = dict(body)
+    strength = sig.pop("strength", 1.0)
+    acts = sig.pop("actions", sig.pop("action", None))
+    response = sig.pop("response", None)
+    claim_raw = {"id": eid, "quote": summary, "location": known.isoformat(), "source": source,
+                 "constrains": {"kind": "cell", "actions": acts, "response": response},
+                 "elicit": {"family": "Beta", **sig}, "strength": strength}
+    claim = parse_claim(eid.replace(".", "_"), claim_raw, ont, wb, origin="evidence")
+    return entry, Claim(**{**claim.__dict__, "date_known": known.isoformat()})
+
+
+def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.date | None = None) -> EvidenceLog:
+    """Every valid entry known by ``as_of`` (all of them when None). Any invalid entry stops the load."""
+    entries, tables, coded, polls, signals = [], [], [], [], []
+    seen: dict[str, Path] = {}
+    files = sorted(Path(evidence_dir).glob("*.yaml")) if Path(evidence_dir).is_dir() else []
+    for path in files:
+        where = display(path)
+        entry, payload = parse_entry(read_yaml(path), ont, today, where, path)
+        if entry.id in seen:
+            raise InputError(f"{where}, key 'id'", f"duplicate id {entry.id!r} (also {display(seen[entry.id])})",
+                             "give each entry its own id")
+        if path.stem != entry.id:
+            raise InputError(f"{where}, key 'id'", f"id {entry.id!r} does not match the file name",
+                             f"rename the file to {entry.id}.yaml")
+        seen[entry.id] = path
+        if as_of is not None and entry.date_known > as_of:
+            continue
+        entries.append(entry)
+        if entry.kind == "poll":
+            polls.append(payload)
+        elif entry.kind == "episode":
+            tables.append(payload[0])
+            coded.append({"id": entry.id, **payload[1]})
+        else:
+            signals.append(payload)
+    return EvidenceLog(entries, _episodes(tables, coded, ont), polls_frame(polls), signals)
+
+
+def entry_from_flags(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Build an entry mapping from CLI flags (``--field value`` pairs, dotted for the body)."""
+    top = {k: v for k, v in fields.items() if k in ENTRY_KEYS}
+    body = {k: v for k, v in fields.items() if k not in ENTRY_KEYS}
+    if kind == "episode":
+        resp = {k.split(".", 1)[1]: v for k, v in body.items() if k.startswith("responses.")}
+        body = {k: v for k, v in body.items() if not k.startswith("responses.")}
+        body["responses"] = resp
+    if kind == "signal" and isinstance(body.get("actions"), str):
+        body["actions"] = [a.strip() for a in body["actions"].split(",") if a.strip()]
+    return {**top, "kind": kind, kind: body}
+
+
+def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.date) -> Path:
+    """Validate and write a new entry; refuses an existing id and never touches other files."""
+    evidence_dir = Path(evidence_dir)
+    entry, _ = parse_entry(raw, ont, today, "new evidence entry")
+    existing = load_evidence(evidence_dir, ont, today)  # the log must be valid before it grows
+    if any(e.id == entry.id for e in existing.entries):
+        raise InputError(f"new evidence entry (entry {entry.id}), key 'id'", "an entry with this id exists",
+                         "choose a new id")
+    target = evidence_dir / f"{entry.id}.yaml"
+    evidence_dir.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(_plain(raw), sort_keys=False, allow_unicode=True)
+    fd, tmp = tempfile.mkstemp(dir=evidence_dir, prefix=".new-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.link(tmp, target)  # fails if the target exists: never overwrites
+    except FileExistsError:
+        raise InputError(display(target), "file exists", "choose a new id") from None
+    finally:
+        os.unlink(tmp)
+    return target
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_plain(v) for v in x]
+    if isinstance(x, dt.date):
+        return x.isoformat()
+    return x
+
+
+def check(evidence_dir: Path, ont: Ontology, today: dt.date) -> EvidenceLog:
+    return load_evidence(evidence_dir, ont, today)
+
+
+def read_entry_file(path: Path) -> dict[str, Any]:
+    return read_yaml(Path(path))

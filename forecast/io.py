@@ -1,0 +1,197 @@
+"""Safe readers and field parsers shared by every loader.
+
+Each parser takes a ``where`` string (file, row, column) so that an error names its place, the
+problem and the fix in one line. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+from .paths import project_root
+
+MAX_BYTES = 5 * 1024 * 1024
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+TRUE = {"true", "yes", "1"}
+FALSE = {"false", "no", "0"}
+
+
+def display(path: Path) -> str:
+    """A path as the user should see it: relative to the project when inside it."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path) -> str:
+    path = Path(path)
+    where = display(path)
+    if not path.is_file():
+        raise InputError(where, "file not found", "create it or point the config at the right file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise InputError(where, f"file is {size} bytes, over the {MAX_BYTES}-byte limit",
+                         "split it or remove what does not belong")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(where, f"not UTF-8 text (byte {e.start})", "save the file as UTF-8") from None
+    if "\x00" in text:
+        raise InputError(where, "contains NUL bytes", "save it as plain UTF-8 text")
+    if not text.strip():
+        raise InputError(where, "file is empty", "restore its content (see git history)")
+    return text
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader that keeps ISO dates as strings (parsed and checked by ``parse_date``)."""
+
+
+_SafeLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_yaml(path: Path, *, mapping: bool = True) -> Any:
+    text = read_text(path)
+    try:
+        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark else "somewhere"
+        problem = getattr(e, "problem", None) or "cannot be parsed"
+        raise InputError(f"{display(path)}, {line}", f"malformed YAML ({problem})",
+                         "fix the indentation or quoting there") from None
+    if mapping and not isinstance(data, dict):
+        raise InputError(display(path), f"expected a mapping of keys to values, got {type(data).__name__}",
+                         "write it as `key: value` lines")
+    return data
+
+
+def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """Header and rows as ``(line_number, {column: text})``; a row of the wrong width is refused."""
+    text = read_text(path)
+    where = display(path)
+    reader = csv.reader(io.StringIO(text), strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise InputError(f"{where}, row {reader.line_num}", f"broken CSV ({e})",
+                         "check the quotes on that row") from None
+    header = [h.strip() for h in rows[0]]
+    dupes = {h for h in header if header.count(h) > 1}
+    if dupes:
+        raise InputError(f"{where}, header", f"duplicate column(s) {sorted(dupes)}", "rename or remove one")
+    out = []
+    line = 1
+    for fields in rows[1:]:
+        line += 1
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(header):
+            raise InputError(f"{where}, row {line}",
+                             f"has {len(fields)} fields but the header has {len(header)}",
+                             "quote any field that contains a comma")
+        out.append((line, {h: f.strip() for h, f in zip(header, fields, strict=True)}))
+    if not out:
+        raise InputError(where, "has a header but no rows", "add rows or restore the file")
+    return header, out
+
+
+def require_columns(header: list[str], required: list[str], where: str) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(where, f"missing column(s) {missing}", "add them to the header")
+
+
+def parse_id(value: Any, where: str) -> str:
+    s = str(value).strip() if value is not None else ""
+    if not _ID.match(s):
+        raise InputError(where, f"{s!r} is not a valid id",
+                         "use 1-80 letters, digits, '_', '-' or '.', starting with a letter or digit")
+    return s
+
+
+def parse_float(value: Any, where: str, lo: float | None = None, hi: float | None = None,
+                what: str = "a number") -> float:
+    if isinstance(value, bool):
+        raise InputError(where, f"{value!r} is not {what}", f"write {what}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise InputError(where, f"{value!r} is not {what}", f"write {what}") from None
+    if not math.isfinite(x):
+        raise InputError(where, f"{value!r} is not finite", f"write {what}")
+    if (lo is not None and x < lo) or (hi is not None and x > hi):
+        raise InputError(where, f"{x:g} is outside [{lo:g}, {hi:g}]", f"use {what} from {lo:g} to {hi:g}")
+    return x
+
+
+def parse_prob(value: Any, where: str) -> float:
+    return parse_float(value, where, 0.0, 1.0, "a probability")
+
+
+def parse_int(value: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:
+    x = parse_float(value, where, lo, hi, "a whole number")
+    if x != int(x):
+        raise InputError(where, f"{value!r} is not a whole number", "write a whole number")
+    return int(x)
+
+
+def parse_bool(value: Any, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    s = str(value).strip().lower()
+    if s in TRUE:
+        return True
+    if s in FALSE:
+        return False
+    raise InputError(where, f"{value!r} is not true/false", "write true or false")
+
+
+def parse_choice(value: Any, where: str, choices: list[str] | set[str], what: str = "value") -> str:
+    s = str(value).strip() if value is not None else ""
+    if s not in choices:
+        raise InputError(where, f"unknown {what} {s!r}", f"use one of: {', '.join(sorted(choices))}")
+    return s
+
+
+def parse_date(value: Any, where: str, *, not_after: dt.date | None = None) -> dt.date:
+    if isinstance(value, dt.datetime):
+        d = value.date()
+    elif isinstance(value, dt.date):
+        d = value
+    else:
+        s = str(value).strip() if value is not None else ""
+        try:
+            d = dt.date.fromisoformat(s) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s) else None
+        except ValueError:
+            d = None
+        if d is None:
+            raise InputError(where, f"{s!r} is not a date", "write it as YYYY-MM-DD")
+    if not_after is not None and d > not_after:
+        raise InputError(where, f"{d.isoformat()} is in the future (after {not_after.isoformat()})",
+                         "use the date the event happened or became known")
+    return d
+
+
+def parse_binary_or_missing(value: str, where: str) -> float:
+    s = str(value).strip()
+    if s in ("", "·", "NA", "na"):
+        return math.nan
+    if s in ("0", "1"):
+        return float(s)
+    raise InputError(where, f"{s!r} is not 0, 1 or blank", "code 1 = happened, 0 = did not, blank = unknown")

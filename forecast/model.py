@@ -1,0 +1,331 @@
+"""The hierarchical model of P(Mexican response | US action profile).
+
+For an action profile x (covariates from ``data/ontology/attributes.yaml``) of action type a, and
+response r in domain d(r) with stance s(r) (+1 retaliatory, -1 accommodating)::
+
+    eta[x, r]   = alpha[r] + x . beta[:, r] + delta[a, r] + o(r) * kappa * (logit theta - logit theta_ref)
+    alpha[r]    = mu_alpha + sd_ad * z[d(r)] + sd_ar * z[r]                     (intercepts, pooled)
+    beta[k, r]  = s(r) * (g[k] + tau_d * u[k, d(r)]) + tau_r * v[k, r]          (slopes, pooled)
+    delta[a, r] = sd_cell * w[a, r]                                               (non-centred cells)
+    q[x, r | f] = sigmoid(eta[x, r] + s(r) * lambda[r] * f),   f ~ Normal(0, 1)  (episode factor)
+    P(r | x, f) = q[x, r | f] * prod_{r' required by r} q[x, r' | f]            (executed <= threat)
+    P(r | x)    = E_f P(r | x, f)                                                (Gauss-Hermite)
+
+``theta`` is the public's share opposed to US military action, measured by the polls with pollster
+house effects; ``o(r)`` the response's opinion sign. The article's claims are pseudo-observations
+of ``logit P(r | a)`` at the article's reference opinion; the precedents and evidence episodes are
+Bernoulli observations of their coded responses with an episode factor each.
+
+``build_model`` is pure: every name it uses comes from the inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from numpy.polynomial.hermite_e import hermegauss
+
+from .data import STANCES, Inputs
+from .errors import InputError
+
+# Reserved variable names (the posterior's contract with predict/report).
+P = "p"  # P(response | ontology action), dims (action, response), at the current opinion
+ALPHA, BETA, DELTA, LOADING = "alpha", "beta", "delta", "loading"
+THETA, KAPPA = "public_opposition", "opinion_effect"
+EVIDENCE_SWITCH = "evidence_on"
+OBS_HIST, OBS_CLAIM, OBS_ORDER, OBS_POLL, OBS_SIGNAL = "y_history", "claim_obs", "order_obs", "poll_obs", "signal_obs"
+
+
+def log_sigmoid(x, xp):
+    """log(sigmoid(x)) for numpy or pytensor."""
+    if xp is np:
+        return -np.logaddexp(0.0, -x)
+    return -pt.softplus(-x)
+
+
+def chain_index(ont) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per depth d: (index of each response's d-th required response, mask). P(r) multiplies q[r] by
+    q at every response r requires, so ``log P = log q + sum_d log q[..., idx_d] * mask_d``."""
+    ids = ont.response_ids
+    chains = [ont.ancestors(r) for r in ids]
+    depth = max((len(c) for c in chains), default=0)
+    out = []
+    for d in range(depth):
+        idx = np.array([ids.index(c[d]) if len(c) > d else i for i, c in enumerate(chains)], dtype=int)
+        mask = np.array([1.0 if len(c) > d else 0.0 for c in chains])
+        out.append((idx, mask))
+    return out
+
+
+def quadrature(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = hermegauss(n)
+    return x, w / w.sum()
+
+
+def node_logp(eta, signed_loading, chain, nodes, xp):
+    """log P(r | x, f = node) for every node: eta (..., R) -> (..., Q, R)."""
+    ls = log_sigmoid(eta[..., None, :] + signed_loading * nodes[:, None], xp)
+    out = ls
+    for idx, mask in chain:
+        out = out + ls[..., idx] * mask
+    return out
+
+
+def marginal_p(eta, signed_loading, chain, nodes, weights, xp):
+    """P(r | x) with the episode factor integrated out: (..., R)."""
+    return (xp.exp(node_logp(eta, signed_loading, chain, nodes, xp)) * weights[:, None]).sum(axis=-2)
+
+
+@dataclass(frozen=True)
+class Design:
+    """Numeric arrays built from the inputs (no names beyond coords)."""
+
+    coords: dict
+    X_act: np.ndarray  # (A, K)
+    X_ep: np.ndarray  # (E, K)
+    ep_act: np.ndarray  # (E,)
+    stance: np.ndarray  # (R,)
+    domain_idx: np.ndarray  # (R,)
+    opinion_sign: np.ndarray  # (R,)
+    chain: list  # chain_index(ontology)
+    obs_ep: np.ndarray
+    obs_resp: np.ndarray
+    obs_mask: np.ndarray  # (n_obs, depth): which required responses are unobserved (marginalised)
+    obs_y: np.ndarray
+    ref_rows: np.ndarray  # actions whose probabilities the claims and orderings need
+    sig_rows: np.ndarray
+    g_mu: np.ndarray  # (K,)
+    g_sd: np.ndarray
+    theta_ab: tuple[float, float]
+    kappa_sigma: float
+    claim_act: np.ndarray
+    claim_resp: np.ndarray
+    claim_mu: np.ndarray
+    claim_sd: np.ndarray
+    order_lo: np.ndarray  # (n_pairs, 2) [action, response]
+    order_hi: np.ndarray
+    order_k: np.ndarray
+    sig_act: np.ndarray
+    sig_resp: np.ndarray
+    sig_mu: np.ndarray
+    sig_sd: np.ndarray
+    poll_n: np.ndarray
+    poll_y: np.ndarray
+    poll_house: np.ndarray
+    nodes: np.ndarray
+    weights: np.ndarray
+
+
+def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Likelihood cells of coded episodes, each conditional on its nearest observed ancestor.
+
+    An executed response whose threat is coded 1 contributes Bernoulli(q); one whose threat is
+    coded 0 contributes nothing (it cannot have happened); one whose threat is blank contributes
+    the marginal over the unobserved chain. Returns (episode, response, ancestor mask per depth, y, names).
+    """
+    ids = ont.response_ids
+    depth = max((len(ont.ancestors(r)) for r in ids), default=0)
+    vals = outcomes.to_numpy()
+    ep, resp, masks, y, names = [], [], [], [], []
+    for e in range(vals.shape[0]):
+        for j, r in enumerate(ids):
+            v = vals[e, j]
+            if np.isnan(v):
+                continue
+            mask = np.zeros(depth)
+            skip = False
+            for d, anc in enumerate(ont.ancestors(r)):
+                va = vals[e, ids.index(anc)]
+                if va == 1.0:
+                    break
+                if va == 0.0:
+                    skip = True
+                    break
+                mask[d] = 1.0
+            if skip:
+                continue
+            ep.append(e)
+            resp.append(j)
+            masks.append(mask)
+            y.append(int(v))
+            names.append(f"{outcomes.index[e]}:{r}")
+    return (np.asarray(ep, dtype=int), np.asarray(resp, dtype=int), np.asarray(masks).reshape(-1, depth),
+            np.asarray(y, dtype=int), names)
+
+
+def design(inputs: Inputs) -> Design:
+    ont = inputs.ontology
+    h = inputs.hyper
+    acts, resps = ont.action_ids, ont.response_ids
+    domains = sorted(set(ont.responses["domain"]))
+    covs = ont.covariate_names
+    ep = inputs.episodes
+    obs_ep, obs_resp, obs_mask, obs_y, obs_names = observed_cells(ont, ep.outcomes)
+
+    g_mu = np.zeros(len(covs))
+    g_sd = np.full(len(covs), float(h["slope_sd"]))
+    theta_ab, kappa_sigma = None, None
+    c_act, c_resp, c_mu, c_sd, c_names = [], [], [], [], []
+    lo, hi, ks, o_names = [], [], [], []
+    for c in inputs.claims:
+        enc = c.scaled()
+        if c.kind == "effect":
+            k = covs.index(c.covariate)
+            g_mu[k], g_sd[k] = enc["mu"], enc["sigma"]
+        elif c.kind == "latent" and c.target == THETA:
+            theta_ab = (enc["alpha"], enc["beta"])
+        elif c.kind == "latent" and c.target == KAPPA:
+            kappa_sigma = enc["sigma"]
+        elif c.kind == "cell":
+            for a in c.actions:
+                c_act.append(acts.index(a))
+                c_resp.append(resps.index(c.response))
+                c_mu.append(enc["mu"])
+                c_sd.append(enc["sigma"])
+                c_names.append(f"{c.id}:{a}:{c.response}")
+        elif c.kind == "ordering":
+            for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
+                lo.append((acts.index(a1), resps.index(r1)))
+                hi.append((acts.index(a2), resps.index(r2)))
+                ks.append(enc["sharpness"])
+                o_names.append(f"{c.id}:{a1}:{r1}<{a2}:{r2}")
+    if theta_ab is None or kappa_sigma is None:
+        raise InputError("conf/priors", "the latent drivers need their priors",
+                         "add claims with constrains.kind=latent for public_opposition and opinion_effect")
+    s_act, s_resp, s_mu, s_sd, s_names = [], [], [], [], []
+    for c in inputs.signals:
+        enc = c.scaled()
+        for a in c.actions:
+            s_act.append(acts.index(a))
+            s_resp.append(resps.index(c.response))
+            s_mu.append(enc["mu"])
+            s_sd.append(enc["sigma"])
+            s_names.append(f"{c.id}:{a}:{c.response}")
+
+    ref_rows = sorted(set(c_act) | {a for a, _ in lo} | {a for a, _ in hi})
+    c_act = [ref_rows.index(a) for a in c_act]
+    lo = [(ref_rows.index(a), r) for a, r in lo]
+    hi = [(ref_rows.index(a), r) for a, r in hi]
+    sig_rows = sorted(set(s_act))
+    s_act = [sig_rows.index(a) for a in s_act]
+
+    polls = inputs.polls[inputs.polls["use"] == "likelihood"]
+    pollsters = sorted(set(polls["pollster"]))
+    n = polls["n"].to_numpy(dtype=float)
+    nodes, weights = quadrature(int(h["quadrature_nodes"]))
+    coords = {
+        "action": acts, "response": resps, "covariate": covs, "domain": domains,
+        "episode": list(ep.table.index), "obs": obs_names, "claim_cell": c_names,
+        "ordering": o_names, "signal_cell": s_names, "poll": list(polls.index), "pollster": pollsters,
+    }
+    return Design(
+        coords=coords,
+        X_act=ont.covariates(ont.actions),
+        X_ep=ont.covariates(ep.table) if len(ep.table) else np.zeros((0, len(covs))),
+        ep_act=np.array([acts.index(a) for a in ep.table["action_type"]], dtype=int),
+        stance=np.array([STANCES[s] for s in ont.responses["stance"]], dtype=float),
+        domain_idx=np.array([domains.index(d) for d in ont.responses["domain"]], dtype=int),
+        opinion_sign=ont.responses["opinion_sign"].to_numpy(dtype=float),
+        chain=chain_index(ont),
+        obs_ep=obs_ep, obs_resp=obs_resp, obs_mask=obs_mask, obs_y=obs_y,
+        ref_rows=np.array(ref_rows, dtype=int), sig_rows=np.array(sig_rows, dtype=int),
+        g_mu=g_mu, g_sd=g_sd, theta_ab=theta_ab, kappa_sigma=kappa_sigma,
+        claim_act=np.array(c_act, dtype=int), claim_resp=np.array(c_resp, dtype=int),
+        claim_mu=np.array(c_mu), claim_sd=np.array(c_sd),
+        order_lo=np.array(lo, dtype=int).reshape(-1, 2), order_hi=np.array(hi, dtype=int).reshape(-1, 2),
+        order_k=np.array(ks),
+        sig_act=np.array(s_act, dtype=int), sig_resp=np.array(s_resp, dtype=int),
+        sig_mu=np.array(s_mu), sig_sd=np.array(s_sd),
+        poll_n=n, poll_y=np.round(n * polls["share_opposed"].to_numpy(dtype=float)),
+        poll_house=np.array([pollsters.index(p) for p in polls["pollster"]], dtype=int),
+        nodes=nodes, weights=weights,
+    )
+
+
+def build_model(inputs: Inputs) -> pm.Model:
+    """The PyMC model for these inputs. Pure: no sampling, no I/O."""
+    d = design(inputs)
+    h = inputs.hyper
+    logit = pm.math.logit
+    with pm.Model(coords=d.coords) as model:
+        # 1: fit to everything; 0: the article-only prior (history, polls and signals switched off,
+        # each term then a constant). Data, so one compiled model serves both fits.
+        on = pm.Data(EVIDENCE_SWITCH, 1.0)
+
+        # intercepts: global -> domain -> response (non-centred)
+        mu_alpha = pm.Normal("mu_alpha", h["mu_alpha_mean"], h["mu_alpha_sd"])
+        sd_ad = pm.HalfNormal("sd_alpha_domain", h["sigma_alpha_domain"])
+        sd_ar = pm.HalfNormal("sd_alpha_response", h["sigma_alpha_response"])
+        z_ad = pm.Normal("z_alpha_domain", 0, 1, dims="domain")
+        z_ar = pm.Normal("z_alpha_response", 0, 1, dims="response")
+        alpha = pm.Deterministic(ALPHA, mu_alpha + sd_ad * z_ad[d.domain_idx] + sd_ar * z_ar, dims="response")
+
+        # slopes: stance-signed global effect (article claims) -> domain -> response
+        g = pm.Normal("g", d.g_mu, d.g_sd, dims="covariate")
+        tau_d = pm.HalfNormal("tau_slope_domain", h["sigma_slope_domain"])
+        tau_r = pm.HalfNormal("tau_slope_response", h["sigma_slope_response"])
+        u = pm.Normal("u_slope_domain", 0, 1, dims=("covariate", "domain"))
+        v = pm.Normal("v_slope_response", 0, 1, dims=("covariate", "response"))
+        beta = pm.Deterministic(
+            BETA, d.stance * (g[:, None] + tau_d * u[:, d.domain_idx]) + tau_r * v, dims=("covariate", "response"))
+
+        # action x response cells (non-centred)
+        sd_cell = pm.HalfNormal("sd_cell", h["sigma_cell"])
+        w = pm.Normal("w_cell", 0, 1, dims=("action", "response"))
+        delta = pm.Deterministic(DELTA, sd_cell * w, dims=("action", "response"))
+
+        # episode factor loadings, signed by stance so that responses co-move coherently
+        lam = pm.HalfNormal("loading_abs", h["sigma_loading"], dims="response")
+        loading = pm.Deterministic(LOADING, d.stance * lam, dims="response")
+
+        # public opposition, measured by polls with pollster house effects
+        theta = pm.Beta(THETA, *d.theta_ab)
+        kappa = pm.HalfNormal(KAPPA, d.kappa_sigma)
+        shift = d.opinion_sign * kappa * (logit(theta) - float(np.log(h["opinion_reference"] / (1 - h["opinion_reference"]))))
+        if len(d.poll_n):
+            # house effects sum to zero across pollsters (theta is the pollster-average opinion; free
+            # house effects leave a ridge between theta and the houses). Fixed scale: two or three
+            # pollsters cannot identify their spread, and a learned one funnels when the polls are off.
+            house = pm.ZeroSumNormal("house", h["sigma_house"], dims="pollster")
+            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * (logit(theta) + house[d.poll_house]),
+                        observed=d.poll_y, dims="poll")
+
+        eta_act = alpha + pt.dot(d.X_act, beta) + delta  # (A, R), at the reference opinion
+        pm.Deterministic(P, marginal_p(eta_act + shift, loading, d.chain, d.nodes, d.weights, pt),
+                         dims=("action", "response"))
+
+        # the article's claims: pseudo-observations of cell logits at the reference opinion, and orderings
+        eps = 1e-9
+        if len(d.ref_rows):
+            p_ref = marginal_p(eta_act[d.ref_rows], loading, d.chain, d.nodes, d.weights, pt)
+            lp_ref = logit(pt.clip(p_ref, eps, 1 - eps))
+            if len(d.claim_mu):
+                pm.Normal(OBS_CLAIM, mu=lp_ref[d.claim_act, d.claim_resp], sigma=d.claim_sd, observed=d.claim_mu,
+                          dims="claim_cell")
+            if len(d.order_k):
+                diff = lp_ref[d.order_hi[:, 0], d.order_hi[:, 1]] - lp_ref[d.order_lo[:, 0], d.order_lo[:, 1]]
+                pm.Bernoulli(OBS_ORDER, logit_p=d.order_k * diff, observed=np.ones(len(d.order_k), dtype=int),
+                             dims="ordering")
+        # graded signals from the evidence log: about the present, so at the current opinion
+        if len(d.sig_mu):
+            p_sig = marginal_p(eta_act[d.sig_rows] + shift, loading, d.chain, d.nodes, d.weights, pt)
+            mu_sig = logit(pt.clip(p_sig[d.sig_act, d.sig_resp], eps, 1 - eps))
+            pm.Normal(OBS_SIGNAL, mu=on * mu_sig + (1 - on) * d.sig_mu, sigma=d.sig_sd,
+                      observed=d.sig_mu, dims="signal_cell")
+
+        # the historical record (and evidence episodes): Bernoulli on observed cells
+        if len(d.obs_y):
+            f = pm.Normal("episode_factor", 0, 1, dims="episode")
+            eta_ep = alpha + pt.dot(d.X_ep, beta) + delta[d.ep_act] + loading * f[:, None]
+            eta_obs = eta_ep[d.obs_ep, d.obs_resp]
+            ch = np.flatnonzero(d.obs_mask.any(axis=1))
+            if len(ch):  # cells whose required response is unobserved: marginal over the chain
+                logp = log_sigmoid(eta_obs[ch], pt)
+                for k, (idx, _) in enumerate(d.chain):
+                    logp = logp + log_sigmoid(eta_ep[d.obs_ep[ch], idx[d.obs_resp[ch]]], pt) * d.obs_mask[ch, k]
+                eta_obs = pt.set_subtensor(eta_obs[ch], logp - pt.log1mexp(pt.minimum(logp, -1e-12)))
+            pm.Bernoulli(OBS_HIST, logit_p=on * eta_obs, observed=d.obs_y, dims="obs")
+    return model

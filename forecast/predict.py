@@ -1,0 +1,97 @@
+"""Predictions for any action profile from a fitted posterior, as labelled xarray.
+
+Uses the very functions the model uses (``model.marginal_p``/``node_logp``), with numpy, on the
+stored posterior draws: a scenario is an action profile fed to the fitted model, never a refit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .data import Ontology
+from .errors import InputError
+from .model import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, chain_index, node_logp, quadrature
+
+
+def _eta(group: xr.Dataset, ont: Ontology, hyper: dict, profiles: list[dict[str, Any]], actions: list[str],
+         current_opinion: bool) -> np.ndarray:
+    X = ont.covariates(pd.DataFrame.from_records(profiles, columns=list(ont.attributes)))  # (n, K)
+    alpha = group[ALPHA].values  # (c, d, R)
+    beta = group[BETA].values  # (c, d, K, R)
+    delta = group[DELTA].values  # (c, d, A, R)
+    idx = [ont.action_ids.index(a) for a in actions]
+    eta = alpha[:, :, None, :] + np.einsum("nk,cdkr->cdnr", X, beta) + delta[:, :, idx, :]
+    if current_opinion:
+        ref = hyper["opinion_reference"]
+        theta = group[THETA].values[:, :, None, None]
+        kappa = group[KAPPA].values[:, :, None, None]
+        sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
+        eta = eta + sign * kappa * (np.log(theta / (1 - theta)) - np.log(ref / (1 - ref)))
+    return eta
+
+
+def node_probabilities(idata: xr.DataTree, ont: Ontology, hyper: dict, profiles: list[dict[str, Any]],
+                       actions: list[str], group: str = "posterior") -> tuple[np.ndarray, np.ndarray]:
+    """P(r | profile, f = node) for each quadrature node: (chain, draw, n, Q, R), and the weights."""
+    ds = idata[group].to_dataset()
+    eta = _eta(ds, ont, hyper, profiles, actions, current_opinion=True)
+    loading = ds[LOADING].values[:, :, None, None, :]  # (c, d, 1, 1, R)
+    nodes, weights = quadrature(int(hyper["quadrature_nodes"]))
+    lp = node_logp(eta, loading, chain_index(ont), nodes, np)
+    return np.exp(lp), weights
+
+
+def predict(idata: xr.DataTree, ont: Ontology, hyper: dict, scenarios: dict[str, dict[str, Any]],
+            group: str = "posterior") -> xr.Dataset:
+    """Posterior of every response probability and composite for each scenario.
+
+    ``scenarios`` maps a name to ``{"action": id, "profile": {attribute: value}}``. Returns a Dataset
+    with ``p`` (chain, draw, scenario, response) and ``composite`` (chain, draw, scenario, composite).
+    """
+    if not scenarios:
+        raise InputError("predict", "no scenarios given", "pass at least one scenario")
+    names = list(scenarios)
+    profiles = [scenarios[n]["profile"] for n in names]
+    actions = [scenarios[n]["action"] for n in names]
+    probs, w = node_probabilities(idata, ont, hyper, profiles, actions, group)
+    p = (probs * w[:, None]).sum(axis=-2)  # (c, d, n, R)
+    ids = ont.response_ids
+    comps = {}
+    for cname, spec in ont.composites.items():
+        members = _reduce_members(ont, spec["kind"], spec["members"])
+        cols = probs[..., [ids.index(m) for m in members]]  # (c, d, n, Q, m)
+        if spec["kind"] == "any_of":
+            per_node = 1.0 - np.prod(1.0 - cols, axis=-1)
+        else:
+            per_node = np.prod(cols, axis=-1)
+        comps[cname] = (per_node * w).sum(axis=-1)
+    ds = idata[group].to_dataset()
+    coords = {"chain": ds["chain"].values, "draw": ds["draw"].values, "scenario": names, "response": ids}
+    out = xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p)}, coords=coords)
+    if comps:
+        cnames = list(comps)
+        out["p_composite"] = xr.DataArray(np.stack([comps[c] for c in cnames], axis=-1),
+                                        dims=("chain", "draw", "scenario", "composite"),
+                                        coords={k: v for k, v in coords.items() if k != "response"} | {"composite": cnames})
+    return out
+
+
+def _reduce_members(ont: Ontology, kind: str, members: list[str]) -> list[str]:
+    """Remove members implied by others: in any_of a response that requires another member adds
+    nothing; in all_of a member required by another is implied. Siblings (two members requiring a
+    common response neither of them is) cannot be combined exactly and are refused."""
+    anc = {m: set(ont.ancestors(m)) for m in members}
+    if kind == "any_of":
+        kept = [m for m in members if not (anc[m] & set(members))]
+    else:
+        kept = [m for m in members if not any(m in anc[o] for o in members if o != m)]
+    for i, a in enumerate(kept):
+        for b in kept[i + 1:]:
+            if anc[a] & anc[b]:
+                raise InputError("data/ontology/composites.yaml", f"{a!r} and {b!r} share a required response",
+                                 "a composite cannot combine two responses that follow the same threat")
+    return kept

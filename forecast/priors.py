@@ -1,0 +1,250 @@
+"""The article's claims as priors with provenance, elicited into distributions with PreliZ.
+
+A claim is an entry of ``conf/priors/*.yaml``: an id, the verbatim quote, where it stands in the
+article, what it constrains and how strongly. Verbal statements ("low probability, between 5% and
+15%") become distributions by PreliZ's maximum-entropy elicitation (``pz.maxent``), never by
+hand-tuned numbers. Elicited parameters are cached on disk (PreliZ costs seconds to import).
+
+What a claim can constrain (``constrains.kind``):
+
+- ``cell``     P(response | action) for one or more action types: a pseudo-observation of the cell's
+               logit, ``Normal(logit p, sd) = mu`` with ``(mu, sd)`` the logit-scale moments of the
+               elicited Beta. It is a likelihood term, so prior predictive checks and sensitivity
+               analyses see it (unlike ``pm.Potential``).
+- ``ordering`` a chain of cells expected in ascending order: ``Bernoulli(sigmoid(k * diff)) = 1`` per step.
+- ``effect``   the global (stance-signed) slope of one covariate, e.g. ``consent=coerced``.
+- ``latent``   a latent driver: ``public_opposition`` (Beta prior of the share opposed) or
+               ``opinion_effect`` (HalfNormal scale of its effect on responses).
+
+``strength`` multiplies the pseudo-sample size: 2 halves the variance, 0.5 doubles it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from scipy.special import digamma, polygamma
+
+from .errors import ConfigError, InputError
+from .io import parse_choice, parse_float, parse_id
+
+KINDS = {"cell", "ordering", "effect", "latent"}
+LATENT_TARGETS = {"public_opposition": "Beta", "opinion_effect": "HalfNormal"}
+FAMILIES = {"Beta", "Normal", "HalfNormal"}
+ORDERING_SHARPNESS = 2.0
+CLAIM_KEYS = {"id", "quote", "location", "source", "constrains", "elicit", "strength", "note"}
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    id: str
+    quote: str
+    location: str
+    source: str
+    kind: str
+    strength: float
+    dist: dict[str, float]  # the elicited (unscaled) distribution: {"family": ..., params}
+    elicit: dict[str, Any] | None = None
+    actions: tuple[str, ...] = ()
+    response: str | None = None
+    cells: tuple[tuple[str, str], ...] = ()
+    covariate: str | None = None
+    target: str | None = None
+    note: str = ""
+    origin: str = "article"  # "article" | "evidence" | "default"
+    date_known: str | None = None
+
+    # ------------------------------------------------------------------ encodings
+    def logit_normal(self) -> tuple[float, float]:
+        """(mu, sd) of logit p under the elicited Beta, sd scaled by strength."""
+        a, b = self.dist["alpha"], self.dist["beta"]
+        mu = float(digamma(a) - digamma(b))
+        sd = float(math.sqrt(polygamma(1, a) + polygamma(1, b)))
+        return mu, sd / math.sqrt(self.strength)
+
+    def scaled(self) -> dict[str, float]:
+        """The distribution actually used, after strength."""
+        d, s = self.dist, self.strength
+        if d["family"] == "Beta" and self.kind == "latent":
+            return {"family": "Beta", "alpha": d["alpha"] * s, "beta": d["beta"] * s}
+        if d["family"] == "Beta":
+            mu, sd = self.logit_normal()
+            return {"family": "LogitNormal", "mu": mu, "sigma": sd}
+        if d["family"] == "Normal":
+            return {"family": "Normal", "mu": d["mu"], "sigma": d["sigma"] / math.sqrt(s)}
+        if d["family"] == "HalfNormal":
+            return {"family": "HalfNormal", "sigma": d["sigma"] / math.sqrt(s)}
+        return {"family": "Ordering", "sharpness": ORDERING_SHARPNESS * s}
+
+    def describe(self) -> str:
+        """The encoded distribution as one line, for reports and notes."""
+        d = self.dist
+        if d["family"] == "Beta":
+            mean = d["alpha"] / (d["alpha"] + d["beta"])
+            base = f"Beta({d['alpha']:.2f}, {d['beta']:.2f}), mean {mean:.3f}"
+        elif d["family"] == "Normal":
+            base = f"Normal({d['mu']:.2f}, {d['sigma']:.2f})"
+        elif d["family"] == "HalfNormal":
+            base = f"HalfNormal({d['sigma']:.2f})"
+        else:
+            base = f"ascending order, sharpness {ORDERING_SHARPNESS * self.strength:.1f} per logit"
+        if self.elicit:
+            e = self.elicit
+            base += f" (PreliZ maxent: {e['mass']:.0%} in [{e['lower']:g}, {e['upper']:g}])"
+        if self.strength != 1 and d["family"] != "Ordering":
+            base += f", strength x{self.strength:g}"
+        return base
+
+    def fingerprint(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("quote", "location", "note", "source"):
+            d.pop(k)
+        return d
+
+
+# ---------------------------------------------------------------------- elicitation
+def _cache_file() -> Path:
+    from .paths import resolve
+
+    return resolve(os.environ.get("FORECAST_CACHE_DIR"), ".cache") / "elicit.json"
+
+
+def elicit(family: str, lower: float, upper: float, mass: float) -> dict[str, float]:
+    """Maximum-entropy distribution of ``family`` with ``mass`` in [lower, upper] (PreliZ)."""
+    key = json.dumps([family, lower, upper, mass])
+    path = _cache_file()
+    cache: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            cache = json.loads(path.read_text())
+        except (OSError, ValueError):
+            cache = {}
+    if key in cache:
+        return cache[key]
+    import preliz as pz  # imported lazily: ~3 s
+
+    dist = getattr(pz, family)()
+    pz.maxent(dist, lower, upper, mass, plot=False)
+    if family == "Beta":
+        out = {"family": "Beta", "alpha": float(dist.alpha), "beta": float(dist.beta)}
+    elif family == "Normal":
+        out = {"family": "Normal", "mu": float(dist.mu), "sigma": float(dist.sigma)}
+    else:
+        out = {"family": "HalfNormal", "sigma": float(dist.sigma)}
+    out["preliz"] = pz.__version__
+    cache[key] = out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".elicit.")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(cache, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+    return out
+
+
+def _dist(spec: dict[str, Any], family_needed: str | None, where: str) -> tuple[dict, dict | None]:
+    """Parse ``elicit:`` (lower/upper/mass, elicited) or an explicit ``dist`` into params."""
+    if not isinstance(spec, dict):
+        raise ConfigError(where, "expected a mapping", "give family, lower, upper, mass")
+    fam = parse_choice(spec.get("family", family_needed), f"{where}.family", FAMILIES, "family")
+    if family_needed and fam != family_needed:
+        raise ConfigError(f"{where}.family", f"{fam} does not fit this claim", f"use {family_needed}")
+    if {"lower", "upper"} <= spec.keys():
+        lo_ok, hi_ok = (0.0, 1.0) if fam == "Beta" else (-50.0, 50.0)
+        lo = parse_float(spec["lower"], f"{where}.lower", lo_ok, hi_ok)
+        hi = parse_float(spec["upper"], f"{where}.upper", lo_ok, hi_ok)
+        mass = parse_float(spec.get("mass", 0.9), f"{where}.mass", 0.5, 0.99)
+        if not lo < hi:
+            raise ConfigError(where, f"lower {lo:g} is not below upper {hi:g}", "swap or fix the bounds")
+        if fam == "Beta" and (lo <= 0 or hi >= 1):
+            raise ConfigError(where, "a probability range must lie strictly inside (0, 1)",
+                              "use bounds such as 0.01 and 0.99")
+        return {k: v for k, v in elicit(fam, lo, hi, mass).items() if k != "preliz"}, \
+            {"lower": lo, "upper": hi, "mass": mass}
+    params = {"Beta": ("alpha", "beta"), "Normal": ("mu", "sigma"), "HalfNormal": ("sigma",)}[fam]
+    out: dict[str, Any] = {"family": fam}
+    for p in params:
+        lo = None if p == "mu" else 1e-6
+        out[p] = parse_float(spec.get(p), f"{where}.{p}", lo, None if lo is None else 1e6)
+    return out, None
+
+
+def parse_claim(name: str, raw: Any, ont, where: str, origin: str = "article") -> Claim:
+    """Validate one prior entry against the ontology."""
+    parse_id(name, where)
+    if not isinstance(raw, dict):
+        raise ConfigError(where, "expected a mapping", "give id, quote, location, constrains, elicit")
+    unknown = set(raw) - CLAIM_KEYS
+    if unknown:
+        raise ConfigError(f"{where}.{sorted(unknown)[0]}", "unknown key",
+                          f"use only: {', '.join(sorted(CLAIM_KEYS))}")
+    con = raw.get("constrains")
+    if not isinstance(con, dict):
+        raise ConfigError(f"{where}.constrains", "missing or not a mapping", "say what the claim constrains")
+    kind = parse_choice(con.get("kind"), f"{where}.constrains.kind", KINDS, "kind")
+    strength = parse_float(raw.get("strength", 1.0), f"{where}.strength", 0.01, 100.0, "a strength")
+    quote = str(raw.get("quote") or "").strip()
+    source = str(raw.get("source") or ("Brookings commentary, Jan 2026" if origin == "article" else "")).strip()
+    if not quote:
+        raise ConfigError(f"{where}.quote", "no quote", "quote the sentence the claim encodes")
+    kw: dict[str, Any] = {}
+    actions = set(ont.action_ids)
+    responses = set(ont.response_ids)
+    if kind == "cell":
+        acts = con.get("actions", con.get("action"))
+        acts = [acts] if isinstance(acts, str) else acts
+        if not isinstance(acts, list) or not acts:
+            raise ConfigError(f"{where}.constrains.actions", "missing", "list one or more action ids")
+        kw["actions"] = tuple(parse_choice(a, f"{where}.constrains.actions", actions, "action") for a in acts)
+        kw["response"] = parse_choice(con.get("response"), f"{where}.constrains.response", responses, "response")
+        dist, el = _dist(raw.get("elicit"), "Beta", f"{where}.elicit")
+    elif kind == "ordering":
+        cells = con.get("cells")
+        if not isinstance(cells, list) or len(cells) < 2:
+            raise ConfigError(f"{where}.constrains.cells", "needs at least two [action, response] cells",
+                              "list them from lowest to highest probability")
+        parsed = []
+        for i, c in enumerate(cells):
+            w = f"{where}.constrains.cells[{i}]"
+            if not (isinstance(c, list) and len(c) == 2):
+                raise ConfigError(w, "expected [action, response]", "write it as [action_id, response_id]")
+            parsed.append((parse_choice(c[0], w, actions, "action"), parse_choice(c[1], w, responses, "response")))
+        kw["cells"] = tuple(parsed)
+        dist, el = {"family": "Ordering"}, None
+    elif kind == "effect":
+        kw["covariate"] = parse_choice(con.get("covariate"), f"{where}.constrains.covariate",
+                                       set(ont.covariate_names), "covariate")
+        dist, el = _dist(raw.get("elicit"), "Normal", f"{where}.elicit")
+    else:
+        target = parse_choice(con.get("target"), f"{where}.constrains.target", set(LATENT_TARGETS), "latent target")
+        kw["target"] = target
+        dist, el = _dist(raw.get("elicit"), LATENT_TARGETS[target], f"{where}.elicit")
+    return Claim(name=name, id=str(raw.get("id") or name), quote=quote, location=str(raw.get("location") or ""),
+                 source=source, kind=kind, strength=strength, dist=dist, elicit=el, note=str(raw.get("note") or ""),
+                 origin=origin, **kw)
+
+
+def parse_claims(priors_cfg: dict[str, Any], ont, where: str = "conf/priors") -> list[Claim]:
+    if not isinstance(priors_cfg, dict) or not priors_cfg:
+        raise ConfigError(where, "no priors configured", "select a priors file, e.g. priors=article")
+    claims = [parse_claim(k, v, ont, f"{where}: {k}") for k, v in priors_cfg.items()]
+    ids = [c.id for c in claims]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InputError(where, f"duplicate claim id(s) {dupes}", "give each claim its own id")
+    for t in LATENT_TARGETS:
+        if sum(c.target == t for c in claims) > 1:
+            raise ConfigError(where, f"more than one claim sets latent {t!r}", "keep one")
+    return claims
+
+
+def claims_digest(claims: list[Claim]) -> str:
+    return hashlib.sha256(json.dumps([c.fingerprint() for c in claims], sort_keys=True,
+                                     default=str).encode()).hexdigest()[:16]

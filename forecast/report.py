@@ -1,0 +1,250 @@
+"""Report artifacts: statistics first (a JSON-able dict), drawing second, rendering third.
+
+A scenario's folder holds ``forecast.json``, ``probabilities.csv``, ``report.html`` (self-contained),
+``report.md``, the figures as PNG and the posterior as NetCDF. Folders are written to a temporary
+sibling and moved into place, so a reader never sees half a report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from omegaconf import DictConfig, OmegaConf
+
+from . import config as _config
+from .data import Inputs
+from .fit import Fit, diagnostics, versions
+from .predict import predict
+
+log = logging.getLogger("forecast")
+
+SCHEMA_VERSION = 1
+
+
+def _r(x: float | None, nd: int = 4) -> float | None:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x), nd)
+
+
+def _stats(da: xr.DataArray, hdi_prob: float, dim: str) -> pd.DataFrame:
+    """mean, sd, HDI, P(> 0.5), bulk ESS and R-hat per ``dim`` label of a (chain, draw, dim) array."""
+    import arviz as az
+
+    hdi = az.hdi(da, prob=hdi_prob)
+    ess = az.ess(da, method="bulk")
+    rhat = az.rhat(da)
+    return pd.DataFrame({
+        "mean": da.mean(("chain", "draw")).to_numpy(),
+        "sd": da.std(("chain", "draw")).to_numpy(),
+        "hdi_low": hdi.sel(ci_bound="lower").to_numpy(),
+        "hdi_high": hdi.sel(ci_bound="upper").to_numpy(),
+        "p_gt_half": (da > 0.5).mean(("chain", "draw")).to_numpy(),
+        "ess_bulk": np.asarray(ess),
+        "r_hat": np.asarray(rhat),
+    }, index=list(da[dim].values))
+
+
+def command_line(overrides: list[str] | None) -> str:
+    return "forecast " + " ".join(overrides or [])
+
+
+def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
+                      pred: xr.Dataset, prior_pred: xr.Dataset, all_means: pd.DataFrame,
+                      overrides: list[str] | None = None) -> dict[str, Any]:
+    """Everything a report shows, as plain JSON-able data (the contract in DESIGN.md)."""
+    rep = OmegaConf.to_container(cfg.report, resolve=True)
+    hdi_prob = float(rep["hdi_prob"])
+    ont = inputs.ontology
+    name = scenario["name"]
+    post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response")
+    prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response")
+    responses = []
+    for rid, row in post.sort_values("mean", ascending=False).iterrows():
+        meta = ont.responses.loc[rid]
+        responses.append({
+            "response": rid, "label": meta["label"], "domain": meta["domain"], "stance": meta["stance"],
+            "form": meta["form"], "requires": meta["requires"] or None,
+            "escalation_rank": int(meta["escalation_rank"]),
+            "mean": _r(row["mean"]), "sd": _r(row["sd"]), "hdi_low": _r(row["hdi_low"]),
+            "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob, "p_gt_half": _r(row["p_gt_half"]),
+            "prior_mean": _r(prior.at[rid, "mean"]), "prior_hdi_low": _r(prior.at[rid, "hdi_low"]),
+            "prior_hdi_high": _r(prior.at[rid, "hdi_high"]),
+            "ess_bulk": _r(row["ess_bulk"], 1), "r_hat": _r(row["r_hat"]),
+        })
+    composites = []
+    if "p_composite" in pred:
+        cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite")
+        cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite")
+        for cid, row in cpost.iterrows():
+            spec = ont.composites[cid]
+            composites.append({"composite": cid, "label": spec["label"], "kind": spec["kind"],
+                               "members": spec["members"], "mean": _r(row["mean"]), "hdi_low": _r(row["hdi_low"]),
+                               "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob,
+                               "prior_mean": _r(cprior.at[cid, "mean"])})
+    thresholds = {k: rep[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")}
+    diag = diagnostics(fitted.idata, thresholds)
+    # the scenario's own predictions must mix too
+    diag["scenario_max_rhat"] = _r(post["r_hat"].max())
+    diag["scenario_min_ess_bulk"] = _r(post["ess_bulk"].min(), 1)
+    diag["ok"] = bool(diag["ok"] and post["r_hat"].max() <= thresholds["max_rhat"]
+                      and post["ess_bulk"].min() >= thresholds["min_ess_bulk"])
+    diag["thresholds"] = thresholds
+    diag["prior_fit"] = diagnostics(fitted.idata, thresholds, group="prior")
+    diag = {k: (_r(v) if isinstance(v, float) else v) for k, v in diag.items()}
+    attrs = fitted.idata.attrs
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": name,
+        "title": scenario["title"],
+        "description": scenario["description"],
+        "action": scenario["action"],
+        "profile": {k: (v.item() if hasattr(v, "item") else v) for k, v in scenario["profile"].items()},
+        "as_of": inputs.as_of.isoformat(),
+        "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "inputs_hash": fitted.inputs_hash,
+        "from_cache": fitted.from_cache,
+        "versions": versions(),
+        "seed": int(cfg.seed),
+        "sampler": json.loads(attrs.get("sampler", "{}")),
+        "command": command_line(overrides),
+        "hdi_prob": hdi_prob,
+        "diagnostics": diag,
+        "responses": responses,
+        "composites": composites,
+        "claims": [_claim_row(c) for c in [*inputs.claims, *inputs.signals]],
+        "precedents": _episode_rows(inputs),
+        "polls": [{"id": i, **{k: (v.isoformat() if isinstance(v, dt.date) else (None if pd.isna(v) else v))
+                               for k, v in row.items()}} for i, row in inputs.polls.iterrows()],
+        "evidence_ids": list(inputs.evidence_ids),
+        "all_scenarios": {s: {r: _r(all_means.at[s, r]) for r in all_means.columns} for s in all_means.index},
+    }
+
+
+def _claim_row(c) -> dict[str, Any]:
+    if c.kind == "cell":
+        what = f"P({c.response} | {', '.join(c.actions)})"
+    elif c.kind == "ordering":
+        what = " <= ".join(f"P({r} | {a})" for a, r in c.cells)
+    elif c.kind == "effect":
+        what = f"global slope of {c.covariate}"
+    else:
+        what = f"latent {c.target}"
+    return {"name": c.name, "id": c.id, "quote": c.quote, "location": c.location, "source": c.source,
+            "kind": c.kind, "constrains": what, "distribution": c.describe(), "strength": c.strength,
+            "origin": c.origin, "note": c.note}
+
+
+def _episode_rows(inputs: Inputs) -> list[dict[str, Any]]:
+    ep = inputs.episodes
+    rows = []
+    for eid, t in ep.table.iterrows():
+        coded = {r: int(v) for r, v in ep.outcomes.loc[eid].items() if not pd.isna(v)}
+        rows.append({"id": eid, "date": t["date"].isoformat(), "title": t["title"], "action_type": t["action_type"],
+                     "severity": _r(float(t["severity"]), 1), "consent": t["consent"], "sources": t["sources"],
+                     "verified": t["verified"], "origin": t["origin"], "coded": coded})
+    return rows
+
+
+def probabilities_frame(data: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for r in data["responses"]:
+        rows.append({"kind": "response", "id": r["response"], "label": r["label"], "mean": r["mean"],
+                     "hdi_low": r["hdi_low"], "hdi_high": r["hdi_high"], "hdi_prob": r["hdi_prob"],
+                     "p_gt_half": r["p_gt_half"], "prior_mean": r["prior_mean"], "form": r["form"],
+                     "threat": r["requires"] if r["form"] == "executed" else None})
+    for c in data["composites"]:
+        rows.append({"kind": "composite", "id": c["composite"], "label": c["label"], "mean": c["mean"],
+                     "hdi_low": c["hdi_low"], "hdi_high": c["hdi_high"], "hdi_prob": c["hdi_prob"],
+                     "p_gt_half": None, "prior_mean": c["prior_mean"], "form": None, "threat": None})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------- writing
+def atomic_write_dir(final: Path, fill) -> Path:
+    """Build a folder in a hidden temporary sibling with ``fill(tmp)``, then move it into place."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
+    try:
+        fill(tmp)
+        if final.exists():
+            old = final.parent / f".{final.name}.old-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def scenario_dir(cfg: DictConfig, name: str, out_dir: Path | None) -> Path:
+    base = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+    return base / name
+
+
+def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
+                  out_dir: Path | None = None, overrides: list[str] | None = None,
+                  previous: dict[str, dict] | None = None) -> list[Path]:
+    """One report folder per scenario, all from the same posterior."""
+    from .api import scenarios as scenario_profiles
+    from .figures import make_figures
+    from .render import render_html, render_markdown
+
+    all_names = _config.list_scenarios()
+    all_sc = scenario_profiles(cfg, inputs, all_names)
+    current = scenario_profiles(cfg, inputs, None)
+    wanted = names or list(current)
+    sc = {**all_sc, **current}
+    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
+    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc, group="prior")
+    all_means = pred["p"].mean(("chain", "draw")).to_pandas()
+    paths = []
+    for name in wanted:
+        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
+        if previous is not None and name in previous:
+            data["changes"] = previous[name]
+        figures = make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
+        sub = pred.sel(scenario=name)
+
+        def fill(tmp: Path, data=data, figures=figures, sub=sub) -> None:
+            for fname, png in figures.items():
+                (tmp / f"{fname}.png").write_bytes(png)
+            (tmp / "forecast.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            probabilities_frame(data).to_csv(tmp / "probabilities.csv", index=False)
+            (tmp / "report.html").write_text(render_html(data, figures), encoding="utf-8")
+            (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
+                                           encoding="utf-8")
+            _posterior_file(fitted, sub).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
+
+        path = atomic_write_dir(scenario_dir(cfg, name, out_dir), fill)
+        log.info("wrote %s", path)
+        paths.append(path)
+    return paths
+
+
+def _posterior_file(fitted: Fit, sub: xr.Dataset) -> xr.DataTree:
+    """The fit's posterior plus this scenario's predictions, openable by arviz and xarray."""
+    tree = fitted.idata.copy()
+    pred = sub.drop_vars("scenario", errors="ignore")
+    tree["predictions"] = xr.DataTree(pred)
+    return tree
+
+
+def stderr_line(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)

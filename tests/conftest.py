@@ -1,0 +1,55 @@
+"""Shared fixtures. Tests never write into the project: caches and reports go to tmp paths."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolate_caches(session_cache, monkeypatch):
+    """PreliZ elicitation cache and posterior cache in a session tmp dir, never in the checkout."""
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(session_cache))
+
+
+@pytest.fixture
+def data_copy(tmp_path) -> Path:
+    """A writable copy of data/ for tests that corrupt it."""
+    dst = tmp_path / "data"
+    shutil.copytree(ROOT / "data", dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def cfg(session_cache):
+    import forecast
+
+    os.environ["FORECAST_CACHE_DIR"] = str(session_cache)
+    return forecast.compose([f"paths.cache={session_cache}"])
+
+
+@pytest.fixture(scope="session")
+def inputs(cfg):
+    import forecast
+
+    return forecast.load_inputs(cfg)
+
+
+@pytest.fixture(scope="session")
+def default_fit(cfg, inputs):
+    """The default posterior (article + history + evidence), fitted once per session."""
+    import forecast
+
+    return forecast.fit(cfg, inputs)
