@@ -56,8 +56,8 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
             with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
                 cfg = hydra_compose(config_name="config", overrides=overrides)
     except (HydraException, OmegaConfBaseException) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError("config", first, "check the override's key and value (see conf/)") from None
+        text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:400] or type(e).__name__
+        raise ConfigError("config", text, "check the override's key and value (see conf/)") from None
     validate(cfg)
     return cfg
 

@@ -31,7 +31,6 @@ from .io import (
 )
 
 ATTRIBUTE_TYPES = {"numeric", "boolean", "categorical"}
-DOMAINS = {"diplomatic", "security_cooperation", "legal", "military", "economic", "geopolitical", "domestic"}
 STANCES = {"retaliatory": 1, "accommodating": -1}
 FORMS = {"threat", "executed"}
 EPISODE_FIXED = {"id", "date", "title", "action_type", "research_action_codes", "research_consent",
@@ -175,7 +174,7 @@ def _load_responses(path: Path) -> pd.DataFrame:
         records.append({
             "id": rid,
             "label": row["label"] or rid,
-            "domain": parse_choice(row["domain"], f"{w} 'domain'", DOMAINS, "domain"),
+            "domain": parse_id(row["domain"], f"{w} 'domain'"),
             "stance": parse_choice(row["stance"], f"{w} 'stance'", set(STANCES), "stance"),
             "form": parse_choice(row["form"], f"{w} 'form'", FORMS, "form"),
             "requires": row["requires"],

@@ -1,0 +1,581 @@
+"""Render a report's data dict as one self-contained HTML page and as Markdown.
+
+Both formats come from the same document model (a list of blocks whose cells are lists of typed spans), so the
+content is identical and escaping happens in exactly two places: ``_html_span`` (``html.escape`` on every text,
+links only for http(s) URLs) and ``_md_span`` (``&``/``<``/``>``/``|``/``[``/``]`` neutralised). No template
+engine, no JavaScript, no external URL except the links to sources the reader may click.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+from urllib.parse import quote, urlsplit
+
+__all__ = ["render_html", "render_markdown", "TOP_N"]
+
+TOP_N = 5
+_URL_RE = re.compile(r"https?://[^\s|<>\"'()\[\]{}]+[^\s|<>\"'()\[\]{}.,;:!?]", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- document model
+class Span(NamedTuple):
+    kind: str  # text, strong, code, muted, quote, link, br, bar, badge, ids
+    text: str = ""
+    arg: str = ""  # link: url; bar: fraction; badge: css class from a fixed set
+
+
+Cell = list[Span]
+Block = tuple  # ("h1"|"h2"|"p"|"warn"|"ul"|"figure"|"dl", ...) or ("table", headers, rows, align)
+# align: one letter per column, l = text, n = text without wrapping, r = number; a trailing "*" = narrow table
+
+
+def T(x: Any) -> Span:  # noqa: N802 - tiny constructors read better capitalised
+    return Span("text", _s(x))
+
+
+def _s(x: Any) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, float) and not math.isfinite(x):
+        return "—"
+    return str(x)
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def pct(x: Any) -> str:
+    v = _num(x)
+    if v is None:
+        return "—"
+    if 0 < v < 0.005:
+        return "<1%"
+    if 0.995 < v < 1:
+        return ">99%"
+    return f"{v:.0%}"
+
+
+def interval(lo: Any, hi: Any) -> str:
+    a, b = _num(lo), _num(hi)
+    return "—" if a is None or b is None else f"{a * 100:.0f}–{b * 100:.0f}%"
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if x is None:
+        return _s(x)
+    if isinstance(x, float):
+        return _s(x) if not math.isfinite(x) else f"{x:.4g}"
+    if isinstance(x, list | tuple):
+        return ", ".join(_fmt(v) for v in x)
+    if isinstance(x, Mapping):
+        return ", ".join(f"{k}={_fmt(v)}" for k, v in x.items())
+    return str(x)
+
+
+def safe_url(url: Any) -> str | None:
+    """The URL itself if it is an absolute http(s) URL with a host, else None."""
+    if not isinstance(url, str):
+        return None
+    u = url.strip()
+    if not u or any(ord(c) < 33 or c in "<>\"'`\\" for c in u):
+        return None
+    try:
+        parts = urlsplit(u)
+    except ValueError:
+        return None
+    return u if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+def _link_text(url: str) -> str:
+    """A short readable name for a link: its host without ``www.`` (the full URL is the href and title)."""
+    host = urlsplit(url).hostname or url
+    return host.removeprefix("www.")
+
+
+def linkify(text: Any) -> Cell:
+    """Plain text with every http(s) URL in it turned into a link; everything else stays text."""
+    s = _s(text)
+    out: Cell = []
+    pos = 0
+    for m in _URL_RE.finditer(s):
+        if m.start() > pos:
+            out.append(Span("text", s[pos:m.start()]))
+        url = m.group(0)
+        out.append(Span("link", _link_text(url), url) if safe_url(url) else Span("text", url))
+        pos = m.end()
+    if pos < len(s):
+        out.append(Span("text", s[pos:]))
+    return out or [T("—")]
+
+
+def sources_cell(sources: Any) -> Cell:
+    parts = sources if isinstance(sources, list | tuple) else str(sources or "").split(" | ")
+    cell: Cell = []
+    for i, part in enumerate(p for p in parts if str(p).strip()):
+        if i:
+            cell.append(Span("br"))
+        cell.extend(linkify(str(part).strip()))
+    return cell or [T("—")]
+
+
+# ---------------------------------------------------------------------- content
+def _labels(data: Mapping[str, Any]) -> dict[str, str]:
+    return {str(r.get("response")): str(r.get("label") or r.get("response")) for r in data.get("responses", [])}
+
+
+def _sorted_responses(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    def key(r: Mapping[str, Any]) -> float:
+        m = _num(r.get("mean"))
+        return 1.0 if m is None else -m
+
+    return sorted(data.get("responses", []), key=key)
+
+
+def _diag_rows(d: Mapping[str, Any], thr: Mapping[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
+    """(check, value, threshold text, passed) for one diagnostics dict."""
+    def check(v: Any, t: Any, ok) -> bool | None:
+        a, b = _num(v), _num(t)
+        return None if a is None or b is None else bool(ok(a, b))
+
+    rows = [
+        ("max R-hat", d.get("max_rhat"), f"≤ {_s(thr.get('max_rhat'))}",
+         check(d.get("max_rhat"), thr.get("max_rhat"), lambda a, b: a <= b)),
+        ("min bulk ESS", d.get("min_ess_bulk"), f"≥ {_s(thr.get('min_ess_bulk'))}",
+         check(d.get("min_ess_bulk"), thr.get("min_ess_bulk"), lambda a, b: a >= b)),
+        ("divergences", d.get("divergences"), f"≤ {_s(thr.get('max_divergences'))}",
+         check(d.get("divergences"), thr.get("max_divergences"), lambda a, b: a <= b)),
+        ("min BFMI", d.get("min_bfmi"), f"≥ {_s(thr.get('min_bfmi'))}",
+         check(d.get("min_bfmi"), thr.get("min_bfmi"), lambda a, b: a >= b)),
+    ]
+    if "scenario_max_rhat" in d:
+        rows.append(("this scenario's max R-hat", d.get("scenario_max_rhat"), f"≤ {_s(thr.get('max_rhat'))}",
+                     check(d.get("scenario_max_rhat"), thr.get("max_rhat"), lambda a, b: a <= b)))
+    if "scenario_min_ess_bulk" in d:
+        rows.append(("this scenario's min bulk ESS", d.get("scenario_min_ess_bulk"),
+                     f"≥ {_s(thr.get('min_ess_bulk'))}",
+                     check(d.get("scenario_min_ess_bulk"), thr.get("min_ess_bulk"), lambda a, b: a >= b)))
+    rows.append(("chains × draws", f"{_s(d.get('chains'))} × {_s(d.get('draws'))}", "", None))
+    return rows
+
+
+def _diag_table(d: Mapping[str, Any], thr: Mapping[str, Any]) -> Block:
+    rows = []
+    for name, value, t, ok in _diag_rows(d, thr):
+        badge = Span("badge", "n/a", "muted") if ok is None else (
+            Span("badge", "pass", "ok") if ok else Span("badge", "FAIL", "fail"))
+        rows.append([[T(name)], [T(_fmt(value))], [T(t or "—")], [badge]])
+    return ("table", ["Check", "Value", "Threshold", "Result"], rows, "lrnl*")
+
+
+def _change_phrase(mean: float | None, prior: float | None) -> str:
+    if mean is None or prior is None:
+        return ""
+    if abs(mean - prior) < 0.05:
+        return f", close to the article's {pct(prior)}"
+    return f", {'up' if mean > prior else 'down'} from the article's {pct(prior)}"
+
+
+def _likelihood_word(p: float | None) -> str:
+    if p is None:
+        return "Unknown"
+    for cut, word in ((0.9, "Almost certain"), (0.7, "Very likely"), (0.5, "More likely than not"),
+                      (0.3, "Quite possible"), (0.1, "Unlikely")):
+        if p >= cut:
+            return word
+    return "Very unlikely"
+
+
+def build_document(data: Mapping[str, Any]) -> list[Block]:
+    """The report as blocks, shared by the HTML and Markdown renderers."""
+    labels = _labels(data)
+    hdi = _num(data.get("hdi_prob")) or 0.9
+    hdi_txt = f"{hdi:.0%}"
+    diag = data.get("diagnostics") or {}
+    thr = diag.get("thresholds") or {}
+    blocks: list[Block] = [("h1", [T(data.get("title") or data.get("scenario") or "Forecast")])]
+    blocks.append(("p", [T(data.get("description") or "")]))
+    prof = data.get("profile") or {}
+    meta = [Span("strong", "Scenario: "), Span("code", _s(data.get("scenario"))), T(" · "),
+            Span("strong", "US action: "), T(data.get("action")), T(" · "),
+            Span("strong", "Data as of: "), T(data.get("as_of")), T(" · "),
+            Span("strong", "Generated: "), T(data.get("generated_at"))]
+    if prof:
+        desc = ", ".join(f"{str(k).replace('_', ' ')} {_fmt(v)}" for k, v in prof.items())
+        meta += [Span("br"), Span("muted", f"Action profile: {desc}")]
+    blocks.append(("p", meta))
+    if diag.get("ok") is not True:
+        failed = [n for n, _, _, ok in _diag_rows(diag, thr) if ok is False]
+        blocks.append(("warn", [Span("strong", "WARNING: the sampler's convergence checks did not pass"),
+                                T(f" ({', '.join(failed) or 'see Diagnostics'}). The numbers below may be "
+                                  "unreliable; do not quote them without re-running the fit.")]))
+
+    # headline
+    rows = []
+    for r in _sorted_responses(data):
+        form = str(r.get("form") or "")
+        badge = Span("badge", "threat", "threat") if form == "threat" else Span("badge", form or "—", "executed")
+        req = r.get("requires")
+        rows.append([[Span("strong", _s(r.get("label"))), Span("br"), Span("muted", _s(r.get("response")))],
+                     [Span("bar", pct(r.get("mean")), _s(_num(r.get("mean")) or 0.0))],
+                     [T(interval(r.get("hdi_low"), r.get("hdi_high")))],
+                     [T(pct(r.get("prior_mean")))],
+                     [badge],
+                     [T(labels.get(str(req), str(req)))] if req else [T("—")]])
+    blocks += [("h2", [T("How likely is each response?")]),
+               ("p", [T(f"Probability that Mexico's government makes each response, with the {hdi_txt} credible "
+                        "interval (the range that holds the true value with that probability, given the model). "
+                        "“Article” is what the Brookings article alone implies. An executed response marked "
+                        "“follows threat” is modelled as coming after that threat.")]),
+               ("table", ["Response", "Probability", f"{hdi_txt} interval", "Article", "Type", "Follows threat"],
+                rows, "lrrrll")]
+
+    # composites
+    comps = data.get("composites") or []
+    if comps:
+        crow = []
+        for c in comps:
+            kind = {"any_of": "any of", "all_of": "all of"}.get(str(c.get("kind")), _s(c.get("kind")))
+            members = ", ".join(labels.get(str(m), str(m)) for m in c.get("members") or [])
+            crow.append([[Span("strong", _s(c.get("label")))], [Span("bar", pct(c.get("mean")),
+                                                                     _s(_num(c.get("mean")) or 0.0))],
+                         [T(interval(c.get("hdi_low"), c.get("hdi_high")))], [T(pct(c.get("prior_mean")))],
+                         [T(f"{kind}: "), Span("muted", members)]])
+        blocks += [("h2", [T("Combined outcomes")]),
+                   ("table", ["Outcome", "Probability", f"{hdi_txt} interval", "Article", "Made of"], crow, "lrrrl")]
+
+    # plain language
+    items = []
+    for i, r in enumerate(_sorted_responses(data)[:TOP_N]):
+        m, p0 = _num(r.get("mean")), _num(r.get("prior_mean"))
+        lead = "Most likely of all" if i == 0 else _likelihood_word(m)
+        items.append([Span("strong", f"{lead}: "), T("Mexico's response would include "),
+                      Span("quote", _s(r.get("label")).lower()),
+                      T(f" — {pct(m)} ({hdi_txt} credible interval "
+                        f"{interval(r.get('hdi_low'), r.get('hdi_high'))}){_change_phrase(m, p0)}.")])
+    if items:
+        blocks += [("h2", [T("In plain words")]), ("ul", items)]
+
+    # figures
+    n_prec = sum(1 for p in data.get("precedents", []) if p.get("origin") != "evidence")
+    n_ev = len(data.get("precedents", [])) - n_prec
+    blocks += [("h2", [T("Uncertainty at a glance")]),
+               ("figure", "forest", f"Each row is a response: the dot is the mean probability, the thick bar the "
+                                    f"50% and the thin bar the {hdi_txt} credible interval."),
+               ("h2", [T("What history changed")]),
+               ("p", [T(f"Grey shows what the article alone implies (the priors); blue shows the forecast after the "
+                        f"model also learned from {n_prec} historical precedents, {n_ev} recent events and the "
+                        "polls. An arrow marks a shift of at least 5 points; where grey and blue sit together, "
+                        "history agreed with the article.")]),
+               ("figure", "prior_posterior", "Article-only prior versus posterior, per response."),
+               ("h2", [T("All scenarios side by side")]),
+               ("figure", "heatmap", "Mean probability of each response under every scenario; the outlined "
+                                     "column is this report's scenario.")]
+
+    changes = data.get("changes")
+    if changes:
+        blocks.append(("h2", [T("What moved since the last report")]))
+        crows = changes.get("rows") if isinstance(changes, Mapping) else None
+        if isinstance(crows, list) and crows:
+            keys: list[str] = []
+            for row in crows:
+                for k in (row or {}):
+                    if str(k) not in keys:
+                        keys.append(str(k))
+            body = [[[T(_fmt({str(k): v for k, v in (row or {}).items()}.get(k)))] for k in keys] for row in crows]
+            blocks.append(("table", keys, body, "l" * len(keys)))
+        for k, v in (changes.items() if isinstance(changes, Mapping) else []):
+            if k not in ("rows", "figure") and isinstance(v, str | int | float):
+                blocks.append(("p", [Span("strong", f"{k}: "), T(_fmt(v))]))
+        if isinstance(changes, Mapping) and changes.get("figure"):
+            blocks.append(("figure", str(changes["figure"]), "Change since the last report."))
+
+    # priors
+    prow = []
+    for c in data.get("claims", []):
+        dist: Cell = [T(c.get("distribution"))]
+        if c.get("note"):
+            dist += [Span("br"), Span("muted", _s(c.get("note")))]
+        origin = [T(c.get("origin"))]
+        if _num(c.get("strength")) not in (None, 1.0):
+            origin += [Span("muted", f" (strength {_fmt(c.get('strength'))})")]
+        prow.append([[Span("code", _s(c.get("id")))], [T(c.get("constrains"))], [Span("quote", _s(c.get("quote")))],
+                     [T(c.get("location")), Span("br"), *[Span("muted", s.text, s.arg) if s.kind == "text" else s
+                                                          for s in linkify(c.get("source"))]],
+                     dist, origin])
+    blocks += [("h2", [T("The article's claims, as priors")]),
+               ("table", ["ID", "Constrains", "Quote (verbatim)", "Where", "Encoded as", "Origin"], prow, "llllll")]
+
+    # precedents
+    erow = []
+    for p in data.get("precedents", []):
+        coded = p.get("coded") or {}
+        yes = [str(k) for k, v in coded.items() if _num(v) == 1]
+        no = [str(k) for k, v in coded.items() if _num(v) == 0]
+        cc: Cell = []
+        if yes:
+            cc += [Span("strong", "yes: "), Span("ids", ", ".join(yes))]
+        if no:
+            cc += ([Span("br")] if yes else []) + [Span("strong", "no: "), Span("ids", ", ".join(no), "muted")]
+        erow.append([[Span("code", _s(p.get("id")))], [T(p.get("date"))], [T(p.get("title"))],
+                     [Span("ids", _s(p.get("action_type")))], [T(_fmt(p.get("severity")))], [T(p.get("consent"))], cc or [T("—")],
+                     sources_cell(p.get("sources")), [T(p.get("verified"))]])
+    blocks += [("h2", [T("Precedents and evidence used")]),
+               ("table", ["ID", "Date", "Event", "Action type", "Severity", "Consent", "Coded responses", "Sources",
+                          "Verified"], erow, "lnllrllll")]
+
+    # polls
+    qrow = []
+    for q in data.get("polls", []):
+        qrow.append([[Span("code", _s(q.get("id")))], [T(q.get("pollster"))], [T(q.get("date"))],
+                     [T(_fmt(q.get("n")))], [T(pct(q.get("share_opposed")))], [T(q.get("use"))],
+                     [T(q.get("wording"))], linkify(q.get("source"))])
+    if qrow:
+        blocks += [("h2", [T("Polls")]),
+                   ("table", ["ID", "Pollster", "Date", "n", "Opposed", "Use", "Wording", "Source"], qrow, "llnrrlll")]
+
+    # diagnostics
+    blocks += [("h2", [T("Diagnostics")]),
+               ("p", [T("Convergence checks of the posterior fit. All must pass for the numbers to be trusted.")]),
+               _diag_table(diag, thr)]
+    if isinstance(diag.get("prior_fit"), Mapping):
+        blocks += [("p", [Span("strong", "Prior fit (informational): "),
+                          T("the same checks on the article-only fit that produces the grey prior intervals. They "
+                            "do not gate the report.")]),
+                   _diag_table(diag["prior_fit"], thr)]
+
+    # provenance
+    versions = data.get("versions") or {}
+    sampler = data.get("sampler") or {}
+    prov = [("Command", [Span("code", _s(data.get("command")))]),
+            ("Inputs hash", [Span("code", _s(data.get("inputs_hash")))]),
+            ("Seed", [T(data.get("seed"))]),
+            ("Sampler", [T(_fmt(sampler) or "—")]),
+            ("Versions", [T(_fmt(versions) or "—")]),
+            ("Generated at", [T(data.get("generated_at"))]),
+            ("From cache", [T("yes" if data.get("from_cache") else "no")]),
+            ("Schema version", [T(data.get("schema_version"))])]
+    if data.get("evidence_ids"):
+        prov.append(("Evidence ids", [T(", ".join(str(x) for x in data["evidence_ids"]))]))
+    blocks.append(("dl", prov))
+    return blocks
+
+
+# ---------------------------------------------------------------------- HTML
+_BADGES = {"threat", "executed", "ok", "fail", "muted"}
+_CSS = """
+:root{--fg:#1d2433;--muted:#5b6472;--line:#d9dee7;--accent:#1f5fa8;--bg:#ffffff;--zebra:#f5f7fb}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",
+Arial,"Noto Sans",sans-serif}
+main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
+h1{font-size:1.9rem;line-height:1.2;margin:.2em 0 .4em}
+h2{font-size:1.3rem;margin:2em 0 .5em;padding-bottom:.2em;border-bottom:2px solid var(--line)}
+p{margin:.5em 0}
+.muted{color:var(--muted);font-size:.88em}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em;background:#eef1f6;
+padding:0 .25em;border-radius:3px;overflow-wrap:break-word}
+q{font-style:italic;quotes:"“" "”"}
+a{color:var(--accent);overflow-wrap:break-word}
+.warn{background:#fdecea;border:2px solid #c62828;color:#7f1010;padding:12px 16px;border-radius:6px;margin:1em 0;
+font-size:1.05rem}
+.table-wrap{overflow-x:auto;margin:.6em 0 1em}
+table{border-collapse:collapse;width:100%;font-size:.93rem}
+th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
+th{background:#e9eef6;font-weight:600;white-space:nowrap}
+tbody tr:nth-child(even){background:var(--zebra)}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}
+table.narrow{width:auto;min-width:50%}
+.bar{display:inline-flex;align-items:center;gap:6px;justify-content:flex-end}
+.bar b{min-width:3.2em;text-align:right}
+.bar .track{display:inline-block;width:90px;height:10px;background:#e3e8f0;border-radius:5px;overflow:hidden}
+.bar .fill{display:block;height:100%;background:var(--accent)}
+.badge{display:inline-block;padding:0 .5em;border-radius:9px;font-size:.8em;font-weight:600;white-space:nowrap}
+.badge.threat{background:#fff1d6;color:#8a5a00;border:1px solid #e7b75f}
+.badge.executed{background:#e3eefc;color:#184f8f;border:1px solid #9dbde6}
+.badge.ok{background:#e3f5e6;color:#1f6b2c}.badge.fail{background:#c62828;color:#fff}
+.badge.muted{background:#eceff3;color:var(--muted)}
+ul.plain li{margin:.35em 0}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
+figcaption{color:var(--muted);font-size:.9em;margin-top:.3em}
+footer{margin-top:2.5em;padding-top:1em;border-top:2px solid var(--line);font-size:.88rem;color:var(--muted)}
+footer dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
+footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;word-break:break-word}
+@media print{.table-wrap{overflow:visible}main{max-width:none}}
+"""
+
+
+def _html_span(sp: Span) -> str:
+    e = html.escape(sp.text, quote=True)
+    match sp.kind:
+        case "strong":
+            return f"<strong>{e}</strong>"
+        case "code":
+            return f"<code>{e}</code>"
+        case "ids":  # snake_case identifiers: allow line breaks after underscores
+            e = e.replace("_", "_<wbr>")
+            return f'<span class="muted">{e}</span>' if sp.arg == "muted" else e
+        case "muted":
+            return f'<span class="muted">{e}</span>'
+        case "quote":
+            return f"<q>{e}</q>"
+        case "br":
+            return "<br>"
+        case "link":
+            url = safe_url(sp.arg)
+            if url is None:
+                return e
+            href = html.escape(url, quote=True)
+            return f'<a href="{href}" title="{href}" rel="noopener noreferrer">{e}</a>'
+        case "bar":
+            frac = min(1.0, max(0.0, _num(sp.arg) or 0.0))
+            return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
+                    f'<span class="fill" style="width:{frac * 100:.1f}%"></span></span></span>')
+        case "badge":
+            cls = sp.arg if sp.arg in _BADGES else "muted"
+            return f'<span class="badge {cls}">{e}</span>'
+        case _:
+            return e
+
+
+def _html_cell(cell: Iterable[Span]) -> str:
+    return "".join(_html_span(s) for s in cell)
+
+
+def _html_figure(name: str, caption: str, figures: Mapping[str, bytes]) -> str:
+    png = figures.get(name)
+    if not isinstance(png, bytes | bytearray) or not png:
+        return ""
+    b64 = base64.b64encode(bytes(png)).decode("ascii")
+    cap = html.escape(caption, quote=True)
+    return (f'<figure><img src="data:image/png;base64,{b64}" alt="{cap}" loading="eager">'
+            f"<figcaption>{cap}</figcaption></figure>")
+
+
+def render_html(data: dict[str, Any], figures: dict[str, bytes]) -> str:
+    """One self-contained HTML page: inline CSS, figures as data: URIs, no scripts, no external resources."""
+    out: list[str] = []
+    footer = ""
+    for block in build_document(data):
+        kind = block[0]
+        if kind == "h1":
+            out.append(f"<h1>{_html_cell(block[1])}</h1>")
+        elif kind == "h2":
+            out.append(f"<h2>{_html_cell(block[1])}</h2>")
+        elif kind == "p":
+            out.append(f"<p>{_html_cell(block[1])}</p>")
+        elif kind == "warn":
+            out.append(f'<div class="warn" role="alert">{_html_cell(block[1])}</div>')
+        elif kind == "ul":
+            out.append('<ul class="plain">' + "".join(f"<li>{_html_cell(i)}</li>" for i in block[1]) + "</ul>")
+        elif kind == "table":
+            _, headers, rows, align = block
+            cls = {"r": ' class="num"', "n": ' class="nw"'}
+            head = "".join(f"<th>{html.escape(h, quote=True)}</th>" for h in headers)
+            body = "".join("<tr>" + "".join(f"<td{cls.get(align[j:j + 1], '')}>{_html_cell(c)}</td>"
+                                            for j, c in enumerate(r)) + "</tr>" for r in rows)
+            narrow = ' class="narrow"' if align.endswith("*") else ""
+            out.append(f'<div class="table-wrap"><table{narrow}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
+                       "</table></div>")
+        elif kind == "figure":
+            out.append(_html_figure(block[1], block[2], figures))
+        elif kind == "dl":
+            items = "".join(f"<dt>{html.escape(k, quote=True)}</dt><dd>{_html_cell(v)}</dd>" for k, v in block[1])
+            footer = f"<footer><h2>Provenance</h2><dl>{items}</dl></footer>"
+    title = html.escape(f"Forecast: {_s(data.get('title') or data.get('scenario'))}", quote=True)
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+            "style-src 'unsafe-inline'\">"
+            f"<title>{title}</title><style>{_CSS}</style></head>\n<body><main>\n"
+            + "\n".join(x for x in out if x) + f"\n{footer}\n</main></body></html>\n")
+
+
+# ---------------------------------------------------------------------- Markdown
+def md_escape(text: str) -> str:
+    """Inert Markdown text: no raw HTML, no links or table breaks smuggled in from data."""
+    s = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
+    return re.sub(r"\s+", " ", s)
+
+
+def _wrap(text: str, mark: str) -> str:
+    """``mark``-delimited emphasis with edge spaces kept outside (``** x**`` is not emphasis in Markdown)."""
+    core = text.strip()
+    if not core:
+        return text
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    return f"{lead}{mark}{core}{mark}{trail}"
+
+
+def _md_url(url: str) -> str:
+    return quote(url, safe="/:?#=&%+,;@!$*~.-_")
+
+
+def _md_span(sp: Span) -> str:
+    e = md_escape(sp.text)
+    match sp.kind:
+        case "strong":
+            return _wrap(e, "**")
+        case "quote":
+            return f"“{e}”"
+        case "muted":
+            return _wrap(e, "*")
+        case "ids":
+            return _wrap(e, "*") if sp.arg == "muted" else e
+        case "br":
+            return "<br>"
+        case "link":
+            url = safe_url(sp.arg)
+            return f"[{e}]({_md_url(url)})" if url else e
+        case "badge":
+            return f"_{e}_"
+        case _:
+            return e
+
+
+def _md_cell(cell: Iterable[Span], *, inline: bool = False) -> str:
+    s = "".join(_md_span(x) for x in cell)
+    return s.replace("<br>", " · ") if inline else s
+
+
+def render_markdown(data: dict[str, Any], figure_files: dict[str, str]) -> str:
+    """The same report as Markdown (pipe tables, figures as relative paths) for pasting into briefs."""
+    out: list[str] = []
+    for block in build_document(data):
+        kind = block[0]
+        if kind == "h1":
+            out.append(f"# {_md_cell(block[1], inline=True)}")
+        elif kind == "h2":
+            out.append(f"## {_md_cell(block[1], inline=True)}")
+        elif kind == "p":
+            out.append(_md_cell(block[1], inline=True))
+        elif kind == "warn":
+            out.append(f"> ⚠️ {_md_cell(block[1], inline=True)}")
+        elif kind == "ul":
+            out.append("\n".join(f"- {_md_cell(i, inline=True)}" for i in block[1]))
+        elif kind == "table":
+            _, headers, rows, align = block
+            lines = ["| " + " | ".join(md_escape(h) for h in headers) + " |",
+                     "|" + "|".join("---:" if align[j:j + 1] == "r" else "---" for j in range(len(headers))) + "|"]
+            lines += ["| " + " | ".join(_md_cell(c) or " " for c in r) + " |" for r in rows]
+            out.append("\n".join(lines))
+        elif kind == "figure":
+            path = figure_files.get(block[1])
+            if path:
+                out.append(f"![{md_escape(block[2])}]({_md_url(str(path))})\n\n*{md_escape(block[2])}*")
+        elif kind == "dl":
+            out.append("## Provenance\n\n" + "\n".join(f"- **{md_escape(k)}**: {_md_cell(v, inline=True)}"
+                                                        for k, v in block[1]))
+    return "\n\n".join(x for x in out if x) + "\n"

@@ -1,0 +1,90 @@
+"""Config composition, overrides, and path resolution independent of the current directory."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import forecast
+from forecast.config import list_scenarios
+from forecast.errors import ConfigError
+
+
+def test_compose_defaults_and_overrides():
+    cfg = forecast.compose([])
+    assert cfg.scenario.name == "one_time_raid"
+    assert cfg.sampler.nuts_sampler == "nutpie"
+    cfg2 = forecast.compose(["scenario=repeated_raids", "sampler=pymc", "sampler.draws=300",
+                             "priors.public_opposition.strength=4"])
+    assert cfg2.scenario.name == "repeated_raids" and cfg2.scenario.action == "repeated_raids"
+    assert cfg2.sampler.nuts_sampler == "pymc" and cfg2.sampler.draws == 300
+    assert cfg2.priors.public_opposition.strength == 4
+
+
+def test_strength_override_tightens_the_encoded_prior(tmp_path):
+    base = forecast.load_inputs(forecast.compose([]))
+    strong = forecast.load_inputs(forecast.compose(["priors.one_time_raid_no_military_response.strength=4"]))
+    c0 = next(c for c in base.claims if c.name == "one_time_raid_no_military_response")
+    c1 = next(c for c in strong.claims if c.name == "one_time_raid_no_military_response")
+    mu0, sd0 = c0.logit_normal()
+    mu1, sd1 = c1.logit_normal()
+    assert mu0 == pytest.approx(mu1)
+    assert sd1 == pytest.approx(sd0 / 2)
+    theta0 = next(c for c in base.claims if c.target == "public_opposition").scaled()
+    assert theta0["alpha"] / (theta0["alpha"] + theta0["beta"]) == pytest.approx(0.79, abs=0.03)
+
+
+def test_unknown_scenario_lists_the_available_ones():
+    with pytest.raises(ConfigError, match=r"unknown scenario 'invasion'; available: " + ", ".join(list_scenarios())):
+        forecast.compose(["scenario=invasion"])
+
+
+@pytest.mark.parametrize(
+    ("override", "pattern"),
+    [
+        ("sampler.draws=-5", r"sampler.draws: -5 is not a whole number"),
+        ("sampler.target_accept=1.3", r"sampler.target_accept: 1.3 is not in \[0.5, 1\)"),
+        ("+sampler._target_=os.system", r"`_target_` is not allowed"),
+        ("+scenario.color=red", r"scenario.color: unknown key"),
+        ("report.hdi_prob=1.5", r"report.hdi_prob: 1.5 is not in"),
+        ("no_equals_sign", r"not of the form key=value"),
+        ("priors.nonexistent.strength=2", r"config: .*nonexistent"),
+    ],
+)
+def test_bad_overrides_are_one_line_errors(override, pattern):
+    with pytest.raises(ConfigError, match=pattern) as exc:
+        forecast.compose([override])
+    assert "\n" not in str(exc.value)
+
+
+def test_prior_validation_names_the_key():
+    with pytest.raises(forecast.InputError, match=r"conf/priors: public_opposition.elicit.upper: 1.3 is outside"):
+        forecast.load_inputs(forecast.compose(["priors.public_opposition.elicit.upper=1.3"]))
+    with pytest.raises(forecast.InputError, match=r"steadfast_rejection.constrains.response: unknown response 'shrug'"):
+        forecast.load_inputs(forecast.compose(["priors.steadfast_rejection.constrains.response=shrug"]))
+
+
+def test_future_as_of_is_refused():
+    with pytest.raises(forecast.InputError, match=r"as_of: 2999-01-01 is in the future"):
+        forecast.load_inputs(forecast.compose(["as_of=2999-01-01"]))
+
+
+def test_paths_resolve_from_the_project_not_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = forecast.compose([])
+    inputs = forecast.load_inputs(cfg)
+    assert len(inputs.episodes.table) >= 27
+    assert os.getcwd() == str(tmp_path)
+
+
+def test_as_of_filters_precedents_polls_and_evidence():
+    early = forecast.load_inputs(forecast.compose(["as_of=2026-01-16"]))
+    late = forecast.load_inputs(forecast.compose(["as_of=2026-11-01"]))
+    assert "E-2026-02-elfinanciero-poll" not in early.evidence_ids
+    assert "E-2026-02-elfinanciero-poll" in late.evidence_ids
+    assert len(early.polls[early.polls["use"] == "likelihood"]) == 0
+    assert len(late.polls[late.polls["use"] == "likelihood"]) == 2
+    old = forecast.load_inputs(forecast.compose(["as_of=2000-01-01"]))
+    assert max(old.episodes.table["date"]).isoformat() <= "2000-01-01"
+    assert len(old.episodes.table) == 9
