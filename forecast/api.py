@@ -24,8 +24,13 @@ compose = _config.compose
 __all__ = ["build_model", "compose", "fit", "load_inputs", "predict_scenarios", "summarize", "write_report"]
 
 
-def load_inputs(cfg: DictConfig, today: dt.date | None = None) -> Inputs:
-    """Load and validate data/, the priors and the evidence log, filtered to ``as_of``."""
+def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only: set[str] | None = None,
+                priors: dict[str, Any] | None = None) -> Inputs:
+    """Load and validate data/, the priors and the evidence log, filtered to ``as_of``.
+
+    ``evidence_only`` keeps just those evidence entries and ``priors`` replaces the configured
+    priors: both rebuild an earlier state of the inputs, for attributing changes between reports.
+    """
     today = today or dt.date.today()
     as_of = _config.as_of_date(cfg, today)
     paths = _config.paths(cfg)
@@ -37,7 +42,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None) -> Inputs:
     polls = polls[[d <= as_of for d in polls["date"]]]
     signals, evidence_ids = [], ()
     if cfg.get("evidence", True):
-        ev = load_evidence(paths["data"] / "evidence", ont, today, as_of)
+        ev = load_evidence(paths["data"] / "evidence", ont, today, as_of, only=evidence_only)
         episodes = merge_episodes(episodes, ev.episodes, "data/evidence")
         polls = pd.concat([polls, ev.polls]) if len(ev.polls) else polls
         signals = ev.signals
@@ -45,7 +50,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None) -> Inputs:
     hyper = _config.hyper(cfg)
     window = dt.timedelta(days=int(hyper.get("poll_window_days", 730)))
     polls = polls[[as_of - d <= window for d in polls["date"]]]
-    claims = parse_claims(OmegaConf.to_container(cfg.priors, resolve=True), ont)
+    claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=True), ont)
     return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids)
 
 
@@ -62,10 +67,9 @@ def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -
     """Action profiles of the named scenarios (default: the configured one)."""
     if names is None:
         return {cfg.scenario.name: _config.scenario_profile(cfg, inputs.ontology)}
-    out = {}
-    for n in names:
-        out[n] = _config.scenario_profile(compose([f"scenario={n}"]), inputs.ontology)
-    return out
+    current = cfg.scenario.name
+    return {n: _config.scenario_profile(cfg if n == current else _config.load_scenario(n), inputs.ontology)
+            for n in names}
 
 
 def predict_scenarios(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,

@@ -44,6 +44,8 @@ def run_forecast(cfg, overrides: list[str]) -> int:
     """Fit once (or hit the cache) and write the configured scenario's report (or all of them)."""
     from . import api
     from . import config as _config
+    from .changes import previous_reports
+    from .history import append_history
 
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = api.load_inputs(cfg)
@@ -57,7 +59,9 @@ def run_forecast(cfg, overrides: list[str]) -> int:
         say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
     names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
     say(f"writing {len(names)} report(s)")
-    paths = api.write_report(cfg, inputs, fitted, names, overrides=overrides)
+    prev = previous_reports(cfg, inputs, fitted, names, say=say)
+    paths = api.write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev)
+    append_history(cfg, paths)
     bad = []
     for p in paths:
         data = json.loads((p / "forecast.json").read_text())

@@ -387,7 +387,8 @@ class Inputs:
             "episodes": frame(self.episodes.table[["date", "action_type", *ont.attributes]]),
             "outcomes": frame(self.episodes.outcomes),
             "polls": frame(self.polls[["date", "n", "share_opposed", "use", "pollster"]]),
-            "claims": [c.fingerprint() for c in self.claims],
-            "signals": [c.fingerprint() for c in self.signals],
+            # order-free: the same claims in another order are the same posterior
+            "claims": sorted((c.fingerprint() for c in self.claims), key=lambda c: c["name"]),
+            "signals": sorted((c.fingerprint() for c in self.signals), key=lambda c: c["name"]),
             "hyper": self.hyper,
         }

@@ -108,8 +108,10 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
     return entry, Claim(**{**claim.__dict__, "date_known": known.isoformat()})
 
 
-def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.date | None = None) -> EvidenceLog:
-    """Every valid entry known by ``as_of`` (all of them when None). Any invalid entry stops the load."""
+def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.date | None = None,
+                  only: set[str] | None = None) -> EvidenceLog:
+    """Every valid entry known by ``as_of`` (all of them when None; just ``only``'s ids when given).
+    Any invalid entry stops the load."""
     entries, tables, coded, polls, signals = [], [], [], [], []
     seen: dict[str, Path] = {}
     files = sorted(Path(evidence_dir).glob("*.yaml")) if Path(evidence_dir).is_dir() else []
@@ -123,7 +125,7 @@ def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.d
             raise InputError(f"{where}, key 'id'", f"id {entry.id!r} does not match the file name",
                              f"rename the file to {entry.id}.yaml")
         seen[entry.id] = path
-        if as_of is not None and entry.date_known > as_of:
+        if (as_of is not None and entry.date_known > as_of) or (only is not None and entry.id not in only):
             continue
         entries.append(entry)
         if entry.kind == "poll":

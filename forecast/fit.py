@@ -24,33 +24,31 @@ import xarray as xr
 
 from . import __version__
 from .data import Inputs
-from .model import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, P, THETA, build_model
+from .model import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, P, build_model
 
 log = logging.getLogger("forecast")
 
+CACHE_FORMAT = 2  # bump when what a cached posterior file holds changes
 STORED = ["mu_alpha", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain", "tau_slope_response",
           "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, KAPPA, P]
 
 
 def versions() -> dict[str, str]:
-    import arviz
-    import pymc
-    import pytensor
+    """Installed versions, read from package metadata (importing them would cost seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    out = {"forecast": __version__, "pymc": pymc.__version__, "pytensor": pytensor.__version__,
-           "arviz": arviz.__version__, "xarray": xr.__version__}
-    try:
-        import nutpie
-
-        out["nutpie"] = nutpie.__version__
-    except ImportError:  # pragma: no cover - nutpie is a dependency
-        pass
+    out = {"forecast": __version__}
+    for pkg in ("pymc", "pytensor", "arviz", "xarray", "nutpie", "preliz", "hydra-core"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[pkg] = "not installed"
     return out
 
 
 def inputs_hash(inputs: Inputs, sampler: dict[str, Any], seed: int) -> str:
     v = versions()
-    payload = {"inputs": inputs.fingerprint(), "sampler": sampler, "seed": seed,
+    payload = {"inputs": inputs.fingerprint(), "sampler": sampler, "seed": seed, "cache_format": CACHE_FORMAT,
                "versions": {k: v[k] for k in ("forecast", "pymc", "pytensor", "nutpie") if k in v}}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
@@ -65,7 +63,8 @@ class Fit:
     path: Path | None = None
 
 
-def _sample(model, sampler: dict[str, Any], seed: int, progress: bool) -> tuple[dict[str, xr.DataTree], dict[str, float]]:
+def _sample(model, sampler: dict[str, Any], seed: int,
+            progress: bool) -> tuple[dict[str, xr.DataTree], dict[str, float]]:
     """Sample the model twice from one compilation: with every source on (the posterior) and with
     the history, polls and evidence switched off (the article-only prior)."""
     import pymc as pm
@@ -118,12 +117,20 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
     fits, t_sample = _sample(model, sampler, seed, progress)
     timings.update(t_sample)
     post, prior = fits["posterior"], fits["prior"]
+    def stored(tree: xr.DataTree) -> xr.Dataset:
+        ds = tree["posterior"].to_dataset()
+        return ds[[v for v in STORED if v in ds]]
+
     idata = xr.DataTree.from_dict({
-        "posterior": post["posterior"].to_dataset(),
+        "posterior": stored(post),
         "sample_stats": post["sample_stats"].to_dataset(),
-        "prior": prior["posterior"].to_dataset(),
+        "prior": stored(prior),
         "prior_sample_stats": prior["sample_stats"].to_dataset(),
     })
+    t0 = time.perf_counter()
+    for group in ("posterior", "prior"):
+        idata.attrs[f"diagnostics_{group}"] = json.dumps(convergence(idata, group))
+    timings["diagnostics"] = time.perf_counter() - t0
     idata.attrs.update({"inputs_hash": h, "seed": seed, "sampler": json.dumps(sampler),
                         "versions": json.dumps(versions()), "as_of": inputs.as_of.isoformat(),
                         "evidence_ids": json.dumps(list(inputs.evidence_ids)),
@@ -137,8 +144,12 @@ def _save(idata: xr.DataTree, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     os.close(fd)
+    encoding = {}
+    for group in ("posterior", "prior"):
+        ds = idata[group].to_dataset()
+        encoding[f"/{group}"] = {v: {"dtype": "float32"} for v in ds.data_vars if ds[v].dtype == np.float64}
     try:
-        idata.to_netcdf(tmp, engine="h5netcdf")
+        idata.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)  # float32 draws: half the size
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -162,21 +173,34 @@ def _load(path: Path, h: str) -> xr.DataTree | None:
 
 
 # ---------------------------------------------------------------------- diagnostics
-def diagnostics(idata: xr.DataTree, thresholds: dict[str, float], group: str = "posterior") -> dict[str, Any]:
+def convergence(idata: xr.DataTree, group: str = "posterior") -> dict[str, Any]:
+    """R-hat over every stored quantity, bulk ESS of the response probabilities, divergences, BFMI."""
     import arviz as az
 
     post = idata[group].to_dataset()
     stats = idata["sample_stats" if group == "posterior" else "prior_sample_stats"].to_dataset()
     rhat = az.rhat(post)
-    ess = az.ess(post[[P]], method="bulk")
-    max_rhat = float(max(float(rhat[v].max()) for v in rhat.data_vars))
-    min_ess = float(ess[P].min())
-    div = int(stats["diverging"].sum()) if "diverging" in stats else 0
-    bfmi = _bfmi(stats)
-    ok = (max_rhat <= thresholds["max_rhat"] and min_ess >= thresholds["min_ess_bulk"]
-          and div <= thresholds["max_divergences"] and (bfmi is None or bfmi >= thresholds["min_bfmi"]))
-    return {"max_rhat": max_rhat, "min_ess_bulk": min_ess, "divergences": div, "min_bfmi": bfmi, "ok": bool(ok),
-            "chains": int(post.sizes["chain"]), "draws": int(post.sizes["draw"])}
+    worst = max(rhat.data_vars, key=lambda v: float(rhat[v].max()))
+    return {
+        "max_rhat": float(rhat[worst].max()),
+        "max_rhat_variable": worst,
+        "max_rhat_p": float(rhat[P].max()),
+        "min_ess_bulk": float(az.ess(post[[P]], method="bulk")[P].min()),
+        "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
+        "min_bfmi": _bfmi(stats),
+        "chains": int(post.sizes["chain"]),
+        "draws": int(post.sizes["draw"]),
+    }
+
+
+def diagnostics(idata: xr.DataTree, thresholds: dict[str, float], group: str = "posterior") -> dict[str, Any]:
+    """Convergence figures (computed once at fit time and cached) checked against the thresholds."""
+    raw = idata.attrs.get(f"diagnostics_{group}")
+    d = json.loads(raw) if raw else convergence(idata, group)
+    d["ok"] = bool(d["max_rhat"] <= thresholds["max_rhat"] and d["min_ess_bulk"] >= thresholds["min_ess_bulk"]
+                   and d["divergences"] <= thresholds["max_divergences"]
+                   and (d["min_bfmi"] is None or d["min_bfmi"] >= thresholds["min_bfmi"]))
+    return d
 
 
 def _bfmi(stats: xr.Dataset) -> float | None:

@@ -284,7 +284,8 @@ def build_model(inputs: Inputs) -> pm.Model:
         # public opposition, measured by polls with pollster house effects
         theta = pm.Beta(THETA, *d.theta_ab)
         kappa = pm.HalfNormal(KAPPA, d.kappa_sigma)
-        shift = d.opinion_sign * kappa * (logit(theta) - float(np.log(h["opinion_reference"] / (1 - h["opinion_reference"]))))
+        ref = h["opinion_reference"]
+        shift = d.opinion_sign * kappa * (logit(theta) - float(np.log(ref / (1 - ref))))
         if len(d.poll_n):
             # house effects sum to zero across pollsters (theta is the pollster-average opinion; free
             # house effects leave a ridge between theta and the houses). Fixed scale: two or three

@@ -76,7 +76,8 @@ def predict(idata: xr.DataTree, ont: Ontology, hyper: dict, scenarios: dict[str,
         cnames = list(comps)
         out["p_composite"] = xr.DataArray(np.stack([comps[c] for c in cnames], axis=-1),
                                         dims=("chain", "draw", "scenario", "composite"),
-                                        coords={k: v for k, v in coords.items() if k != "response"} | {"composite": cnames})
+                                        coords={k: v for k, v in coords.items() if k != "response"}
+                                        | {"composite": cnames})
     return out
 
 

@@ -31,7 +31,7 @@ class Span(NamedTuple):
 
 Cell = list[Span]
 Block = tuple  # ("h1"|"h2"|"p"|"warn"|"ul"|"figure"|"dl", ...) or ("table", headers, rows, align)
-# align: one letter per column, l = text, n = text without wrapping, r = number; a trailing "*" = narrow table
+# align: a letter per column: l text, n text without wrapping, w wide text, r number; a trailing "*": narrow table
 
 
 def T(x: Any) -> Span:  # noqa: N802 - tiny constructors read better capitalised
@@ -39,11 +39,7 @@ def T(x: Any) -> Span:  # noqa: N802 - tiny constructors read better capitalised
 
 
 def _s(x: Any) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float) and not math.isfinite(x):
-        return "—"
-    return str(x)
+    return "—" if x is None or (isinstance(x, float) and not math.isfinite(x)) else str(x)
 
 
 def _num(x: Any) -> float | None:
@@ -58,11 +54,7 @@ def pct(x: Any) -> str:
     v = _num(x)
     if v is None:
         return "—"
-    if 0 < v < 0.005:
-        return "<1%"
-    if 0.995 < v < 1:
-        return ">99%"
-    return f"{v:.0%}"
+    return "<1%" if 0 < v < 0.005 else ">99%" if 0.995 < v < 1 else f"{v:.0%}"
 
 
 def interval(lo: Any, hi: Any) -> str:
@@ -143,29 +135,23 @@ def _sorted_responses(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return sorted(data.get("responses", []), key=key)
 
 
-def _diag_rows(d: Mapping[str, Any], thr: Mapping[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
-    """(check, value, threshold text, passed) for one diagnostics dict."""
-    def check(v: Any, t: Any, ok) -> bool | None:
-        a, b = _num(v), _num(t)
-        return None if a is None or b is None else bool(ok(a, b))
+_CHECKS = (  # label, value key, threshold key, passes(value, threshold)
+    ("max R-hat", "max_rhat", "max_rhat", "≤"), ("min bulk ESS", "min_ess_bulk", "min_ess_bulk", "≥"),
+    ("divergences", "divergences", "max_divergences", "≤"), ("min BFMI", "min_bfmi", "min_bfmi", "≥"),
+    ("this scenario's max R-hat", "scenario_max_rhat", "max_rhat", "≤"),
+    ("this scenario's min bulk ESS", "scenario_min_ess_bulk", "min_ess_bulk", "≥"),
+)
 
-    rows = [
-        ("max R-hat", d.get("max_rhat"), f"≤ {_s(thr.get('max_rhat'))}",
-         check(d.get("max_rhat"), thr.get("max_rhat"), lambda a, b: a <= b)),
-        ("min bulk ESS", d.get("min_ess_bulk"), f"≥ {_s(thr.get('min_ess_bulk'))}",
-         check(d.get("min_ess_bulk"), thr.get("min_ess_bulk"), lambda a, b: a >= b)),
-        ("divergences", d.get("divergences"), f"≤ {_s(thr.get('max_divergences'))}",
-         check(d.get("divergences"), thr.get("max_divergences"), lambda a, b: a <= b)),
-        ("min BFMI", d.get("min_bfmi"), f"≥ {_s(thr.get('min_bfmi'))}",
-         check(d.get("min_bfmi"), thr.get("min_bfmi"), lambda a, b: a >= b)),
-    ]
-    if "scenario_max_rhat" in d:
-        rows.append(("this scenario's max R-hat", d.get("scenario_max_rhat"), f"≤ {_s(thr.get('max_rhat'))}",
-                     check(d.get("scenario_max_rhat"), thr.get("max_rhat"), lambda a, b: a <= b)))
-    if "scenario_min_ess_bulk" in d:
-        rows.append(("this scenario's min bulk ESS", d.get("scenario_min_ess_bulk"),
-                     f"≥ {_s(thr.get('min_ess_bulk'))}",
-                     check(d.get("scenario_min_ess_bulk"), thr.get("min_ess_bulk"), lambda a, b: a >= b)))
+
+def _diag_rows(d: Mapping[str, Any], thr: Mapping[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
+    """(check, value, threshold text, passed or None if unknown) for one diagnostics dict."""
+    rows: list[tuple[str, Any, str, bool | None]] = []
+    for i, (name, key, tkey, op) in enumerate(_CHECKS):
+        if i >= 4 and key not in d:
+            continue
+        v, t = _num(d.get(key)), _num(thr.get(tkey))
+        ok = None if v is None or t is None else (v <= t if op == "≤" else v >= t)
+        rows.append((name, d.get(key), f"{op} {_s(thr.get(tkey))}", ok))
     rows.append(("chains × draws", f"{_s(d.get('chains'))} × {_s(d.get('draws'))}", "", None))
     return rows
 
@@ -187,14 +173,12 @@ def _change_phrase(mean: float | None, prior: float | None) -> str:
     return f", {'up' if mean > prior else 'down'} from the article's {pct(prior)}"
 
 
+_WORDS = ((0.9, "Almost certain"), (0.7, "Very likely"), (0.5, "More likely than not"), (0.3, "Quite possible"),
+          (0.1, "Unlikely"), (0.0, "Very unlikely"))
+
+
 def _likelihood_word(p: float | None) -> str:
-    if p is None:
-        return "Unknown"
-    for cut, word in ((0.9, "Almost certain"), (0.7, "Very likely"), (0.5, "More likely than not"),
-                      (0.3, "Quite possible"), (0.1, "Unlikely")):
-        if p >= cut:
-            return word
-    return "Very unlikely"
+    return "Unknown" if p is None else next((w for cut, w in _WORDS if p >= cut), _WORDS[-1][1])
 
 
 def build_document(data: Mapping[str, Any]) -> list[Block]:
@@ -287,14 +271,13 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
     if changes:
         blocks.append(("h2", [T("What moved since the last report")]))
         crows = changes.get("rows") if isinstance(changes, Mapping) else None
-        if isinstance(crows, list) and crows:
-            keys: list[str] = []
-            for row in crows:
-                for k in (row or {}):
-                    if str(k) not in keys:
-                        keys.append(str(k))
-            body = [[[T(_fmt({str(k): v for k, v in (row or {}).items()}.get(k)))] for k in keys] for row in crows]
-            blocks.append(("table", keys, body, "l" * len(keys)))
+        crows = [{str(k): v for k, v in r.items()} for r in crows or [] if isinstance(r, Mapping)]
+        keys = list(dict.fromkeys(k for r in crows for k in r))
+        if crows:
+            body = [[[T(_fmt(r.get(k)))] for k in keys] for r in crows]
+            blocks.append(("table", keys, body, "".join("r" if isinstance(crows[0].get(k), int | float) and
+                                                         not isinstance(crows[0].get(k), bool) else "l"
+                                                         for k in keys) + "*"))
         for k, v in (changes.items() if isinstance(changes, Mapping) else []):
             if k not in ("rows", "figure") and isinstance(v, str | int | float):
                 blocks.append(("p", [Span("strong", f"{k}: "), T(_fmt(v))]))
@@ -329,11 +312,11 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         if no:
             cc += ([Span("br")] if yes else []) + [Span("strong", "no: "), Span("ids", ", ".join(no), "muted")]
         erow.append([[Span("code", _s(p.get("id")))], [T(p.get("date"))], [T(p.get("title"))],
-                     [Span("ids", _s(p.get("action_type")))], [T(_fmt(p.get("severity")))], [T(p.get("consent"))], cc or [T("—")],
-                     sources_cell(p.get("sources")), [T(p.get("verified"))]])
+                     [Span("ids", _s(p.get("action_type")))], [T(_fmt(p.get("severity")))], [T(p.get("consent"))],
+                     cc or [T("—")], sources_cell(p.get("sources")), [T(p.get("verified"))]])
     blocks += [("h2", [T("Precedents and evidence used")]),
                ("table", ["ID", "Date", "Event", "Action type", "Severity", "Consent", "Coded responses", "Sources",
-                          "Verified"], erow, "lnllrllll")]
+                          "Verified"], erow, "lnllrlwll")]
 
     # polls
     qrow = []
@@ -356,18 +339,13 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                    _diag_table(diag["prior_fit"], thr)]
 
     # provenance
-    versions = data.get("versions") or {}
-    sampler = data.get("sampler") or {}
     prov = [("Command", [Span("code", _s(data.get("command")))]),
-            ("Inputs hash", [Span("code", _s(data.get("inputs_hash")))]),
-            ("Seed", [T(data.get("seed"))]),
-            ("Sampler", [T(_fmt(sampler) or "—")]),
-            ("Versions", [T(_fmt(versions) or "—")]),
-            ("Generated at", [T(data.get("generated_at"))]),
-            ("From cache", [T("yes" if data.get("from_cache") else "no")]),
-            ("Schema version", [T(data.get("schema_version"))])]
-    if data.get("evidence_ids"):
-        prov.append(("Evidence ids", [T(", ".join(str(x) for x in data["evidence_ids"]))]))
+            ("Inputs hash", [Span("code", _s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
+            ("Sampler", [T(_fmt(data.get("sampler") or {}) or "—")]),
+            ("Versions", [T(_fmt(data.get("versions") or {}) or "—")]), ("Generated at", [T(data.get("generated_at"))]),
+            ("From cache", [T(_fmt(bool(data.get("from_cache"))))]),
+            ("Schema version", [T(data.get("schema_version"))]),
+            ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")])]
     blocks.append(("dl", prov))
     return blocks
 
@@ -375,30 +353,25 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
 # ---------------------------------------------------------------------- HTML
 _BADGES = {"threat", "executed", "ok", "fail", "muted"}
 _CSS = """
-:root{--fg:#1d2433;--muted:#5b6472;--line:#d9dee7;--accent:#1f5fa8;--bg:#ffffff;--zebra:#f5f7fb}
+:root{--fg:#1d2433;--muted:#5b6472;--line:#d9dee7;--accent:#1f5fa8;--zebra:#f5f7fb}
 *{box-sizing:border-box}
-body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",
-Arial,"Noto Sans",sans-serif}
+body{margin:0;background:#fff;color:var(--fg);font:16px/1.5 -apple-system,"Segoe UI",Roboto,Arial,sans-serif}
 main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}
 h1{font-size:1.9rem;line-height:1.2;margin:.2em 0 .4em}
 h2{font-size:1.3rem;margin:2em 0 .5em;padding-bottom:.2em;border-bottom:2px solid var(--line)}
-p{margin:.5em 0}
-.muted{color:var(--muted);font-size:.88em}
-code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.86em;background:#eef1f6;
-padding:0 .25em;border-radius:3px;overflow-wrap:break-word}
-q{font-style:italic;quotes:"“" "”"}
+p{margin:.5em 0}.muted{color:var(--muted);font-size:.88em}q{font-style:italic}
+code{font:.86em ui-monospace,Menlo,Consolas,monospace;background:#eef1f6;padding:0 .25em;border-radius:3px;
+overflow-wrap:break-word}
 a{color:var(--accent);overflow-wrap:break-word}
 .warn{background:#fdecea;border:2px solid #c62828;color:#7f1010;padding:12px 16px;border-radius:6px;margin:1em 0;
 font-size:1.05rem}
 .table-wrap{overflow-x:auto;margin:.6em 0 1em}
-table{border-collapse:collapse;width:100%;font-size:.93rem}
+table{border-collapse:collapse;width:100%;font-size:.93rem}table.narrow{width:auto;min-width:50%}
 th,td{border-bottom:1px solid var(--line);padding:6px 8px;text-align:left;vertical-align:top}
-th{background:#e9eef6;font-weight:600;white-space:nowrap}
-tbody tr:nth-child(even){background:var(--zebra)}
-td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}
-table.narrow{width:auto;min-width:50%}
-.bar{display:inline-flex;align-items:center;gap:6px;justify-content:flex-end}
-.bar b{min-width:3.2em;text-align:right}
+th{background:#e9eef6;font-weight:600;white-space:nowrap}tbody tr:nth-child(even){background:var(--zebra)}
+td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}td.nw{white-space:nowrap}
+td.wide{min-width:17em}
+.bar{display:inline-flex;align-items:center;gap:6px}.bar b{min-width:3.2em;text-align:right}
 .bar .track{display:inline-block;width:90px;height:10px;background:#e3e8f0;border-radius:5px;overflow:hidden}
 .bar .fill{display:block;height:100%;background:var(--accent)}
 .badge{display:inline-block;padding:0 .5em;border-radius:9px;font-size:.8em;font-weight:600;white-space:nowrap}
@@ -406,47 +379,42 @@ table.narrow{width:auto;min-width:50%}
 .badge.executed{background:#e3eefc;color:#184f8f;border:1px solid #9dbde6}
 .badge.ok{background:#e3f5e6;color:#1f6b2c}.badge.fail{background:#c62828;color:#fff}
 .badge.muted{background:#eceff3;color:var(--muted)}
-ul.plain li{margin:.35em 0}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
+ul.plain li{margin:.35em 0}figure{margin:1em 0}
+figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:4px}
 figcaption{color:var(--muted);font-size:.9em;margin-top:.3em}
 footer{margin-top:2.5em;padding-top:1em;border-top:2px solid var(--line);font-size:.88rem;color:var(--muted)}
 footer dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
-footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;word-break:break-word}
+footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;overflow-wrap:anywhere}
 @media print{.table-wrap{overflow:visible}main{max-width:none}}
 """
 
 
+_HTML_WRAP = {"strong": "<strong>{}</strong>", "code": "<code>{}</code>", "muted": '<span class="muted">{}</span>',
+              "quote": "<q>{}</q>"}
+
+
 def _html_span(sp: Span) -> str:
     e = html.escape(sp.text, quote=True)
-    match sp.kind:
-        case "strong":
-            return f"<strong>{e}</strong>"
-        case "code":
-            return f"<code>{e}</code>"
-        case "ids":  # snake_case identifiers: allow line breaks after underscores
-            e = e.replace("_", "_<wbr>")
-            return f'<span class="muted">{e}</span>' if sp.arg == "muted" else e
-        case "muted":
-            return f'<span class="muted">{e}</span>'
-        case "quote":
-            return f"<q>{e}</q>"
-        case "br":
-            return "<br>"
-        case "link":
-            url = safe_url(sp.arg)
-            if url is None:
-                return e
-            href = html.escape(url, quote=True)
-            return f'<a href="{href}" title="{href}" rel="noopener noreferrer">{e}</a>'
-        case "bar":
-            frac = min(1.0, max(0.0, _num(sp.arg) or 0.0))
-            return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
-                    f'<span class="fill" style="width:{frac * 100:.1f}%"></span></span></span>')
-        case "badge":
-            cls = sp.arg if sp.arg in _BADGES else "muted"
-            return f'<span class="badge {cls}">{e}</span>'
-        case _:
+    if sp.kind in _HTML_WRAP:
+        return _HTML_WRAP[sp.kind].format(e)
+    if sp.kind == "ids":  # snake_case identifiers: allow line breaks after underscores
+        e = e.replace("_", "_<wbr>")
+        return _HTML_WRAP["muted"].format(e) if sp.arg == "muted" else e
+    if sp.kind == "br":
+        return "<br>"
+    if sp.kind == "link":
+        url = safe_url(sp.arg)
+        if url is None:
             return e
+        href = html.escape(url, quote=True)
+        return f'<a href="{href}" title="{href}" rel="noopener noreferrer">{e}</a>'
+    if sp.kind == "bar":
+        frac = min(1.0, max(0.0, _num(sp.arg) or 0.0))
+        return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
+                f'<span class="fill" style="width:{frac * 100:.1f}%"></span></span></span>')
+    if sp.kind == "badge":
+        return f'<span class="badge {sp.arg if sp.arg in _BADGES else "muted"}">{e}</span>'
+    return e
 
 
 def _html_cell(cell: Iterable[Span]) -> str:
@@ -463,27 +431,25 @@ def _html_figure(name: str, caption: str, figures: Mapping[str, bytes]) -> str:
             f"<figcaption>{cap}</figcaption></figure>")
 
 
+_HTML_BLOCK = {"h1": "<h1>{}</h1>", "h2": "<h2>{}</h2>", "p": "<p>{}</p>",
+               "warn": '<div class="warn" role="alert">{}</div>'}
+_TD_CLASS = {"r": ' class="num"', "n": ' class="nw"', "w": ' class="wide"'}
+
+
 def render_html(data: dict[str, Any], figures: dict[str, bytes]) -> str:
     """One self-contained HTML page: inline CSS, figures as data: URIs, no scripts, no external resources."""
     out: list[str] = []
-    footer = ""
     for block in build_document(data):
         kind = block[0]
-        if kind == "h1":
-            out.append(f"<h1>{_html_cell(block[1])}</h1>")
-        elif kind == "h2":
-            out.append(f"<h2>{_html_cell(block[1])}</h2>")
-        elif kind == "p":
-            out.append(f"<p>{_html_cell(block[1])}</p>")
-        elif kind == "warn":
-            out.append(f'<div class="warn" role="alert">{_html_cell(block[1])}</div>')
+        if kind in _HTML_BLOCK:
+            out.append(_HTML_BLOCK[kind].format(_html_cell(block[1])))
         elif kind == "ul":
             out.append('<ul class="plain">' + "".join(f"<li>{_html_cell(i)}</li>" for i in block[1]) + "</ul>")
         elif kind == "table":
             _, headers, rows, align = block
-            cls = {"r": ' class="num"', "n": ' class="nw"'}
-            head = "".join(f"<th>{html.escape(h, quote=True)}</th>" for h in headers)
-            body = "".join("<tr>" + "".join(f"<td{cls.get(align[j:j + 1], '')}>{_html_cell(c)}</td>"
+            head = "".join(f"<th{_TD_CLASS['r'] if align[j:j + 1] == 'r' else ''}>{html.escape(h, quote=True)}</th>"
+                           for j, h in enumerate(headers))
+            body = "".join("<tr>" + "".join(f"<td{_TD_CLASS.get(align[j:j + 1], '')}>{_html_cell(c)}</td>"
                                             for j, c in enumerate(r)) + "</tr>" for r in rows)
             narrow = ' class="narrow"' if align.endswith("*") else ""
             out.append(f'<div class="table-wrap"><table{narrow}><thead><tr>{head}</tr></thead><tbody>{body}</tbody>'
@@ -492,14 +458,14 @@ def render_html(data: dict[str, Any], figures: dict[str, bytes]) -> str:
             out.append(_html_figure(block[1], block[2], figures))
         elif kind == "dl":
             items = "".join(f"<dt>{html.escape(k, quote=True)}</dt><dd>{_html_cell(v)}</dd>" for k, v in block[1])
-            footer = f"<footer><h2>Provenance</h2><dl>{items}</dl></footer>"
+            out.append(f"<footer><h2>Provenance</h2><dl>{items}</dl></footer>")
     title = html.escape(f"Forecast: {_s(data.get('title') or data.get('scenario'))}", quote=True)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
             "style-src 'unsafe-inline'\">"
             f"<title>{title}</title><style>{_CSS}</style></head>\n<body><main>\n"
-            + "\n".join(x for x in out if x) + f"\n{footer}\n</main></body></html>\n")
+            + "\n".join(x for x in out if x) + "\n</main></body></html>\n")
 
 
 # ---------------------------------------------------------------------- Markdown
@@ -525,24 +491,13 @@ def _md_url(url: str) -> str:
 
 def _md_span(sp: Span) -> str:
     e = md_escape(sp.text)
-    match sp.kind:
-        case "strong":
-            return _wrap(e, "**")
-        case "quote":
-            return f"“{e}”"
-        case "muted":
-            return _wrap(e, "*")
-        case "ids":
-            return _wrap(e, "*") if sp.arg == "muted" else e
-        case "br":
-            return "<br>"
-        case "link":
-            url = safe_url(sp.arg)
-            return f"[{e}]({_md_url(url)})" if url else e
-        case "badge":
-            return f"_{e}_"
-        case _:
-            return e
+    if sp.kind == "strong":
+        return _wrap(e, "**")
+    if sp.kind == "muted" or (sp.kind == "ids" and sp.arg == "muted"):
+        return _wrap(e, "*")
+    if sp.kind == "link" and (url := safe_url(sp.arg)):
+        return f"[{e}]({_md_url(url)})"
+    return {"quote": f"“{e}”", "br": "<br>", "badge": f"_{e}_"}.get(sp.kind, e)
 
 
 def _md_cell(cell: Iterable[Span], *, inline: bool = False) -> str:
@@ -550,19 +505,16 @@ def _md_cell(cell: Iterable[Span], *, inline: bool = False) -> str:
     return s.replace("<br>", " · ") if inline else s
 
 
+_MD_BLOCK = {"h1": "# {}", "h2": "## {}", "p": "{}", "warn": "> ⚠️ {}"}
+
+
 def render_markdown(data: dict[str, Any], figure_files: dict[str, str]) -> str:
     """The same report as Markdown (pipe tables, figures as relative paths) for pasting into briefs."""
     out: list[str] = []
     for block in build_document(data):
         kind = block[0]
-        if kind == "h1":
-            out.append(f"# {_md_cell(block[1], inline=True)}")
-        elif kind == "h2":
-            out.append(f"## {_md_cell(block[1], inline=True)}")
-        elif kind == "p":
-            out.append(_md_cell(block[1], inline=True))
-        elif kind == "warn":
-            out.append(f"> ⚠️ {_md_cell(block[1], inline=True)}")
+        if kind in _MD_BLOCK:
+            out.append(_MD_BLOCK[kind].format(_md_cell(block[1], inline=True)))
         elif kind == "ul":
             out.append("\n".join(f"- {_md_cell(i, inline=True)}" for i in block[1]))
         elif kind == "table":
@@ -571,10 +523,8 @@ def render_markdown(data: dict[str, Any], figure_files: dict[str, str]) -> str:
                      "|" + "|".join("---:" if align[j:j + 1] == "r" else "---" for j in range(len(headers))) + "|"]
             lines += ["| " + " | ".join(_md_cell(c) or " " for c in r) + " |" for r in rows]
             out.append("\n".join(lines))
-        elif kind == "figure":
-            path = figure_files.get(block[1])
-            if path:
-                out.append(f"![{md_escape(block[2])}]({_md_url(str(path))})\n\n*{md_escape(block[2])}*")
+        elif kind == "figure" and (path := figure_files.get(block[1])):
+            out.append(f"![{md_escape(block[2])}]({_md_url(str(path))})\n\n*{md_escape(block[2])}*")
         elif kind == "dl":
             out.append("## Provenance\n\n" + "\n".join(f"- **{md_escape(k)}**: {_md_cell(v, inline=True)}"
                                                         for k, v in block[1]))

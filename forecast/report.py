@@ -24,6 +24,7 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
 from . import config as _config
+from .changes import report_state
 from .data import Inputs
 from .fit import Fit, diagnostics, versions
 from .predict import predict
@@ -39,13 +40,14 @@ def _r(x: float | None, nd: int = 4) -> float | None:
     return round(float(x), nd)
 
 
-def _stats(da: xr.DataArray, hdi_prob: float, dim: str) -> pd.DataFrame:
-    """mean, sd, HDI, P(> 0.5), bulk ESS and R-hat per ``dim`` label of a (chain, draw, dim) array."""
+def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True) -> pd.DataFrame:
+    """mean, sd, HDI, P(> 0.5) and (optionally) bulk ESS and R-hat per ``dim`` label of (chain, draw, dim)."""
     import arviz as az
 
     hdi = az.hdi(da, prob=hdi_prob)
-    ess = az.ess(da, method="bulk")
-    rhat = az.rhat(da)
+    nan = np.full(da.sizes[dim], np.nan)
+    ess = az.ess(da, method="bulk") if convergence else nan
+    rhat = az.rhat(da) if convergence else nan
     return pd.DataFrame({
         "mean": da.mean(("chain", "draw")).to_numpy(),
         "sd": da.std(("chain", "draw")).to_numpy(),
@@ -70,7 +72,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     ont = inputs.ontology
     name = scenario["name"]
     post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response")
-    prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response")
+    prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response", convergence=False)
     responses = []
     for rid, row in post.sort_values("mean", ascending=False).iterrows():
         meta = ont.responses.loc[rid]
@@ -86,8 +88,8 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         })
     composites = []
     if "p_composite" in pred:
-        cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite")
-        cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite")
+        cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False)
+        cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False)
         for cid, row in cpost.iterrows():
             spec = ont.composites[cid]
             composites.append({"composite": cid, "label": spec["label"], "kind": spec["kind"],
@@ -130,6 +132,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
                                for k, v in row.items()}} for i, row in inputs.polls.iterrows()],
         "evidence_ids": list(inputs.evidence_ids),
         "all_scenarios": {s: {r: _r(all_means.at[s, r]) for r in all_means.columns} for s in all_means.index},
+        "state": report_state(cfg, inputs),
     }
 
 
@@ -180,6 +183,9 @@ def atomic_write_dir(final: Path, fill) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
     try:
         fill(tmp)
+        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes it private; reports are for reading
+        for f in tmp.iterdir():
+            os.chmod(f, 0o644)
         if final.exists():
             old = final.parent / f".{final.name}.old-{os.getpid()}"
             os.replace(final, old)
@@ -193,6 +199,23 @@ def atomic_write_dir(final: Path, fill) -> Path:
     return final
 
 
+def atomic_write_file(path: Path, content: str | bytes) -> Path:
+    """Write a file through a temporary sibling and an atomic rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content.encode("utf-8") if isinstance(content, str) else content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def scenario_dir(cfg: DictConfig, name: str, out_dir: Path | None) -> Path:
     base = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     return base / name
@@ -204,6 +227,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     """One report folder per scenario, all from the same posterior."""
     from .api import scenarios as scenario_profiles
     from .figures import make_figures
+    from .history import replay_section
     from .render import render_html, render_markdown
 
     all_names = _config.list_scenarios()
@@ -212,17 +236,23 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     wanted = names or list(current)
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc, group="prior")
+    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
     all_means = pred["p"].mean(("chain", "draw")).to_pandas()
     paths = []
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
-        if previous is not None and name in previous:
-            data["changes"] = previous[name]
         figures = make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
-        sub = pred.sel(scenario=name)
-
-        def fill(tmp: Path, data=data, figures=figures, sub=sub) -> None:
+        if previous is not None and name in previous:
+            changes = dict(previous[name])
+            png = changes.pop("png", None)
+            if png is not None:
+                figures["changes"] = png
+            data["changes"] = changes
+        replay, history_png = replay_section(cfg, name)
+        if history_png is not None:
+            figures["history"] = history_png
+            data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
             (tmp / "forecast.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
@@ -230,7 +260,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             (tmp / "report.html").write_text(render_html(data, figures), encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
                                            encoding="utf-8")
-            _posterior_file(fitted, sub).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
+            _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
         path = atomic_write_dir(scenario_dir(cfg, name, out_dir), fill)
         log.info("wrote %s", path)
@@ -238,11 +268,19 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     return paths
 
 
-def _posterior_file(fitted: Fit, sub: xr.Dataset) -> xr.DataTree:
-    """The fit's posterior plus this scenario's predictions, openable by arviz and xarray."""
-    tree = fitted.idata.copy()
-    pred = sub.drop_vars("scenario", errors="ignore")
-    tree["predictions"] = xr.DataTree(pred)
+def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dataset) -> xr.DataTree:
+    """This scenario's posterior (and article-only prior) of every response probability and composite,
+    with the latent public opinion, as a DataTree that arviz and xarray open directly."""
+    latent = [v for v in ("public_opposition", "opinion_effect") if v in fitted.idata["posterior"]]
+
+    def group(p: xr.Dataset, source: str) -> xr.Dataset:
+        ds = p.sel(scenario=name).drop_vars("scenario")
+        return xr.merge([ds, fitted.idata[source].to_dataset()[latent]])
+
+    tree = xr.DataTree.from_dict({"posterior": group(pred, "posterior"), "prior": group(prior_pred, "prior"),
+                                  "sample_stats": fitted.idata["sample_stats"].to_dataset()})
+    tree.attrs.update({k: v for k, v in fitted.idata.attrs.items() if isinstance(v, str | int | float)})
+    tree.attrs["scenario"] = name
     return tree
 
 

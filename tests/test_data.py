@@ -36,7 +36,7 @@ def test_shipped_data_is_valid_and_complete(data_copy):
     assert ep.table["sources"].str.len().min() > 10
     assert set(ep.table["verified"]) <= {"yes", "partial"}
     # every executed response links to a threat that exists
-    for rid, row in ont.responses.iterrows():
+    for _, row in ont.responses.iterrows():
         if row["requires"]:
             assert row["form"] == "executed" and row["requires"] in ont.response_ids
 
@@ -83,7 +83,8 @@ def test_executed_implies_its_threat(data_copy):
     [
         # unknown category
         ("precedents.csv", ",economic_coercion,2,none,", ",economic_blockade,2,none,",
-         r"precedents.csv, row 4 \(id P03\), column 'action_type': unknown action type 'economic_blockade'; use one of"),
+         r"precedents.csv, row 4 \(id P03\), column 'action_type': unknown action type 'economic_blockade'; "
+         r"use one of"),
         ("ontology/actions.csv", "5,none,true,military,one_time,false,A1", "5,maybe,true,military,one_time,false,A1",
          r"actions.csv, row 2 \(id air_strikes\), column 'consent': unknown consent level 'maybe'; use one of"),
         ("ontology/responses.csv", "armed_resistance,Armed resistance by Mexican forces,military,",

@@ -11,7 +11,7 @@ import pymc as pm
 import xarray as xr
 
 import forecast
-from forecast.model import ALPHA, BETA, DELTA, KAPPA, LOADING, OBS_CLAIM, OBS_HIST, OBS_ORDER, OBS_POLL, P, THETA
+from forecast.model import ALPHA, BETA, DELTA, KAPPA, LOADING, OBS_CLAIM, OBS_HIST, OBS_ORDER, OBS_POLL, THETA, P
 from forecast.predict import predict
 
 ROOT = Path(__file__).resolve().parents[1]

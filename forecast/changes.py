@@ -1,0 +1,198 @@
+"""What moved since the previous report, and why: an attribution computed by refitting.
+
+The previous report records its state (evidence ids, priors, as_of). Starting from that state under
+the current code and data, the changes are applied one at a time (new evidence in the order it
+became known, removed evidence, then each changed prior), each intermediate state fitted (and
+cached by its inputs hash). A change's part is the shift in the posterior mean it causes at its
+step; the parts telescope, so with the residual "model, data and Monte Carlo" part (the previous
+state refitted now minus the previous report's numbers) they add up to the total change exactly.
+Parts depend on the order (a path decomposition); the order is stated in every report.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from .data import Inputs
+from .fit import Fit
+
+log = logging.getLogger("forecast")
+RESIDUAL = "model, data and Monte Carlo"
+
+
+def report_state(cfg, inputs: Inputs) -> dict[str, Any]:
+    """What a later report needs to rebuild this report's inputs."""
+    return {"evidence_ids": list(inputs.evidence_ids), "priors": OmegaConf.to_container(cfg.priors, resolve=True),
+            "as_of": inputs.as_of.isoformat()}
+
+
+def _read_previous(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        log.warning("previous report %s is unreadable: no comparison", path)
+        return None
+
+
+def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[str, str, Inputs]]:
+    """The sequence of (label, kind, inputs) from the previous state to the current one."""
+    import datetime as dt
+
+    from . import api
+    from .config import paths
+    from .evidence import load_evidence
+
+    cur_ev = list(inputs.evidence_ids)
+    prev_ev = [e for e in state.get("evidence_ids", []) if e]
+    cur_priors = OmegaConf.to_container(cfg.priors, resolve=True)
+    prev_priors = state.get("priors") or cur_priors
+    today = dt.date.today()
+    log_entries = {e.id: e for e in load_evidence(paths(cfg)["data"] / "evidence", inputs.ontology, today).entries}
+    ev = {e for e in prev_ev if e in log_entries}
+    priors = {k: v for k, v in prev_priors.items()}
+    seq = [("previous state, refitted now", "start", api.load_inputs(cfg, evidence_only=set(ev), priors=priors))]
+    added = sorted((e for e in cur_ev if e not in ev), key=lambda e: (log_entries[e].date_known, e))
+    for e in added:
+        ev.add(e)
+        seq.append((e, "evidence added", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+    for e in sorted(ev - set(cur_ev)):
+        ev.discard(e)
+        seq.append((e, "evidence removed", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+    for name in sorted(set(prev_priors) | set(cur_priors)):
+        if prev_priors.get(name) != cur_priors.get(name):
+            if name in cur_priors:
+                priors[name] = cur_priors[name]
+            else:
+                priors.pop(name, None)
+            seq.append((f"prior {name}", "prior changed", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+    return seq
+
+
+def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir: Path | None = None,
+                     say=None) -> dict[str, dict[str, Any]]:
+    """For each scenario with an earlier report in place: the change table and its attribution."""
+    from . import api
+    from .predict import predict
+    from .report import scenario_dir
+
+    prev = {}
+    for n in names:
+        p = scenario_dir(cfg, n, out_dir) / "forecast.json"
+        if p.is_file():
+            d = _read_previous(p)
+            if d and d.get("responses"):
+                prev[n] = d
+    if not prev:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    groups: dict[str, list[str]] = {}
+    for n, d in prev.items():
+        if d.get("inputs_hash") == fitted.inputs_hash:
+            out[n] = {"previous": _prev_meta(d), "rows": [], "steps": [],
+                      "note": "inputs unchanged since the previous report: nothing moved"}
+            continue
+        groups.setdefault(json.dumps(d.get("state") or {}), []).append(n)
+    for key, members in groups.items():
+        state = json.loads(key)
+        sc = api.scenarios(cfg, inputs, members)
+        if not state:
+            for n in members:
+                out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), [], None)
+            continue
+        seq = attribution_path(cfg, inputs, state)
+        means = []
+        for label, kind, inp in seq:
+            f = api.fit(cfg, inp)
+            if say:
+                say(f"attribution step '{label}': {'cache hit' if f.from_cache else 'fitted'} {f.inputs_hash}")
+            pred = predict(f.idata, inp.ontology, inp.hyper, sc)
+            means.append((label, kind, f.inputs_hash, pred["p"].mean(("chain", "draw")).to_pandas()))
+        final_hash = means[-1][2]
+        for n in members:
+            out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), means, n,
+                            unexplained=final_hash != fitted.inputs_hash)
+    return out
+
+
+def _prev_meta(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: d.get(k) for k in ("generated_at", "inputs_hash", "as_of")}
+
+
+def _current_means(fitted: Fit, inputs: Inputs, sc: dict, name: str) -> pd.Series:
+    from .predict import predict
+
+    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {name: sc[name]})
+    return pred["p"].mean(("chain", "draw")).to_pandas().loc[name]
+
+
+def _table(prev: dict[str, Any], current: pd.Series, means: list, name: str | None,
+           unexplained: bool = False) -> dict[str, Any]:
+    prev_mean = pd.Series({r["response"]: r["mean"] for r in prev["responses"]})
+    labels = {r["response"]: r["label"] for r in prev["responses"]}
+    steps = [{"label": RESIDUAL, "kind": "refit of the previous state under the current code and data"}]
+    steps += [{"label": lab, "kind": kind} for lab, kind, _, _ in means[1:]]
+    rows = []
+    for r in current.index:
+        if r not in prev_mean:
+            continue
+        row = {"response": labels.get(r, r), "previous": round(float(prev_mean[r]), 4),
+               "current": round(float(current[r]), 4), "change": round(float(current[r] - prev_mean[r]), 4)}
+        if means:
+            start = float(means[0][3].at[name, r])
+            row[RESIDUAL] = round(start - float(prev_mean[r]), 4)
+            last = start
+            for lab, _, _, m in means[1:]:
+                v = float(m.at[name, r])
+                row[lab] = round(v - last, 4)
+                last = v
+            if unexplained:
+                row["unexplained"] = round(float(current[r]) - last, 4)
+        rows.append(row)
+    rows.sort(key=lambda x: -abs(x["change"]))
+    out = {"previous": _prev_meta(prev), "rows": rows, "steps": steps if means else [],
+           "order": "evidence added in the order it became known, then removed evidence, then changed priors"}
+    if means:
+        out["figure"] = "changes"
+        out["png"] = waterfall(rows[:3], [s["label"] for s in steps] + (["unexplained"] if unexplained else []))
+    else:
+        out["note"] = "the previous report did not record its state: change shown without attribution"
+    return out
+
+
+def waterfall(rows: list[dict[str, Any]], parts: list[str]) -> bytes:
+    """A waterfall per response: previous -> each part -> current."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, max(len(rows), 1), figsize=(3.6 * max(len(rows), 1), 3.4), dpi=100, squeeze=False)
+    for ax, row in zip(axes[0], rows, strict=False):
+        level = row["previous"]
+        xs = ["previous"]
+        ax.bar(0, level, color="0.7")
+        for i, part in enumerate(parts, start=1):
+            v = row.get(part, 0.0) or 0.0
+            ax.bar(i, v, bottom=level, color="#c0392b" if v < 0 else "#2e86c1")
+            level += v
+            xs.append(part if len(part) <= 18 else part[:16] + "…")
+        ax.bar(len(parts) + 1, row["current"], color="0.3")
+        xs.append("current")
+        ax.set_xticks(range(len(xs)), xs, rotation=60, ha="right", fontsize=6)
+        ax.set_ylim(0, 1)
+        ax.set_title(row["response"], fontsize=8)
+    axes[0][0].set_ylabel("P(response)")
+    fig.text(0.01, 0.005, "forecast: attribution by refitting each step (forecast/changes.py)", fontsize=6,
+             color="0.4")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,117 @@
+"""The HTML report in a real headless Chromium: it renders, its images load, it fetches nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FIXTURE = Path(__file__).parent / "fixtures" / "forecast_example.json"
+SCREENSHOT = Path(tempfile.gettempdir()) / "report_screenshot.png"  # for a human to look at
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
+                       "(apt-get install -y chromium chromium-driver)"),
+]
+
+
+def _pred(data: dict, seed: int, shift: float) -> xr.Dataset:
+    rng = np.random.default_rng(seed)
+    rids = [r["response"] for r in data["responses"]]
+    centre = np.log(np.array([r["mean"] for r in data["responses"]]) / (1 - np.array([r["mean"] for r in
+                                                                                    data["responses"]]))) + shift
+    p = 1 / (1 + np.exp(-(centre + rng.normal(0, 0.7, size=(2, 100, 1, len(rids))))))
+    return xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p)},
+                      coords={"chain": [0, 1], "draw": np.arange(100), "scenario": [data["scenario"]],
+                              "response": rids})
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, str]:
+    from forecast.figures import make_figures
+    from forecast.render import render_html
+
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    figures = make_figures(data, _pred(data, 0, 0.0), _pred(data, 1, -0.4), None)
+    page = render_html(data, figures)
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path, page
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not CHROMEDRIVER.exists():
+        pytest.skip("needs chromedriver at /usr/bin/chromedriver (apt-get install -y chromium-driver)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = str(CHROMIUM)
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,1000", f"--user-data-dir={profile}"):
+        opts.add_argument(arg)
+    drv = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=opts)
+    drv.set_page_load_timeout(60)
+    try:
+        yield drv
+    finally:
+        drv.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_report_renders_in_chromium(report, driver):
+    from selenium.webdriver.common.by import By
+
+    path, page = report
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    driver.get(path.as_uri())
+    assert driver.execute_script("return document.readyState") == "complete"
+    assert data["title"] in driver.title
+    h1 = driver.find_element(By.TAG_NAME, "h1")
+    assert h1.text.strip() == data["title"] and h1.is_displayed()
+    body = driver.find_element(By.TAG_NAME, "body").text
+    for r in data["responses"]:
+        assert r["label"] in body
+
+    imgs = driver.find_elements(By.TAG_NAME, "img")
+    assert len(imgs) == 3
+    for img in imgs:
+        assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 0
+        assert img.get_attribute("src").startswith("data:image/png;base64,")
+
+    # nothing was fetched but the page itself and data: URIs
+    resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(name.startswith("data:") for name in resources), resources
+    nav = driver.execute_script("return performance.getEntriesByType('navigation').map(e => e.name)")
+    assert nav == [path.as_uri()]
+
+    # and nothing could be: no remote src, no stylesheet link, no script, no CSS url()
+    assert not re.search(r"""\bsrc\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
+    assert not re.search(r"<link\b", page, flags=re.IGNORECASE)
+    assert "<script" not in page.lower() and "url(" not in page
+
+    # the page fits its width (tables scroll inside their own box, not the page)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert width <= driver.execute_script("return window.innerWidth") + 1
+    # ... and at a laptop width no table needs its scroll bar
+    overflow = driver.execute_script(
+        "return [...document.querySelectorAll('.table-wrap')].filter(e => e.scrollWidth > e.clientWidth + 1)"
+        ".map(e => e.querySelector('th').textContent)")
+    assert overflow == []
+
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, height + 200)
+    driver.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000

@@ -1,0 +1,251 @@
+"""Report rendering (HTML, Markdown) and figures, without MCMC: fixture data and seeded fake draws."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from forecast.render import TOP_N, render_html, render_markdown
+
+FIXTURE = Path(__file__).parent / "fixtures" / "forecast_example.json"
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+# a 1x1 transparent PNG: rendering tests need bytes, not real figures
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+)
+HOSTILE = '<script>alert(1)</script> {{7*7}} ${7*7} javascript:alert(1) "onerror=alert(1) a|b\nc'
+FIGURES = {"forest": TINY_PNG, "prior_posterior": TINY_PNG, "heatmap": TINY_PNG}
+FIGURE_FILES = {k: f"{k}.png" for k in FIGURES}
+
+
+@pytest.fixture
+def data() -> dict[str, Any]:
+    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+
+
+def _poison(obj: Any) -> Any:
+    """Every string (values and mapping keys) with the hostile payload appended; sources become javascript:."""
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k in ("sources", "source") and isinstance(v, str):
+                out[k] = "javascript:alert(1) | " + v + " | " + HOSTILE
+            else:
+                out[_poison(k) if k not in _STRUCTURAL else k] = _poison(v)
+        return out
+    if isinstance(obj, list):
+        return [_poison(v) for v in obj]
+    if isinstance(obj, str):
+        return obj + HOSTILE
+    return obj
+
+
+# keys of the data contract itself stay; their values (and keys of nested data maps) are poisoned
+_STRUCTURAL = {
+    "schema_version", "scenario", "title", "description", "action", "profile", "as_of", "generated_at",
+    "inputs_hash", "from_cache", "versions", "seed", "sampler", "command", "hdi_prob", "diagnostics", "responses",
+    "composites", "claims", "precedents", "polls", "evidence_ids", "all_scenarios", "changes", "rows", "figure",
+    "response", "label", "domain", "stance", "form", "requires", "escalation_rank", "mean", "sd", "hdi_low",
+    "hdi_high", "p_gt_half", "prior_mean", "prior_hdi_low", "prior_hdi_high", "ess_bulk", "r_hat", "composite",
+    "kind", "members", "name", "id", "quote", "location", "source", "constrains", "distribution", "strength",
+    "origin", "note", "date", "action_type", "severity", "consent", "sources", "verified", "coded", "pollster", "n",
+    "share_opposed", "use", "wording", "max_rhat", "min_ess_bulk", "divergences", "min_bfmi", "ok", "chains",
+    "draws", "scenario_max_rhat", "scenario_min_ess_bulk", "thresholds", "max_divergences", "prior_fit",
+}
+
+
+def _hrefs(page: str) -> list[str]:
+    return re.findall(r'href\s*=\s*"([^"]*)"', page, flags=re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- content
+def test_every_response_label_appears(data):
+    page = render_html(data, FIGURES)
+    md = render_markdown(data, FIGURE_FILES)
+    for r in data["responses"]:
+        assert r["label"] in page
+        assert r["label"] in md
+    for c in data["composites"]:
+        assert c["label"] in page
+
+
+def test_top_response_percentages(data):
+    top = max(data["responses"], key=lambda r: r["mean"])
+    page = render_html(data, FIGURES)
+    mean, lo, hi = (round(top[k] * 100) for k in ("mean", "hdi_low", "hdi_high"))
+    assert f"{mean}%" in page
+    assert f"{lo}–{hi}%" in page
+    assert f"{round(top['prior_mean'] * 100)}%" in page
+    # the plain-language sentences: one per top response, the first is the most likely
+    sentences = re.findall(r"<li><strong>[^<]*</strong>Mexico&#x27;s response would include", page)
+    assert len(sentences) == min(TOP_N, len(data["responses"]))
+    assert "Most likely of all" in page.split(top["label"].lower())[0][-400:]
+
+
+def test_html_is_self_contained(data):
+    page = render_html(data, FIGURES)
+    assert page.count('<img src="data:image/png;base64,') == 3
+    assert "<script" not in page.lower()
+    assert not re.search(r"""(src|srcset|action|data)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
+    assert "<link" not in page.lower()
+    assert "@import" not in page and "url(" not in page
+    # every href is an http(s) link to a source a reader may click; nothing is loaded from it
+    assert _hrefs(page) and all(h.startswith(("http://", "https://")) for h in _hrefs(page))
+
+
+def test_sections_in_order(data):
+    page = render_html(data, FIGURES)
+    heads = ["How likely is each response?", "Combined outcomes", "In plain words", "Uncertainty at a glance",
+             "What history changed", "All scenarios side by side", "The article&#x27;s claims, as priors",
+             "Precedents and evidence used", "Polls", "Diagnostics", "Provenance"]
+    pos = [page.index(f">{h}</h2>") for h in heads]
+    assert pos == sorted(pos)
+    assert "What moved since the last report" not in page
+    for claim in data["claims"][:3]:
+        assert claim["id"] in page
+    assert data["inputs_hash"] in page and data["command"] in page
+
+
+def test_changes_section_only_when_present(data):
+    data["changes"] = {"rows": [{"response": "expel_agents", "before": 0.2, "after": 0.15, "delta": -0.05}],
+                       "figure": "changes"}
+    page = render_html(data, {**FIGURES, "changes": TINY_PNG})
+    assert "What moved since the last report" in page
+    assert ">before</th>" in page and ">delta</th>" in page and "<td>expel_agents</td>" in page
+    assert page.count("data:image/png;base64,") == 4
+    md = render_markdown(data, {**FIGURE_FILES, "changes": "changes.png"})
+    assert "What moved since the last report" in md and "| response | before | after | delta |" in md
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_warning_banner_iff_diagnostics_fail(data, ok):
+    data["diagnostics"]["ok"] = ok
+    if not ok:
+        data["diagnostics"]["max_rhat"] = 1.2
+    page = render_html(data, FIGURES)
+    md = render_markdown(data, FIGURE_FILES)
+    assert ('class="warn"' in page) is (not ok)
+    assert ("WARNING" in page) is (not ok)
+    assert ("WARNING" in md) is (not ok)
+    if not ok:
+        assert "max R-hat" in page.split('class="warn"')[1].split("</div>")[0]
+
+
+def test_prior_fit_is_informational(data):
+    assert data["diagnostics"]["prior_fit"]["ok"] is False and data["diagnostics"]["ok"] is True
+    page = render_html(data, FIGURES)
+    assert 'class="warn"' not in page
+    assert "Prior fit (informational)" in page
+
+
+# ---------------------------------------------------------------------- escaping
+def test_hostile_strings_are_inert(data):
+    bad = _poison(copy.deepcopy(data))
+    bad["changes"] = _poison({"rows": [{"response": "x", "note": "y"}], "summary": "z"})
+    bad["precedents"][0]["sources"] = "javascript:alert(1)"
+    page = render_html(bad, FIGURES)
+    md = render_markdown(bad, FIGURE_FILES)
+
+    low = page.lower()
+    assert "<script" not in low
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "{{7*7}}" in page and "${7*7}" in page  # shown literally, never evaluated (no 49)
+    assert "&quot;onerror=alert(1)" in page and '"onerror=' not in page
+    assert " onerror=" not in low.replace("&quot;onerror=", "")
+    assert all(not h.strip().lower().startswith("javascript") for h in _hrefs(page))
+    assert all(h.startswith(("http://", "https://")) for h in _hrefs(page))
+    assert "javascript:alert(1)" in page  # as inert text
+    assert page.count("<h1>") == 1 and page.count("<footer>") == 1  # structure survived
+
+    assert "<script" not in md.lower()
+    assert "&lt;script&gt;" in md
+    assert "](javascript" not in md.lower()
+    assert_tables_rectangular(md)
+
+
+def assert_tables_rectangular(md: str) -> None:
+    """No Markdown table row gained or lost a column because of a "|" or newline in the data."""
+    width = None
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            width = None
+            continue
+        n = len(re.findall(r"(?<!\\)\|", line))
+        width = width or n
+        assert n == width, line
+
+
+def test_hostile_labels_do_not_break_tables(data):
+    data["responses"][0]["label"] = "a | b\nc <b>d</b>"
+    md = render_markdown(data, FIGURE_FILES)
+    row = next(line for line in md.splitlines() if "a \\| b c" in line)
+    assert row.startswith("| **a \\| b c")
+    assert_tables_rectangular(md)
+    assert "&lt;b&gt;d&lt;/b&gt;" in md
+
+
+def test_markdown_tables(data):
+    md = render_markdown(data, FIGURE_FILES)
+    assert md.startswith("# " + data["title"])
+    assert "| Response | Probability |" in md
+    assert "| Outcome | Probability |" in md
+    assert "| ID | Constrains | Quote (verbatim) |" in md
+    assert "| ID | Date | Event |" in md
+    assert "| Check | Value | Threshold | Result |" in md
+    assert "![" in md and "(forest.png)" in md and "(heatmap.png)" in md
+    assert "base64" not in md and "<script" not in md.lower()
+    assert "](https://" in md
+
+
+# ---------------------------------------------------------------------- figures
+def _fake_pred(data: dict[str, Any], rng: np.random.Generator, shift: float) -> xr.Dataset:
+    rids = [r["response"] for r in data["responses"]]
+    comps = [c["composite"] for c in data["composites"]]
+    logits = rng.normal(0.0, 1.5, size=len(rids)) + shift
+    p = 1 / (1 + np.exp(-(logits + rng.normal(0, 0.6, size=(2, 50, 1, len(rids))))))
+    pc = rng.uniform(0, 1, size=(2, 50, 1, len(comps)))
+    coords = {"chain": [0, 1], "draw": np.arange(50), "scenario": [data["scenario"]], "response": rids,
+              "composite": comps}
+    return xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p),
+                       "p_composite": (("chain", "draw", "scenario", "composite"), pc)}, coords=coords)
+
+
+def test_figures_are_pngs(data):
+    import matplotlib.image as mpimg
+
+    from forecast.figures import make_figures
+
+    rng = np.random.default_rng(0)
+    pred, prior = _fake_pred(data, rng, 0.3), _fake_pred(data, rng, -0.3)
+    figs = make_figures(data, pred, prior, None)
+    assert set(figs) == {"forest", "prior_posterior", "heatmap"}
+    for name, png in figs.items():
+        assert png.startswith(PNG_SIG), name
+        assert len(png) < 200_000, name
+        img = mpimg.imread(io.BytesIO(png), format="png")
+        assert img.shape[0] > 300 and img.shape[1] > 500, (name, img.shape)
+        assert img.std() > 0.01, name  # not a blank canvas
+    again = make_figures(data, pred, prior, None)
+    assert again == figs  # deterministic
+
+
+def test_figures_survive_hostile_labels(data):
+    from forecast.figures import make_figures
+
+    bad = copy.deepcopy(data)
+    for r in bad["responses"]:
+        r["label"] = r["label"] + " $x^2$ " + HOSTILE
+    bad["title"] = "$\\frac{1}{0}$ " + HOSTILE
+    bad["command"] = "forecast $$ {{7*7}}"
+    rng = np.random.default_rng(0)
+    figs = make_figures(bad, _fake_pred(data, rng, 0.0), _fake_pred(data, rng, 0.0), None)
+    assert all(v.startswith(PNG_SIG) for v in figs.values())
