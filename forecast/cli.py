@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from .errors import ConfigError, DiagnosticsError, ForecastError
 
@@ -59,8 +60,8 @@ def run_forecast(cfg, overrides: list[str]) -> int:
         say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
     names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
     say(f"writing {len(names)} report(s)")
-    prev = previous_reports(cfg, inputs, fitted, names, say=say)
-    paths = api.write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev)
+    prev = previous_reports(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), say=say)
+    paths = api.write_report(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), overrides=overrides, previous=prev)
     append_history(cfg, paths)
     bad = []
     for p in paths:
@@ -75,6 +76,23 @@ def run_forecast(cfg, overrides: list[str]) -> int:
                                "reports written and marked untrustworthy; rerun with more draws "
                                "(sampler.draws=4000)")
     return EXIT_OK
+
+
+def _sweep_dir(cfg):
+    """In a Hydra multirun each job writes under reports/sweeps/<sweep>/<job>/ so jobs never collide."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+    except (ImportError, ValueError):
+        return None
+    if hc.mode != RunMode.MULTIRUN:
+        return None
+    from . import config as _config
+
+    sweep = Path(hc.sweep.dir).name
+    return _config.paths(cfg)["reports"] / "sweeps" / sweep / f"job{hc.job.num:03d}"
 
 
 def exit_code_for(e: BaseException) -> int:

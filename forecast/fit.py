@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import tempfile
 import time
 import warnings
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from filelock import FileLock
 
 from . import __version__
 from .data import Inputs
@@ -28,7 +30,7 @@ from .model import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, P
 
 log = logging.getLogger("forecast")
 
-CACHE_FORMAT = 2  # bump when what a cached posterior file holds changes
+CACHE_FORMAT = 3  # bump when what a cached posterior file holds changes
 STORED = ["mu_alpha", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain", "tau_slope_response",
           "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, KAPPA, P]
 
@@ -92,9 +94,12 @@ def _sample(model, sampler: dict[str, Any], seed: int,
             with model, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 pm.set_data({EVIDENCE_SWITCH: on})
+                # fork: the default start method fails inside joblib (loky) workers
+                # ("cannot pickle 'mmap.mmap' object"); fork works there and in plain processes
+                extra = {"mp_ctx": "fork"} if sampler["cores"] > 1 and sys.platform.startswith("linux") else {}
                 out[name] = pm.sample(**common, random_seed=s, nuts_sampler=kind, var_names=var_names,
                                       target_accept=sampler["target_accept"], progressbar=progress,
-                                      compute_convergence_checks=False)
+                                      compute_convergence_checks=False, **extra)
             timings[f"compile+sampling_{name}"] = time.perf_counter() - t0
     return out, timings
 
@@ -104,12 +109,35 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
     """The posterior for these inputs: from the cache when the inputs hash is there, else sampled."""
     h = inputs_hash(inputs, sampler, seed)
     path = Path(cache_dir) / "posteriors" / f"{h}.nc" if cache_dir else None
-    if use_cache and path is not None and path.is_file():
-        t0 = time.perf_counter()
-        cached = _load(path, h)
+    if path is None:
+        return _fit_now(inputs, sampler, seed, h, None, progress)
+    if use_cache:
+        cached = _cached(path, h)
         if cached is not None:
-            log.info("posterior cache hit %s", h)
-            return Fit(cached, h, True, {"load": time.perf_counter() - t0}, path)
+            return cached
+    # one process samples a given hash at a time; the others wait and then read its file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_suffix(".lock"))):
+        if use_cache:
+            cached = _cached(path, h)
+            if cached is not None:
+                return cached
+        return _fit_now(inputs, sampler, seed, h, path, progress)
+
+
+def _cached(path: Path, h: str) -> Fit | None:
+    if not path.is_file():
+        return None
+    t0 = time.perf_counter()
+    idata = _load(path, h)
+    if idata is None:
+        return None
+    log.info("posterior cache hit %s", h)
+    return Fit(idata, h, True, {"load": time.perf_counter() - t0}, path)
+
+
+def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
+             progress: bool) -> Fit:
     log.info("posterior cache miss %s: sampling (%s)", h, sampler["nuts_sampler"])
     t0 = time.perf_counter()
     model = build_model(inputs)
@@ -117,6 +145,7 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
     fits, t_sample = _sample(model, sampler, seed, progress)
     timings.update(t_sample)
     post, prior = fits["posterior"], fits["prior"]
+
     def stored(tree: xr.DataTree) -> xr.Dataset:
         ds = tree["posterior"].to_dataset()
         return ds[[v for v in STORED if v in ds]]
@@ -174,18 +203,22 @@ def _load(path: Path, h: str) -> xr.DataTree | None:
 
 # ---------------------------------------------------------------------- diagnostics
 def convergence(idata: xr.DataTree, group: str = "posterior") -> dict[str, Any]:
-    """R-hat over every stored quantity, bulk ESS of the response probabilities, divergences, BFMI."""
+    """R-hat and bulk ESS of what the reports forecast (the response probabilities and the latent
+    public-opinion drivers), divergences and BFMI; plus the worst R-hat over every stored parameter,
+    the hierarchy's scales included (informational: a slowly mixing scale shows there first)."""
     import arviz as az
 
     post = idata[group].to_dataset()
     stats = idata["sample_stats" if group == "posterior" else "prior_sample_stats"].to_dataset()
     rhat = az.rhat(post)
+    gated = [v for v in (P, THETA, KAPPA) if v in rhat]
     worst = max(rhat.data_vars, key=lambda v: float(rhat[v].max()))
+    ess = az.ess(post[gated], method="bulk")
     return {
-        "max_rhat": float(rhat[worst].max()),
-        "max_rhat_variable": worst,
-        "max_rhat_p": float(rhat[P].max()),
-        "min_ess_bulk": float(az.ess(post[[P]], method="bulk")[P].min()),
+        "max_rhat": max(float(rhat[v].max()) for v in gated),
+        "min_ess_bulk": min(float(ess[v].min()) for v in gated),
+        "max_rhat_all": float(rhat[worst].max()),
+        "max_rhat_all_variable": worst,
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "min_bfmi": _bfmi(stats),
         "chains": int(post.sizes["chain"]),

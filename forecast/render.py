@@ -136,7 +136,8 @@ def _sorted_responses(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 _CHECKS = (  # label, value key, threshold key, passes(value, threshold)
-    ("max R-hat", "max_rhat", "max_rhat", "≤"), ("min bulk ESS", "min_ess_bulk", "min_ess_bulk", "≥"),
+    ("max R-hat (response probabilities, public opinion)", "max_rhat", "max_rhat", "≤"),
+    ("min bulk ESS (same)", "min_ess_bulk", "min_ess_bulk", "≥"),
     ("divergences", "divergences", "max_divergences", "≤"), ("min BFMI", "min_bfmi", "min_bfmi", "≥"),
     ("this scenario's max R-hat", "scenario_max_rhat", "max_rhat", "≤"),
     ("this scenario's min bulk ESS", "scenario_min_ess_bulk", "min_ess_bulk", "≥"),
@@ -332,6 +333,10 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
     blocks += [("h2", [T("Diagnostics")]),
                ("p", [T("Convergence checks of the posterior fit. All must pass for the numbers to be trusted.")]),
                _diag_table(diag, thr)]
+    if diag.get("max_rhat_all") is not None:
+        blocks += [("p", [T(f"Worst R-hat over every stored parameter, the hierarchy's scales included "
+                            f"(informational): {_fmt(diag.get('max_rhat_all'))} "
+                            f"({_s(diag.get('max_rhat_all_variable'))}).")])]
     if isinstance(diag.get("prior_fit"), Mapping):
         blocks += [("p", [Span("strong", "Prior fit (informational): "),
                           T("the same checks on the article-only fit that produces the grey prior intervals. They "

@@ -1,0 +1,149 @@
+"""``forecast evidence add|check|list``: the analysts' evidence log without hand-editing a schema.
+
+    forecast evidence add poll --id E-2026-03-x --date-known 2026-03-05 --source URL --summary "..." \
+        --pollster X --date 2026-03-01 --n 1000 --share-opposed 0.7 [--wording "..."]
+    forecast evidence add episode --id ... --date-known ... --source ... --summary ... \
+        --action-type one_time_raid --date 2026-03-01 [--severity 5 --consent none] \
+        --response diplomatic_protest=1 --response armed_resistance=0
+    forecast evidence add signal --id ... --date-known ... --source ... --summary ... \
+        --actions one_time_raid,repeated_raids --response-id expel_agents --lower 0.1 --upper 0.3 \
+        [--mass 0.8 --strength 1]
+    forecast evidence add --file entry.yaml
+    forecast evidence check
+    forecast evidence list [--as-of DATE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from . import config as _config
+from .data import load_ontology
+from .errors import InputError
+from .evidence import add_entry, load_evidence, read_entry_file
+from .io import parse_date
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one-line errors, exit status 2, no usage dump
+        raise InputError(f"{self.prog}", message, f"see `{self.prog} --help`")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--id", required=True)
+    p.add_argument("--date-known", required=True, help="YYYY-MM-DD: when it became known")
+    p.add_argument("--source", required=True, help="URL or citation")
+    p.add_argument("--summary", required=True, help="one line")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="forecast evidence", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+    add = sub.add_parser("add", help="validate and write a new entry")
+    add.add_argument("--file", help="a YAML file holding one entry")
+    add.add_argument("--data-dir", help="data folder (default: the project's data/)")
+    kinds = add.add_subparsers(dest="kind", parser_class=_Parser)
+    poll = kinds.add_parser("poll")
+    _add_common(poll)
+    poll.add_argument("--pollster", required=True)
+    poll.add_argument("--date", required=True, help="fieldwork end date")
+    poll.add_argument("--n", required=True)
+    poll.add_argument("--share-opposed", required=True, help="share opposed to US military action, 0-1")
+    poll.add_argument("--wording", default="")
+    ep = kinds.add_parser("episode")
+    _add_common(ep)
+    ep.add_argument("--action-type", required=True)
+    ep.add_argument("--date", required=True)
+    ep.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE",
+                    help="override an attribute of the action type (severity=5, consent=none, ...)")
+    ep.add_argument("--response", action="append", default=[], metavar="ID=0|1", required=True)
+    sig = kinds.add_parser("signal")
+    _add_common(sig)
+    sig.add_argument("--actions", required=True, help="comma-separated action ids")
+    sig.add_argument("--response-id", required=True)
+    sig.add_argument("--lower", required=True)
+    sig.add_argument("--upper", required=True)
+    sig.add_argument("--mass", default="0.8")
+    sig.add_argument("--strength", default="1.0")
+    for name in ("check", "list"):
+        p = sub.add_parser(name)
+        p.add_argument("--data-dir")
+        p.add_argument("--as-of")
+    return ap
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise InputError(f"forecast evidence add {flag} {it!r}", "expected NAME=VALUE", f"write e.g. {flag} x=1")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _scalar(v: Any) -> Any:
+    """A flag's text as the YAML scalar it spells (800 -> int, 0.9 -> float), so entries stay typed."""
+    import yaml
+
+    if not isinstance(v, str):
+        return v
+    try:
+        out = yaml.safe_load(v)
+    except yaml.YAMLError:
+        return v
+    return out if isinstance(out, int | float) and not isinstance(out, bool) else v
+
+
+def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
+    top = {"id": ns.id, "date_known": ns.date_known, "source": ns.source, "summary": ns.summary, "kind": ns.kind}
+    if ns.kind == "poll":
+        body = {"pollster": ns.pollster, "date": ns.date, "n": ns.n, "share_opposed": ns.share_opposed,
+                "wording": ns.wording}
+    elif ns.kind == "episode":
+        body = {"action_type": ns.action_type, "date": ns.date, **_pairs(ns.attribute, "--attribute"),
+                "responses": _pairs(ns.response, "--response")}
+    else:
+        body = {"actions": [a.strip() for a in ns.actions.split(",") if a.strip()], "response": ns.response_id,
+                "lower": ns.lower, "upper": ns.upper, "mass": ns.mass, "strength": ns.strength}
+    body = {k: ({kk: _scalar(vv) for kk, vv in v.items()} if isinstance(v, dict) else _scalar(v))
+            for k, v in body.items()}
+    return {**top, ns.kind: body}
+
+
+def _data_dir(ns) -> Any:
+    from .paths import resolve
+
+    return resolve(ns.data_dir, "data") if getattr(ns, "data_dir", None) else _config.paths(_config.compose([]))["data"]
+
+
+def cmd_evidence(args: list[str]) -> int:
+    from .cli import say
+
+    ns = parser().parse_args(args)
+    today = dt.date.today()
+    data_dir = _data_dir(ns)
+    ont = load_ontology(data_dir)
+    if ns.cmd == "add":
+        if ns.file:
+            raw = read_entry_file(ns.file)
+        elif ns.kind:
+            raw = entry_from_args(ns)
+        else:
+            raise InputError("forecast evidence add", "give an entry kind (poll, episode, signal) or --file",
+                             "see `forecast evidence add --help`")
+        path = add_entry(data_dir / "evidence", raw, ont, today)
+        say(f"added {path}; rerun `forecast` to see what it moves")
+        return 0
+    as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today
+    log = load_evidence(data_dir / "evidence", ont, today, as_of)
+    if ns.cmd == "check":
+        kinds = {k: sum(e.kind == k for e in log.entries) for k in ("poll", "episode", "signal")}
+        say(f"evidence log valid: {len(log.entries)} entries known by {as_of} "
+            f"({', '.join(f'{v} {k}' for k, v in kinds.items())})")
+        return 0
+    for e in sorted(log.entries, key=lambda e: (e.date_known, e.id)):
+        print(f"{e.date_known}  {e.kind:8s} {e.id:40s} {e.summary}")
+    return 0
