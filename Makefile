@@ -4,6 +4,7 @@
 
 reports:
 	@tools/bootstrap.sh
+	.venv/bin/forecast history --replay
 	.venv/bin/forecast all_scenarios=true
 
 test:

@@ -58,9 +58,10 @@ def sampler_settings(cfg: DictConfig) -> dict[str, Any]:
     return OmegaConf.to_container(cfg.sampler, resolve=True)
 
 
-def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True) -> Fit:
-    """Fit (or load from the posterior cache) the posterior for these inputs."""
-    return _fit(inputs, sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"], progress, use_cache)
+def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None) -> Fit:
+    """Fit (or load from the posterior cache) the posterior for these inputs. ``notify(str)`` hears progress."""
+    return _fit(inputs, sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"], progress, use_cache,
+                notify)
 
 
 def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
@@ -85,8 +86,9 @@ def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9) -> pd.Dat
     da = pred[var]
     hdi = az.hdi(da, prob=hdi_prob)
     mean = da.mean(("chain", "draw"))
-    df = xr.Dataset({"mean": mean, "hdi_low": hdi.sel(ci_bound="lower"), "hdi_high": hdi.sel(ci_bound="upper")})
-    return df.drop_vars("ci_bound", errors="ignore").to_dataframe().reset_index()
+    lo = hdi.sel(ci_bound="lower").drop_vars("ci_bound")
+    hi = hdi.sel(ci_bound="upper").drop_vars("ci_bound")
+    return xr.Dataset({"mean": mean, "hdi_low": lo, "hdi_high": hi}).to_dataframe().reset_index()
 
 
 def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,

@@ -52,7 +52,7 @@ def run_forecast(cfg, overrides: list[str]) -> int:
     inputs = api.load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
         f"{len(inputs.evidence_ids)} evidence entries known by {inputs.as_of}")
-    fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty())
+    fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty(), notify=say)
     if fitted.from_cache:
         say(f"posterior cache hit {fitted.inputs_hash} (no sampling)")
     else:

@@ -39,9 +39,11 @@ def _check_override(o: str) -> None:
         raise ConfigError(f"override {o!r}", "not of the form key=value", "write e.g. scenario=repeated_raids")
     key, _, value = o.partition("=")
     key = key.lstrip("+~")
-    if key == "scenario" and value not in list_scenarios():
-        raise ConfigError(f"override {o!r}", f"unknown scenario {value!r}",
-                          f"available: {', '.join(list_scenarios())}")
+    if key == "scenario" and "(" not in value:  # sweep functions (glob(...), choice(...)) are Hydra's to check
+        for v in value.split(","):
+            if v.strip() not in list_scenarios():
+                raise ConfigError(f"override {o!r}", f"unknown scenario {v.strip()!r}",
+                                  f"available: {', '.join(list_scenarios())}")
     if "_target_" in key:
         raise ConfigError(f"override {o!r}", "`_target_` is not allowed: this tool instantiates nothing from config",
                           "remove it")

@@ -65,8 +65,8 @@ class Fit:
     path: Path | None = None
 
 
-def _sample(model, sampler: dict[str, Any], seed: int,
-            progress: bool) -> tuple[dict[str, xr.DataTree], dict[str, float]]:
+def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
+            notify=None) -> tuple[dict[str, xr.DataTree], dict[str, float]]:
     """Sample the model twice from one compilation: with every source on (the posterior) and with
     the history, polls and evidence switched off (the article-only prior)."""
     import pymc as pm
@@ -83,6 +83,9 @@ def _sample(model, sampler: dict[str, Any], seed: int,
         compiled = nutpie.compile_pymc_model(model, var_names=var_names, backend="numba", freeze_model=False)
         timings["compile"] = time.perf_counter() - t0
         for name, on, s in (("posterior", 1.0, seed), ("prior", 0.0, seed + 1)):
+            if notify:
+                notify(f"sampling the {'posterior' if on else 'article-only prior'} "
+                       f"(compiled in {timings['compile']:.0f}s)")
             t0 = time.perf_counter()
             cm = compiled.with_data(**{EVIDENCE_SWITCH: np.asarray(on)})
             out[name] = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
@@ -105,12 +108,12 @@ def _sample(model, sampler: dict[str, Any], seed: int,
 
 
 def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | None = None,
-        progress: bool = False, use_cache: bool = True) -> Fit:
+        progress: bool = False, use_cache: bool = True, notify=None) -> Fit:
     """The posterior for these inputs: from the cache when the inputs hash is there, else sampled."""
     h = inputs_hash(inputs, sampler, seed)
     path = Path(cache_dir) / "posteriors" / f"{h}.nc" if cache_dir else None
     if path is None:
-        return _fit_now(inputs, sampler, seed, h, None, progress)
+        return _fit_now(inputs, sampler, seed, h, None, progress, notify)
     if use_cache:
         cached = _cached(path, h)
         if cached is not None:
@@ -122,7 +125,7 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
             cached = _cached(path, h)
             if cached is not None:
                 return cached
-        return _fit_now(inputs, sampler, seed, h, path, progress)
+        return _fit_now(inputs, sampler, seed, h, path, progress, notify)
 
 
 def _cached(path: Path, h: str) -> Fit | None:
@@ -137,12 +140,15 @@ def _cached(path: Path, h: str) -> Fit | None:
 
 
 def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
-             progress: bool) -> Fit:
+             progress: bool, notify=None) -> Fit:
     log.info("posterior cache miss %s: sampling (%s)", h, sampler["nuts_sampler"])
+    if notify:
+        notify(f"posterior cache miss {h}: compiling the model and sampling with {sampler['nuts_sampler']} "
+               f"({sampler['chains']} chains x {sampler['draws']} draws, twice: all sources, then the article alone)")
     t0 = time.perf_counter()
     model = build_model(inputs)
     timings = {"build": time.perf_counter() - t0}
-    fits, t_sample = _sample(model, sampler, seed, progress)
+    fits, t_sample = _sample(model, sampler, seed, progress, notify)
     timings.update(t_sample)
     post, prior = fits["posterior"], fits["prior"]
 

@@ -271,6 +271,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
     changes = data.get("changes")
     if changes:
         blocks.append(("h2", [T("What moved since the last report")]))
+        prev = changes.get("previous") if isinstance(changes, Mapping) else None
+        if isinstance(prev, Mapping):
+            blocks.append(("p", [T(f"Compared with the report generated {_s(prev.get('generated_at'))} (as of "
+                                   f"{_s(prev.get('as_of'))}, inputs {_s(prev.get('inputs_hash'))[:12]}). Each "
+                                   "column after 'change' is the part of the change due to one cause, found by "
+                                   "refitting the model with that cause added; the parts add up to the change.")]))
         crows = changes.get("rows") if isinstance(changes, Mapping) else None
         crows = [{str(k): v for k, v in r.items()} for r in crows or [] if isinstance(r, Mapping)]
         keys = list(dict.fromkeys(k for r in crows for k in r))
@@ -284,6 +290,20 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                 blocks.append(("p", [Span("strong", f"{k}: "), T(_fmt(v))]))
         if isinstance(changes, Mapping) and changes.get("figure"):
             blocks.append(("figure", str(changes["figure"]), "Change since the last report."))
+
+    hist = data.get("history")
+    if isinstance(hist, Mapping) and hist.get("figure"):
+        blocks += [("h2", [T("Forecast history")]),
+                   ("p", [T("The forecast refitted as of each date the evidence log changed (posterior means of "
+                            "this scenario's top responses); dashed lines mark when each evidence entry became "
+                            f"known. Produced by {_s(hist.get('command'))}.")]),
+                   ("figure", str(hist["figure"]), "Forecast history with evidence arrivals.")]
+        arrivals = hist.get("arrivals")
+        if isinstance(arrivals, Mapping) and arrivals:
+            arows = [[[Span("code", _s(k))], [T(v[0] if isinstance(v, list | tuple) else v)],
+                      [T(v[1] if isinstance(v, list | tuple) and len(v) > 1 else "")]]
+                     for k, v in sorted(arrivals.items(), key=lambda kv: str(kv[1]))]
+            blocks.append(("table", ["Evidence", "Known on", "Summary"], arows, "lll"))
 
     # priors
     prow = []

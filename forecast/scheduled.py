@@ -49,6 +49,7 @@ def _setup_logging(reports: Path) -> None:
             root.removeHandler(h)
     fh = logging.FileHandler(reports / "logs" / "scheduled.log", encoding="utf-8")
     sh = logging.StreamHandler()
+    sh.addFilter(lambda record: not getattr(record, "file_only", False))  # the CLI prints the one-line reason
     for h in (fh, sh):
         h.setFormatter(fmt)
         h._forecast_scheduled = True  # type: ignore[attr-defined]
@@ -209,11 +210,11 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
         return EXIT_OK
     except ForecastError as e:
         run.update(status="invalid input" if isinstance(e, InputError) else "error", reason=str(e)[:300])
-        log.error("%s", e)
+        log.error("%s", e, extra={"file_only": True})
         raise
     except Exception as e:
         run.update(status="internal error", reason=f"{type(e).__name__}: {str(e)[:200]}")
-        log.error("internal error: %s\n%s", e, traceback.format_exc())
+        log.error("internal error: %s\n%s", e, traceback.format_exc(), extra={"file_only": True})
         raise
     finally:
         run["finished"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -161,3 +161,25 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
     hist = (reports / "history.csv").read_text().splitlines()
     assert len(hist) == 1 + 2 * (len(first["responses"]) + len(first["composites"]))
     shutil.rmtree(reports)
+
+
+@pytest.mark.slow
+def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys):
+    """forecast history --replay refits as of each evidence date; the next report embeds the figure."""
+    common = [f"paths.cache={tmp_path / 'cache'}", f"paths.reports={tmp_path / 'reports'}",
+              "sampler.draws=150", "sampler.tune=150", "sampler.chains=2"]
+    with pytest.raises(SystemExit) as e:
+        main(["history", "--replay", "--start", "2026-02-01", "--scenario", "one_time_raid", *common])
+    assert e.value.code == 0, capsys.readouterr().err
+    replay = (tmp_path / "reports" / "history_replay.csv").read_text().splitlines()
+    dates = {line.split(",")[0] for line in replay[1:]}
+    assert dates == {"2026-02-01", "2026-02-04", "2026-02-22"}  # the start, then each evidence date after it
+    assert (tmp_path / "reports" / "history_one_time_raid.png").stat().st_size > 5000
+    with pytest.raises(SystemExit) as e:
+        main(["scenario=one_time_raid", *common])
+    assert e.value.code in (0, 3)  # 150 draws may miss the ESS threshold; the report is written either way
+    html = (tmp_path / "reports" / "one_time_raid" / "report.html").read_text()
+    assert "history" in html.lower() and html.count("data:image/png;base64,") >= 4
+    data = json.loads((tmp_path / "reports" / "one_time_raid" / "forecast.json").read_text())
+    assert data["history"]["figure"] == "history"
+    assert (tmp_path / "reports" / "one_time_raid" / "history.png").is_file()

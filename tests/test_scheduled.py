@@ -74,7 +74,7 @@ def test_twice_in_a_row_is_idempotent(default_fit, tmp_path, session_cache, caps
     hist = (reports / "history.csv").read_text().splitlines()
     n_rows = len(hist) - 1
     assert n_rows > 0 and n_rows % 6 == 0  # six scenarios' rows, once
-    assert (reports / "logs" / "scheduled.log").read_text().count("wrote") == 1
+    assert (reports / "logs" / "scheduled.log").read_text().count("; latest -> ") == 1
 
 
 @pytest.mark.slow
