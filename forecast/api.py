@@ -12,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from . import config as _config
 from .data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
+from .errors import InputError
 from .evidence import load_evidence
 from .fit import Fit, diagnostics
 from .fit import fit as _fit
@@ -44,13 +45,18 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
     if cfg.get("evidence", True):
         ev = load_evidence(paths["data"] / "evidence", ont, today, as_of, only=evidence_only)
         episodes = merge_episodes(episodes, ev.episodes, "data/evidence")
+        dupes = sorted(set(polls.index) & set(ev.polls.index))
+        if dupes:
+            raise InputError("data/evidence", f"poll id(s) {dupes} are also in data/polls.csv",
+                             "give each poll its own id")
         polls = pd.concat([polls, ev.polls]) if len(ev.polls) else polls
         signals = ev.signals
         evidence_ids = tuple(e.id for e in ev.entries)
     hyper = _config.hyper(cfg)
     window = dt.timedelta(days=int(hyper.get("poll_window_days", 730)))
     polls = polls[[as_of - d <= window for d in polls["date"]]]
-    claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=True), ont)
+    # resolve=False: free text (quotes, notes) is never interpolated (`${oc.env:...}` would leak the environment)
+    claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=False), ont)
     return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids)
 
 

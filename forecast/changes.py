@@ -29,7 +29,7 @@ RESIDUAL = "model, data and Monte Carlo"
 
 def report_state(cfg, inputs: Inputs) -> dict[str, Any]:
     """What a later report needs to rebuild this report's inputs."""
-    return {"evidence_ids": list(inputs.evidence_ids), "priors": OmegaConf.to_container(cfg.priors, resolve=True),
+    return {"evidence_ids": list(inputs.evidence_ids), "priors": OmegaConf.to_container(cfg.priors, resolve=False),
             "as_of": inputs.as_of.isoformat()}
 
 
@@ -51,7 +51,7 @@ def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[s
 
     cur_ev = list(inputs.evidence_ids)
     prev_ev = [e for e in state.get("evidence_ids", []) if e]
-    cur_priors = OmegaConf.to_container(cfg.priors, resolve=True)
+    cur_priors = OmegaConf.to_container(cfg.priors, resolve=False)
     prev_priors = state.get("priors") or cur_priors
     today = dt.date.today()
     log_entries = {e.id: e for e in load_evidence(paths(cfg)["data"] / "evidence", inputs.ontology, today).entries}

@@ -19,7 +19,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import ConfigError, DiagnosticsError, ForecastError
+from .errors import DiagnosticsError, ForecastError
 
 EXIT_OK, EXIT_INPUT, EXIT_DIAGNOSTICS, EXIT_LOCKED, EXIT_INTERNAL = 0, 2, 3, 75, 70
 SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
@@ -122,6 +122,10 @@ def _hydra_main(argv: list[str]) -> int:
     overrides = [a for a in argv if not a.startswith("-")]
     for o in overrides:
         _check_override(o)
+    if not any(a in ("-m", "--multirun") for a in argv) and not any(a.startswith("-") for a in argv):
+        from .config import compose
+
+        compose(overrides)  # Hydra's own errors become one-line ConfigErrors before the app starts
     result = {"code": EXIT_OK}
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
@@ -154,11 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             code = EXIT_OK
         else:
             code = _hydra_main(argv)
-    except ConfigError as e:
-        code = _report_error(e)
-    except ForecastError as e:
-        code = _report_error(e)
     except KeyboardInterrupt:
         print("forecast: interrupted", file=sys.stderr)
         code = 130
+    except Exception as e:  # noqa: BLE001 - never a traceback: one line and an exit code (FORECAST_DEBUG=1 shows it)
+        code = _report_error(e)
     sys.exit(code)

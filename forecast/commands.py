@@ -7,11 +7,15 @@ import argparse
 from .errors import InputError
 
 
-def _parser(prog: str) -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(prog=f"forecast {prog}", exit_on_error=False)
+class ArgParser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2 through InputError) instead of a usage dump."""
+
+    def error(self, message: str):
+        raise InputError(self.prog, message, f"see `{self.prog} --help`")
 
 
 def cmd_scenarios(args: list[str]) -> int:
+    ArgParser(prog="forecast scenarios", description="List the scenarios.").parse_args(args)
     from omegaconf import OmegaConf
 
     from .config import compose, list_scenarios

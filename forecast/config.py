@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from .errors import ConfigError, InputError
@@ -34,16 +35,38 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
 
 
+GROUPS = ("scenario", "priors", "sampler", "model", "report")
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
+
+
 def _check_override(o: str) -> None:
+    """Refuse what Hydra would accept but the tool must not: unknown or traversing config-group
+    choices (``priors=../../x``), ``_target_`` keys. Sweep lists and functions are checked token by token."""
+    import fnmatch
+
     if not isinstance(o, str) or not _OVERRIDE.match(o):
         raise ConfigError(f"override {o!r}", "not of the form key=value", "write e.g. scenario=repeated_raids")
     key, _, value = o.partition("=")
     key = key.lstrip("+~")
-    if key == "scenario" and "(" not in value:  # sweep functions (glob(...), choice(...)) are Hydra's to check
-        for v in value.split(","):
-            if v.strip() not in list_scenarios():
-                raise ConfigError(f"override {o!r}", f"unknown scenario {v.strip()!r}",
-                                  f"available: {', '.join(list_scenarios())}")
+    if "_target_" in key or "_target_" in value:
+        raise ConfigError(f"override {o!r}", "`_target_` is not allowed: this tool instantiates nothing from config",
+                          "remove it")
+    group = key.split("@", 1)[0]
+    if group in GROUPS:
+        options = group_options(group)
+        inner = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", value)
+        tokens = re.split(r"\s*,\s*", inner.group(2) if inner else value)
+        for t in tokens:
+            t = t.strip().strip("'\"")
+            if "=" in t:  # keyword arguments of sweep functions, e.g. glob(*, exclude=x)
+                t = t.split("=", 1)[1].strip().strip("'\"")
+            ok = t in options or (any(c in t for c in "*?[") and "/" not in t and ".." not in t
+                                  and fnmatch.filter(options, t))
+            if not ok:
+                raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", f"available: {', '.join(options)}")
     if "_target_" in key:
         raise ConfigError(f"override {o!r}", "`_target_` is not allowed: this tool instantiates nothing from config",
                           "remove it")
@@ -68,7 +91,7 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
         else:
             with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
                 cfg = hydra_compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as e:
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, RecursionError) as e:
         text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:400] or type(e).__name__
         raise ConfigError("config", text, "check the override's key and value (see conf/)") from None
     validate(cfg)
@@ -94,16 +117,24 @@ def validate(cfg: DictConfig) -> None:
     _reject_targets(raw, "config")
     unknown = set(raw) - TOP_KEYS
     if unknown:
-        raise ConfigError(f"config key {sorted(unknown)[0]!r}", "unknown key",
+        raise ConfigError(f"config key {sorted(unknown, key=str)[0]!r}", "unknown key",
                           f"use only: {', '.join(sorted(TOP_KEYS))}")
     sc = raw.get("scenario") or {}
+    if not isinstance(sc, dict):
+        raise ConfigError("scenario", "expected a mapping of keys to values in the scenario file",
+                          "see conf/scenario/one_time_raid.yaml")
+    if sc.get("name") not in list_scenarios():
+        raise ConfigError("scenario.name", f"{sc.get('name')!r} is not a scenario file in conf/scenario/",
+                          f"use one of: {', '.join(list_scenarios())}")
     bad = set(sc) - SCENARIO_KEYS
     if bad:
-        raise ConfigError(f"scenario.{sorted(bad)[0]}", "unknown key", f"use only: {', '.join(sorted(SCENARIO_KEYS))}")
+        raise ConfigError(f"scenario.{sorted(bad, key=str)[0]}", "unknown key",
+                          f"use only: {', '.join(sorted(SCENARIO_KEYS))}")
     sm = raw.get("sampler") or {}
     bad = set(sm) - SAMPLER_KEYS
     if bad:
-        raise ConfigError(f"sampler.{sorted(bad)[0]}", "unknown key", f"use only: {', '.join(sorted(SAMPLER_KEYS))}")
+        raise ConfigError(f"sampler.{sorted(bad, key=str)[0]}", "unknown key",
+                          f"use only: {', '.join(sorted(SAMPLER_KEYS))}")
     for k, lo, hi in (("draws", 10, 100_000), ("tune", 0, 100_000), ("chains", 1, 64), ("cores", 1, 64)):
         v = sm.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -167,18 +198,21 @@ def load_scenario(name: str) -> dict[str, Any]:
     sc = read_yaml(conf_dir() / "scenario" / f"{name}.yaml")
     bad = set(sc) - SCENARIO_KEYS
     if bad:
-        raise ConfigError(f"conf/scenario/{name}.yaml, key '{sorted(bad)[0]}'", "unknown key",
+        raise ConfigError(f"conf/scenario/{name}.yaml, key '{sorted(bad, key=str)[0]}'", "unknown key",
                           f"use only: {', '.join(sorted(SCENARIO_KEYS))}")
     _reject_targets(sc, f"conf/scenario/{name}.yaml")
     return sc
 
 
 def scenario_profile(cfg: DictConfig | dict, ont) -> dict[str, Any]:
-    sc = OmegaConf.to_container(cfg.scenario, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    sc = OmegaConf.to_container(cfg.scenario, resolve=False) if isinstance(cfg, DictConfig) else cfg
     name = sc.get("name")
-    if not sc.get("action"):
-        raise InputError(f"conf/scenario/{name}.yaml, key 'action'", "missing",
+    if not isinstance(sc.get("action"), str) or not sc.get("action"):
+        raise InputError(f"conf/scenario/{name}.yaml, key 'action'", "missing or not a name",
                          "name an action type from data/ontology/actions.csv")
+    if not isinstance(sc.get("profile") or {}, dict):
+        raise InputError(f"conf/scenario/{name}.yaml, key 'profile'", "expected a mapping of attribute: value",
+                         "write e.g. `profile: {consent: coerced}` or `profile: {}`")
     prof = ont.profile(sc["action"], sc.get("profile") or {}, where=f"conf/scenario/{name}.yaml: profile")
     return {"name": name, "title": sc.get("title") or name, "description": sc.get("description") or "",
             "action": sc["action"], "profile": prof}

@@ -21,7 +21,12 @@ class InputError(ForecastError, ValueError):
         msg = f"{where}: {problem}"
         if fix:
             msg += f"; {fix}"
-        super().__init__(msg)
+        super().__init__(printable(msg))
+
+
+def printable(text: str) -> str:
+    """One line of printable text: control characters, line breaks and escapes shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 class ConfigError(InputError):

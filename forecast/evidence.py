@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
         raise InputError(where, "an evidence entry must be a mapping", "see data/evidence/README.md")
     unknown = set(raw) - ENTRY_KEYS
     if unknown:
-        raise InputError(f"{where}, key '{sorted(unknown)[0]}'", "unknown key",
+        raise InputError(f"{where}, key '{sorted(unknown, key=str)[0]}'", "unknown key",
                          f"use only: {', '.join(sorted(ENTRY_KEYS))}")
     eid = parse_id(raw.get("id"), f"{where}, key 'id'")
     w = f"{where} (entry {eid}), key"
@@ -69,8 +70,9 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
     if not source:
         raise InputError(f"{w} 'source'", "no source", "give a URL or a citation")
     summary = str(raw.get("summary") or "").strip()
-    if not summary or "\n" in summary:
-        raise InputError(f"{w} 'summary'", "missing or more than one line", "write a one-line summary")
+    if not summary or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in summary):
+        raise InputError(f"{w} 'summary'", "missing, more than one line, or has control characters",
+                         "write a one-line summary of printable text")
     kind = parse_choice(raw.get("kind"), f"{w} 'kind'", set(KINDS), "kind")
     body = raw.get(kind)
     if not isinstance(body, dict):

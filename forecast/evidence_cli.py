@@ -20,15 +20,11 @@ import datetime as dt
 from typing import Any
 
 from . import config as _config
+from .commands import ArgParser as _Parser
 from .data import load_ontology
 from .errors import InputError
 from .evidence import add_entry, load_evidence, read_entry_file
 from .io import parse_date
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one-line errors, exit status 2, no usage dump
-        raise InputError(f"{self.prog}", message, f"see `{self.prog} --help`")
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -92,7 +88,7 @@ def _scalar(v: Any) -> Any:
         return v
     try:
         out = yaml.safe_load(v)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # e.g. 2026-02-30 parses as an impossible timestamp
         return v
     return out if isinstance(out, int | float) and not isinstance(out, bool) else v
 

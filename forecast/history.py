@@ -8,7 +8,6 @@ a mark where each evidence entry arrived. Reports embed that figure when the rep
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import io
 import json
@@ -173,17 +172,21 @@ def write_replay(cfg, df: pd.DataFrame) -> Path:
 
 def cmd_history(args: list[str]) -> int:
     from .cli import say
+    from .commands import ArgParser
+    from .io import parse_date
 
-    ap = argparse.ArgumentParser(prog="forecast history", exit_on_error=False)
+    ap = ArgParser(prog="forecast history")
     ap.add_argument("--replay", action="store_true", help="refit as of each evidence date and draw the figure")
     ap.add_argument("--scenario", action="append", help="limit to these scenarios (repeatable)")
     ap.add_argument("--start", default=ARTICLE_DATE, help=f"first replay date (default {ARTICLE_DATE}, the article)")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. paths.reports=/tmp/r")
-    try:
-        ns = ap.parse_args(args)
-    except (argparse.ArgumentError, SystemExit) as e:
-        raise InputError("forecast history", str(e) or "bad arguments", "see forecast history --help") from None
+    ns = ap.parse_args(args)
     cfg = _config.compose(ns.overrides)
+    start = parse_date(ns.start, "forecast history --start", not_after=dt.date.today()).isoformat()
+    for s in ns.scenario or []:
+        if s not in _config.list_scenarios():
+            raise InputError(f"forecast history --scenario {s!r}", "unknown scenario",
+                             f"available: {', '.join(_config.list_scenarios())}")
     if not ns.replay:
         h = read_history(history_path(cfg))
         if h.empty:
@@ -193,7 +196,10 @@ def cmd_history(args: list[str]) -> int:
         print(latest[latest["kind"] == "response"].sort_values(["scenario", "mean"], ascending=[True, False])
               .to_string(index=False))
         return 0
-    df = replay(cfg, ns.scenario, ns.start, say)
+    df = replay(cfg, ns.scenario, start, say)
+    if df.empty:
+        raise InputError("forecast history --replay", f"no date to replay from {start} to as_of",
+                         "choose an earlier --start")
     path = write_replay(cfg, df)
     reports = _config.paths(cfg)["reports"]
     for s in sorted(set(df["scenario"])):

@@ -56,7 +56,14 @@ def read_text(path: Path) -> str:
 
 
 class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that keeps ISO dates as strings (parsed and checked by ``parse_date``)."""
+    """SafeLoader that keeps ISO dates as strings (parsed and checked by ``parse_date``) and refuses
+    aliases (a few hundred bytes of nested aliases expand to gigabytes: "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
 
 
 _SafeLoader.yaml_implicit_resolvers = {
@@ -69,6 +76,8 @@ def read_yaml(path: Path, *, mapping: bool = True) -> Any:
     text = read_text(path)
     try:
         data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise InputError(display(path), "nested too deeply", "flatten the structure") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark else "somewhere"

@@ -183,7 +183,7 @@ def parse_claim(name: str, raw: Any, ont, where: str, origin: str = "article") -
         raise ConfigError(where, "expected a mapping", "give id, quote, location, constrains, elicit")
     unknown = set(raw) - CLAIM_KEYS
     if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}", "unknown key",
+        raise ConfigError(f"{where}.{sorted(unknown, key=str)[0]}", "unknown key",
                           f"use only: {', '.join(sorted(CLAIM_KEYS))}")
     con = raw.get("constrains")
     if not isinstance(con, dict):

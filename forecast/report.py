@@ -217,8 +217,13 @@ def atomic_write_file(path: Path, content: str | bytes) -> Path:
 
 
 def scenario_dir(cfg: DictConfig, name: str, out_dir: Path | None) -> Path:
-    base = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-    return base / name
+    base = (Path(out_dir) if out_dir else _config.paths(cfg)["reports"]).resolve()
+    target = (base / name).resolve()
+    if target.parent != base:
+        from .errors import InputError
+
+        raise InputError(f"scenario name {name!r}", "would write outside the reports folder", "use a scenario id")
+    return target
 
 
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,

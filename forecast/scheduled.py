@@ -18,12 +18,12 @@ Exit status: 0 ok; 2 invalid input; 3 diagnostics failed (reports written, marke
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import html
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import traceback
@@ -101,11 +101,17 @@ def read_runs(reports: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     runs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
-            runs.append(json.loads(line))
+            r = json.loads(line)
         except ValueError:
             continue  # a line cut by a crash is skipped, never fatal
+        if isinstance(r, dict):
+            if not isinstance(r.get("scenarios"), list):
+                r["scenarios"] = []
+            r["scenarios"] = [str(s) for s in r["scenarios"]]
+            r["folder"] = str(r.get("folder") or "")
+            runs.append(r)
     return runs
 
 
@@ -114,10 +120,11 @@ def write_index(reports: Path) -> Path:
 
     rows = []
     for r in reversed(read_runs(reports)):
-        folder = r.get("folder") or ""
+        folder = r["folder"]
+        safe = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}(-[0-9a-f]{8})?", folder)) and (reports / folder).is_dir()
         links = " ".join(
-            f'<a href="{html.escape(folder, True)}/{html.escape(s, True)}/report.html">{html.escape(s)}</a>'
-            for s in r.get("scenarios", [])) if folder and (reports / folder).is_dir() else ""
+            f'<a href="./{html.escape(folder, True)}/{html.escape(s, True)}/report.html">{html.escape(s)}</a>'
+            for s in r["scenarios"] if re.fullmatch(r"[A-Za-z0-9_.\-]+", s)) if safe else ""
         status = str(r.get("status", "?"))
         cls = "ok" if status in ("ok", "unchanged") else "bad"
         rows.append(f"<tr><td>{html.escape(str(r.get('started', '')))}</td><td>{html.escape(str(r.get('as_of', '')))}"
@@ -226,14 +233,12 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
 
 def cmd_scheduled(args: list[str]) -> int:
     from .cli import say
+    from .commands import ArgParser
 
-    ap = argparse.ArgumentParser(prog="forecast scheduled", exit_on_error=False)
+    ap = ArgParser(prog="forecast scheduled")
     ap.add_argument("--wait", type=float, default=3600.0, help="seconds to wait for another run's lock")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. as_of=2026-11-01")
-    try:
-        ns = ap.parse_args(args)
-    except (argparse.ArgumentError, SystemExit) as e:
-        raise InputError("forecast scheduled", str(e) or "bad arguments", "see forecast scheduled --help") from None
+    ns = ap.parse_args(args)
     cfg = _config.compose(ns.overrides)
     t0 = time.perf_counter()
     code = run_scheduled(cfg, ns.overrides, ns.wait, say)

@@ -87,9 +87,10 @@ def test_executed_implies_its_threat(data_copy):
          r"use one of"),
         ("ontology/actions.csv", "5,none,true,military,one_time,false,A1", "5,maybe,true,military,one_time,false,A1",
          r"actions.csv, row 2 \(id air_strikes\), column 'consent': unknown consent level 'maybe'; use one of"),
-        ("ontology/responses.csv", "armed_resistance,Armed resistance by Mexican forces,military,",
-         "armed_resistance,Armed resistance by Mexican forces,navy,",
-         r"responses.csv, row 13 \(id armed_resistance\), column 'domain': unknown domain 'navy'"),
+        # domains are data (any id), but a stance is one of the model's two signs
+        ("ontology/responses.csv", "armed_resistance,Armed resistance by Mexican forces,military,retaliatory,",
+         "armed_resistance,Armed resistance by Mexican forces,military,neutral,",
+         r"responses.csv, row 13 \(id armed_resistance\), column 'stance': unknown stance 'neutral'"),
         # probability outside [0, 1]
         ("polls.csv", ",0.80,prior_only,", ",1.3,prior_only,",
          r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; use a probability"),
