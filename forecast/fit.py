@@ -8,6 +8,7 @@ truncated one is discarded and refitted, never trusted.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -48,9 +49,22 @@ def versions() -> dict[str, str]:
     return out
 
 
+MODEL_SOURCES = ("model.py", "fit.py", "data.py", "priors.py", "evidence.py")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A digest of the source that defines a posterior: a change to the model's code is a new hash."""
+    h = hashlib.sha256()
+    for name in MODEL_SOURCES:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
 def inputs_hash(inputs: Inputs, sampler: dict[str, Any], seed: int) -> str:
     v = versions()
     payload = {"inputs": inputs.fingerprint(), "sampler": sampler, "seed": seed, "cache_format": CACHE_FORMAT,
+               "code": code_digest(),
                "versions": {k: v[k] for k in ("forecast", "pymc", "pytensor", "nutpie") if k in v}}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]

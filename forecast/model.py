@@ -156,6 +156,20 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             np.asarray(y, dtype=int), names)
 
 
+def _cell_terms(claims: list, acts: list[str], resps: list[str]) -> tuple[list, list, list, list, list]:
+    """One pseudo-observation of logit P(response | action) per action of each cell claim or signal."""
+    act, resp, mu, sd, names = [], [], [], [], []
+    for c in claims:
+        m, s = c.logit_normal()
+        for a in c.actions:
+            act.append(acts.index(a))
+            resp.append(resps.index(c.response))
+            mu.append(m)
+            sd.append(s)
+            names.append(f"{c.id}:{a}:{c.response}")
+    return act, resp, mu, sd, names
+
+
 def design(inputs: Inputs) -> Design:
     ont = inputs.ontology
     h = inputs.hyper
@@ -168,7 +182,6 @@ def design(inputs: Inputs) -> Design:
     g_mu = np.zeros(len(covs))
     g_sd = np.full(len(covs), float(h["slope_sd"]))
     theta_ab, kappa_sigma = None, None
-    c_act, c_resp, c_mu, c_sd, c_names = [], [], [], [], []
     lo, hi, ks, o_names = [], [], [], []
     for c in inputs.claims:
         enc = c.scaled()
@@ -179,13 +192,6 @@ def design(inputs: Inputs) -> Design:
             theta_ab = (enc["alpha"], enc["beta"])
         elif c.kind == "latent" and c.target == KAPPA:
             kappa_sigma = enc["sigma"]
-        elif c.kind == "cell":
-            for a in c.actions:
-                c_act.append(acts.index(a))
-                c_resp.append(resps.index(c.response))
-                c_mu.append(enc["mu"])
-                c_sd.append(enc["sigma"])
-                c_names.append(f"{c.id}:{a}:{c.response}")
         elif c.kind == "ordering":
             for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
                 lo.append((acts.index(a1), resps.index(r1)))
@@ -195,15 +201,8 @@ def design(inputs: Inputs) -> Design:
     if theta_ab is None or kappa_sigma is None:
         raise InputError("conf/priors", "the latent drivers need their priors",
                          "add claims with constrains.kind=latent for public_opposition and opinion_effect")
-    s_act, s_resp, s_mu, s_sd, s_names = [], [], [], [], []
-    for c in inputs.signals:
-        enc = c.scaled()
-        for a in c.actions:
-            s_act.append(acts.index(a))
-            s_resp.append(resps.index(c.response))
-            s_mu.append(enc["mu"])
-            s_sd.append(enc["sigma"])
-            s_names.append(f"{c.id}:{a}:{c.response}")
+    c_act, c_resp, c_mu, c_sd, c_names = _cell_terms([c for c in inputs.claims if c.kind == "cell"], acts, resps)
+    s_act, s_resp, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps)
 
     ref_rows = sorted(set(c_act) | {a for a, _ in lo} | {a for a, _ in hi})
     c_act = [ref_rows.index(a) for a in c_act]
