@@ -81,8 +81,8 @@ def test_multirun_over_scenarios_samples_once(tmp_path, capsys):
                      f"paths.reports={tmp_path / 'r'}", "sampler.draws=100", "sampler.tune=100",
                      "sampler.chains=2"], capsys)
     assert code == 0 or code == 3, err  # 100 draws may not pass the diagnostics thresholds
-    assert err.count("cache miss") == 1, err
-    assert err.count("cache hit") == 2, err
+    assert err.count("compiling the model and sampling") == 1, err
+    assert err.count("posterior cache hit") == 2, err
     assert len(list((cache / "posteriors").glob("*.nc"))) == 1
     jobs = sorted((tmp_path / "r" / "sweeps").glob("*/job*"))
     assert len(jobs) == 3

@@ -71,7 +71,9 @@ def test_fit_is_cached_and_a_corrupt_cache_is_refitted(recovered, tmp_path):
     assert not fitted.from_cache and fitted.path.is_file()
     again = fit(inputs, SAMPLER, seed=5, cache_dir=fitted.path.parents[1])
     assert again.from_cache and again.inputs_hash == fitted.inputs_hash
-    np.testing.assert_array_equal(again.idata["posterior"][P].to_numpy(), fitted.idata["posterior"][P].to_numpy())
+    # the cache stores draws as float32: equal to the fit's own draws at that precision
+    np.testing.assert_allclose(again.idata["posterior"][P].to_numpy(), fitted.idata["posterior"][P].to_numpy(),
+                               rtol=1e-6, atol=1e-7)
     # truncate the cached file: the next fit must refit, not crash
     cache_dir = tmp_path / "c"
     (cache_dir / "posteriors").mkdir(parents=True)
