@@ -230,14 +230,19 @@ def convergence(idata: xr.DataTree, group: str = "posterior") -> dict[str, Any]:
 
     post = idata[group].to_dataset()
     stats = idata["sample_stats" if group == "posterior" else "prior_sample_stats"].to_dataset()
-    rhat = az.rhat(post)
-    gated = [v for v in (P, THETA, KAPPA) if v in rhat]
-    worst = max(rhat.data_vars, key=lambda v: float(rhat[v].max()))
-    ess = az.ess(post[gated], method="bulk")
+    # a quantity constant across draws (e.g. the house effect of a single pollster, which sums to
+    # zero) has no R-hat: it is left out rather than turning the maximum into NaN
+    post = post[[v for v in post.data_vars if float(post[v].std(("chain", "draw")).max()) > 0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post)
+        gated = [v for v in (P, THETA, KAPPA) if v in rhat]
+        ess = az.ess(post[gated], method="bulk")
+    worst = max(rhat.data_vars, key=lambda v: float(np.nanmax(rhat[v])))
     return {
-        "max_rhat": max(float(rhat[v].max()) for v in gated),
-        "min_ess_bulk": min(float(ess[v].min()) for v in gated),
-        "max_rhat_all": float(rhat[worst].max()),
+        "max_rhat": max(float(np.nanmax(rhat[v])) for v in gated),
+        "min_ess_bulk": min(float(np.nanmin(ess[v])) for v in gated),
+        "max_rhat_all": float(np.nanmax(rhat[worst])),
         "max_rhat_all_variable": worst,
         "divergences": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "min_bfmi": _bfmi(stats),
