@@ -77,9 +77,18 @@ print(json.dumps({"sampler": which, "sampling_s": float(secs), "min_ess_p": ess,
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str, int]:
+    """(seconds, output, exit status); the output is stdout followed by stderr."""
     t = time.perf_counter()
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
-    return time.perf_counter() - t, p.stdout + p.stderr, p.returncode
+    return time.perf_counter() - t, p.stdout + "\n" + p.stderr, p.returncode
+
+
+def last_json(out: str) -> dict:
+    """The JSON line a child printed (warnings on stderr come after it)."""
+    for line in reversed(out.splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return {"error": out[-800:]}
 
 
 def main() -> None:
@@ -98,7 +107,7 @@ def main() -> None:
     for rnd in range(args.rounds):
         t, out, code = timed([PY, "-c", NAIVE], base_env)
         results["a"].append(t)
-        detail.setdefault("a", []).append(json.loads(out.strip().splitlines()[-1]) if code == 0 else out[-500:])
+        detail.setdefault("a", []).append(last_json(out) if code == 0 else out[-500:])
         cache = work / f"cache-b{rnd}"
         t, out, code = timed([*forecast, f"paths.cache={cache}", "scenario=one_time_raid"], base_env)
         results["b"].append(t)
@@ -116,7 +125,7 @@ def main() -> None:
     ess = {}
     for which in ("nutpie", "pymc"):
         t, out, code = timed([PY, "-c", ESS, which], base_env)
-        ess[which] = json.loads(out.strip().splitlines()[-1]) if code == 0 else {"error": out[-800:]}
+        ess[which] = last_json(out) if code == 0 else {"error": out[-800:]}
     med = {k: statistics.median(v) for k, v in results.items() if v}
     summary = {
         "rounds": args.rounds, "seconds": results, "median_s": med,
