@@ -23,9 +23,9 @@ POLL = {"id": "E-2026-10-test-poll", "date_known": "2026-10-20", "source": "test
         "poll": {"pollster": "Test Pollster", "date": "2026-10-15", "n": 3000, "share_opposed": 0.97,
                  "wording": "test"}}
 EPISODE = {"id": "E-2026-10-test-raid", "date_known": "2026-10-20", "source": "test corpus", "kind": "episode",
-           "summary": "A one-time US raid; Mexican forces fire on US troops",
+           "summary": "A one-time US raid; Mexico recalls its ambassador",
            "episode": {"action_type": "one_time_raid", "date": "2026-10-10",
-                       "responses": {"armed_resistance": 1, "diplomatic_protest": 1}}}
+                       "responses": {"sever_downgrade_relations": 1, "diplomatic_protest": 1}}}
 
 
 def _snapshot(d):
@@ -116,18 +116,21 @@ def test_a_poll_with_more_opposition_moves_concession_down_and_retaliation_up(de
 
 @pytest.mark.slow
 def test_an_episode_raises_its_responses_for_similar_actions(default_fit, inputs, data_copy, session_cache):
-    """One episode against the article's strong C29 prior moves P(armed | raid) by about +0.01 (measured
-    0.106 -> 0.117); the Monte Carlo noise of a difference of two posterior means is about 0.0015."""
+    """A raid after which Mexico downgraded relations (a response no claim pins for raids) raises
+    P(sever | raid) and, through the shared attributes, P(sever | repeated raids); the Monte Carlo noise
+    of a difference of two posterior means is about 0.0015. Measured when written: +0.104 (one raid),
+    +0.089 (repeated raids), +0.004 (embedded agents). (A response the article pins, like armed
+    resistance after one raid, moves only ~0.01 with one episode: the C29 prior is strong.)"""
     cfg2, inputs2, fit2 = _fit_with(data_copy, session_cache, [EPISODE])
-    for action in ("one_time_raid", "repeated_raids"):
+    rises = {}
+    for action in ("one_time_raid", "repeated_raids", "embedded_agents"):
         p0, _ = _means(default_fit, inputs, action)
         p1, _ = _means(fit2, inputs2, action)
-        assert p1["armed_resistance"] > p0["armed_resistance"] + 0.006, (action, p0["armed_resistance"],
-                                                                         p1["armed_resistance"])
-    # and an action unlike a raid (consented cooperation) barely moves
-    q0, _ = _means(default_fit, inputs, "embedded_agents")
-    q1, _ = _means(fit2, inputs2, "embedded_agents")
-    assert abs(q1["armed_resistance"] - q0["armed_resistance"]) < p1["armed_resistance"] - p0["armed_resistance"]
+        rises[action] = float(p1["sever_downgrade_relations"] - p0["sever_downgrade_relations"])
+    assert rises["one_time_raid"] > 0.03, rises
+    assert rises["repeated_raids"] > 0.015, rises
+    # and an action unlike a raid (consented cooperation) moves less
+    assert rises["embedded_agents"] < rises["repeated_raids"], rises
 
 
 @pytest.mark.slow
