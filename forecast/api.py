@@ -14,7 +14,7 @@ from . import config as _config
 from .data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
 from .errors import InputError
 from .evidence import load_evidence
-from .fit import Fit, diagnostics
+from .fit import Fit
 from .fit import fit as _fit
 from .model import build_model
 from .predict import predict
@@ -104,7 +104,3 @@ def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] 
     from .report import write_reports
 
     return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous)
-
-
-def fit_diagnostics(cfg: DictConfig, fitted: Fit) -> dict[str, Any]:
-    return diagnostics(fitted.idata, OmegaConf.to_container(cfg.report, resolve=True))

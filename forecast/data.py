@@ -366,13 +366,6 @@ class Inputs:
     as_of: dt.date = field(default_factory=dt.date.today)
     evidence_ids: tuple[str, ...] = ()
 
-    def with_history(self, include: bool) -> Inputs:
-        """The same inputs without the historical record (the article-only prior) when ``include`` is False."""
-        if include:
-            return self
-        empty = Episodes(self.episodes.table.iloc[:0], self.episodes.outcomes.iloc[:0])
-        return Inputs(self.ontology, empty, self.polls.iloc[:0], self.claims, [], self.hyper, self.as_of, ())
-
     def fingerprint(self) -> dict[str, Any]:
         """A JSON-able description of everything in the inputs that changes the posterior."""
         def frame(df: pd.DataFrame) -> list:

@@ -140,19 +140,6 @@ def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.d
     return EvidenceLog(entries, _episodes(tables, coded, ont), polls_frame(polls), signals)
 
 
-def entry_from_flags(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """Build an entry mapping from CLI flags (``--field value`` pairs, dotted for the body)."""
-    top = {k: v for k, v in fields.items() if k in ENTRY_KEYS}
-    body = {k: v for k, v in fields.items() if k not in ENTRY_KEYS}
-    if kind == "episode":
-        resp = {k.split(".", 1)[1]: v for k, v in body.items() if k.startswith("responses.")}
-        body = {k: v for k, v in body.items() if not k.startswith("responses.")}
-        body["responses"] = resp
-    if kind == "signal" and isinstance(body.get("actions"), str):
-        body["actions"] = [a.strip() for a in body["actions"].split(",") if a.strip()]
-    return {**top, "kind": kind, kind: body}
-
-
 def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.date) -> Path:
     """Validate and write a new entry; refuses an existing id and never touches other files."""
     evidence_dir = Path(evidence_dir)
@@ -184,10 +171,6 @@ def _plain(x: Any) -> Any:
     if isinstance(x, dt.date):
         return x.isoformat()
     return x
-
-
-def check(evidence_dir: Path, ont: Ontology, today: dt.date) -> EvidenceLog:
-    return load_evidence(evidence_dir, ont, today)
 
 
 def read_entry_file(path: Path) -> dict[str, Any]:

@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -287,7 +286,3 @@ def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dat
     tree.attrs.update({k: v for k, v in fitted.idata.attrs.items() if isinstance(v, str | int | float)})
     tree.attrs["scenario"] = name
     return tree
-
-
-def stderr_line(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
