@@ -53,7 +53,7 @@ ESS = """
 import time, json, sys
 import numpy as np, pymc as pm, arviz as az, nutpie
 import forecast
-from forecast.fit import STORED
+from forecast.model.fit import STORED
 cfg = forecast.compose([]); inputs = forecast.load_inputs(cfg)
 model = forecast.build_model(inputs)
 which = sys.argv[1]

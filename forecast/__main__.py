@@ -1,3 +1,3 @@
-from .cli import main
+from forecast.cli.main import main
 
 main()

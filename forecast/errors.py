@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+# Exit statuses, defined once (sysexits.h where one fits).
+EXIT_OK = 0
+EXIT_INPUT = 2  # invalid input: a one-line reason naming the file, row or key and the fix
+EXIT_DIAGNOSTICS = 3  # diagnostics failed: reports written, marked untrustworthy
+EXIT_INTERNAL = 70  # EX_SOFTWARE
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock
+EXIT_INTERRUPTED = 130  # SIGINT
+
 
 class ForecastError(Exception):
     """Base class of every error the tool raises on purpose."""
 
-    exit_code = 70  # internal error (EX_SOFTWARE)
+    exit_code = EXIT_INTERNAL
 
 
 class InputError(ForecastError, ValueError):
     """Invalid input: a data file, a config value, an evidence entry, a CLI argument."""
 
-    exit_code = 2
+    exit_code = EXIT_INPUT
 
     def __init__(self, where: str, problem: str, fix: str | None = None):
         self.where = where
@@ -36,10 +44,10 @@ class ConfigError(InputError):
 class DiagnosticsError(ForecastError):
     """The sampler's diagnostics failed: reports are written but marked untrustworthy."""
 
-    exit_code = 3
+    exit_code = EXIT_DIAGNOSTICS
 
 
 class LockedError(ForecastError):
     """Another run holds the reports lock."""
 
-    exit_code = 75  # EX_TEMPFAIL
+    exit_code = EXIT_LOCKED

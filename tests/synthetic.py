@@ -7,8 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from forecast.data import Episodes, Inputs, Ontology, polls_frame
-from forecast.priors import parse_claim
+from forecast.inputs.data import Episodes, Inputs, Ontology, polls_frame
+from forecast.inputs.priors import parse_claim
 
 ATTRS = {
     "severity": {"type": "numeric", "min": 1.0, "max": 5.0, "center": 3.0, "scale": 2.0, "description": ""},

@@ -37,8 +37,8 @@ def _pred(data: dict, seed: int, shift: float) -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
-    from forecast.figures import make_figures
-    from forecast.render import render_html
+    from forecast.outputs.figures import make_figures
+    from forecast.outputs.render import render_html
 
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))
     figures = make_figures(data, _pred(data, 0, 0.0), _pred(data, 1, -0.4), None)

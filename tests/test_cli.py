@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast.cli import main
-from forecast.config import list_scenarios
+from forecast.cli.main import main
+from forecast.inputs.config import list_scenarios
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import os
 import pytest
 
 import forecast
-from forecast.config import list_scenarios
 from forecast.errors import ConfigError
+from forecast.inputs.config import list_scenarios
 
 
 def test_compose_defaults_and_overrides():

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from forecast.data import load_ontology, load_polls, load_precedents
 from forecast.errors import InputError
-from forecast.evidence import load_evidence
+from forecast.inputs.data import load_ontology, load_polls, load_precedents
+from forecast.inputs.evidence import load_evidence
 
 from .conftest import TODAY
 

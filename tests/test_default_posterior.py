@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import forecast
-from forecast.config import list_scenarios
-from forecast.fit import diagnostics
-from forecast.predict import predict
+from forecast.inputs.config import list_scenarios
+from forecast.model.fit import diagnostics
+from forecast.model.predict import predict
 
 pytestmark = pytest.mark.slow
 

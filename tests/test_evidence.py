@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 import forecast
-from forecast.cli import main
-from forecast.data import load_ontology
+from forecast.cli.main import main
 from forecast.errors import InputError
-from forecast.evidence import add_entry, load_evidence
-from forecast.predict import predict
+from forecast.inputs.data import load_ontology
+from forecast.inputs.evidence import add_entry, load_evidence
+from forecast.model.predict import predict
 
 from .conftest import TODAY
 

@@ -40,13 +40,14 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 import forecast
 import forecast.api
-from forecast import config
-from forecast.cli import main
-from forecast.data import POLL_USES, load_ontology, load_polls, load_precedents
+import forecast.model.fit
+from forecast.cli.main import main
 from forecast.errors import ConfigError, InputError
-from forecast.evidence import KINDS, add_entry, load_evidence
-from forecast.io import MAX_BYTES
-from forecast.render import md_escape, render_html, render_markdown
+from forecast.inputs import config
+from forecast.inputs.data import POLL_USES, load_ontology, load_polls, load_precedents
+from forecast.inputs.evidence import KINDS, add_entry, load_evidence
+from forecast.inputs.readers import MAX_BYTES
+from forecast.outputs.render import md_escape, render_html, render_markdown
 
 from .conftest import ROOT, TODAY
 
@@ -73,7 +74,7 @@ def _never_fit(monkeypatch):
         raise WouldFit("validation let this input reach the fit")
 
     monkeypatch.setattr(forecast.api, "fit", guard)
-    monkeypatch.setattr(forecast.api, "_fit", guard, raising=False)
+    monkeypatch.setattr(forecast.model.fit, "_fit_now", guard)
 
 
 @pytest.fixture(scope="module")
@@ -967,7 +968,7 @@ def test_config_group_traversal_is_refused(home, group, src):
 
 @pytest.mark.parametrize("how", ["override", "file"])
 def test_scenario_name_cannot_escape_the_reports_dir(home, how):
-    from forecast.report import scenario_dir
+    from forecast.files import report_dir
 
     if how == "override":
         overrides = [f"scenario.name=../../{MARKER}"]
@@ -980,7 +981,7 @@ def test_scenario_name_cannot_escape_the_reports_dir(home, how):
         one_line(e, "scenario")
         return
     reports = config.paths(cfg)["reports"]
-    out = scenario_dir(cfg, cfg.scenario.name, None).resolve()
+    out = report_dir(config.paths(cfg)["reports"], cfg.scenario.name).resolve()
     assert out.is_relative_to(reports.resolve()), f"the report would be written to {out}"
 
 
@@ -1087,7 +1088,7 @@ def _poison_home(home: Path) -> dict[str, str]:
 
 def test_hostile_text_loaded_from_files_is_escaped_end_to_end(home, tmp_path):
     """Files -> loaders -> the report dict (the report module's own row builders, no fit) -> HTML and Markdown."""
-    from forecast.report import _claim_row, _episode_rows
+    from forecast.outputs.report import _claim_row, _episode_rows
 
     shown = _poison_home(home)
     cfg = forecast.compose(["scenario=hostile", f"paths.reports={tmp_path / 'reports'}"])
@@ -1118,7 +1119,7 @@ def test_hostile_text_loaded_from_files_is_escaped_end_to_end(home, tmp_path):
 
 
 def test_write_index_escapes_hostile_runs(tmp_path):
-    from forecast.scheduled import write_index
+    from forecast.cli.scheduled import write_index
 
     reports = tmp_path / "reports"
     bad_folder = '"><img src=x onerror=alert(1)>'
@@ -1138,7 +1139,7 @@ def test_write_index_escapes_hostile_runs(tmp_path):
 
 
 def test_write_index_never_links_a_javascript_url(tmp_path):
-    from forecast.scheduled import write_index
+    from forecast.cli.scheduled import write_index
 
     reports = tmp_path / "reports"
     (reports / "javascript:alert(1)").mkdir(parents=True)
@@ -1149,7 +1150,7 @@ def test_write_index_never_links_a_javascript_url(tmp_path):
 
 @pytest.mark.parametrize("line", ["42", "[1]", "null", '{"scenarios": 5, "folder": "2026-11-01"}', '{"folder": 5}'])
 def test_write_index_survives_odd_runs_lines(tmp_path, line):
-    from forecast.scheduled import write_index
+    from forecast.cli.scheduled import write_index
 
     reports = tmp_path / "reports"
     (reports / "2026-11-01").mkdir(parents=True)

@@ -11,8 +11,8 @@ import pymc as pm
 import xarray as xr
 
 import forecast
-from forecast.model import ALPHA, BETA, DELTA, KAPPA, LOADING, OBS_CLAIM, OBS_HIST, OBS_ORDER, OBS_POLL, THETA, P
-from forecast.predict import predict
+from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, OBS_CLAIM, OBS_HIST, OBS_ORDER, OBS_POLL, THETA, P
+from forecast.model.predict import predict
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,19 +83,20 @@ def test_executed_never_exceeds_its_threat_under_the_prior(inputs):
 
 
 def test_no_category_name_in_python():
-    """Categories are data: no action, response, domain or attribute level is spelled in forecast/."""
+    """Categories are data: no action, response, domain, attribute or attribute level is spelled in forecast/."""
     import yaml
 
     ont = forecast.load_inputs(forecast.compose([])).ontology
     names = set(ont.action_ids) | set(ont.response_ids) | set(ont.responses["domain"])
     attrs = yaml.safe_load((ROOT / "data/ontology/attributes.yaml").read_text())
+    names |= set(attrs)  # the attribute names themselves (severity, consent, ...)
     for spec in attrs.values():
         names |= set(spec.get("levels", []))
     names -= {"none"}  # also matplotlib's word for "no colour"
     found = []
-    for path in (ROOT / "forecast").glob("*.py"):
+    for path in (ROOT / "forecast").rglob("*.py"):
         text = path.read_text()
         for n in sorted(names):
             if re.search(rf"[\"']{re.escape(n)}[\"']", text):
-                found.append(f"{path.name}: {n}")
+                found.append(f"{path.relative_to(ROOT)}: {n}")
     assert not found, f"category names spelled in Python: {found}"

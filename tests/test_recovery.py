@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecast.fit import fit
-from forecast.model import BETA, P
+from forecast.model.build import BETA, P
+from forecast.model.fit import fit
 
 from .synthetic import OBSERVED, TRUE_BETA, simulate_inputs, true_p_monte_carlo
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from forecast.render import TOP_N, render_html, render_markdown
+from forecast.outputs.render import TOP_N, render_html, render_markdown
 
 FIXTURE = Path(__file__).parent / "fixtures" / "forecast_example.json"
 PNG_SIG = b"\x89PNG\r\n\x1a\n"
@@ -222,7 +222,7 @@ def _fake_pred(data: dict[str, Any], rng: np.random.Generator, shift: float) -> 
 def test_figures_are_pngs(data):
     import matplotlib.image as mpimg
 
-    from forecast.figures import make_figures
+    from forecast.outputs.figures import make_figures
 
     rng = np.random.default_rng(0)
     pred, prior = _fake_pred(data, rng, 0.3), _fake_pred(data, rng, -0.3)
@@ -239,7 +239,7 @@ def test_figures_are_pngs(data):
 
 
 def test_figures_survive_hostile_labels(data):
-    from forecast.figures import make_figures
+    from forecast.outputs.figures import make_figures
 
     bad = copy.deepcopy(data)
     for r in bad["responses"]:

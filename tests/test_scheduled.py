@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from forecast.cli import main
-from forecast.report import atomic_write_dir
-from forecast.scheduled import _target, read_runs
+from forecast.cli.main import main
+from forecast.cli.scheduled import _target, read_runs
+from forecast.files import atomic_write_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = [sys.executable, "-m", "forecast"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from forecast.config import list_scenarios
+from forecast.inputs.config import list_scenarios
 
 pytestmark = pytest.mark.slow
 

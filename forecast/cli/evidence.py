@@ -19,12 +19,13 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from . import config as _config
-from .commands import ArgParser as _Parser
-from .data import load_ontology
-from .errors import InputError
-from .evidence import add_entry, load_evidence, read_entry_file
-from .io import parse_date
+from forecast.cli.console import ArgParser as _Parser
+from forecast.cli.console import say
+from forecast.errors import InputError
+from forecast.inputs import config as _config
+from forecast.inputs.data import load_ontology
+from forecast.inputs.evidence import add_entry, load_evidence, read_entry_file
+from forecast.inputs.readers import parse_date
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -110,14 +111,12 @@ def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
 
 
 def _data_dir(ns) -> Any:
-    from .paths import resolve
+    from forecast.paths import resolve
 
     return resolve(ns.data_dir, "data") if getattr(ns, "data_dir", None) else _config.paths(_config.compose([]))["data"]
 
 
 def cmd_evidence(args: list[str]) -> int:
-    from .cli import say
-
     ns = parser().parse_args(args)
     today = dt.date.today()
     data_dir = _data_dir(ns)

@@ -32,8 +32,8 @@ from typing import Any
 
 from scipy.special import digamma, polygamma
 
-from .errors import ConfigError, InputError
-from .io import parse_choice, parse_float, parse_id
+from forecast.errors import ConfigError, InputError
+from forecast.inputs.readers import parse_choice, parse_float, parse_id
 
 KINDS = {"cell", "ordering", "effect", "latent"}
 LATENT_TARGETS = {"public_opposition": "Beta", "opinion_effect": "HalfNormal"}
@@ -112,7 +112,7 @@ class Claim:
 
 # ---------------------------------------------------------------------- elicitation
 def _cache_file() -> Path:
-    from .paths import resolve
+    from forecast.paths import resolve
 
     return resolve(os.environ.get("FORECAST_CACHE_DIR"), ".cache") / "elicit.json"
 

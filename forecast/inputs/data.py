@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .io import (
+from forecast.errors import InputError
+from forecast.inputs.readers import (
     display,
     parse_binary_or_missing,
     parse_bool,

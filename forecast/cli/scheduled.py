@@ -32,8 +32,14 @@ from typing import Any
 
 from filelock import FileLock, Timeout
 
-from . import config as _config
-from .errors import ForecastError, InputError, LockedError
+from forecast import api
+from forecast.analysis.changes import previous_reports
+from forecast.cli.console import ArgParser
+from forecast.cli.console import say as _say
+from forecast.errors import EXIT_DIAGNOSTICS, EXIT_OK, ForecastError, InputError, LockedError
+from forecast.files import atomic_write_dir, atomic_write_file
+from forecast.inputs import config as _config
+from forecast.outputs.history import append_history
 
 log = logging.getLogger("forecast.scheduled")
 RUNS = "runs.jsonl"
@@ -116,8 +122,6 @@ def read_runs(reports: Path) -> list[dict[str, Any]]:
 
 
 def write_index(reports: Path) -> Path:
-    from .report import atomic_write_file
-
     rows = []
     for r in reversed(read_runs(reports)):
         folder = r["folder"]
@@ -149,12 +153,6 @@ td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left;font-size:14px}
 
 
 def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> int:
-    from . import api
-    from .changes import previous_reports
-    from .cli import EXIT_DIAGNOSTICS, EXIT_OK
-    from .history import append_history
-    from .report import atomic_write_dir
-
     say = say or (lambda m: log.info(m))
     paths = _config.paths(cfg)
     reports = paths["reports"]
@@ -206,7 +204,7 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
         atomic_write_dir(target, fill)
         manifest = json.loads((target / "run.json").read_text())
         _swap_latest(reports, target)
-        append_history(cfg, [target / n for n in names])
+        append_history(reports, paths["cache"], [target / n for n in names])
         bad = [n for n, ok in manifest["diagnostics_ok"].items() if not ok]
         if bad:
             run.update(status="diagnostics failed", reason=f"untrustworthy: {', '.join(bad)}")
@@ -232,16 +230,13 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
 
 
 def cmd_scheduled(args: list[str]) -> int:
-    from .cli import say
-    from .commands import ArgParser
-
     ap = ArgParser(prog="forecast scheduled")
     ap.add_argument("--wait", type=float, default=3600.0, help="seconds to wait for another run's lock")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. as_of=2026-11-01")
     ns = ap.parse_args(args)
     cfg = _config.compose(ns.overrides)
     t0 = time.perf_counter()
-    code = run_scheduled(cfg, ns.overrides, ns.wait, say)
-    say(f"scheduled run finished in {time.perf_counter() - t0:.1f}s with exit status {code}; "
+    code = run_scheduled(cfg, ns.overrides, ns.wait, _say)
+    _say(f"scheduled run finished in {time.perf_counter() - t0:.1f}s with exit status {code}; "
         f"see {_config.paths(cfg)['reports'] / 'index.html'}")
     return code

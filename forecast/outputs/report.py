@@ -11,9 +11,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +19,19 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
-from . import config as _config
-from .changes import report_state
-from .data import Inputs
-from .fit import Fit, diagnostics, versions
-from .predict import predict
+from forecast.analysis.changes import report_state
+from forecast.analysis.replay import replay_section
+from forecast.files import REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
+from forecast.inputs import config as _config
+from forecast.inputs.config import scenario_profiles
+from forecast.inputs.data import Inputs
+from forecast.model.fit import Fit, diagnostics, versions
+from forecast.model.predict import predict
+from forecast.outputs.figures import make_figures
+from forecast.outputs.render import render_html, render_markdown
 
 log = logging.getLogger("forecast")
 
-SCHEMA_VERSION = 1
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:
@@ -107,7 +108,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     diag = {k: (_r(v) if isinstance(v, float) else v) for k, v in diag.items()}
     attrs = fitted.idata.attrs
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": REPORT_SCHEMA_VERSION,
         "scenario": name,
         "title": scenario["title"],
         "description": scenario["description"],
@@ -154,10 +155,18 @@ def _episode_rows(inputs: Inputs) -> list[dict[str, Any]]:
     rows = []
     for eid, t in ep.table.iterrows():
         coded = {r: int(v) for r, v in ep.outcomes.loc[eid].items() if not pd.isna(v)}
+        # every attribute the ontology defines, by its name in data/ontology/attributes.yaml
+        attributes = {a: _plain(t[a]) for a in inputs.ontology.attributes}
         rows.append({"id": eid, "date": t["date"].isoformat(), "title": t["title"], "action_type": t["action_type"],
-                     "severity": _r(float(t["severity"]), 1), "consent": t["consent"], "sources": t["sources"],
+                     "attributes": attributes, "sources": t["sources"],
                      "verified": t["verified"], "origin": t["origin"], "coded": coded})
     return rows
+
+
+def _plain(v: Any) -> Any:
+    """A table value as plain JSON: numpy scalars unwrapped, whole floats kept short."""
+    v = v.item() if hasattr(v, "item") else v
+    return _r(v, 2) if isinstance(v, float) else v
 
 
 def probabilities_frame(data: dict[str, Any]) -> pd.DataFrame:
@@ -175,68 +184,13 @@ def probabilities_frame(data: dict[str, Any]) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- writing
-def atomic_write_dir(final: Path, fill) -> Path:
-    """Build a folder in a hidden temporary sibling with ``fill(tmp)``, then move it into place."""
-    final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
-    try:
-        fill(tmp)
-        os.chmod(tmp, 0o755)  # noqa: S103 - mkdtemp makes it private; reports are for reading
-        for f in tmp.iterdir():
-            os.chmod(f, 0o644)
-        if final.exists():
-            old = final.parent / f".{final.name}.old-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
-
-
-def atomic_write_file(path: Path, content: str | bytes) -> Path:
-    """Write a file through a temporary sibling and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content.encode("utf-8") if isinstance(content, str) else content)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def scenario_dir(cfg: DictConfig, name: str, out_dir: Path | None) -> Path:
-    base = (Path(out_dir) if out_dir else _config.paths(cfg)["reports"]).resolve()
-    target = (base / name).resolve()
-    if target.parent != base:
-        from .errors import InputError
-
-        raise InputError(f"scenario name {name!r}", "would write outside the reports folder", "use a scenario id")
-    return target
-
-
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                   out_dir: Path | None = None, overrides: list[str] | None = None,
                   previous: dict[str, dict] | None = None) -> list[Path]:
     """One report folder per scenario, all from the same posterior."""
-    from .api import scenarios as scenario_profiles
-    from .figures import make_figures
-    from .history import replay_section
-    from .render import render_html, render_markdown
-
     all_names = _config.list_scenarios()
-    all_sc = scenario_profiles(cfg, inputs, all_names)
-    current = scenario_profiles(cfg, inputs, None)
+    all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
+    current = scenario_profiles(cfg, inputs.ontology, None)
     wanted = names or list(current)
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
@@ -252,7 +206,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             if png is not None:
                 figures["changes"] = png
             data["changes"] = changes
-        replay, history_png = replay_section(cfg, name)
+        replay, history_png = replay_section(_config.paths(cfg)["reports"], name)
         if history_png is not None:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
@@ -266,7 +220,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
                                            encoding="utf-8")
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
-        path = atomic_write_dir(scenario_dir(cfg, name, out_dir), fill)
+        reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+        path = atomic_write_dir(report_dir(reports, name), fill)
         log.info("wrote %s", path)
         paths.append(path)
     return paths

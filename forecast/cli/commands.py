@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
-
-from .errors import InputError
-
-
-class ArgParser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit status 2 through InputError) instead of a usage dump."""
-
-    def error(self, message: str):
-        raise InputError(self.prog, message, f"see `{self.prog} --help`")
+from forecast.cli.console import ArgParser
+from forecast.errors import InputError
 
 
 def cmd_scenarios(args: list[str]) -> int:
     ArgParser(prog="forecast scenarios", description="List the scenarios.").parse_args(args)
     from omegaconf import OmegaConf
 
-    from .config import compose, list_scenarios
+    from forecast.inputs.config import compose, list_scenarios
 
     for name in list_scenarios():
         sc = OmegaConf.to_container(compose([f"scenario={name}"]).scenario)
@@ -30,15 +22,15 @@ def dispatch(cmd: str, args: list[str]) -> int:
     if cmd == "scenarios":
         return cmd_scenarios(args)
     if cmd == "evidence":
-        from .evidence_cli import cmd_evidence
+        from forecast.cli.evidence import cmd_evidence
 
         return cmd_evidence(args)
     if cmd == "history":
-        from .history import cmd_history
+        from forecast.cli.history import cmd_history
 
         return cmd_history(args)
     if cmd == "scheduled":
-        from .scheduled import cmd_scheduled
+        from forecast.cli.scheduled import cmd_scheduled
 
         return cmd_scheduled(args)
     raise InputError("command line", f"unknown command {cmd!r}", "see forecast --help")

@@ -20,8 +20,13 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from .data import Inputs
-from .fit import Fit
+from forecast.files import read_report, report_dir
+from forecast.inputs.config import paths, scenario_profiles
+from forecast.inputs.data import Inputs
+from forecast.inputs.evidence import load_evidence
+from forecast.inputs.load import load_inputs
+from forecast.model.fit import Fit, fit_config
+from forecast.model.predict import predict
 
 log = logging.getLogger("forecast")
 RESIDUAL = "model, data and Monte Carlo"
@@ -34,20 +39,15 @@ def report_state(cfg, inputs: Inputs) -> dict[str, Any]:
 
 
 def _read_previous(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        log.warning("previous report %s is unreadable: no comparison", path)
-        return None
+    data = read_report(path)
+    if data is None:
+        log.warning("previous report %s is unreadable or of another schema version: no comparison", path)
+    return data
 
 
 def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[str, str, Inputs]]:
     """The sequence of (label, kind, inputs) from the previous state to the current one."""
     import datetime as dt
-
-    from . import api
-    from .config import paths
-    from .evidence import load_evidence
 
     cur_ev = list(inputs.evidence_ids)
     prev_ev = [e for e in state.get("evidence_ids", []) if e]
@@ -57,34 +57,30 @@ def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[s
     log_entries = {e.id: e for e in load_evidence(paths(cfg)["data"] / "evidence", inputs.ontology, today).entries}
     ev = {e for e in prev_ev if e in log_entries}
     priors = {k: v for k, v in prev_priors.items()}
-    seq = [("previous state, refitted now", "start", api.load_inputs(cfg, evidence_only=set(ev), priors=priors))]
+    seq = [("previous state, refitted now", "start", load_inputs(cfg, evidence_only=set(ev), priors=priors))]
     added = sorted((e for e in cur_ev if e not in ev), key=lambda e: (log_entries[e].date_known, e))
     for e in added:
         ev.add(e)
-        seq.append((e, "evidence added", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+        seq.append((e, "evidence added", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
     for e in sorted(ev - set(cur_ev)):
         ev.discard(e)
-        seq.append((e, "evidence removed", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+        seq.append((e, "evidence removed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
     for name in sorted(set(prev_priors) | set(cur_priors)):
         if prev_priors.get(name) != cur_priors.get(name):
             if name in cur_priors:
                 priors[name] = cur_priors[name]
             else:
                 priors.pop(name, None)
-            seq.append((f"prior {name}", "prior changed", api.load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+            seq.append((f"prior {name}", "prior changed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
     return seq
 
 
 def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir: Path | None = None,
                      say=None) -> dict[str, dict[str, Any]]:
     """For each scenario with an earlier report in place: the change table and its attribution."""
-    from . import api
-    from .predict import predict
-    from .report import scenario_dir
-
     prev = {}
     for n in names:
-        p = scenario_dir(cfg, n, out_dir) / "forecast.json"
+        p = report_dir(Path(out_dir) if out_dir else paths(cfg)["reports"], n) / "forecast.json"
         if p.is_file():
             d = _read_previous(p)
             if d and d.get("responses"):
@@ -101,7 +97,7 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir
         groups.setdefault(json.dumps(d.get("state") or {}), []).append(n)
     for key, members in groups.items():
         state = json.loads(key)
-        sc = api.scenarios(cfg, inputs, members)
+        sc = scenario_profiles(cfg, inputs.ontology, members)
         if not state:
             for n in members:
                 out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), [], None)
@@ -109,7 +105,7 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir
         seq = attribution_path(cfg, inputs, state)
         means = []
         for label, kind, inp in seq:
-            f = api.fit(cfg, inp)
+            f = fit_config(cfg, inp)
             if say:
                 say(f"attribution step '{label}': {'cache hit' if f.from_cache else 'fitted'} {f.inputs_hash}")
             pred = predict(f.idata, inp.ontology, inp.hyper, sc)
@@ -126,8 +122,6 @@ def _prev_meta(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _current_means(fitted: Fit, inputs: Inputs, sc: dict, name: str) -> pd.Series:
-    from .predict import predict
-
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {name: sc[name]})
     return pred["p"].mean(("chain", "draw")).to_pandas().loc[name]
 

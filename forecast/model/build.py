@@ -28,8 +28,8 @@ import pymc as pm
 import pytensor.tensor as pt
 from numpy.polynomial.hermite_e import hermegauss
 
-from .data import STANCES, Inputs
-from .errors import InputError
+from forecast.errors import InputError
+from forecast.inputs.data import STANCES, Inputs
 
 # Reserved variable names (the posterior's contract with predict/report).
 P = "p"  # P(response | ontology action), dims (action, response), at the current opinion

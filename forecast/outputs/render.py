@@ -333,11 +333,11 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         if no:
             cc += ([Span("br")] if yes else []) + [Span("strong", "no: "), Span("ids", ", ".join(no), "muted")]
         erow.append([[Span("code", _s(p.get("id")))], [T(p.get("date"))], [T(p.get("title"))],
-                     [Span("ids", _s(p.get("action_type")))], [T(_fmt(p.get("severity")))], [T(p.get("consent"))],
+                     [Span("ids", _s(p.get("action_type")))], [Span("ids", _fmt(p.get("attributes") or {}), "muted")],
                      cc or [T("—")], sources_cell(p.get("sources")), [T(p.get("verified"))]])
     blocks += [("h2", [T("Precedents and evidence used")]),
-               ("table", ["ID", "Date", "Event", "Action type", "Severity", "Consent", "Coded responses", "Sources",
-                          "Verified"], erow, "lnllrlwll")]
+               ("table", ["ID", "Date", "Event", "Action type", "Attributes", "Coded responses", "Sources",
+                          "Verified"], erow, "lnllwwll")]
 
     # polls
     qrow = []

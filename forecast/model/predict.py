@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data import Ontology
-from .errors import InputError
-from .model import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, chain_index, node_logp, quadrature
+from forecast.errors import InputError
+from forecast.inputs.data import Ontology
+from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, chain_index, node_logp, quadrature
 
 
 def _eta(group: xr.Dataset, ont: Ontology, hyper: dict, profiles: list[dict[str, Any]], actions: list[str],

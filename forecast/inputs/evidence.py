@@ -27,10 +27,10 @@ from typing import Any
 
 import yaml
 
-from .data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
-from .errors import InputError
-from .io import display, parse_choice, parse_date, parse_id, read_yaml
-from .priors import Claim, parse_claim
+from forecast.errors import InputError
+from forecast.inputs.data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
+from forecast.inputs.priors import Claim, parse_claim
+from forecast.inputs.readers import display, parse_choice, parse_date, parse_id, read_yaml
 
 KINDS = ("poll", "episode", "signal")
 ENTRY_KEYS = {"id", "date_known", "source", "summary", "kind", *KINDS}

@@ -25,9 +25,10 @@ import numpy as np
 import xarray as xr
 from filelock import FileLock
 
-from . import __version__
-from .data import Inputs
-from .model import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, P, build_model
+from forecast.inputs import config as _config
+from forecast.inputs.data import Inputs
+from forecast.model.build import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, P, build_model
+from forecast.version import __version__
 
 log = logging.getLogger("forecast")
 
@@ -49,7 +50,7 @@ def versions() -> dict[str, str]:
     return out
 
 
-MODEL_SOURCES = ("model.py", "fit.py", "data.py", "priors.py", "evidence.py")
+MODEL_SOURCES = ("model/build.py", "model/fit.py", "inputs/data.py", "inputs/priors.py", "inputs/evidence.py")
 
 
 @functools.cache
@@ -57,7 +58,7 @@ def code_digest() -> str:
     """A digest of the source that defines a posterior: a change to the model's code is a new hash."""
     h = hashlib.sha256()
     for name in MODEL_SOURCES:
-        h.update((Path(__file__).parent / name).read_bytes())
+        h.update((Path(__file__).parents[1] / name).read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -129,26 +130,29 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
     if path is None:
         return _fit_now(inputs, sampler, seed, h, None, progress, notify)
     if use_cache:
-        cached = _cached(path, h)
+        cached = _cached(path, h, inputs)
         if cached is not None:
             return cached
     # one process samples a given hash at a time; the others wait and then read its file
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path.with_suffix(".lock"))):
         if use_cache:
-            cached = _cached(path, h)
+            cached = _cached(path, h, inputs)
             if cached is not None:
                 return cached
         return _fit_now(inputs, sampler, seed, h, path, progress, notify)
 
 
-def _cached(path: Path, h: str) -> Fit | None:
+def _cached(path: Path, h: str, inputs: Inputs) -> Fit | None:
     if not path.is_file():
         return None
     t0 = time.perf_counter()
     idata = _load(path, h)
     if idata is None:
         return None
+    # the same posterior serves every date with the same inputs: the attributes name this request's
+    # date and evidence, not those of the run that first fitted it
+    idata.attrs.update({"as_of": inputs.as_of.isoformat(), "evidence_ids": json.dumps(list(inputs.evidence_ids))})
     log.info("posterior cache hit %s", h)
     return Fit(idata, h, True, {"load": time.perf_counter() - t0}, path)
 
@@ -268,3 +272,15 @@ def _bfmi(stats: xr.Dataset) -> float | None:
     num = np.square(np.diff(e, axis=1)).mean(axis=1)
     den = np.var(e, axis=1)
     return float(np.min(num / den))
+
+
+def sampler_settings(cfg) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(cfg.sampler, resolve=True)
+
+
+def fit_config(cfg, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None) -> Fit:
+    """``fit`` with the sampler, seed and cache folder a composed config names."""
+    return fit(inputs, sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"], progress, use_cache,
+               notify)

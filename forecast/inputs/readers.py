@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError
-from .paths import project_root
+from forecast.errors import InputError
+from forecast.paths import project_root
 
 MAX_BYTES = 5 * 1024 * 1024
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")

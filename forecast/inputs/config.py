@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from .errors import ConfigError, InputError
-from .paths import conf_dir, resolve
+from forecast.errors import ConfigError, InputError
+from forecast.paths import conf_dir, resolve
 
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
@@ -155,7 +155,7 @@ def validate(cfg: DictConfig) -> None:
 
 
 def as_of_date(cfg: DictConfig, today: dt.date | None = None) -> dt.date:
-    from .io import parse_date
+    from forecast.inputs.readers import parse_date
 
     today = today or dt.date.today()
     if cfg.get("as_of") in (None, ""):
@@ -191,7 +191,7 @@ def hyper(cfg: DictConfig) -> dict[str, float]:
 
 def load_scenario(name: str) -> dict[str, Any]:
     """A scenario file read directly (composing a whole config per scenario costs ~0.3 s)."""
-    from .io import read_yaml
+    from forecast.inputs.readers import read_yaml
 
     if name not in list_scenarios():
         raise ConfigError(f"scenario {name!r}", "unknown scenario", f"available: {', '.join(list_scenarios())}")
@@ -216,3 +216,11 @@ def scenario_profile(cfg: DictConfig | dict, ont) -> dict[str, Any]:
     prof = ont.profile(sc["action"], sc.get("profile") or {}, where=f"conf/scenario/{name}.yaml: profile")
     return {"name": name, "title": sc.get("title") or name, "description": sc.get("description") or "",
             "action": sc["action"], "profile": prof}
+
+
+def scenario_profiles(cfg: DictConfig, ont, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Action profiles of the named scenarios (default: the configured one)."""
+    if names is None:
+        return {cfg.scenario.name: scenario_profile(cfg, ont)}
+    current = cfg.scenario.name
+    return {n: scenario_profile(cfg if n == current else load_scenario(n), ont) for n in names}

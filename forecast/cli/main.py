@@ -12,22 +12,17 @@ failed (reports written, marked untrustworthy); 75 = another run holds the lock;
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 import traceback
 from pathlib import Path
 
-from .errors import DiagnosticsError, ForecastError
+from forecast.cli.console import say
+from forecast.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, DiagnosticsError, ForecastError
+from forecast.files import read_report
 
-EXIT_OK, EXIT_INPUT, EXIT_DIAGNOSTICS, EXIT_LOCKED, EXIT_INTERNAL = 0, 2, 3, 75, 70
 SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
-
-
-def say(msg: str) -> None:
-    """Progress for people: stderr, one line each."""
-    print(f"forecast: {msg}", file=sys.stderr, flush=True)
 
 
 def _quiet_libraries() -> None:
@@ -43,10 +38,10 @@ def _quiet_libraries() -> None:
 
 def run_forecast(cfg, overrides: list[str]) -> int:
     """Fit once (or hit the cache) and write the configured scenario's report (or all of them)."""
-    from . import api
-    from . import config as _config
-    from .changes import previous_reports
-    from .history import append_history
+    from forecast import api
+    from forecast.analysis.changes import previous_reports
+    from forecast.inputs import config as _config
+    from forecast.outputs.history import append_history
 
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = api.load_inputs(cfg)
@@ -62,19 +57,19 @@ def run_forecast(cfg, overrides: list[str]) -> int:
     say(f"writing {len(names)} report(s)")
     prev = previous_reports(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), say=say)
     paths = api.write_report(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), overrides=overrides, previous=prev)
-    append_history(cfg, paths)
-    bad = []
+    append_history(_config.paths(cfg)["reports"], _config.paths(cfg)["cache"], paths)
+    bad = {}
     for p in paths:
-        data = json.loads((p / "forecast.json").read_text())
+        data = read_report(p / "forecast.json") or {"diagnostics": {"ok": False}}
         if not data["diagnostics"]["ok"]:
-            bad.append(p.name)
+            bad[p.name] = data["diagnostics"]
         say(f"report: {p / 'report.html'}")
     if bad:
-        d = data["diagnostics"]
-        raise DiagnosticsError(f"diagnostics failed for {', '.join(bad)} (max R-hat {d['max_rhat']}, "
-                               f"min ESS {d['min_ess_bulk']}, divergences {d['divergences']}): "
-                               "reports written and marked untrustworthy; rerun with more draws "
-                               "(sampler.draws=4000)")
+        # each failing report with its own figures (not the last report's)
+        parts = "; ".join(f"{n}: max R-hat {d.get('max_rhat')}, min ESS {d.get('min_ess_bulk')}, "
+                          f"divergences {d.get('divergences')}" for n, d in bad.items())
+        raise DiagnosticsError(f"diagnostics failed ({parts}): reports written and marked untrustworthy; "
+                               "rerun with more draws (sampler.draws=4000)")
     return EXIT_OK
 
 
@@ -89,7 +84,7 @@ def _sweep_dir(cfg):
         return None
     if hc.mode != RunMode.MULTIRUN:
         return None
-    from . import config as _config
+    from forecast.inputs import config as _config
 
     sweep = Path(hc.sweep.dir).name
     return _config.paths(cfg)["reports"] / "sweeps" / sweep / f"job{hc.job.num:03d}"
@@ -116,14 +111,14 @@ def _report_error(e: BaseException) -> int:
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
-    from .config import _check_override, validate
-    from .paths import conf_dir
+    from forecast.inputs.config import _check_override, validate
+    from forecast.paths import conf_dir
 
     overrides = [a for a in argv if not a.startswith("-")]
     for o in overrides:
         _check_override(o)
     if not any(a in ("-m", "--multirun") for a in argv) and not any(a.startswith("-") for a in argv):
-        from .config import compose
+        from forecast.inputs.config import compose
 
         compose(overrides)  # Hydra's own errors become one-line ConfigErrors before the app starts
     result = {"code": EXIT_OK}
@@ -149,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            from .commands import dispatch
+            from forecast.cli.commands import dispatch
 
             _quiet_libraries()
             code = dispatch(argv[0], argv[1:])
@@ -160,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             code = _hydra_main(argv)
     except KeyboardInterrupt:
         print("forecast: interrupted", file=sys.stderr)
-        code = 130
+        code = EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - never a traceback: one line and an exit code (FORECAST_DEBUG=1 shows it)
         code = _report_error(e)
     sys.exit(code)

@@ -1,0 +1,20 @@
+"""Console input and output for people: argument parsing with one-line errors, progress on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from forecast.errors import InputError
+
+
+def say(msg: str) -> None:
+    """Progress for people: stderr, one line each."""
+    print(f"forecast: {msg}", file=sys.stderr, flush=True)
+
+
+class ArgParser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2 through InputError) instead of a usage dump."""
+
+    def error(self, message: str):
+        raise InputError(self.prog, message, f"see `{self.prog} --help`")
