@@ -337,7 +337,7 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                      cc or [T("—")], sources_cell(p.get("sources")), [T(p.get("verified"))]])
     blocks += [("h2", [T("Precedents and evidence used")]),
                ("table", ["ID", "Date", "Event", "Action type", "Attributes", "Coded responses", "Sources",
-                          "Verified"], erow, "lnllwwll")]
+                          "Verified"], erow, "lnlllwll")]
 
     # polls
     qrow = []
