@@ -1,0 +1,75 @@
+"""The numpy history likelihood (forecast/model/likelihood.py) is the model's own, factor integrated out.
+
+Decisive: evaluated at a random parameter point and the point's episode factors, every coded cell's
+numpy log-probability equals PyMC's ``y_history`` log-density of the compiled model to 1e-8. A
+swapped response index, a lost chain mask (executed cell without its uncoded threat) or a wrong sign
+of the loading each moves some cell by far more than that (measured by mutation: 4.2, 4.4 and 6.1 nats). The quadrature
+over the factor is checked against brute-force Monte Carlo (400k draws: MC error ~ 1e-3).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from forecast.model.build import build_model, chain_index, observed_cells
+from forecast.model.likelihood import N_NODES, cell_logp_given_factor, episode_loglik
+
+from .synthetic import simulate_inputs
+
+
+def _random_point(inputs, seed=3):
+    model = build_model(inputs)
+    rng = np.random.default_rng(seed)
+    ip = model.initial_point()
+    point = {k: rng.normal(0, 0.7, size=np.shape(v)) for k, v in ip.items()}
+    names = ["alpha", "beta", "delta", "loading"]
+    outs = model.replace_rvs_by_values([model[n] for n in names])  # else compile_fn would draw the RVs
+    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    params = dict(zip(names, fn(point), strict=True))
+    return model, point, params
+
+
+def test_cell_logp_matches_the_pymc_model():
+    inputs = simulate_inputs(n_episodes=25, seed=11)
+    out = inputs.episodes.outcomes
+    out.iloc[:6, out.columns.get_loc("r1")] = np.nan  # threat uncoded: its executed cell is a chain marginal
+    model, point, params = _random_point(inputs)
+    logp = model.compile_logp(vars=[model["y_history"]], sum=False, jacobian=False)
+    pymc_cells = np.asarray(logp(point)[0])
+    ont = inputs.ontology
+    ep, resp, mask, y, _ = observed_cells(ont, inputs.episodes.outcomes)
+    X = ont.covariates(inputs.episodes.table)
+    acts = [ont.action_ids.index(a) for a in inputs.episodes.table["action_type"]]
+    f = point["episode_factor"]
+    ours = np.empty(len(y))
+    for e in range(len(acts)):
+        sel = ep == e
+        eta = params["alpha"] + X[e] @ params["beta"] + params["delta"][acts[e]]
+        lp = cell_logp_given_factor(eta, params["loading"], np.array([f[e]]), resp[sel], mask[sel],
+                                    chain_index(ont))[0]
+        ours[sel] = np.where(y[sel] == 1, lp, np.log1p(-np.exp(lp)))
+    assert mask.any(), "the synthetic log must hold a cell whose threat is uncoded"
+    np.testing.assert_allclose(ours, pymc_cells, atol=1e-8)
+
+
+def test_factor_integral_matches_monte_carlo():
+    inputs = simulate_inputs(n_episodes=6, seed=12)
+    _, _, params = _random_point(inputs, seed=4)
+    # one draw, one chain, as stored posterior groups are laid out
+    ds = xr.Dataset({k: (("chain", "draw", *[f"d{k}{i}" for i in range(np.ndim(v))]), np.asarray(v)[None, None])
+                     for k, v in params.items()})
+    tree = xr.DataTree.from_dict({"posterior": ds})
+    ll = episode_loglik(tree, inputs.ontology, inputs.episodes).values[0, 0]
+    ont = inputs.ontology
+    ep, resp, mask, y, _ = observed_cells(ont, inputs.episodes.outcomes)
+    X = ont.covariates(inputs.episodes.table)
+    acts = [ont.action_ids.index(a) for a in inputs.episodes.table["action_type"]]
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal(400_000)
+    for e in range(len(acts)):
+        sel = ep == e
+        eta = params["alpha"] + X[e] @ params["beta"] + params["delta"][acts[e]]
+        lp = cell_logp_given_factor(eta, params["loading"], f, resp[sel], mask[sel], chain_index(ont))
+        lik = np.exp(np.where(y[sel] == 1, lp, np.log1p(-np.exp(lp))).sum(axis=-1)).mean()
+        assert abs(np.exp(ll[e]) / lik - 1) < 0.01, (e, np.exp(ll[e]), lik, N_NODES)
