@@ -1,6 +1,6 @@
 # The two set-up commands of the README. Each creates .venv (finding a Python >= 3.12) and installs
 # what it needs.
-.PHONY: reports test lint bench clean-cache
+.PHONY: reports test test-fast lint bench clean-cache
 
 reports:
 	@tools/bootstrap.sh
@@ -23,3 +23,8 @@ bench:
 
 clean-cache:
 	rm -rf .cache
+
+test-fast:  # the edit-test loop: everything but the fitting tests (make test runs all, as CI does)
+	@tools/bootstrap.sh test
+	.venv/bin/ruff check forecast tests bench
+	.venv/bin/python -m pytest -m "not slow"

@@ -18,9 +18,20 @@ def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+@pytest.fixture(scope="session")
+def project_home(tmp_path_factory) -> Path:
+    """A temporary project home: the checkout's conf/ and data/ copied, reports/ and .cache/ empty."""
+    home = tmp_path_factory.mktemp("home")
+    for sub in ("conf", "data"):
+        shutil.copytree(ROOT / sub, home / sub)
+    return home
+
+
 @pytest.fixture(autouse=True)
-def _isolate_caches(session_cache, monkeypatch):
-    """PreliZ elicitation cache and posterior cache in a session tmp dir, never in the checkout."""
+def _isolate_caches(session_cache, project_home, monkeypatch):
+    """Every test runs against a temporary project home ($FORECAST_HOME), so no test can write into the
+    checkout (reports/, .cache/, data/); the PreliZ and posterior caches live in a session tmp dir."""
+    monkeypatch.setenv("FORECAST_HOME", str(project_home))
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(session_cache))
 
 
@@ -33,10 +44,11 @@ def data_copy(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def cfg(session_cache):
+def cfg(session_cache, project_home):
     import forecast
 
     os.environ["FORECAST_CACHE_DIR"] = str(session_cache)
+    os.environ["FORECAST_HOME"] = str(project_home)
     return forecast.compose([f"paths.cache={session_cache}"])
 
 

@@ -1154,8 +1154,14 @@ def test_write_index_survives_odd_runs_lines(tmp_path, line):
 
     reports = tmp_path / "reports"
     (reports / "2026-11-01").mkdir(parents=True)
-    (reports / "runs.jsonl").write_text(line + "\n", encoding="utf-8")
-    write_index(reports)
+    good = {"started": "2026-11-02T02:15:00+00:00", "as_of": "2026-11-02", "status": "ok", "folder": "2026-11-01",
+            "scenarios": ["one_time_raid"]}
+    (reports / "runs.jsonl").write_text(line + "\n" + json.dumps(good) + "\n", encoding="utf-8")
+    page = write_index(reports).read_text(encoding="utf-8")
+    # the odd line is skipped or shown inert; the good run after it is still listed with its link
+    assert_inert_html(page)
+    assert "2026-11-02T02:15:00+00:00" in page and "./2026-11-01/one_time_raid/report.html" in page
+    assert page.count("<tr><td>") == 1 + ('"folder"' in line and line.startswith("{"))
 
 
 # ====================================================================== 9. command line

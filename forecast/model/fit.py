@@ -266,12 +266,13 @@ def diagnostics(idata: xr.DataTree, thresholds: dict[str, float], group: str = "
 
 
 def _bfmi(stats: xr.Dataset) -> float | None:
+    """The smallest per-chain energy BFMI (ArviZ's ``bfmi``)."""
+    import arviz as az
+
     if "energy" not in stats:
         return None
-    e = stats["energy"].values  # (chain, draw)
-    num = np.square(np.diff(e, axis=1)).mean(axis=1)
-    den = np.var(e, axis=1)
-    return float(np.min(num / den))
+    out = az.bfmi(xr.DataTree.from_dict({"sample_stats": stats[["energy"]]}))
+    return float(np.min(out["energy"].values))
 
 
 def sampler_settings(cfg) -> dict[str, Any]:

@@ -103,21 +103,6 @@ def _one_scenario(da: xr.DataArray, name: Any) -> xr.DataArray:
     return da.isel(scenario=0, drop=True)
 
 
-def _hdi(x: np.ndarray, prob: float) -> tuple[float, float]:
-    """Narrowest interval holding ``prob`` of the draws (deterministic, no ArviZ call per row)."""
-    x = np.sort(np.asarray(x, dtype=float).ravel())
-    x = x[np.isfinite(x)]
-    n = x.size
-    if n == 0:
-        return (float("nan"), float("nan"))
-    k = max(1, int(np.floor(prob * n)))
-    if k >= n:
-        return (float(x[0]), float(x[-1]))
-    widths = x[k:] - x[: n - k]
-    i = int(np.argmin(widths))
-    return (float(x[i]), float(x[i + k]))
-
-
 def _png(fig: Figure) -> bytes:
     """Rasterize at ``DPI`` and quantize to a 256-colour palette PNG (flat plots lose nothing; files shrink ~3x)."""
     from PIL import Image
@@ -195,6 +180,8 @@ def _forest(post: xr.DataArray, order: list[str], labels: Mapping[str, str], hdi
 # ---------------------------------------------------------------------- prior vs posterior
 def _prior_posterior(post: xr.DataArray, prior: xr.DataArray, order: list[str], labels: Mapping[str, str],
                      hdi_prob: float, data: Mapping[str, Any], footer: str) -> Figure:
+    import arviz as az
+
     n = len(order)
     shown = _display(order, labels)
     fig, ax = plt.subplots(figsize=(11, _fig_height(n)), layout="none")
@@ -207,9 +194,9 @@ def _prior_posterior(post: xr.DataArray, prior: xr.DataArray, order: list[str], 
                                           (post, -off, POST_COLOR, POST_COLOR, "posterior")):
             if rid not in da["response"].values:
                 continue
-            draws = da.sel(response=rid).values
-            lo, hi = _hdi(draws, hdi_prob)
-            mean = float(np.nanmean(draws))
+            draws = da.sel(response=rid)
+            lo, hi = (float(v) for v in az.hdi(draws, prob=hdi_prob).values)  # the same HDI as the tables
+            mean = float(draws.mean())
             ax.plot([lo, hi], [yy + dy] * 2, color=color, lw=2.2, solid_capstyle="butt", zorder=2,
                     label=f"{name}: mean and {hdi_prob:.0%} HDI" if k == 0 else None)
             ax.plot([mean], [yy + dy], "o", ms=6.5, mfc=face, mec=color, mew=1.6, zorder=3)

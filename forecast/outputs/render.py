@@ -182,13 +182,23 @@ def _likelihood_word(p: float | None) -> str:
     return "Unknown" if p is None else next((w for cut, w in _WORDS if p >= cut), _WORDS[-1][1])
 
 
-def build_document(data: Mapping[str, Any]) -> list[Block]:
-    """The report as blocks, shared by the HTML and Markdown renderers."""
-    labels = _labels(data)
+class _Ctx(NamedTuple):
+    """What every section needs: response labels, the HDI's probability and the diagnostics."""
+
+    labels: dict[str, str]
+    hdi_txt: str
+    diag: Mapping[str, Any]
+    thr: Mapping[str, Any]
+
+
+def _context(data: Mapping[str, Any]) -> _Ctx:
     hdi = _num(data.get("hdi_prob")) or 0.9
-    hdi_txt = f"{hdi:.0%}"
     diag = data.get("diagnostics") or {}
-    thr = diag.get("thresholds") or {}
+    return _Ctx(_labels(data), f"{hdi:.0%}", diag, diag.get("thresholds") or {})
+
+
+def _section_header(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
     blocks: list[Block] = [("h1", [T(data.get("title") or data.get("scenario") or "Forecast")])]
     blocks.append(("p", [T(data.get("description") or "")]))
     prof = data.get("profile") or {}
@@ -206,6 +216,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                                 T(f" ({', '.join(failed) or 'see Diagnostics'}). The numbers below may be "
                                   "unreliable; do not quote them without re-running the fit.")]))
 
+    return blocks
+
+
+def _section_headline(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # headline
     rows = []
     for r in _sorted_responses(data):
@@ -226,6 +242,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                ("table", ["Response", "Probability", f"{hdi_txt} interval", "Article", "Type", "Follows threat"],
                 rows, "lrrrll")]
 
+    return blocks
+
+
+def _section_composites(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # composites
     comps = data.get("composites") or []
     if comps:
@@ -240,6 +262,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         blocks += [("h2", [T("Combined outcomes")]),
                    ("table", ["Outcome", "Probability", f"{hdi_txt} interval", "Article", "Made of"], crow, "lrrrl")]
 
+    return blocks
+
+
+def _section_plain_words(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # plain language
     items = []
     for i, r in enumerate(_sorted_responses(data)[:TOP_N]):
@@ -252,6 +280,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
     if items:
         blocks += [("h2", [T("In plain words")]), ("ul", items)]
 
+    return blocks
+
+
+def _section_figures(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # figures
     n_prec = sum(1 for p in data.get("precedents", []) if p.get("origin") != "evidence")
     n_ev = len(data.get("precedents", [])) - n_prec
@@ -268,6 +302,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                ("figure", "heatmap", "Mean probability of each response under every scenario; the outlined "
                                      "column is this report's scenario.")]
 
+    return blocks
+
+
+def _section_changes(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     changes = data.get("changes")
     if changes:
         blocks.append(("h2", [T("What moved since the last report")]))
@@ -291,6 +331,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         if isinstance(changes, Mapping) and changes.get("figure"):
             blocks.append(("figure", str(changes["figure"]), "Change since the last report."))
 
+    return blocks
+
+
+def _section_history(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     hist = data.get("history")
     if isinstance(hist, Mapping) and hist.get("figure"):
         blocks += [("h2", [T("Forecast history")]),
@@ -305,6 +351,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                      for k, v in sorted(arrivals.items(), key=lambda kv: str(kv[1]))]
             blocks.append(("table", ["Evidence", "Known on", "Summary"], arows, "lll"))
 
+    return blocks
+
+
+def _section_priors(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # priors
     prow = []
     for c in data.get("claims", []):
@@ -321,6 +373,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
     blocks += [("h2", [T("The article's claims, as priors")]),
                ("table", ["ID", "Constrains", "Quote (verbatim)", "Where", "Encoded as", "Origin"], prow, "llllll")]
 
+    return blocks
+
+
+def _section_precedents(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # precedents
     erow = []
     for p in data.get("precedents", []):
@@ -339,6 +397,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                ("table", ["ID", "Date", "Event", "Action type", "Attributes", "Coded responses", "Sources",
                           "Verified"], erow, "lnlllwll")]
 
+    return blocks
+
+
+def _section_polls(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # polls
     qrow = []
     for q in data.get("polls", []):
@@ -349,6 +413,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         blocks += [("h2", [T("Polls")]),
                    ("table", ["ID", "Pollster", "Date", "n", "Opposed", "Use", "Wording", "Source"], qrow, "llnrrlll")]
 
+    return blocks
+
+
+def _section_diagnostics(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # diagnostics
     blocks += [("h2", [T("Diagnostics")]),
                ("p", [T("Convergence checks of the posterior fit. All must pass for the numbers to be trusted.")]),
@@ -363,6 +433,12 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
                             "do not gate the report.")]),
                    _diag_table(diag["prior_fit"], thr)]
 
+    return blocks
+
+
+def _section_provenance(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    labels, hdi_txt, diag, thr = ctx
+    blocks: list[Block] = []
     # provenance
     prov = [("Command", [Span("code", _s(data.get("command")))]),
             ("Inputs hash", [Span("code", _s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
@@ -373,6 +449,29 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
             ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")])]
     blocks.append(("dl", prov))
     return blocks
+
+
+# the report, top to bottom: a new section is a function (data, ctx) -> blocks added here
+SECTIONS = (
+    _section_header,
+    _section_headline,
+    _section_composites,
+    _section_plain_words,
+    _section_figures,
+    _section_changes,
+    _section_history,
+    _section_priors,
+    _section_precedents,
+    _section_polls,
+    _section_diagnostics,
+    _section_provenance,
+)
+
+
+def build_document(data: Mapping[str, Any]) -> list[Block]:
+    """The report as blocks, shared by the HTML and Markdown renderers."""
+    ctx = _context(data)
+    return [block for section in SECTIONS for block in section(data, ctx)]
 
 
 # ---------------------------------------------------------------------- HTML
