@@ -11,6 +11,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from forecast.errors import ConfigError, InputError
+from forecast.inputs.readers import check_keys
 from forecast.paths import conf_dir, resolve
 
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
@@ -67,9 +68,6 @@ def _check_override(o: str) -> None:
                                   and fnmatch.filter(options, t))
             if not ok:
                 raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", f"available: {', '.join(options)}")
-    if "_target_" in key:
-        raise ConfigError(f"override {o!r}", "`_target_` is not allowed: this tool instantiates nothing from config",
-                          "remove it")
 
 
 def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
@@ -115,10 +113,7 @@ def validate(cfg: DictConfig) -> None:
     raw = OmegaConf.to_container(cfg, resolve=False)
     raw.pop("hydra", None)
     _reject_targets(raw, "config")
-    unknown = set(raw) - TOP_KEYS
-    if unknown:
-        raise ConfigError(f"config key {sorted(unknown, key=str)[0]!r}", "unknown key",
-                          f"use only: {', '.join(sorted(TOP_KEYS))}")
+    check_keys(raw, TOP_KEYS, lambda k: f"config key {k!r}", ConfigError)
     sc = raw.get("scenario") or {}
     if not isinstance(sc, dict):
         raise ConfigError("scenario", "expected a mapping of keys to values in the scenario file",
@@ -126,15 +121,9 @@ def validate(cfg: DictConfig) -> None:
     if sc.get("name") not in list_scenarios():
         raise ConfigError("scenario.name", f"{sc.get('name')!r} is not a scenario file in conf/scenario/",
                           f"use one of: {', '.join(list_scenarios())}")
-    bad = set(sc) - SCENARIO_KEYS
-    if bad:
-        raise ConfigError(f"scenario.{sorted(bad, key=str)[0]}", "unknown key",
-                          f"use only: {', '.join(sorted(SCENARIO_KEYS))}")
+    check_keys(sc, SCENARIO_KEYS, lambda k: f"scenario.{k}", ConfigError)
     sm = raw.get("sampler") or {}
-    bad = set(sm) - SAMPLER_KEYS
-    if bad:
-        raise ConfigError(f"sampler.{sorted(bad, key=str)[0]}", "unknown key",
-                          f"use only: {', '.join(sorted(SAMPLER_KEYS))}")
+    check_keys(sm, SAMPLER_KEYS, lambda k: f"sampler.{k}", ConfigError)
     for k, lo, hi in (("draws", 10, 100_000), ("tune", 0, 100_000), ("chains", 1, 64), ("cores", 1, 64)):
         v = sm.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -196,10 +185,7 @@ def load_scenario(name: str) -> dict[str, Any]:
     if name not in list_scenarios():
         raise ConfigError(f"scenario {name!r}", "unknown scenario", f"available: {', '.join(list_scenarios())}")
     sc = read_yaml(conf_dir() / "scenario" / f"{name}.yaml")
-    bad = set(sc) - SCENARIO_KEYS
-    if bad:
-        raise ConfigError(f"conf/scenario/{name}.yaml, key '{sorted(bad, key=str)[0]}'", "unknown key",
-                          f"use only: {', '.join(sorted(SCENARIO_KEYS))}")
+    check_keys(sc, SCENARIO_KEYS, lambda k: f"conf/scenario/{name}.yaml, key '{k}'", ConfigError)
     _reject_targets(sc, f"conf/scenario/{name}.yaml")
     return sc
 

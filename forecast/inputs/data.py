@@ -16,6 +16,7 @@ import pandas as pd
 
 from forecast.errors import InputError
 from forecast.inputs.readers import (
+    check_new_id,
     display,
     parse_binary_or_missing,
     parse_bool,
@@ -145,9 +146,7 @@ def _load_actions(path: Path, attributes: dict) -> pd.DataFrame:
     for line, row in rows:
         where = f"{where0}, row {line}"
         aid = parse_id(row["id"], f"{where}, column 'id'")
-        if aid in seen:
-            raise InputError(f"{where}, column 'id'", f"duplicate id {aid!r} (also row {seen[aid]})",
-                             "give each action type its own id")
+        check_new_id(seen, aid, where, "action type")
         seen[aid] = line
         rec = {"id": aid, "label": row["label"] or aid, "description": row.get("description", ""),
                "research_code": row.get("research_code", "")}
@@ -166,9 +165,7 @@ def _load_responses(path: Path) -> pd.DataFrame:
     for line, row in rows:
         where = f"{where0}, row {line}"
         rid = parse_id(row["id"], f"{where}, column 'id'")
-        if rid in seen:
-            raise InputError(f"{where}, column 'id'", f"duplicate id {rid!r} (also row {seen[rid]})",
-                             "give each response its own id")
+        check_new_id(seen, rid, where, "response")
         seen[rid] = line
         w = f"{where} (id {rid}), column"
         records.append({
@@ -278,9 +275,7 @@ def load_precedents(path: Path, ont: Ontology, today: dt.date) -> Episodes:
     for line, row in rows:
         where = f"{where0}, row {line}"
         table, coded = episode_from_record(ont, row, {c: row[c] for c in response_cols}, where, today)
-        if table["id"] in seen:
-            raise InputError(f"{where}, column 'id'", f"duplicate id {table['id']!r} (also row {seen[table['id']]})",
-                             "give each precedent its own id")
+        check_new_id(seen, table["id"], where, "precedent")
         seen[table["id"]] = line
         if not table["sources"]:
             raise InputError(f"{where} (id {table['id']}), column 'sources'", "no source",
@@ -323,9 +318,7 @@ def poll_from_record(row: dict[str, Any], where: str, today: dt.date, seen: dict
     pid = parse_id(row.get("id"), f"{where}, column 'id'")
     w = f"{where} (id {pid}), column"
     if seen is not None:
-        if pid in seen:
-            raise InputError(f"{where}, column 'id'", f"duplicate id {pid!r} (also row {seen[pid]})",
-                             "give each poll its own id")
+        check_new_id(seen, pid, where, "poll")
         seen[pid] = line
     use = parse_choice(row.get("use") or "likelihood", f"{w} 'use'", POLL_USES, "use")
     n_raw = row.get("n")

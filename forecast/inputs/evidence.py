@@ -30,7 +30,7 @@ import yaml
 from forecast.errors import InputError
 from forecast.inputs.data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
 from forecast.inputs.priors import Claim, parse_claim
-from forecast.inputs.readers import display, parse_choice, parse_date, parse_id, read_yaml
+from forecast.inputs.readers import check_keys, display, parse_choice, parse_date, parse_id, read_yaml
 
 KINDS = ("poll", "episode", "signal")
 ENTRY_KEYS = {"id", "date_known", "source", "summary", "kind", *KINDS}
@@ -59,10 +59,7 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
     """Validate one entry; returns the entry and what it adds to the model."""
     if not isinstance(raw, dict):
         raise InputError(where, "an evidence entry must be a mapping", "see data/evidence/README.md")
-    unknown = set(raw) - ENTRY_KEYS
-    if unknown:
-        raise InputError(f"{where}, key '{sorted(unknown, key=str)[0]}'", "unknown key",
-                         f"use only: {', '.join(sorted(ENTRY_KEYS))}")
+    check_keys(raw, ENTRY_KEYS, lambda k: f"{where}, key '{k}'")
     eid = parse_id(raw.get("id"), f"{where}, key 'id'")
     w = f"{where} (entry {eid}), key"
     known = parse_date(raw.get("date_known"), f"{w} 'date_known'", not_after=today)

@@ -21,7 +21,6 @@ What a claim can constrain (``constrains.kind``):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -33,7 +32,7 @@ from typing import Any
 from scipy.special import digamma, polygamma
 
 from forecast.errors import ConfigError, InputError
-from forecast.inputs.readers import parse_choice, parse_float, parse_id
+from forecast.inputs.readers import check_keys, parse_choice, parse_float, parse_id
 
 KINDS = {"cell", "ordering", "effect", "latent"}
 LATENT_TARGETS = {"public_opposition": "Beta", "opinion_effect": "HalfNormal"}
@@ -181,10 +180,7 @@ def parse_claim(name: str, raw: Any, ont, where: str, origin: str = "article") -
     parse_id(name, where)
     if not isinstance(raw, dict):
         raise ConfigError(where, "expected a mapping", "give id, quote, location, constrains, elicit")
-    unknown = set(raw) - CLAIM_KEYS
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown, key=str)[0]}", "unknown key",
-                          f"use only: {', '.join(sorted(CLAIM_KEYS))}")
+    check_keys(raw, CLAIM_KEYS, lambda k: f"{where}.{k}", ConfigError)
     con = raw.get("constrains")
     if not isinstance(con, dict):
         raise ConfigError(f"{where}.constrains", "missing or not a mapping", "say what the claim constrains")
@@ -243,8 +239,3 @@ def parse_claims(priors_cfg: dict[str, Any], ont, where: str = "conf/priors") ->
         if sum(c.target == t for c in claims) > 1:
             raise ConfigError(where, f"more than one claim sets latent {t!r}", "keep one")
     return claims
-
-
-def claims_digest(claims: list[Claim]) -> str:
-    return hashlib.sha256(json.dumps([c.fingerprint() for c in claims], sort_keys=True,
-                                     default=str).encode()).hexdigest()[:16]

@@ -120,6 +120,21 @@ def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, out
 
 
+def check_keys(raw: dict, allowed: set[str], where_of, error: type[InputError] = InputError) -> None:
+    """Refuse the first unknown key (sorted) of a mapping: one line naming where it is (``where_of(key)``)
+    and every key allowed. The one "unknown key" check every loader and the config use."""
+    unknown = set(raw) - set(allowed)
+    if unknown:
+        raise error(where_of(sorted(unknown, key=str)[0]), "unknown key", f"use only: {', '.join(sorted(allowed))}")
+
+
+def check_new_id(seen: dict[str, Any], ident: str, where: str, what: str) -> None:
+    """Refuse an id already in ``seen`` (id -> row number), naming the other row; then record it."""
+    if ident in seen:
+        raise InputError(f"{where}, column 'id'", f"duplicate id {ident!r} (also row {seen[ident]})",
+                         f"give each {what} its own id")
+
+
 def require_columns(header: list[str], required: list[str], where: str) -> None:
     missing = [c for c in required if c not in header]
     if missing:
