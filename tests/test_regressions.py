@@ -1,0 +1,77 @@
+"""Bugs found while layering the package (issue 8), each pinned by a test that fails without its fix."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+import forecast
+from forecast.analysis.replay import as_of_config
+from forecast.errors import DiagnosticsError
+
+FIXTURE = Path(__file__).parent / "fixtures" / "forecast_example.json"
+
+
+def test_replay_keeps_every_override_but_the_date():
+    """`history --replay seed=3 sampler=pymc` used to recompose the config from paths.* only, silently replaying
+    with the default seed, sampler and priors."""
+    cfg = forecast.compose(["seed=3", "sampler=pymc", "priors.public_opposition.strength=2", "evidence=false"])
+    c = as_of_config(cfg, dt.date(2026, 2, 1))
+    assert c.as_of == "2026-02-01"
+    assert c.seed == 3 and c.sampler.name == "pymc" and c.evidence is False
+    assert c.priors.public_opposition.strength == 2
+    assert cfg.as_of is None, "the run's own config must not change"
+
+
+def test_diagnostics_error_names_each_failing_report_with_its_own_numbers(tmp_path, monkeypatch):
+    """With two reports, one failing, the error used to quote the *last* report's numbers."""
+    import importlib
+
+    cli_main = importlib.import_module("forecast.cli.main")  # the module (forecast.cli.main is also the function)
+
+    base = json.loads(FIXTURE.read_text())
+    dirs = []
+    for name, ok, rhat in (("air_strikes", False, 1.2345), ("one_time_raid", True, 1.0012)):
+        d = tmp_path / name
+        d.mkdir()
+        data = copy.deepcopy(base) | {"scenario": name}
+        data["diagnostics"] = {**data["diagnostics"], "ok": ok, "max_rhat": rhat}
+        (d / "forecast.json").write_text(json.dumps(data))
+        dirs.append(d)
+    inputs = SimpleNamespace(episodes=SimpleNamespace(table=[]), polls=[], claims=[], evidence_ids=(),
+                             as_of=dt.date(2026, 11, 1))
+    monkeypatch.setattr(forecast.api, "load_inputs", lambda cfg: inputs)
+    monkeypatch.setattr(forecast.api, "fit", lambda *a, **k: SimpleNamespace(from_cache=True, inputs_hash="h"))
+    monkeypatch.setattr(forecast.api, "write_report", lambda *a, **k: dirs)
+    monkeypatch.setattr("forecast.analysis.changes.previous_reports", lambda *a, **k: {})
+    monkeypatch.setattr("forecast.outputs.history.append_history", lambda *a, **k: None)
+    cfg = forecast.compose([f"paths.reports={tmp_path}", "all_scenarios=true"])
+    with pytest.raises(DiagnosticsError) as e:
+        cli_main.run_forecast(cfg, [])
+    msg = str(e.value)
+    assert "air_strikes: max R-hat 1.2345" in msg and "1.0012" not in msg and "one_time_raid" not in msg
+
+
+@pytest.mark.slow
+def test_cache_hit_carries_the_requesting_date(tmp_path):
+    """A posterior cached for one date and served for another (same inputs hash) used to carry the first date into
+    the report's posterior.nc."""
+    from forecast.model.fit import fit
+
+    from .synthetic import simulate_inputs
+
+    sampler = {"name": "nutpie", "nuts_sampler": "nutpie", "draws": 60, "tune": 60, "chains": 2, "cores": 2,
+               "target_accept": 0.8}
+    inputs = simulate_inputs(n_episodes=20, seed=2)
+    first = fit(inputs, sampler, seed=1, cache_dir=tmp_path)
+    later = dataclasses.replace(inputs, as_of=dt.date(2026, 6, 30))
+    again = fit(later, sampler, seed=1, cache_dir=tmp_path)
+    assert again.from_cache and again.inputs_hash == first.inputs_hash
+    assert first.idata.attrs["as_of"] == inputs.as_of.isoformat()
+    assert again.idata.attrs["as_of"] == "2026-06-30"
