@@ -395,7 +395,7 @@ def test_scheduled_runs_alert_when_evidence_moves_a_forecast(default_fit, tmp_pa
     for k, v in _env(webhook.url).items():
         monkeypatch.setenv(k, v)
     args = ["scheduled", f"paths.reports={reports}", f"paths.cache={session_cache}", f"paths.data={data_copy}",
-            "report.figures=false", "alerts.webhook.enabled=true", f"alerts.webhook.url_env={HOOK_ENV}",
+            "alerts.webhook.enabled=true", f"alerts.webhook.url_env={HOOK_ENV}",
             "alerts.webhook.timeout=2", "alerts.webhook.backoff=0.1",
             "alerts.email.enabled=true", "alerts.email.host=127.0.0.1", f"alerts.email.port={smtp.port}",
             f"alerts.email.username_env={USER_ENV}", f"alerts.email.password_env={PASS_ENV}",
@@ -430,7 +430,7 @@ def test_scheduled_runs_alert_when_evidence_moves_a_forecast(default_fit, tmp_pa
     index = (reports / "index.html").read_text()
     assert index.index('id="digest"') < index.index("<table>") and "Sever or downgrade" in index
     md = (reports / "digest.md").read_text()
-    changes = [abs(m["change"]) for m in sorted(moves.values(), key=lambda m: md.index(m["sentence"][:40]))]
+    changes = [abs(m["change"]) for m in sorted(moves.values(), key=lambda m: md.index(news._md(m["sentence"])))]
     assert changes == sorted(changes, reverse=True), "the digest is not sorted by size of move"
 
     code, err = run()  # nothing new: nothing sent

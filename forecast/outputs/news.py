@@ -161,7 +161,7 @@ def feed_xml(alerts: list[dict[str, Any]], settings: AlertSettings, reports: Pat
 def _md(text: Any) -> str:
     """Text from data as Markdown text, never as Markdown structure."""
     t = " ".join(str(text).split())
-    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", t)
+    return re.sub(r"([\\`*_\[\]<>~|])", r"\\\1", t)  # inline structure; no line of the digest starts with data
 
 
 def digest(run: dict[str, Any], new: list[dict[str, Any]], quiet: list[dict[str, Any]],
@@ -187,7 +187,15 @@ def digest(run: dict[str, Any], new: list[dict[str, Any]], quiet: list[dict[str,
     return {"run": {k: run.get(k) for k in ("started", "finished", "as_of", "status", "reason", "folder")},
             "headline": headline, "warnings": others, "moves": moves,
             "largest_quiet": largest, "compared": len(quiet) + len(moves),
-            "previous": sorted(set((base.get("folders") or {}).values()))}
+            "previous": _compared(base)}
+
+
+def _compared(base: dict[str, Any]) -> list[str]:
+    """The earlier publications compared with: folder and when it was published."""
+    when: dict[str, list[str]] = {}
+    for s, folder in (base.get("folders") or {}).items():
+        when.setdefault(folder, []).append(str((base.get("reports") or {}).get(s, {}).get("generated_at") or "?"))
+    return [f"{f} (published {min(ts)[:16].replace('T', ' ')} UTC)" for f, ts in sorted(when.items())]
 
 
 def _quiet_sentence(q: dict[str, Any]) -> str:
