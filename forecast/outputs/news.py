@@ -273,8 +273,9 @@ def _pending(a: dict[str, Any], channel: str) -> bool:
 
 
 def deliver(records: list[dict[str, Any]], settings: AlertSettings, environ=None,
-            now: dt.datetime | None = None) -> list[Delivery]:
-    """Send every pending alert, one message per channel; record the outcome on each alert."""
+            now: dt.datetime | None = None, extra: dict | None = None) -> list[Delivery]:
+    """Send every pending alert, one message per channel; record the outcome on each alert.
+    ``extra`` goes with the log records (``{"file_only": True}`` keeps a failed run's stderr to one line)."""
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     stamp = now.isoformat()
     results = []
@@ -291,7 +292,7 @@ def deliver(records: list[dict[str, Any]], settings: AlertSettings, environ=None
             if age > dt.timedelta(days=settings.retry_days):
                 state.update(status="abandoned", abandoned_at=stamp)
                 log.warning("alert %s: %s delivery abandoned after %g days (kept in alerts.jsonl)", a["id"],
-                            channel, settings.retry_days)
+                            channel, settings.retry_days, extra=extra)
             elif channel in settings.channels():
                 todo.append(a)
         if not todo:
@@ -309,7 +310,8 @@ def deliver(records: list[dict[str, Any]], settings: AlertSettings, environ=None
                 state.update(status="failed", error=res.detail)
         level = logging.INFO if res.ok else logging.WARNING
         log.log(level, "%s: %s %d alert(s) (%s; %d attempt(s), %.1f s)", channel,
-                "delivered" if res.ok else "FAILED to deliver", len(todo), res.detail, res.attempts, res.seconds)
+                "delivered" if res.ok else "FAILED to deliver", len(todo), res.detail, res.attempts, res.seconds,
+                extra=extra)
     return results
 
 
@@ -339,7 +341,9 @@ def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, set
         records.append(a)
     if fresh:
         write_alerts(reports, records)  # recorded before any channel is tried: a crash while sending loses nothing
-    results = deliver(records, settings, environ)
+    # a failed run's stderr stays one line (its reason); what the alerts did is in the log file
+    extra = {"file_only": True} if status not in OK_STATUSES else None
+    results = deliver(records, settings, environ, extra=extra)
     if results:
         write_alerts(reports, records)
     atomic_write_file(reports / FEED, feed_xml(records, settings, reports))
@@ -347,7 +351,7 @@ def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, set
     atomic_write_file(reports / "digest.md", digest_markdown(d))
     atomic_write_file(reports / "digest.html", digest_html(d))
     for a in fresh:
-        log.info("alert (%s): %s", a["kind"], a["title"])
+        log.info("alert (%s): %s", a["kind"], a["title"], extra=extra)
     return {"new": fresh, "deliveries": results, "digest": d}
 
 
