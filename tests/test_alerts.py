@@ -332,6 +332,23 @@ def test_dead_slow_and_refusing_channels_never_fail_a_run_and_the_next_run_retri
     assert sorted(e.id for e in _entries(reports)) == sorted(news._uuid("alert", x["id"]) for x in log)
 
 
+def test_failed_diagnostics_raise_one_alert_of_their_own_and_are_never_the_baseline(tmp_path):
+    reports, settings = tmp_path / "reports", AlertSettings()
+    _publish(reports, "2026-11-23", {"one_time_raid": _report()}, settings, {})
+    bad = _report({"expel_agents": 0.3}, inputs_hash="b" * 20, ok=False, generated="2026-11-24T02:15:00+00:00")
+    for _ in range(2):  # the second time is the same folder found up to date: no second alert
+        out = _publish(reports, "2026-11-24", {"one_time_raid": bad}, settings, {}, status="diagnostics failed",
+                       started="2026-11-24T02:15:00+00:00")
+    log = news.read_alerts(reports)
+    assert [a["kind"] for a in log] == ["diagnostics"] and log[0]["scenarios"] == ["one_time_raid"]
+    assert "max R-hat" in log[0]["sentence"] and out["new"] == []
+    # the next good run is compared with the last trustworthy report (2026-11-23), not the untrustworthy one
+    good = _report({"expel_agents": 0.02}, inputs_hash="c" * 20, generated="2026-11-25T02:15:00+00:00")
+    out = _publish(reports, "2026-11-25", {"one_time_raid": good}, settings, {}, started="2026-11-25T02:15:00+00:00")
+    assert out["new"] == [] and out["digest"]["previous"][0].startswith("2026-11-23 ")
+    assert "No material change since the previous run" in (reports / "digest.md").read_text()
+
+
 def test_a_delivery_is_abandoned_after_retry_days_but_the_alert_is_kept(tmp_path):
     settings = AlertSettings(webhook=Webhook(enabled=True, url_env=HOOK_ENV), retry_days=7)
     old = {"id": "x1", "kind": "failed", "raised_at": "2026-11-01T00:00:00+00:00", "title": "t", "sentence": "s",
