@@ -44,13 +44,16 @@ def message_text(alerts: list[dict[str, Any]], settings: AlertSettings) -> str:
     for a in alerts:
         line = f"• {a['sentence']}"
         if a.get("report"):
-            line += f" {link(a['report'], settings)}"
+            line += f" {a.get('link') or link(a['report'], settings)}"
         lines.append(line)
     return "\n".join(lines)
 
 
-def link(rel: str, settings: AlertSettings) -> str:
-    return (settings.base_url.rstrip("/") + "/" + rel) if settings.base_url else f"reports/{rel}"
+def link(rel: str, settings: AlertSettings, reports=None) -> str:
+    """Where a report is read: under ``alerts.base_url`` when set, else its path on this machine."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/") + "/" + rel
+    return str(reports / rel) if reports is not None else f"reports/{rel}"
 
 
 def subject(alerts: list[dict[str, Any]]) -> str:
@@ -68,7 +71,7 @@ def payload(alerts: list[dict[str, Any]], settings: AlertSettings) -> dict[str, 
     """The JSON POSTed to the webhook: ``text`` for chat tools (Slack, Mattermost, Teams-style incoming
     webhooks show it), ``alerts`` with the structured records."""
     keep = ("id", "kind", "raised_at", "title", "sentence", "scenario", "item", "label", "change", "before", "after",
-            "drivers", "report")
+            "drivers", "report", "link")
     return {"text": subject(alerts) + "\n" + message_text(alerts, settings),
             "alerts": [{k: a[k] for k in keep if k in a} for a in alerts]}
 

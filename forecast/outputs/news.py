@@ -338,6 +338,8 @@ def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, set
     for a in fresh:
         a["run_started"] = run.get("started")
         a["deliveries"] = {c: {"status": "pending", "attempts": 0} for c in settings.channels()}
+        if a.get("report"):
+            a["link"] = link(a["report"], settings, reports.resolve())
         records.append(a)
     if fresh:
         write_alerts(reports, records)  # recorded before any channel is tried: a crash while sending loses nothing
@@ -365,4 +367,4 @@ def alert_line(a: dict[str, Any]) -> str:
 
 
 def link_for(a: dict[str, Any], settings: AlertSettings) -> str | None:
-    return link(a["report"], settings) if a.get("report") else None
+    return (a.get("link") or link(a["report"], settings)) if a.get("report") else None
