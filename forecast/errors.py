@@ -8,6 +8,7 @@ EXIT_INPUT = 2  # invalid input: a one-line reason naming the file, row or key a
 EXIT_DIAGNOSTICS = 3  # diagnostics failed: reports written, marked untrustworthy
 EXIT_INTERNAL = 70  # EX_SOFTWARE
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a notification channel failed (`forecast alerts test`)
 EXIT_INTERRUPTED = 130  # SIGINT
 
 

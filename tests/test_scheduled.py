@@ -110,7 +110,8 @@ def test_a_kill_mid_run_leaves_latest_intact(default_fit, tmp_path, session_cach
     assert (reports / "latest").resolve() == before
     assert {p.relative_to(before): p.read_bytes() for p in before.rglob("*") if p.is_file()} == files
     visible = [p.name for p in reports.iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted(["latest", "index.html", "runs.jsonl", "history.csv", "logs", before.name])
+    assert sorted(visible) == sorted(["latest", "index.html", "runs.jsonl", "history.csv", "logs", before.name,
+                                      "feed.xml", "digest.md", "digest.html"])
 
 
 def test_invalid_input_exits_2_with_one_line_and_is_recorded(tmp_path, session_cache, capsys):

@@ -33,5 +33,9 @@ def dispatch(cmd: str, args: list[str]) -> int:
         from forecast.cli.scheduled import cmd_scheduled
 
         return cmd_scheduled(args)
+    if cmd == "alerts":
+        from forecast.cli.alerts import cmd_alerts
+
+        return cmd_alerts(args)
     raise InputError("command line", f"unknown command {cmd!r}", "see forecast --help")
 

@@ -18,7 +18,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
-            "all_scenarios"}
+            "all_scenarios", "alerts"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -36,7 +36,7 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
 
 
-GROUPS = ("scenario", "priors", "sampler", "model", "report")
+GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts")
 
 
 def group_options(group: str) -> list[str]:

@@ -41,7 +41,8 @@ def _r(x: float | None, nd: int = 4) -> float | None:
 
 
 def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True) -> pd.DataFrame:
-    """mean, sd, HDI, P(> 0.5) and (optionally) bulk ESS and R-hat per ``dim`` label of (chain, draw, dim)."""
+    """mean, sd, HDI, P(> 0.5), the Monte Carlo standard error of the mean and (optionally) bulk ESS and
+    R-hat per ``dim`` label of (chain, draw, dim)."""
     import arviz as az
 
     hdi = az.hdi(da, prob=hdi_prob)
@@ -54,6 +55,7 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
         "hdi_low": hdi.sel(ci_bound="lower").to_numpy(),
         "hdi_high": hdi.sel(ci_bound="upper").to_numpy(),
         "p_gt_half": (da > 0.5).mean(("chain", "draw")).to_numpy(),
+        "mcse_mean": np.asarray(az.mcse(da, method="mean")),
         "ess_bulk": np.asarray(ess),
         "r_hat": np.asarray(rhat),
     }, index=list(da[dim].values))
@@ -82,6 +84,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
             "escalation_rank": int(meta["escalation_rank"]),
             "mean": _r(row["mean"]), "sd": _r(row["sd"]), "hdi_low": _r(row["hdi_low"]),
             "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob, "p_gt_half": _r(row["p_gt_half"]),
+            "mcse_mean": _r(row["mcse_mean"], 5),
             "prior_mean": _r(prior.at[rid, "mean"]), "prior_hdi_low": _r(prior.at[rid, "hdi_low"]),
             "prior_hdi_high": _r(prior.at[rid, "hdi_high"]),
             "ess_bulk": _r(row["ess_bulk"], 1), "r_hat": _r(row["r_hat"]),
@@ -95,7 +98,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
             composites.append({"composite": cid, "label": spec["label"], "kind": spec["kind"],
                                "members": spec["members"], "mean": _r(row["mean"]), "hdi_low": _r(row["hdi_low"]),
                                "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob,
-                               "prior_mean": _r(cprior.at[cid, "mean"])})
+                               "mcse_mean": _r(row["mcse_mean"], 5), "prior_mean": _r(cprior.at[cid, "mean"])})
     thresholds = {k: rep[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")}
     diag = diagnostics(fitted.idata, thresholds)
     # the scenario's own predictions must mix too

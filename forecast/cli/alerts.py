@@ -1,0 +1,72 @@
+"""``forecast alerts``: the alerts of scheduled runs, and a test of the notification channels.
+
+    forecast alerts [--since DATE] [--scenario S] [OVERRIDES]   recent alerts, oldest first, one line each
+    forecast alerts test [OVERRIDES]                              one test message through each channel
+
+Configuration: ``conf/alerts/default.yaml`` (thresholds, channels and the environment variables that hold
+their secrets). ``alerts test`` exits 0 when every enabled channel delivered, 69 when one failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from forecast.analysis.alerts import alert_settings, probe_alert
+from forecast.cli.console import ArgParser, say
+from forecast.errors import EXIT_OK, EXIT_UNAVAILABLE, InputError
+from forecast.inputs import config as _config
+from forecast.inputs.readers import parse_date
+from forecast.outputs.channels import send
+from forecast.outputs.news import alert_line, link_for, read_alerts
+
+
+def cmd_alerts(args: list[str]) -> int:
+    if args and args[0] == "test":
+        return cmd_alerts_test(args[1:])
+    ap = ArgParser(prog="forecast alerts", description="List the alerts of scheduled runs (reports/alerts.jsonl).")
+    ap.add_argument("--since", help="only alerts raised on or after this date (YYYY-MM-DD)")
+    ap.add_argument("--scenario", action="append", help="only alerts about this scenario (repeatable)")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. paths.reports=/srv/forecast/reports")
+    ns = ap.parse_args(args)
+    cfg = _config.compose(ns.overrides)
+    settings = alert_settings(cfg)
+    since = parse_date(ns.since, "forecast alerts --since", not_after=dt.date.today()) if ns.since else None
+    for s in ns.scenario or []:
+        if s not in _config.list_scenarios():
+            raise InputError(f"forecast alerts --scenario {s!r}", "unknown scenario",
+                             f"available: {', '.join(_config.list_scenarios())}")
+    reports = _config.paths(cfg)["reports"]
+    shown = 0
+    for a in read_alerts(reports):
+        if since and str(a.get("raised_at", ""))[:10] < since.isoformat():
+            continue
+        about = {a.get("scenario"), *(a.get("scenarios") or [])}
+        if ns.scenario and not about & set(ns.scenario):
+            continue
+        print(alert_line(a))
+        url = link_for(a, settings)
+        if url:
+            print(f"    {url}")
+        shown += 1
+    if not shown:
+        say(f"no alerts{' since ' + since.isoformat() if since else ''} in {reports / 'alerts.jsonl'}")
+    return EXIT_OK
+
+
+def cmd_alerts_test(args: list[str]) -> int:
+    ap = ArgParser(prog="forecast alerts test", description="Send one test message through each configured channel.")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. alerts.webhook.enabled=true")
+    ns = ap.parse_args(args)
+    settings = alert_settings(_config.compose(ns.overrides))
+    code = EXIT_OK
+    for channel, c in (("webhook", settings.webhook), ("email", settings.email)):
+        if not c.enabled:
+            print(f"{channel}: not enabled (alerts.{channel}.enabled=false in conf/alerts/)")
+            continue
+        res = send(channel, [probe_alert()], settings)
+        if res.ok:
+            print(f"{channel}: ok, {res.detail} ({res.attempts} attempt(s), {res.seconds:.1f} s)")
+        else:
+            print(f"{channel}: FAILED, {res.detail} ({res.attempts} attempt(s), {res.seconds:.1f} s)")
+            code = EXIT_UNAVAILABLE
+    return code
