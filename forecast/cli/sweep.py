@@ -65,11 +65,26 @@ def finished(job_dir: Path, overrides: list[str], inputs_hash: str) -> dict[str,
     return rec
 
 
+def where() -> dict[str, Any]:
+    """Where this job ran: host and process, and the Ray node when a Ray worker runs it."""
+    import os
+    import socket
+    import sys
+
+    out: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        out["ray_node"] = ray.get_runtime_context().get_node_id()
+    if os.environ.get("SUBMITIT_JOB_ID") or os.environ.get("SLURM_JOB_ID"):
+        out["job_id"] = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_JOB_ID")
+    return out
+
+
 def record(job_dir: Path, *, num: int, overrides: list[str], code: int, reason: str, inputs_hash: str | None,
            reports: list[str], seconds: float, reused: bool = False) -> None:
     atomic_write_file(job_dir / JOB_FILE, json.dumps({
         "job": num, "overrides": overrides, "code": code, "reason": reason, "inputs_hash": inputs_hash,
-        "reports": reports, "seconds": round(seconds, 2), "reused": reused}, indent=1))
+        "reports": reports, "seconds": round(seconds, 2), "reused": reused, "where": where()}, indent=1))
 
 
 def sweep_reports_dir(config) -> Path:
