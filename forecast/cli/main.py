@@ -82,6 +82,7 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
     append_history(_config.paths(cfg)["reports"], _config.paths(cfg)["cache"], paths)
     if job is not None:
         job["reports"] = [p.name for p in paths]
+        job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
     bad = {}
     for p in paths:
         data = read_report(p / "forecast.json") or {"diagnostics": {"ok": False}}
@@ -170,7 +171,7 @@ def _hydra_main(argv: list[str]) -> int:
 
             sweep.record(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason,
                          inputs_hash=job.get("inputs_hash"), reports=job.get("reports", []),
-                         seconds=time.perf_counter() - t0, reused=job.get("reused", False))
+                         seconds=time.perf_counter() - t0, reused=job.get("reused", False), fit=job.get("fit"))
         result["code"] = max(result["code"], code)
         return code
 

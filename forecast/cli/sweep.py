@@ -81,10 +81,12 @@ def where() -> dict[str, Any]:
 
 
 def record(job_dir: Path, *, num: int, overrides: list[str], code: int, reason: str, inputs_hash: str | None,
-           reports: list[str], seconds: float, reused: bool = False) -> None:
+           reports: list[str], seconds: float, reused: bool = False, fit: dict | None = None) -> None:
+    """``fit``: whether the posterior came from the cache, and the fit's timings when it was sampled."""
     atomic_write_file(job_dir / JOB_FILE, json.dumps({
         "job": num, "overrides": overrides, "code": code, "reason": reason, "inputs_hash": inputs_hash,
-        "reports": reports, "seconds": round(seconds, 2), "reused": reused, "where": where()}, indent=1))
+        "reports": reports, "seconds": round(seconds, 2), "reused": reused, "fit": fit, "where": where()},
+        indent=1))
 
 
 def sweep_reports_dir(config) -> Path:

@@ -85,8 +85,8 @@ def collect(sweep_reports: Path, expected_jobs: list[int] | None = None) -> dict
                         results.append({"kind": fname, "folder": name, **row})
         jobs.append({"job": num, "overrides": rec.get("overrides", []), "code": int(rec.get("code", 70)),
                      "reason": rec.get("reason", ""), "reused": bool(rec.get("reused", False)),
-                     "seconds": rec.get("seconds"), "where": rec.get("where"), "inputs_hash": rec.get("inputs_hash"),
-                     "results": results})
+                     "seconds": rec.get("seconds"), "fit": rec.get("fit"), "where": rec.get("where"),
+                     "inputs_hash": rec.get("inputs_hash"), "results": results})
     keys: dict[str, set[str]] = {}
     for j in jobs:
         for o in j["overrides"]:
@@ -113,7 +113,8 @@ def comparable(summary: dict[str, Any]) -> dict[str, Any]:
     """What must not depend on the launcher: the summary without timings, places, the sweep's name and
     reuse flags."""
     out = {k: v for k, v in summary.items() if k not in ("sweep", "n_reused", "path")}
-    out["jobs"] = [{k: v for k, v in j.items() if k not in ("seconds", "reused", "where")} for j in summary["jobs"]]
+    out["jobs"] = [{k: v for k, v in j.items() if k not in ("seconds", "reused", "where", "fit")}
+                   for j in summary["jobs"]]
     return out
 
 
