@@ -16,11 +16,20 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 
 from forecast.cli.console import say
-from forecast.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, DiagnosticsError, ForecastError
+from forecast.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    DiagnosticsError,
+    ForecastError,
+    printable,
+)
 from forecast.files import read_report
 
 SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled", "alerts"}
@@ -37,8 +46,9 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*Potentials.*")
 
 
-def run_forecast(cfg, overrides: list[str]) -> int:
-    """Fit once (or hit the cache) and write the configured scenario's report (or all of them)."""
+def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
+    """Fit once (or hit the cache) and write the configured scenario's report (or all of them).
+    In a sweep, ``job`` receives the inputs hash and report folders, and a finished job is reused."""
     from forecast import api
     from forecast.analysis.changes import previous_reports
     from forecast.inputs import config as _config
@@ -48,6 +58,18 @@ def run_forecast(cfg, overrides: list[str]) -> int:
     inputs = api.load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
         f"{len(inputs.evidence_ids)} evidence entries known by {inputs.as_of}")
+    out_dir = _sweep_dir(cfg)
+    if job is not None and out_dir is not None:
+        from forecast.cli import sweep as _sweep
+        from forecast.model.fit import inputs_hash, sampler_settings
+
+        job["inputs_hash"] = inputs_hash(inputs, sampler_settings(cfg), int(cfg.seed))
+        _sweep.clear_stale(out_dir)
+        done = _sweep.finished(out_dir, overrides, job["inputs_hash"])
+        if done is not None:
+            say(f"reusing the finished job {out_dir.name} (same overrides, inputs hash {job['inputs_hash']})")
+            job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
+            return int(done["code"])
     fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty(), notify=say)
     if fitted.from_cache:
         say(f"posterior cache hit {fitted.inputs_hash} (no sampling)")
@@ -56,9 +78,12 @@ def run_forecast(cfg, overrides: list[str]) -> int:
         say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
     names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
     say(f"writing {len(names)} report(s)")
-    prev = previous_reports(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), say=say)
-    paths = api.write_report(cfg, inputs, fitted, names, out_dir=_sweep_dir(cfg), overrides=overrides, previous=prev)
+    prev = previous_reports(cfg, inputs, fitted, names, out_dir=out_dir, say=say)
+    paths = api.write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev)
     append_history(_config.paths(cfg)["reports"], _config.paths(cfg)["cache"], paths)
+    if job is not None:
+        job["reports"] = [p.name for p in paths]
+        job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
     bad = {}
     for p in paths:
         data = read_report(p / "forecast.json") or {"diagnostics": {"ok": False}}
@@ -112,6 +137,7 @@ def _report_error(e: BaseException) -> int:
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
+    from forecast.cli import sweep
     from forecast.inputs.config import _check_override, validate
     from forecast.paths import conf_dir
 
@@ -125,19 +151,46 @@ def _hydra_main(argv: list[str]) -> int:
     result = {"code": EXIT_OK}
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
-    def task(cfg) -> None:
+    def task(cfg) -> int:
+        # in a sweep this may run in another process or on another node (joblib, Ray, SLURM): what
+        # reaches the exit status is the job's job.json, collected by forecast.cli.sweep.SweepSummary
         _quiet_libraries()
+        out_dir = _sweep_dir(cfg)
+        job = None if out_dir is None else {}
+        own = overrides if out_dir is None else sweep.job_overrides()
+        t0 = time.perf_counter()
+        reason = ""
         try:
             validate(cfg)
-            result["code"] = max(result["code"], run_forecast(cfg, overrides))
+            code = run_forecast(cfg, own, job)
+            reason = (job or {}).get("reason", "")
         except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
-            result["code"] = max(result["code"], _report_error(e))
+            code = _report_error(e)
+            reason = printable(str(e))
+        if out_dir is not None:
+            from hydra.core.hydra_config import HydraConfig
+
+            sweep.record(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason,
+                         inputs_hash=job.get("inputs_hash"), reports=job.get("reports", []),
+                         seconds=time.perf_counter() - t0, reused=job.get("reused", False), fit=job.get("fit"))
+        result["code"] = max(result["code"], code)
+        return code
 
     sys.argv = [sys.argv[0], *argv]
+    sweep.LAST.clear()
     try:
         task()
     except SystemExit as e:  # hydra's own usage errors
         return int(e.code or 0) and EXIT_INPUT
+    if sweep.LAST:  # a multirun: the worst job decides, wherever the jobs ran
+        s = sweep.LAST
+        say(f"sweep {s['sweep']}: {s['n_jobs']} jobs ({s['n_reused']} reused), {s['n_failed']} failed, "
+            f"{s['n_diagnostics_failed']} with failed diagnostics, "
+            f"{len(s['distinct_inputs_hashes'])} distinct posteriors; summary: {s.get('path')}")
+        for j in s["jobs"]:
+            if j["code"] not in (0, 3):
+                say(f"job{j['job']:03d} ({' '.join(j['overrides'])}): exit {j['code']}: {j['reason']}")
+        result["code"] = max(result["code"], int(s["exit_code"]))
     return result["code"]
 
 

@@ -135,12 +135,23 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
             return cached
     # one process samples a given hash at a time; the others wait and then read its file
     path.parent.mkdir(parents=True, exist_ok=True)
+    # (flock: works across processes on one machine and across nodes on a shared filesystem with working
+    # POSIX locks; the kernel releases it when its holder dies, so a killed worker never blocks the rest)
     with FileLock(str(path.with_suffix(".lock"))):
         if use_cache:
             cached = _cached(path, h, inputs)
             if cached is not None:
                 return cached
+        clear_stale_writes(path)
         return _fit_now(inputs, sampler, seed, h, path, progress, notify)
+
+
+def clear_stale_writes(path: Path) -> None:
+    """Remove the temporary files a killed writer of this posterior left (call holding its lock: only
+    the lock holder writes them, so any that exist are stale). The cache itself never holds half a file."""
+    for tmp in path.parent.glob(f".{path.stem}.*.tmp"):
+        log.info("removing %s left by an interrupted fit", tmp.name)
+        tmp.unlink(missing_ok=True)
 
 
 def _cached(path: Path, h: str, inputs: Inputs) -> Fit | None:
