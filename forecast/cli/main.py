@@ -3,6 +3,7 @@
     forecast [HYDRA OVERRIDES]            one scenario's report (scenario=NAME, all_scenarios=true, --multirun ...)
     forecast scenarios                    list the scenarios
     forecast evidence add|check|list ...  the analysts' evidence log
+    forecast judgement add|check|list ... analysts' dated judgements on the priors (analysts=[a,b] pool=log|linear)
     forecast history [--replay]           the forecast history and its figure
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
 
@@ -22,7 +23,7 @@ from forecast.cli.console import say
 from forecast.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, DiagnosticsError, ForecastError
 from forecast.files import read_report
 
-SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
+SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled"}
 
 
 def _quiet_libraries() -> None:
