@@ -154,6 +154,10 @@ def load_analyst(judgements_dir: Path, analyst: str, ont, article: list[Claim], 
     if not folder.is_dir():
         raise InputError(display(folder), "no such analyst folder",
                          f"create it with `forecast judgement add --analyst {analyst} ...` or fix `analysts=`")
+    return active_set(_parse_folder(folder, analyst, ont, article, today), analyst, article, as_of)
+
+
+def _parse_folder(folder: Path, analyst: str, ont, article: list[Claim], today: dt.date) -> list[Judgement]:
     out: list[Judgement] = []
     for path in sorted(folder.glob("*.yaml")):
         j = parse_judgement(read_yaml(path), analyst, ont, article, today, display(path), path)
@@ -161,7 +165,7 @@ def load_analyst(judgements_dir: Path, analyst: str, ont, article: list[Claim], 
             raise InputError(f"{display(path)}, key 'id'", f"id {j.id!r} does not match the file name",
                              f"rename the file to {j.id}.yaml")
         out.append(j)
-    return active_set(out, analyst, article, as_of)
+    return out
 
 
 def active_set(out: list[Judgement], analyst: str, article: list[Claim], as_of: dt.date | None) -> list[Judgement]:
@@ -214,14 +218,14 @@ def list_analysts(judgements_dir: Path) -> list[str]:
 def add_judgement(judgements_dir: Path, analyst: str, raw: dict[str, Any], ont, article: list[Claim],
                   today: dt.date) -> Path:
     """Validate and write a new judgement; refuses an existing id and never touches other files."""
-    j = parse_judgement(raw, analyst, ont, article, today, f"new judgement of {analyst}")
     folder = analyst_dir(judgements_dir, analyst)
-    if folder.is_dir():
-        existing = load_analyst(judgements_dir, analyst, ont, article, today)  # the set must be valid before it grows
-        if any(e.id == j.id for e in existing) or (folder / f"{j.id}.yaml").exists():
-            raise InputError(f"new judgement of {analyst} (judgement {j.id}), key 'id'",
-                             "a judgement with this id exists", "choose a new id")
-    target = folder / f"{j.id}.yaml"
+    target = folder / f"{raw.get('id') if isinstance(raw, dict) else ''}.yaml"
+    j = parse_judgement(raw, analyst, ont, article, today, f"new judgement of {analyst}", target)
+    existing = _parse_folder(folder, analyst, ont, article, today) if folder.is_dir() else []
+    if any(e.id == j.id for e in existing) or target.exists():
+        raise InputError(f"new judgement of {analyst} (judgement {j.id}), key 'id'",
+                         "a judgement with this id exists", "choose a new id")
+    active_set([*existing, j], analyst, article, None)  # the set with it must be valid before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(_plain(raw), sort_keys=False, allow_unicode=True, width=100)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".new-", suffix=".tmp")
@@ -233,11 +237,6 @@ def add_judgement(judgements_dir: Path, analyst: str, raw: dict[str, Any], ont, 
         raise InputError(display(target), "file exists", "choose a new id") from None
     finally:
         os.unlink(tmp)
-    try:  # the whole set must still be valid (e.g. not a second revision of the same claim)
-        load_analyst(judgements_dir, analyst, ont, article, today)
-    except InputError:
-        target.unlink()
-        raise
     return target
 
 

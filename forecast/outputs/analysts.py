@@ -24,6 +24,7 @@ from forecast.inputs.judgements import Judgement
 from forecast.model.fit import Fit
 
 RESIDUAL = "article forecast, pool settings and Monte Carlo"
+MOVES = 0.005  # a judgement "moves" a probability when leaving it out shifts the pool by at least this
 
 
 def _r(x: float) -> float:
@@ -92,7 +93,8 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                    "pooled": _r(pooled[s, r]), "pooled_low": _r(lo[r]), "pooled_high": _r(hi[r])}
             if loo:
                 (a, jid, author), d = max(loo.items(), key=lambda kv: abs(kv[1][s, r]))
-                row.update(moved_most_by=f"{a}/{jid}", moved_most_author=author, moved_most_change=_r(d[s, r]))
+                if abs(d[s, r]) >= MOVES:  # below half a point no judgement is named: that is Monte Carlo noise
+                    row.update(moved_most_by=f"{a}/{jid}", moved_most_author=author, moved_most_change=_r(d[s, r]))
             rows.append(row)
         rows.sort(key=lambda x: -max(abs(v - x["article"]) for v in [*x["analysts"].values(), x["pooled"]]))
         sec = {"pool": pool.method, "weights": {a: _r(w) for a, w in pool.weights.items()},
@@ -177,7 +179,7 @@ def spread_figure(sec: dict[str, Any], scenario: str, top: int = 8) -> bytes:
 
     rows = sec["rows"][:top]
     analysts = [a["analyst"] for a in sec["analysts"]]
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 1.4), dpi=100)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 2.0), dpi=100)
     colors = plt.get_cmap("tab10")
     y = np.arange(len(rows))[::-1]
     for i, row in enumerate(rows):
@@ -196,7 +198,7 @@ def spread_figure(sec: dict[str, Any], scenario: str, top: int = 8) -> bytes:
     ax.set_xlim(0, 1)
     ax.set_xlabel("P(response)")
     ax.set_title(f"{scenario}: where the analysts disagree", fontsize=9)
-    ax.legend(fontsize=6, loc="lower right", frameon=False)
+    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
     fig.text(0.01, 0.005, "forecast: analysts' judgements pooled (forecast/analysis/pooling.py)", fontsize=6,
              color="0.4")
     fig.tight_layout()
