@@ -273,13 +273,13 @@ def synthetic_pool(tmp_path_factory):
 
 @pytest.mark.slow
 def test_importance_sampling_matches_an_exact_refit_of_the_log_pool(synthetic_pool, monkeypatch):
-    """P(r4 | a1) (r4 is never observed, so only the claims and the hierarchy inform it). Measured when
-    written: article 0.70, analyst lo 0.54, hi 0.77; the log pool with weights 0.75/0.25 is 0.591 (sd 0.076)
-    by reweighting the article fit and 0.590 (sd 0.082) by an exact refit. The test also computes, from
-    the same draws, what plausible bugs would report and requires each to miss the exact answer by more
-    than the tolerance: weights ignored (equal), both judgements at full strength (no power-scaling:
-    the sd shrinks by ~1/sqrt(2)), the reweighting's sign flipped. Tolerances: 0.03 on the mean, 25% on
-    the sd (3x the Monte Carlo error of 800 draws)."""
+    """P(r4 | a1) (r4 is never observed, so only the claims and the hierarchy inform it). Measured in two
+    runs: article 0.70, analyst lo 0.53, hi 0.78; the log pool with weights 0.75/0.25 is 0.587-0.591 (sd
+    0.076-0.077) by reweighting the article fit and 0.587-0.590 (sd 0.079-0.082) by an exact refit. From
+    the same draws the test computes what plausible bugs would report, and requires each to miss the
+    exact answer by more than the tolerance: weights ignored (equal) 0.647; both judgements at full
+    strength (no power-scaling) sd 0.061, ratio 0.77; the reweighting's sign flipped 0.97. Tolerances:
+    0.03 on the mean (3x the Monte Carlo error of 800 draws), sd ratio in (0.85, 1.18)."""
     from forecast.analysis import pooling
 
     cfg, inputs, article_fit, sets, scen, weights, pool = synthetic_pool
@@ -301,7 +301,7 @@ def test_importance_sampling_matches_an_exact_refit_of_the_log_pool(synthetic_po
     print(f"article {art:.3f} lo {m['lo']:.3f} hi {m['hi']:.3f} pooled IS {is_mean:.3f} (sd {is_sd:.3f}, "
           f"k {pool.pooled.k:.2f}) exact {ex.mean():.3f} (sd {ex.std():.3f})")
     assert abs(is_mean - ex.mean()) < 0.03
-    assert 0.8 < is_sd / ex.std() < 1.25
+    assert 0.85 < is_sd / ex.std() < 1.18
 
     def moments(lr):
         lw, _ = pooling.psis(lr)
@@ -315,7 +315,7 @@ def test_importance_sampling_matches_an_exact_refit_of_the_log_pool(synthetic_po
     flipped = moments(-t(claims))
     print(f"bugs: equal weights {equal[0]:.3f}, full strength sd {full[1]:.3f}, sign flipped {flipped[0]:.3f}")
     assert abs(equal[0] - ex.mean()) > 0.03
-    assert full[1] / ex.std() < 0.8
+    assert full[1] / ex.std() < 0.85
     assert abs(flipped[0] - ex.mean()) > 0.03
     assert m["lo"] < ex.mean() < (0.75 * m["lo"] + 0.25 * m["hi"]) + 0.03  # pulled towards the heavier analyst
 
