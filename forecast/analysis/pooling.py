@@ -29,6 +29,7 @@ from forecast.inputs.judgements import (
     Judgement,
     active_set,
     analyst_claims,
+    known_raw,
     load_judgements,
     log_pool_claims,
     parse_judgement,
@@ -171,7 +172,7 @@ class Pool:
     analysts: list[str]
     weights: dict[str, float]
     method: str
-    judgements: dict[str, list[Judgement]]
+    judgements: dict[str, list[Judgement]]  # the active sets
     article: Component
     components: dict[str, Component]
     pooled: Component | None  # the log pool; None for linear (a mixture of the components)
@@ -188,6 +189,12 @@ def load_sets(cfg, inputs: Inputs, today: dt.date | None = None) -> dict[str, li
     analysts = [str(a) for a in (cfg.get("analysts") or [])]
     return load_judgements(paths(cfg)["data"] / "judgements", analysts, inputs.ontology, inputs.claims,
                            today or dt.date.today(), inputs.as_of)
+
+
+def recorded(cfg, inputs: Inputs, today: dt.date | None = None) -> dict[str, dict[str, Any]]:
+    """Every judgement of the selected analysts made by as_of, as written ({analyst: {id: raw}})."""
+    return {str(a): known_raw(paths(cfg)["data"] / "judgements", str(a), inputs.ontology, inputs.claims,
+                              today or dt.date.today(), inputs.as_of) for a in (cfg.get("analysts") or [])}
 
 
 def pool_forecasts(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dict], sets: dict[str, list[Judgement]],

@@ -157,6 +157,15 @@ def load_analyst(judgements_dir: Path, analyst: str, ont, article: list[Claim], 
     return active_set(_parse_folder(folder, analyst, ont, article, today), analyst, article, as_of)
 
 
+def known_raw(judgements_dir: Path, analyst: str, ont, article: list[Claim], today: dt.date,
+              as_of: dt.date | None = None) -> dict[str, dict[str, Any]]:
+    """Every judgement of the analyst made by ``as_of`` (revised ones too), as written: a report's record
+    from which the set can be rebuilt later."""
+    folder = analyst_dir(judgements_dir, analyst)
+    return {j.id: j.raw for j in _parse_folder(folder, analyst, ont, article, today)
+            if as_of is None or j.date_made <= as_of}
+
+
 def _parse_folder(folder: Path, analyst: str, ont, article: list[Claim], today: dt.date) -> list[Judgement]:
     out: list[Judgement] = []
     for path in sorted(folder.glob("*.yaml")):

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from forecast.analysis import pooling
+from forecast.errors import InputError
 from forecast.files import read_report, report_dir
 from forecast.inputs.data import Inputs
 from forecast.inputs.judgements import Judgement
@@ -49,9 +50,11 @@ def _judgement_row(j: Judgement, article: dict[str, Any]) -> dict[str, Any]:
             "article": article.get(j.article_claim)}
 
 
-def state_of(pool: pooling.Pool) -> dict[str, Any]:
+def state_of(pool: pooling.Pool, known: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What a later report needs to rebuild this pool: the settings and every judgement known (as written)."""
     return {"analysts": pool.analysts, "pool": pool.method, "weights": pool.weights,
-            "judgements": {a: {j.id: j.raw for j in js} for a, js in pool.judgements.items()}}
+            "judgements": known if known is not None else {a: {j.id: j.raw for j in js}
+                                                           for a, js in pool.judgements.items()}}
 
 
 def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dict], prior_pred, reports: Path,
@@ -62,6 +65,7 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
     t0 = time.perf_counter()
     sets = pooling.load_sets(cfg, inputs)
     pool = pooling.pool_forecasts(cfg, inputs, fitted, scenarios, sets, say=say)
+    state = state_of(pool, pooling.recorded(cfg, inputs))
     ids = inputs.ontology.response_ids
     labels = inputs.ontology.responses["label"]
     art_means = pool.article.means()
@@ -101,12 +105,12 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                "interval": f"{hdi_prob:.0%} equal-tailed interval of the pooled draws",
                "pooled_method": (pool.pooled.method if pool.pooled is not None else
                                  "mixture of the analysts' forecasts, weighted"),
-               "analysts": analysts, "judgements": judgements, "rows": rows, "state": state_of(pool),
+               "analysts": analysts, "judgements": judgements, "rows": rows, "state": state,
                "seconds": round(seconds, 2),
                "sources": ("log pool: Genest & Zidek (1986), externally Bayesian; linear pool: Stone (1961), "
                            "O'Hagan et al. (2006)")}
         prev = read_report(report_dir(reports, name) / "forecast.json")
-        changes = judgement_changes(pool, inputs, prev, s) if prev else None
+        changes = judgement_changes(pool, inputs, prev, s, state) if prev else None
         if changes:
             sec["changes"] = changes
         sec["png"] = spread_figure(sec, name)
@@ -114,7 +118,8 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
     return out
 
 
-def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], s: int) -> dict[str, Any] | None:
+def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], s: int,
+                      state: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """What moved the pooled forecast since the previous report: each added, revised or removed
     judgement in turn (in the order made), by reweighting; the residual is the previous judgements
     under today's article fit and pool settings minus the previous report's numbers."""
@@ -123,13 +128,18 @@ def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], 
         return None
     before = {r["response"]: r["pooled"] for r in sec["rows"]}
     prev_raw = sec["state"].get("judgements") or {}
-    cur_raw = state_of(pool)["judgements"]
-    today = dt.date.today()
+    cur_raw = (state or state_of(pool))["judgements"]
     try:
-        start_raw = {a: dict(prev_raw.get(a) or {}) for a in pool.analysts}
-        sets = pooling.rebuild_sets(start_raw, inputs, today)
-    except Exception as e:  # noqa: BLE001 - an old judgement no longer valid: no attribution, said so
-        return {"note": f"the previous report's judgements no longer validate ({e}); change shown without causes"}
+        return _attribute(pool, inputs, prev, s, before, prev_raw, cur_raw)
+    except InputError as e:  # a recorded judgement that no longer validates: no attribution, and it says why
+        return {"previous_generated_at": prev.get("generated_at"),
+                "note": f"the previous report's judgements do not validate today ({e}): no attribution"}
+
+
+def _attribute(pool, inputs, prev, s, before, prev_raw, cur_raw) -> dict[str, Any]:
+    today = dt.date.today()
+    start_raw = {a: dict(prev_raw.get(a) or {}) for a in pool.analysts}
+    sets = pooling.rebuild_sets(start_raw, inputs, today)
     steps = [(RESIDUAL, pooling.without(pool, inputs, "", sets=sets))]
     events = []
     for a in pool.analysts:
@@ -139,7 +149,8 @@ def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], 
                 events.append((str(raw.get("date_made")), a, jid, "added" if old is None else "revised", raw))
         for jid in start_raw[a]:
             if jid not in cur_raw[a]:
-                events.append(("9999", a, jid, "removed", None))
+                by = [k for k, v in cur_raw[a].items() if v.get("revises") == jid]
+                events.append(("9999", a, jid, f"superseded by {by[0]}" if by else "removed", None))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     for _, a, jid, what, raw in events:
         if raw is None:
