@@ -3,10 +3,10 @@
 Works on a throwaway copy of the project (conf/, data/, the posterior cache), so the checkout is never
 touched. Steps, each timed as a separate process the way an analyst runs them:
 
-1. `forecast analysts=[example-hawk,example-dove]`          the pooled report before (log pool)
-2. `forecast judgement add --analyst example-hawk ...`      a new, dated judgement (revises its C33 reading)
-3. `forecast analysts=[example-hawk,example-dove]`          the pooled report after: what moved names it
-4. `forecast analysts=[example-hawk,example-dove] pool=linear`
+1. `forecast analysts=[example-hawk,example-dove] pool=linear`   the shipped examples, linear pool
+2. `forecast analysts=[example-hawk,example-dove]`               the shipped examples, log pool
+3. `forecast judgement add --analyst example-hawk ...`           a new, dated judgement (revises its C33 reading)
+4. `forecast analysts=[example-hawk,example-dove]`               the pooled report after: what moved names it
 
 Prints one JSON line: per step the seconds, and per response of the scenario the article-only prior,
 the article's forecast, each example analyst's forecast and the log and linear pools.
@@ -58,20 +58,31 @@ def main() -> None:
         if (ROOT / ".cache" / "posteriors").is_dir():  # the article fit an analyst already has
             shutil.copytree(ROOT / ".cache" / "posteriors", home / ".cache" / "posteriors")
         sc = f"scenario={ns.scenario}"
-        out = {"before": run(home, [sc, ANALYSTS])}
+        rep = home / "reports" / ns.scenario / "forecast.json"
+        out: dict = {"shipped_examples_linear": run(home, [sc, ANALYSTS, "pool=linear"])}
+        lin = {r["response"]: r for r in json.loads(rep.read_text())["analysts"]["rows"]}
+        out["shipped_examples_log"] = run(home, [sc, ANALYSTS])
+        before = json.loads(rep.read_text())["analysts"]
         out["judgement_add"] = run(home, NEW)
-        out["after"] = run(home, [sc, ANALYSTS])
-        after = json.loads((home / "reports" / ns.scenario / "forecast.json").read_text())["analysts"]
-        out["linear"] = run(home, [sc, ANALYSTS, "pool=linear"])
-        lin = json.loads((home / "reports" / ns.scenario / "forecast.json").read_text())["analysts"]
-        lin_by = {r["response"]: r for r in lin["rows"]}
-        out["wait_add_to_pooled_report"] = round(out["judgement_add"] + out["after"], 1)
+        out["after_log"] = run(home, [sc, ANALYSTS])
+        after = json.loads(rep.read_text())["analysts"]
+        out["wait_add_to_pooled_report"] = round(out["judgement_add"] + out["after_log"], 1)
         out["pool_seconds_in_run"] = after["seconds"]
-        out["methods"] = {a["analyst"]: a["method"] for a in after["analysts"]} | {"log pool": after["pooled_method"]}
-        out["changes_causes"] = (after.get("changes") or {}).get("causes")
-        out["responses"] = [{"response": r["response"], "article_prior": r["article_prior"], "article": r["article"],
-                             **r["analysts"], "log_pool": r["pooled"], "linear_pool": lin_by[r["response"]]["pooled"],
-                             "moved_most_by": r.get("moved_most_by")} for r in after["rows"]]
+        out["methods_shipped"] = {a["analyst"]: a["method"] for a in before["analysts"]} | {
+            "log pool": before["pooled_method"]}
+        out["methods_after"] = {a["analyst"]: a["method"] for a in after["analysts"]} | {
+            "log pool": after["pooled_method"]}
+        out["changes_after"] = after.get("changes")
+        out["responses_shipped"] = [{"response": r["response"], "article_prior": r["article_prior"],
+                                     "article": r["article"], **r["analysts"], "log_pool": r["pooled"],
+                                     "log_interval": [r["pooled_low"], r["pooled_high"]],
+                                     "linear_pool": lin[r["response"]]["pooled"],
+                                     "linear_interval": [lin[r["response"]]["pooled_low"],
+                                                         lin[r["response"]]["pooled_high"]],
+                                     "moved_most_by": r.get("moved_most_by"),
+                                     "moved_most_change": r.get("moved_most_change")} for r in before["rows"]]
+        out["responses_after"] = [{"response": r["response"], **r["analysts"], "log_pool": r["pooled"]}
+                                  for r in after["rows"]]
         print(json.dumps(out))
 
 
