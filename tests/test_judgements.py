@@ -218,8 +218,11 @@ def test_log_pool_claims_of_the_shipped_examples(world):
 
 
 def test_the_report_section_renders_only_when_analysts_are_selected():
+    from forecast.outputs.analysts import analysts_sections
     from forecast.outputs.render import render_markdown
 
+    # without analysts=[...] nothing is computed or read (the default report is unchanged)
+    assert analysts_sections(OmegaConf.create({"analysts": []}), None, None, {}, None, Path("/nonexistent"), 0.9) == {}
     base = {"title": "T", "responses": [], "claims": [], "precedents": [], "diagnostics": {"ok": True}}
     assert "Analysts' judgements" not in render_markdown(base, {})
     sec = {"pool": "log", "weights": {"a": 0.5, "b": 0.5}, "interval": "90% equal-tailed interval",
