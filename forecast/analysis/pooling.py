@@ -148,7 +148,9 @@ def reweight(base: Base, claims: list[Claim], inputs: Inputs, label: str) -> Com
         n = base.theta.size
         return Component(label, base, claims, np.full(base.theta.shape, -np.log(n)), None, "its own fit")
     lw, k = psis(claim_terms(claims, base, inputs) - base.t_base)
-    return Component(label, base, claims, lw, k, f"importance sampling from the article fit (Pareto k {k:.2f})")
+    ess = 1.0 / float(np.exp(2 * lw).sum())  # effective draws of the reweighting (Kish)
+    return Component(label, base, claims, lw, k, f"importance sampling from the article fit (Pareto k {k:.2f}, "
+                                                 f"{ess:.0f} effective of {lw.size} draws)")
 
 
 def exact_or_reweighted(cfg, inputs: Inputs, base: Base, claims: list[Claim], label: str, scenarios: dict,

@@ -29,7 +29,7 @@ MOVES = 0.005  # a judgement "moves" a probability when leaving it out shifts th
 
 
 def _r(x: float) -> float:
-    return round(float(x), 4)
+    return round(float(x), 4) + 0.0  # + 0.0: no "-0" in tables
 
 
 def constrains(c) -> str:
@@ -101,7 +101,16 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                     row.update(moved_most_by=f"{a}/{jid}", moved_most_author=author, moved_most_change=_r(d[s, r]))
             rows.append(row)
         rows.sort(key=lambda x: -max(abs(v - x["article"]) for v in [*x["analysts"].values(), x["pooled"]]))
-        sec = {"pool": pool.method, "weights": {a: _r(w) for a, w in pool.weights.items()},
+        comps = []
+        if "p_composite" in pool.article.base.pred:
+            cnames = list(pool.article.base.pred["composite"].values)
+            ca = pool.article.means("p_composite")
+            cc = {a: pool.components[a].means("p_composite") for a in pool.analysts}
+            cp = pool.pooled_means("p_composite")
+            comps = [{"composite": c, "label": inputs.ontology.composites[c]["label"], "article": _r(ca[s, i]),
+                      "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
+                     for i, c in enumerate(cnames)]
+        sec = {"pool": pool.method, "composites": comps, "weights": {a: _r(w) for a, w in pool.weights.items()},
                "interval": f"{hdi_prob:.0%} equal-tailed interval of the pooled draws",
                "pooled_method": (pool.pooled.method if pool.pooled is not None else
                                  "mixture of the analysts' forecasts, weighted"),
@@ -176,6 +185,9 @@ def _attribute(pool, inputs, prev, s, before, prev_raw, cur_raw) -> dict[str, An
             row["refit minus importance sampling"] = _r(current[s, r] - last)
         rows.append(row)
     rows.sort(key=lambda x: -abs(x["change"]))
+    if not events and all(abs(r["change"]) < 5e-4 for r in rows):
+        return {"previous_generated_at": prev.get("generated_at"), "rows": [],
+                "note": "no judgement changed since the previous report and the pool did not move"}
     return {"previous_generated_at": prev.get("generated_at"), "rows": rows,
             "causes": [label for label, _ in steps[1:]],
             "order": "judgements added, revised or removed in the order they were made"}

@@ -455,6 +455,11 @@ def _analysts_blocks(data: Mapping[str, Any]) -> list[Block]:
                       T(", and the judgement whose removal would move the pool most (with the change it makes).")]),
                ("table", ["Response", "Article prior", "Article", *names, "Pooled", "Interval", "Moves the pool most"],
                 rows, "l" + "r" * (len(names) + 4) + "l*")]
+    crow = [[[Span("strong", _s(c.get("label")))], [T(pct(c.get("article")))],
+             *[[T(pct((c.get("analysts") or {}).get(a)))] for a in names], [T(pct(c.get("pooled")))]]
+            for c in sec.get("composites") or [] if isinstance(c, Mapping)]
+    if crow:
+        blocks.append(("table", ["Combined outcome", "Article", *names, "Pooled"], crow, "l" + "r" * (len(names) + 2)))
     if sec.get("figure"):
         blocks.append(("figure", str(sec["figure"]), "Where the analysts disagree: article-only prior (grey tick), "
                                                      "article forecast (circle), analysts (triangles), pool "
