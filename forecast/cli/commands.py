@@ -1,4 +1,4 @@
-"""Subcommands that are not a Hydra forecast run: scenarios, evidence, history, scheduled."""
+"""Subcommands that are not a Hydra forecast run: scenarios, evidence, judgement, history, scheduled."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def dispatch(cmd: str, args: list[str]) -> int:
         from forecast.cli.evidence import cmd_evidence
 
         return cmd_evidence(args)
+    if cmd == "judgement":
+        from forecast.cli.judgement import cmd_judgement
+
+        return cmd_judgement(args)
     if cmd == "history":
         from forecast.cli.history import cmd_history
 

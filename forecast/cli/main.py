@@ -3,6 +3,7 @@
     forecast [HYDRA OVERRIDES]            one scenario's report (scenario=NAME, all_scenarios=true, --multirun ...)
     forecast scenarios                    list the scenarios
     forecast evidence add|check|list ...  the analysts' evidence log
+    forecast judgement add|check|list ... analysts' dated judgements on the priors (analysts=[a,b] pool=log|linear)
     forecast history [--replay]           the forecast history and its figure
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
     forecast alerts [--since D] [test]    the scheduled runs' alerts; `test` tries each channel
@@ -32,7 +33,7 @@ from forecast.errors import (
 )
 from forecast.files import read_report
 
-SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled", "alerts"}
+SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts"}
 
 
 def _quiet_libraries() -> None:

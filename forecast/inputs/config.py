@@ -18,7 +18,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
-            "all_scenarios", "alerts"}
+            "all_scenarios", "alerts", "analysts", "pool", "pool_weights"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -137,10 +137,31 @@ def validate(cfg: DictConfig) -> None:
     seed = raw.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError("seed", f"{seed!r} is not a non-negative whole number", "use e.g. seed=1")
+    _validate_pool(raw)
     rep = raw.get("report") or {}
     hp = rep.get("hdi_prob")
     if not isinstance(hp, (int, float)) or not 0.5 <= hp < 1:
         raise ConfigError("report.hdi_prob", f"{hp!r} is not in [0.5, 1)", "use e.g. 0.9")
+
+
+def _validate_pool(raw: dict[str, Any]) -> None:
+    """analysts=[...], pool=log|linear and pool_weights (data/judgements/; forecast/inputs/judgements.py)."""
+    from forecast.inputs.judgements import POOLS, parse_weights
+    from forecast.inputs.readers import parse_id
+
+    analysts = raw.get("analysts") or []
+    if not isinstance(analysts, list):
+        raise ConfigError("analysts", f"{analysts!r} is not a list", "write analysts=[name,other]")
+    for a in analysts:
+        parse_id(a, "analysts")
+    if len(set(analysts)) != len(analysts):
+        raise ConfigError("analysts", "an analyst is listed twice", "list each once")
+    if raw.get("pool", "log") not in POOLS:
+        raise ConfigError("pool", f"unknown pool {raw.get('pool')!r}", f"use one of: {', '.join(POOLS)}")
+    weights = raw.get("pool_weights") or {}
+    if not isinstance(weights, dict):
+        raise ConfigError("pool_weights", "expected a mapping analyst: weight", "write pool_weights.NAME=2")
+    parse_weights([str(a) for a in analysts], weights)
 
 
 def as_of_date(cfg: DictConfig, today: dt.date | None = None) -> dt.date:

@@ -459,6 +459,7 @@ SECTIONS = (
     _section_plain_words,
     _section_figures,
     _section_changes,
+    lambda data, ctx: _analysts_blocks(data),
     _section_history,
     _section_priors,
     _section_precedents,
@@ -515,6 +516,83 @@ footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;overflow-wrap:anywh
 
 _HTML_WRAP = {"strong": "<strong>{}</strong>", "code": "<code>{}</code>", "muted": '<span class="muted">{}</span>',
               "quote": "<q>{}</q>"}
+
+
+def _analysts_blocks(data: Mapping[str, Any]) -> list[Block]:
+    """The analysts' section (present only when the run selected analysts=[...])."""
+    sec = data.get("analysts")
+    if not isinstance(sec, Mapping) or not sec.get("rows"):
+        return []
+    names = [str(a.get("analyst")) for a in sec.get("analysts") or [] if isinstance(a, Mapping)]
+    weights = sec.get("weights") or {}
+    blocks: list[Block] = [("h2", [T("Analysts' judgements, pooled")])]
+    blocks.append(("p", [T(f"Each analyst's forecast uses the article's claims with that analyst's dated judgements "
+                           f"added or revising them; the pool combines them ({_s(sec.get('pool'))} pool, weights "
+                           + ", ".join(f"{a} {_fmt(weights.get(a))}" for a in names) + "). "),
+                         Span("muted", f"Rules: {_s(sec.get('sources'))}. The headline above is the article's "
+                                       "forecast; this section does not replace it.")]))
+    arow = [[[Span("code", _s(a.get("analyst")))], [T(", ".join(a.get("authors") or []))],
+             [T(_fmt(a.get("weight")))], [T(_s(a.get("n_judgements")))], [Span("muted", _s(a.get("method")))]]
+            for a in sec.get("analysts") or [] if isinstance(a, Mapping)]
+    arow.append([[Span("strong", "pool")], [T("")], [T("1")], [T("")], [Span("muted", _s(sec.get("pooled_method")))]])
+    blocks.append(("table", ["Analyst", "Author", "Weight", "Judgements", "Computed by"], arow, "llrrl"))
+    rows = []
+    for r in sec.get("rows") or []:
+        if not isinstance(r, Mapping):
+            continue
+        by = r.get("analysts") or {}
+        moved: Cell = [T("—")]
+        if r.get("moved_most_by"):
+            moved = [Span("code", _s(r.get("moved_most_by"))), Span("muted", f" {_fmt(r.get('moved_most_change'))}")]
+        rows.append([[Span("strong", _s(r.get("label")))], [T(pct(r.get("article_prior")))], [T(pct(r.get("article")))],
+                     *[[T(pct(by.get(a)))] for a in names],
+                     [Span("bar", pct(r.get("pooled")), _s(_num(r.get("pooled")) or 0.0))],
+                     [T(interval(r.get("pooled_low"), r.get("pooled_high")))], moved])
+    blocks += [("p", [T("Per response, most disputed first: the article-only prior, the article's forecast (the "
+                        "headline), each analyst's forecast, the pool with its "), T(_s(sec.get("interval"))),
+                      T(", and the judgement whose removal would move the pool most (with the change it makes).")]),
+               ("table", ["Response", "Article prior", "Article", *names, "Pooled", "Interval", "Moves the pool most"],
+                rows, "l" + "r" * (len(names) + 4) + "l*")]
+    crow = [[[Span("strong", _s(c.get("label")))], [T(pct(c.get("article")))],
+             *[[T(pct((c.get("analysts") or {}).get(a)))] for a in names], [T(pct(c.get("pooled")))]]
+            for c in sec.get("composites") or [] if isinstance(c, Mapping)]
+    if crow:
+        blocks.append(("table", ["Combined outcome", "Article", *names, "Pooled"], crow, "l" + "r" * (len(names) + 2)))
+    if sec.get("figure"):
+        blocks.append(("figure", str(sec["figure"]), "Where the analysts disagree: article-only prior (grey tick), "
+                                                     "article forecast (circle), analysts (triangles), pool "
+                                                     "(diamond, with its interval)."))
+    jrow = []
+    for j in sec.get("judgements") or []:
+        if not isinstance(j, Mapping):
+            continue
+        art = j.get("article") if isinstance(j.get("article"), Mapping) else None
+        art_cell: Cell = [T("— (adds a constraint)")]
+        if art:
+            art_cell = [Span("code", _s(j.get("replaces"))), T(f" {_s(art.get('distribution'))}"), Span("br"),
+                        Span("quote", _s(art.get("quote")))]
+        src: Cell = []
+        for s_ in j.get("sources") or []:
+            src += [*linkify(s_), Span("br")]
+        jrow.append([[Span("code", f"{_s(j.get('analyst'))}/{_s(j.get('id'))}"), Span("br"),
+                      Span("muted", f"{_s(j.get('author'))}, {_s(j.get('date_made'))}")],
+                     [T(j.get("constrains"))], art_cell, [T(j.get("distribution"))],
+                     [Span("quote", _s(j.get("rationale")))], src[:-1] or [T("—")]])
+    blocks += [("p", [T("The judgements, beside the article's claim each one revises (a revision never replaces "
+                        "the article's claim in the headline):")]),
+               ("table", ["Judgement", "Constrains", "Article's claim", "Analyst's revision", "Rationale", "Sources"],
+                jrow, "llwlwl")]
+    ch = sec.get("changes")
+    if isinstance(ch, Mapping):
+        blocks.append(("p", [Span("strong", "What moved the pool since the last report"),
+                             T(f" (generated {_s(ch.get('previous_generated_at'))}; "
+                               f"{_s(ch.get('order') or ch.get('note'))}):")]))
+        crows = [{str(k): v for k, v in r.items()} for r in ch.get("rows") or [] if isinstance(r, Mapping)]
+        keys = list(dict.fromkeys(k for r in crows for k in r))
+        if crows:
+            blocks.append(("table", keys, [[[T(_fmt(r.get(k)))] for k in keys] for r in crows],
+                           "l" + "r" * (len(keys) - 1) + "*"))
+    return blocks
 
 
 def _html_span(sp: Span) -> str:

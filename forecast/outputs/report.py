@@ -27,6 +27,7 @@ from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
+from forecast.outputs.analysts import analysts_sections
 from forecast.outputs.figures import make_figures
 from forecast.outputs.render import render_html, render_markdown
 
@@ -199,6 +200,9 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
     all_means = pred["p"].mean(("chain", "draw")).to_pandas()
+    reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+    analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
+                                 float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
     paths = []
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
@@ -213,6 +217,10 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         if history_png is not None:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        if name in analysts:
+            data["analysts"] = {k: v for k, v in analysts[name].items() if k != "png"}
+            data["analysts"]["figure"] = "analysts"
+            figures["analysts"] = analysts[name]["png"]
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
