@@ -77,7 +77,8 @@ def test_property_any_date_gives_inputs_or_one_line_refusal(base_cfg, day):
     h = inputs_hash(inputs, sampler, 1)
     assert h == inputs_hash(_load(base_cfg, day), sampler, 1)  # stable: the same date, the same hash
     d = design(inputs)
-    assert d.X_ep.shape[0] == len(inputs.episodes.table) and len(d.poll_n) == (inputs.polls["use"] == "likelihood").sum()
+    assert d.X_ep.shape[0] == len(inputs.episodes.table)
+    assert len(d.poll_n) == (inputs.polls["use"] == "likelihood").sum()
     if day.toordinal() % 4 == 0:  # a full PyMC model for a quarter of the draws (~0.5 s each)
         build_model(inputs)
 

@@ -29,6 +29,7 @@ from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
 from forecast.outputs.figures import make_figures
 from forecast.outputs.render import render_html, render_markdown
+from forecast.safe_text import csv_frame, json_text
 
 log = logging.getLogger("forecast")
 
@@ -183,6 +184,11 @@ def probabilities_frame(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def probabilities_csv(data: dict[str, Any]) -> str:
+    """probabilities.csv's text: formula prefixes in text cells neutralised for spreadsheets."""
+    return csv_frame(probabilities_frame(data)).to_csv(index=False)
+
+
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                   out_dir: Path | None = None, overrides: list[str] | None = None,
@@ -213,8 +219,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
-            (tmp / "forecast.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-            probabilities_frame(data).to_csv(tmp / "probabilities.csv", index=False)
+            (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
+            (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures), encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
                                            encoding="utf-8")
