@@ -87,7 +87,8 @@ def test_property_any_date_gives_inputs_or_one_line_refusal(base_cfg, day):
 def test_early_date_fits_and_reports(tmp_path, session_cache):
     """2019-01-01: before the article, every poll and every evidence entry; a full report with reduced draws."""
     cfg = forecast.compose(["as_of=2019-01-01", f"paths.cache={session_cache}", f"paths.reports={tmp_path}",
-                            "sampler.draws=200", "sampler.tune=200", "sampler.chains=2"])
+                            "sampler.draws=200", "sampler.tune=200", "sampler.chains=2", "report.figures=false",
+                            "report.top_n=2"])
     inputs = forecast.load_inputs(cfg)
     assert len(inputs.polls) == 0 and inputs.evidence_ids == ()
     fitted = forecast.fit(cfg, inputs)
@@ -96,4 +97,8 @@ def test_early_date_fits_and_reports(tmp_path, session_cache):
     assert data["as_of"] == "2019-01-01" and data["polls"] == [] and data["evidence_ids"] == []
     assert len(data["responses"]) == len(inputs.ontology.response_ids)
     assert all(0 <= r["mean"] <= 1 for r in data["responses"])
-    assert (path / "report.md").read_text().count("2019-01-01") >= 1
+    md = (path / "report.md").read_text()
+    assert "2019-01-01" in md
+    assert not list(path.glob("*.png")) and "![" not in md  # report.figures=false
+    plain = md.split("## In plain words", 1)[1].split("\n## ", 1)[0]
+    assert data["top_n"] == 2 and plain.count("\n- ") == 2  # report.top_n=2

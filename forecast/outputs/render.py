@@ -242,7 +242,8 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
 
     # plain language
     items = []
-    for i, r in enumerate(_sorted_responses(data)[:TOP_N]):
+    top_n = data.get("top_n", TOP_N)  # report.top_n
+    for i, r in enumerate(_sorted_responses(data)[:top_n if isinstance(top_n, int) and top_n >= 0 else TOP_N]):
         m, p0 = _num(r.get("mean")), _num(r.get("prior_mean"))
         lead = "Most likely of all" if i == 0 else _likelihood_word(m)
         items.append([Span("strong", f"{lead}: "), T("Mexico's response would include "),

@@ -124,6 +124,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "sampler": json.loads(attrs.get("sampler", "{}")),
         "command": command_line(overrides),
         "hdi_prob": hdi_prob,
+        "top_n": int(rep["top_n"]),
         "diagnostics": diag,
         "responses": responses,
         "composites": composites,
@@ -205,15 +206,17 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     paths = []
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
-        figures = make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
+        with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
+        figures = (make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
+                   if with_figures else {})
         if previous is not None and name in previous:
             changes = dict(previous[name])
             png = changes.pop("png", None)
-            if png is not None:
+            if png is not None and with_figures:
                 figures["changes"] = png
             data["changes"] = changes
         replay, history_png = replay_section(_config.paths(cfg)["reports"], name)
-        if history_png is not None:
+        if history_png is not None and with_figures:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
