@@ -9,7 +9,7 @@ Base layer: imports only the standard library (every layer above may use it).
   tool writes goes through ``csv_frame``.
 * ``bad_character``: the first character a one-line text field must not hold (control characters,
   line and paragraph separators, bidirectional controls such as RIGHT-TO-LEFT OVERRIDE, zero-width and
-  other invisible format characters, private-use and unassigned code points), named for the error line.
+  other invisible format characters), named for the error line.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import unicodedata
 from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-# Cc control, Cf format (bidi controls, zero-width, BOM, soft hyphen), Zl/Zp separators, Cs surrogates,
-# Co private use, Cn unassigned
-_REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+# Cc control, Cf format (bidi controls, zero-width, BOM, soft hyphen), Zl/Zp separators, Cs surrogates
+_REFUSED_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 
 
 def _is_number(s: str) -> bool:

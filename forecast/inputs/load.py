@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.errors import InputError
 from forecast.inputs import config as _config
 from forecast.inputs.data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
-from forecast.inputs.evidence import load_evidence
+from forecast.inputs.evidence import check_duplicate_polls, load_evidence
 from forecast.inputs.priors import parse_claims
 
 
@@ -46,11 +46,13 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
     if cfg.get("evidence", True):
         ev = load_evidence(paths["data"] / "evidence", ont, today, as_of, only=evidence_only)
         episodes = merge_episodes(episodes, ev.episodes, "data/evidence")
-        dupes = sorted(set(polls.index) & set(ev.polls.index))
+        known = {str(i).casefold() for i in polls.index}  # ids compared regardless of case
+        dupes = sorted(str(i) for i in ev.polls.index if str(i).casefold() in known)
         if dupes:
             raise InputError("data/evidence", f"poll id(s) {dupes} are also in data/polls.csv",
                              "give each poll its own id")
         polls = pd.concat([polls, ev.polls]) if len(ev.polls) else polls
+        check_duplicate_polls(polls, "data/polls.csv + data/evidence")
         signals = ev.signals
         evidence_ids = tuple(e.id for e in ev.entries)
     hyper = _config.hyper(cfg)
