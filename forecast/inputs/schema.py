@@ -153,7 +153,7 @@ def _g(x: Any) -> str:
 
 
 def type_name(f: dataclasses.Field) -> str:
-    return {"int": "int", "float": "float", "bool": "bool", "choice": "str", "date": "date|null", "path": "path",
+    return {"int": "int", "float": "float", "bool": "bool", "choice": "str", "date": "date/null", "path": "path",
             "str": "str", "any": "any"}[f.metadata["kind"]]
 
 
