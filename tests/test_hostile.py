@@ -1367,6 +1367,9 @@ NASTY = ["", " ", "nan", "NaN", "-inf", "inf", "1e309", "-0", "0x10", "1_0", "\u
 TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=25)
 LINE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
                max_size=25).filter(str.strip)
+# evidence-log text: control, format (bidi, zero-width) and separator characters are refused there (issue #15)
+EV_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), max_size=25)
+EV_LINE = EV_TEXT.filter(str.strip)
 NO_REQUIRES = ["diplomatic_protest", "armed_resistance", "nationalist_mobilization", "consent_accommodate"]
 
 
@@ -1507,8 +1510,8 @@ SIG_NUMBERS = [0.1, 0.3, "0.2", 0.5, 1.3, -0.1, "nan", None, "abc", [0.1], 0, 1]
 def evidence_records(o) -> st.SearchStrategy[tuple[dict, list]]:
     nasty = st.one_of(nasty_value(), st.sampled_from(SIG_NUMBERS))
     bodies = {
-        "poll": {"pollster": TEXT, "date": st.sampled_from(["2026-10-15", "2026-01-01"]), "n": st.integers(1, 10**7),
-                 "share_opposed": st.floats(0, 1), "wording": TEXT},
+        "poll": {"pollster": EV_TEXT, "date": st.sampled_from(["2026-10-15", "2026-01-01"]),
+                 "n": st.integers(1, 10**7), "share_opposed": st.floats(0, 1), "wording": EV_TEXT},
         "episode": {"action_type": st.sampled_from(o.action_ids), "date": st.sampled_from(["2026-10-10", "1990-01-01"]),
                     "responses": st.dictionaries(st.sampled_from(NO_REQUIRES), st.sampled_from([0, 1, "1", ""]),
                                                  min_size=1),
@@ -1522,7 +1525,7 @@ def evidence_records(o) -> st.SearchStrategy[tuple[dict, list]]:
     def build(kind: str):
         top = {"id": st.sampled_from(["E-2026-10-p", "E.x_1", "e1"]),
                "date_known": st.sampled_from(["2026-10-20", "2026-11-23"]),
-               "source": st.one_of(st.sampled_from(["https://example.org/e", "cite"]), LINE), "summary": LINE,
+               "source": st.one_of(st.sampled_from(["https://example.org/e", "cite"]), EV_LINE), "summary": EV_LINE,
                "kind": st.just(kind)}
         return st.tuples(mostly_valid(top, nasty, 1), mostly_valid(bodies[kind], nasty)).map(
             lambda tb: ({**tb[0][0], kind: tb[1][0]}, tb[0][1] + tb[1][1]))

@@ -24,6 +24,7 @@ from forecast.inputs.evidence import load_evidence
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import fit_config
 from forecast.model.predict import predict
+from forecast.safe_text import csv_frame
 
 REPLAY_FILE = "history_replay.csv"
 ARTICLE_DATE = "2026-01-16"  # the Brookings commentary: written 10-16 Jan 2026 (research/claims.md)
@@ -121,7 +122,7 @@ def load_replay(reports: Path) -> pd.DataFrame | None:
 
 def write_replay(reports: Path, df: pd.DataFrame) -> Path:
     path = Path(reports) / REPLAY_FILE
-    atomic_write_file(path, df.to_csv(index=False))
+    atomic_write_file(path, csv_frame(df).to_csv(index=False))
     atomic_write_file(path.with_suffix(".json"), json.dumps(df.attrs.get("arrivals", {}), indent=1))
     return path
 

@@ -23,51 +23,66 @@ from forecast.cli.console import ArgParser as _Parser
 from forecast.cli.console import say
 from forecast.errors import InputError
 from forecast.inputs import config as _config
-from forecast.inputs.data import load_ontology
+from forecast.inputs.data import load_ontology, load_polls
 from forecast.inputs.evidence import add_entry, load_evidence, read_entry_file
 from forecast.inputs.readers import parse_date
 
 
+class _Once(argparse.Action):
+    """A single-valued flag: given twice is an error (argparse's ``store`` silently keeps the last)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            parser.error(f"argument {option_string}: given more than once (it takes one value)")
+        seen.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
+def _once(p: argparse.ArgumentParser, *flags: str, **kw) -> None:
+    p.add_argument(*flags, action=_Once, **kw)
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--id", required=True)
-    p.add_argument("--date-known", required=True, help="YYYY-MM-DD: when it became known")
-    p.add_argument("--source", required=True, help="URL or citation")
-    p.add_argument("--summary", required=True, help="one line")
+    _once(p, "--id", required=True)
+    _once(p, "--date-known", required=True, help="YYYY-MM-DD: when it became known")
+    _once(p, "--source", required=True, help="URL or citation")
+    _once(p, "--summary", required=True, help="one line")
 
 
 def parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="forecast evidence", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     add = sub.add_parser("add", help="validate and write a new entry")
-    add.add_argument("--file", help="a YAML file holding one entry")
-    add.add_argument("--data-dir", help="data folder (default: the project's data/)")
+    _once(add, "--file", help="a YAML file holding one entry")
+    _once(add, "--data-dir", help="data folder (default: the project's data/)")
     kinds = add.add_subparsers(dest="kind", parser_class=_Parser)
     poll = kinds.add_parser("poll")
     _add_common(poll)
-    poll.add_argument("--pollster", required=True)
-    poll.add_argument("--date", required=True, help="fieldwork end date")
-    poll.add_argument("--n", required=True)
-    poll.add_argument("--share-opposed", required=True, help="share opposed to US military action, 0-1")
-    poll.add_argument("--wording", default="")
+    _once(poll, "--pollster", required=True)
+    _once(poll, "--date", required=True, help="fieldwork end date")
+    _once(poll, "--n", required=True)
+    _once(poll, "--share-opposed", required=True, help="share opposed to US military action, 0-1")
+    _once(poll, "--wording", default="")
     ep = kinds.add_parser("episode")
     _add_common(ep)
-    ep.add_argument("--action-type", required=True)
-    ep.add_argument("--date", required=True)
+    _once(ep, "--action-type", required=True)
+    _once(ep, "--date", required=True)
     ep.add_argument("--attribute", action="append", default=[], metavar="NAME=VALUE",
                     help="override an attribute of the action type (severity=5, consent=none, ...)")
     ep.add_argument("--response", action="append", default=[], metavar="ID=0|1", required=True)
     sig = kinds.add_parser("signal")
     _add_common(sig)
-    sig.add_argument("--actions", required=True, help="comma-separated action ids")
-    sig.add_argument("--response-id", required=True)
-    sig.add_argument("--lower", required=True)
-    sig.add_argument("--upper", required=True)
-    sig.add_argument("--mass", default="0.8")
-    sig.add_argument("--strength", default="1.0")
+    _once(sig, "--actions", required=True, help="comma-separated action ids")
+    _once(sig, "--response-id", required=True)
+    _once(sig, "--lower", required=True)
+    _once(sig, "--upper", required=True)
+    _once(sig, "--mass", default="0.8")
+    _once(sig, "--strength", default="1.0")
     for name in ("check", "list"):
         p = sub.add_parser(name)
-        p.add_argument("--data-dir")
-        p.add_argument("--as-of")
+        _once(p, "--data-dir")
+        _once(p, "--as-of")
     return ap
 
 
@@ -77,6 +92,9 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
         k, sep, v = it.partition("=")
         if not sep or not k:
             raise InputError(f"forecast evidence add {flag} {it!r}", "expected NAME=VALUE", f"write e.g. {flag} x=1")
+        if k.strip() in out:
+            raise InputError(f"forecast evidence add {flag} {it!r}", f"{k.strip()!r} is given more than once",
+                             f"give each {flag} name once")
         out[k.strip()] = v.strip()
     return out
 
@@ -129,7 +147,8 @@ def cmd_evidence(args: list[str]) -> int:
         else:
             raise InputError("forecast evidence add", "give an entry kind (poll, episode, signal) or --file",
                              "see `forecast evidence add --help`")
-        path = add_entry(data_dir / "evidence", raw, ont, today)
+        polls = load_polls(data_dir / "polls.csv", today) if (data_dir / "polls.csv").is_file() else None
+        path = add_entry(data_dir / "evidence", raw, ont, today, polls)
         say(f"added {path}; rerun `forecast` to see what it moves")
         return 0
     as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today

@@ -8,6 +8,10 @@
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
     forecast alerts [--since D] [test]    the scheduled runs' alerts; `test` tries each channel
 
+Hydra's flags work as in any Hydra app: --help (this text, the config groups, the config, the settings'
+types), --cfg job|hydra|all [--resolve] [--package KEY], --info [all|config|defaults|defaults-tree|plugins|
+searchpath], --multirun (-m), --shell-completion install=bash (eval its output), --hydra-help.
+
 Exit status: 0 = every report written and its diagnostics pass; 2 = invalid input; 3 = diagnostics
 failed (reports written, marked untrustworthy); 75 = another run holds the lock; 70 = internal error.
 """
@@ -27,6 +31,7 @@ from forecast.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    ConfigError,
     DiagnosticsError,
     ForecastError,
     printable,
@@ -135,20 +140,110 @@ def _report_error(e: BaseException) -> int:
     return code
 
 
+REFUSED_FLAGS = {
+    "config_path": "the config is conf/ of the project ($FORECAST_HOME)",
+    "config_name": "the config is conf/config.yaml",
+    "config_dir": "config groups come from conf/ only (their options are checked against it)",
+    "experimental_rerun": "it unpickles a file: this tool loads nothing executable",
+}
+
+
+def hydra_args(argv: list[str]):
+    """The command line parsed by Hydra's own parser (flags: --cfg, --resolve, --package, --info, --help,
+    --hydra-help, --multirun, --shell-completion, ...; the rest are overrides), every error one line."""
+    from hydra._internal.utils import get_args_parser
+
+    parser = get_args_parser()
+
+    def error(message: str):
+        raise ConfigError("command line", message, "see forecast --help")
+
+    parser.error = error  # argparse prints its usage and exits 2; we give one line
+    args = parser.parse_args(argv)
+    for flag, why in REFUSED_FLAGS.items():
+        if getattr(args, flag, None) is not None:
+            raise ConfigError(f"--{flag.replace('_', '-')}", f"not supported: {why}", "leave it out")
+    if args.resolve and args.cfg is None and not args.help:
+        raise ConfigError("--resolve", "only works with --cfg or --help", "write e.g. forecast --cfg job --resolve")
+    if args.package is not None and args.cfg is None:
+        raise ConfigError("--package", "only works with --cfg", "write e.g. forecast --cfg job --package sampler")
+    modes = [f for f, on in (("--run", args.run), ("--multirun", args.multirun), ("--cfg", args.cfg is not None),
+                             ("--info", args.info is not None), ("--shell-completion", args.shell_completion)) if on]
+    if len(modes) > 1:
+        raise ConfigError("command line", f"{' and '.join(modes)} together", "give only one of them")
+    return args
+
+
+def _check_sweep(overrides: list[str]) -> None:
+    """A multirun's overrides, each value of each sweep composed once (with every fixed override), so a bad value
+    is one line before any job starts."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    from forecast.inputs.config import compose
+
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as e:
+        raise ConfigError("command line", " ".join(str(e).split())[:300], "fix the override") from None
+    fixed = [o for o, p in zip(overrides, parsed, strict=True) if not p.is_sweep_override()]
+    compose(fixed, hydra_dirs=True)
+    for p in parsed:
+        if p.is_sweep_override() and p.is_discrete_sweep():
+            try:
+                values = list(p.sweep_string_iterator())
+            except HydraException:
+                continue  # e.g. glob(): Hydra expands it against the group's options (checked by _check_override)
+            key = p.get_key_element()
+            for v in values:
+                compose([*fixed, f"{key}={v}"], hydra_dirs=True)
+
+
+def _register_help() -> None:
+    """``forecast --help``: Hydra's app help (config groups and options, the config) with this tool's commands as
+    the header and the settings' types and ranges as the footer (conf/config.yaml: hydra.help)."""
+    from omegaconf import OmegaConf
+
+    if OmegaConf.has_resolver("forecast_help"):
+        return
+
+    def text(part: str) -> str:
+        if part == "header":
+            return (__doc__ or "").replace("$", "$$")
+        return (settings_table() + "\nPowered by Hydra (https://hydra.cc): `forecast --hydra-help` shows Hydra's "
+                "own flags and groups.\n").replace("$", "$$")
+
+    OmegaConf.register_new_resolver("forecast_help", text)
+
+
+def settings_table() -> str:
+    """Every typed setting: key, type, what it allows (from the schema, forecast/inputs/schema.py)."""
+    from forecast.inputs import schema
+
+    rows = [(k, schema.type_name(f), schema.allowed(f)) for k, f in schema.leaves().items()
+            if f.metadata["kind"] not in ("str", "any")]
+    w = max(len(k) for k, _, _ in rows)
+    return "== Settings: type and allowed values ==\n" + "\n".join(
+        f"  {k:<{w}}  {t:<9} {a}" for k, t, a in rows) + "\n"
+
+
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
     from forecast.cli import sweep
-    from forecast.inputs.config import _check_override, validate
+    from forecast.inputs.config import _check_override, compose, validate
     from forecast.paths import conf_dir
 
-    overrides = [a for a in argv if not a.startswith("-")]
-    for o in overrides:
-        _check_override(o)
-    if not any(a in ("-m", "--multirun") for a in argv) and not any(a.startswith("-") for a in argv):
-        from forecast.inputs.config import compose
-
-        compose(overrides)  # Hydra's own errors become one-line ConfigErrors before the app starts
+    args = hydra_args(argv)
+    overrides = list(args.overrides)
+    if not args.shell_completion:  # completion's own words (install=bash, query=bash) are not overrides
+        for o in overrides:
+            _check_override(o)
+        if args.multirun:
+            _check_sweep(overrides)
+        else:
+            compose(overrides, hydra_dirs=True)  # Hydra's own errors become one-line ConfigErrors before the app starts
+    _register_help()
     result = {"code": EXIT_OK}
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
@@ -181,8 +276,12 @@ def _hydra_main(argv: list[str]) -> int:
     sweep.LAST.clear()
     try:
         task()
-    except SystemExit as e:  # hydra's own usage errors
+    except SystemExit as e:  # hydra's own usage errors; --help and --hydra-help end with exit 0
         return int(e.code or 0) and EXIT_INPUT
+    if args.cfg in ("job", "all") and args.package is None:
+        # Hydra prints the values; the schema adds their types, as YAML comments (the output stays YAML)
+        print("# types and allowed values (forecast/inputs/schema.py):")
+        print("\n".join(f"# {line.strip()}" for line in settings_table().splitlines()[1:]))
     if sweep.LAST:  # a multirun: the worst job decides, wherever the jobs ran
         s = sweep.LAST
         say(f"sweep {s['sweep']}: {s['n_jobs']} jobs ({s['n_reused']} reused), {s['n_failed']} failed, "
@@ -203,9 +302,6 @@ def main(argv: list[str] | None = None) -> int:
 
             _quiet_libraries()
             code = dispatch(argv[0], argv[1:])
-        elif argv and argv[0] in ("-h", "--help"):
-            print(__doc__)
-            code = EXIT_OK
         else:
             code = _hydra_main(argv)
     except KeyboardInterrupt:

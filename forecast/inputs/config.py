@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from forecast.errors import ConfigError, InputError
+from forecast.inputs import schema
 from forecast.inputs.readers import check_keys
 from forecast.paths import conf_dir, resolve
 
@@ -30,6 +33,7 @@ def _project_path(path: str, sub: str = "") -> str:
 
 if not OmegaConf.has_resolver("project_path"):
     OmegaConf.register_new_resolver("project_path", _project_path)
+schema.register()  # conf/config.yaml's defaults list starts with it
 
 
 def list_scenarios() -> list[str]:
@@ -68,10 +72,32 @@ def _check_override(o: str) -> None:
                                   and fnmatch.filter(options, t))
             if not ok:
                 raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", f"available: {', '.join(options)}")
+    _check_bool_override(o)
 
 
-def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
-    """The config for these Hydra overrides (no app launch, works from a notebook)."""
+def _check_bool_override(o: str) -> None:
+    """A boolean setting takes only true or false. OmegaConf would read ``evidence=no`` (or yes, on, off, 1, 0)
+    as a boolean: Hydra's own override parser tells the typed value the user wrote."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
+    from hydra.errors import HydraException
+
+    try:
+        ov = OverridesParser.create().parse_override(o)
+    except HydraException:
+        return  # not parseable: composing it gives Hydra's own message, in one line
+    leaf = schema.leaves().get(ov.key_or_group)
+    if leaf is None or leaf.metadata["kind"] != "bool" or ov.is_delete():
+        return
+    value = ov.value()
+    for v in value.list if isinstance(value, ChoiceSweep) else [value]:
+        if not isinstance(v, bool):
+            raise ConfigError(ov.key_or_group, f"{v!r} is not true or false", "write true or false")
+
+
+def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = False) -> DictConfig:
+    """The config for these Hydra overrides (no app launch, works from a notebook). ``hydra_dirs``: also
+    check Hydra's run and sweep folders (the CLI does, before Hydra creates them)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -85,15 +111,53 @@ def compose(overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:
     was_initialized = gh.is_initialized()
     try:
         if was_initialized:
-            cfg = hydra_compose(config_name="config", overrides=overrides)
+            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
         else:
             with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
-                cfg = hydra_compose(config_name="config", overrides=overrides)
+                cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
     except (HydraException, OmegaConfBaseException, yaml.YAMLError, RecursionError) as e:
-        text = " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:400] or type(e).__name__
-        raise ConfigError("config", text, "check the override's key and value (see conf/)") from None
+        err = _schema_error(e) or ConfigError("config", _one_line(e), "check the override's key and value (see conf/)")
+        raise err from None
     validate(cfg)
+    if hydra_dirs:
+        check_hydra_dirs(cfg)
+        with open_dict(cfg):
+            del cfg["hydra"]
     return cfg
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(line.strip() for line in str(e).splitlines() if line.strip())[:400] or type(e).__name__
+
+
+def _schema_error(e: BaseException) -> ConfigError | None:
+    """A type error OmegaConf raised while merging into the schema, as the schema's one line (key, value, what
+    is allowed); None when the error is not about a typed setting."""
+    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
+
+    c: BaseException | None = e
+    while c is not None and not (isinstance(c, OmegaConfBaseException) and getattr(c, "full_key", None)):
+        c = c.__cause__ or c.__context__
+    if c is None:  # a group file that does not fit the schema at all (a list where a mapping belongs)
+        m = re.search(r"In '(\w+)/([^']+)'", str(e))
+        if m and m.group(1) in SECTIONS and re.search(r"not a subclass of|Cannot merge|[Tt]ype", str(e)):
+            detail = _one_line(e).split(": ", 1)[-1].split(" full_key:")[0]
+            return ConfigError(f"conf/{m.group(1)}/{m.group(2)}.yaml", f"expected a mapping of the "
+                               f"{m.group(1)} schema's keys to values ({detail})", f"see conf/{m.group(1)}/")
+        return None
+    key = str(c.full_key)
+    if "_target_" in key:
+        return ConfigError(key, "`_target_` is not allowed: this tool instantiates nothing from config", "remove it")
+    leaf = schema.leaves().get(key)
+    section = key.split(".", 1)[0]
+    if leaf is None and section not in SECTIONS:
+        return None  # e.g. priors.*: Hydra's own words, in one line
+    if isinstance(c, ConfigKeyError | ConfigAttributeError) and leaf is None:
+        keys = sorted(f.name for f in dataclasses.fields(SECTIONS[section]))
+        return ConfigError(key, "unknown key", f"use only: {', '.join(keys)}")
+    if leaf is not None and getattr(c, "value", None) is not None:
+        return ConfigError(key, f"{c.value!r} is not {schema.allowed(leaf)}", "fix the value")
+    return ConfigError(key, _one_line(c).split(" full_key:")[0], f"see conf/{section}/")
 
 
 def _reject_targets(node: Any, where: str) -> None:
@@ -122,26 +186,70 @@ def validate(cfg: DictConfig) -> None:
         raise ConfigError("scenario.name", f"{sc.get('name')!r} is not a scenario file in conf/scenario/",
                           f"use one of: {', '.join(list_scenarios())}")
     check_keys(sc, SCENARIO_KEYS, lambda k: f"scenario.{k}", ConfigError)
-    sm = raw.get("sampler") or {}
-    check_keys(sm, SAMPLER_KEYS, lambda k: f"sampler.{k}", ConfigError)
-    for k, lo, hi in (("draws", 10, 100_000), ("tune", 0, 100_000), ("chains", 1, 64), ("cores", 1, 64)):
-        v = sm.get(k)
-        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-            raise ConfigError(f"sampler.{k}", f"{v!r} is not a whole number in [{lo}, {hi}]", "fix the value")
-    ta = sm.get("target_accept")
-    if not isinstance(ta, (int, float)) or not 0.5 <= ta < 1:
-        raise ConfigError("sampler.target_accept", f"{ta!r} is not in [0.5, 1)", "use e.g. 0.9")
-    if sm.get("nuts_sampler") not in ("nutpie", "pymc", "numpyro", "blackjax"):
-        raise ConfigError("sampler.nuts_sampler", f"unknown sampler {sm.get('nuts_sampler')!r}",
-                          "use nutpie or pymc")
-    seed = raw.get("seed")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ConfigError("seed", f"{seed!r} is not a non-negative whole number", "use e.g. seed=1")
     _validate_pool(raw)
-    rep = raw.get("report") or {}
-    hp = rep.get("hdi_prob")
-    if not isinstance(hp, (int, float)) or not 0.5 <= hp < 1:
-        raise ConfigError("report.hdi_prob", f"{hp!r} is not in [0.5, 1)", "use e.g. 0.9")
+    for section in SECTIONS:
+        node = raw.get(section)
+        if not isinstance(node, dict):
+            raise ConfigError(section, f"expected a mapping, got {node!r}", f"see conf/{section}/")
+        keys = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        check_keys(node, keys, lambda k, section=section: f"{section}.{k}", ConfigError)
+    for key, f in schema.leaves().items():
+        _check_leaf(cfg, key, f)
+
+
+SECTIONS = {"scenario": schema.ScenarioSchema, "sampler": schema.SamplerSchema, "model": schema.ModelSchema,
+            "report": schema.ReportSchema, "paths": schema.PathsSchema}
+
+
+def _check_leaf(cfg: DictConfig, key: str, f) -> None:
+    """One typed setting against its schema leaf: type, range, a real date, a safe folder."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    kind = f.metadata["kind"]
+    if kind in ("str", "any"):
+        return  # typed by OmegaConf on merge; free text is never resolved (`${...}` stays literal)
+    try:
+        value = OmegaConf.select(cfg, key, throw_on_missing=True)
+    except OmegaConfBaseException as e:
+        text = " ".join(str(e).split("\n")[0].split())
+        raise ConfigError(key, f"cannot be read ({text})", f"give {schema.allowed(f)}") from None
+    if kind == "date":  # a real date here; one after today is refused where the date is used (and recorded)
+        if value not in (None, ""):
+            from forecast.inputs.readers import parse_date
+
+            parse_date(str(value), key)
+        return
+    why = schema.problem(f, value)
+    if why:
+        allowed = schema.allowed(f)
+        if kind == "float" and isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            allowed = allowed.replace("a finite number in", "in")
+        raise ConfigError(key, f"{value!r} is not {allowed}", "fix the value")
+    if kind == "path":
+        where = resolve(value, ".cache").resolve()
+        unsafe = schema.unsafe_folder(where)
+        if unsafe:
+            raise ConfigError(key, f"{value!r} {unsafe} ({where})", "name a folder of this project or your own")
+
+
+def check_hydra_dirs(cfg: DictConfig) -> None:
+    """Hydra's run and sweep folders (where it writes logs) are held to the rule of ``paths.*``."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    for key in ("hydra.run.dir", "hydra.sweep.dir"):
+        try:
+            value = OmegaConf.select(cfg, key, throw_on_missing=True)
+        except OmegaConfBaseException as e:
+            raise ConfigError(key, f"cannot be resolved ({' '.join(str(e).split())[:200]})",
+                              "give a folder path") from None
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(key, f"{value!r} is not a folder path", "give a folder path")
+        where = resolve(value, ".cache").resolve()
+        unsafe = schema.unsafe_folder(where)
+        if unsafe:
+            raise ConfigError(key, f"{value!r} {unsafe} ({where})", "name a folder of this project or your own")
 
 
 def _validate_pool(raw: dict[str, Any]) -> None:

@@ -370,9 +370,10 @@ class Inputs:
             "attributes": ont.attributes,
             "actions": frame(ont.actions[list(ont.attributes)]),
             "responses": frame(ont.responses[["domain", "stance", "form", "requires", "opinion_sign"]]),
-            "episodes": frame(self.episodes.table[["date", "action_type", *ont.attributes]]),
-            "outcomes": frame(self.episodes.outcomes),
-            "polls": frame(self.polls[["date", "n", "share_opposed", "use", "pollster"]]),
+            "episodes": frame(self.episodes.table.reindex(columns=["date", "action_type", *ont.attributes])),
+            "outcomes": frame(self.episodes.outcomes.reindex(columns=ont.response_ids)),
+            # reindex: an empty table (no poll or episode known by as_of) is an ordinary input
+            "polls": frame(self.polls.reindex(columns=["date", "n", "share_opposed", "use", "pollster"])),
             # order-free: the same claims in another order are the same posterior
             "claims": sorted((c.fingerprint() for c in self.claims), key=lambda c: c["name"]),
             "signals": sorted((c.fingerprint() for c in self.signals), key=lambda c: c["name"]),

@@ -30,10 +30,23 @@ import yaml
 from forecast.errors import InputError
 from forecast.inputs.data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
 from forecast.inputs.priors import Claim, parse_claim
-from forecast.inputs.readers import check_keys, display, parse_choice, parse_date, parse_id, read_yaml
+from forecast.inputs.readers import (
+    check_keys,
+    decode_text,
+    display,
+    parse_choice,
+    parse_date,
+    parse_id,
+    parse_yaml,
+    read_yaml,
+)
+from forecast.safe_text import bad_character
 
 KINDS = ("poll", "episode", "signal")
 ENTRY_KEYS = {"id", "date_known", "source", "summary", "kind", *KINDS}
+# characters per text field (the file as a whole: readers.MAX_BYTES)
+TEXT_LIMITS = {"summary": 500, "poll.pollster": 200}
+TEXT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -70,6 +83,7 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
     if not summary or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in summary):
         raise InputError(f"{w} 'summary'", "missing, more than one line, or has control characters",
                          "write a one-line summary of printable text")
+    check_text(raw, w)
     kind = parse_choice(raw.get("kind"), f"{w} 'kind'", set(KINDS), "kind")
     body = raw.get(kind)
     if not isinstance(body, dict):
@@ -107,23 +121,71 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
     return entry, Claim(**{**claim.__dict__, "date_known": known.isoformat()})
 
 
+def check_text(node: Any, w: str, path: str = "") -> None:
+    """Every text in an entry (keys and values, at any depth): no control, bidirectional-control, zero-width or
+    other invisible character (they reverse or hide text in the reports), and within its length limit."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{path}.{k}" if path else str(k)
+            check_text(k, w, key)
+            check_text(v, w, key)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            check_text(v, w, f"{path}[{i}]")
+    elif isinstance(node, str):
+        bad = bad_character(node)
+        if bad:
+            raise InputError(f"{w} '{path}'", f"contains {bad}",
+                             "remove it: control and invisible characters can hide or reverse text in the reports")
+        limit = TEXT_LIMITS.get(path, TEXT_LIMIT)
+        if len(node) > limit:
+            raise InputError(f"{w} '{path}'", f"is {len(node)} characters, over the {limit}-character limit",
+                             "shorten it (cite the source for the rest)")
+
+
+def poll_key(poll: dict[str, Any]) -> tuple:
+    """What makes two poll records the same poll: pollster, date, sample size and share."""
+    return (str(poll.get("pollster") or "").strip().casefold(), str(poll.get("date")), poll.get("n"),
+            round(float(poll.get("share_opposed")), 6))
+
+
+def check_duplicate_polls(polls, where: str) -> None:
+    """A poll entered twice (under two ids, or in data/polls.csv and the log) would count twice in the model."""
+    seen: dict[tuple, str] = {}
+    for pid, row in polls.iterrows():
+        key = poll_key({**row.to_dict(), "n": None if row["n"] != row["n"] else row["n"]})
+        if key in seen:
+            raise InputError(f"{where}, poll {pid}", f"repeats poll {seen[key]} (same pollster, date, n and "
+                             "share_opposed): it would count twice", "remove one, or correct its figures")
+        seen[key] = str(pid)
+
+
 def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.date | None = None,
                   only: set[str] | None = None) -> EvidenceLog:
     """Every valid entry known by ``as_of`` (all of them when None; just ``only``'s ids when given).
     Any invalid entry stops the load."""
     entries, tables, coded, polls, signals = [], [], [], [], []
     seen: dict[str, Path] = {}
+    seen_polls: dict[tuple, str] = {}
     files = sorted(Path(evidence_dir).glob("*.yaml")) if Path(evidence_dir).is_dir() else []
     for path in files:
         where = display(path)
         entry, payload = parse_entry(read_yaml(path), ont, today, where, path)
-        if entry.id in seen:
-            raise InputError(f"{where}, key 'id'", f"duplicate id {entry.id!r} (also {display(seen[entry.id])})",
-                             "give each entry its own id")
+        if entry.id.casefold() in seen:  # unique regardless of case (E-x.yaml and e-X.yaml are one file on macOS)
+            other = seen[entry.id.casefold()]
+            raise InputError(f"{where}, key 'id'", f"duplicate id {entry.id!r} (also {display(other)})",
+                             "give each entry its own id (ids are compared regardless of case)")
         if path.stem != entry.id:
             raise InputError(f"{where}, key 'id'", f"id {entry.id!r} does not match the file name",
                              f"rename the file to {entry.id}.yaml")
-        seen[entry.id] = path
+        seen[entry.id.casefold()] = path
+        if entry.kind == "poll":
+            key = poll_key(payload)
+            if key in seen_polls:
+                raise InputError(f"{where} (entry {entry.id}), poll", f"repeats the poll of entry {seen_polls[key]} "
+                                 "(same pollster, date, n and share_opposed): it would count twice",
+                                 "remove one entry, or correct its figures")
+            seen_polls[key] = entry.id
         if (as_of is not None and entry.date_known > as_of) or (only is not None and entry.id not in only):
             continue
         entries.append(entry)
@@ -137,17 +199,33 @@ def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.d
     return EvidenceLog(entries, _episodes(tables, coded, ont), polls_frame(polls), signals)
 
 
-def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.date) -> Path:
-    """Validate and write a new entry; refuses an existing id and never touches other files."""
+def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.date, polls=None) -> Path:
+    """Validate and write a new entry; refuses an existing id and never touches other files.
+
+    One validator both ways: the bytes about to be written are read back through the loader's own functions
+    (size, encoding, YAML, ``parse_entry``) and checked against the log as ``load_evidence`` checks it, plus
+    ``polls`` (data/polls.csv) for a repeated poll. What this writes, the loader reads."""
     evidence_dir = Path(evidence_dir)
     entry, _ = parse_entry(raw, ont, today, "new evidence entry")
-    existing = load_evidence(evidence_dir, ont, today)  # the log must be valid before it grows
-    if any(e.id == entry.id for e in existing.entries):
-        raise InputError(f"new evidence entry (entry {entry.id}), key 'id'", "an entry with this id exists",
-                         "choose a new id")
     target = evidence_dir / f"{entry.id}.yaml"
-    evidence_dir.mkdir(parents=True, exist_ok=True)
+    where = display(target)
     text = yaml.safe_dump(_plain(raw), sort_keys=False, allow_unicode=True)
+    back = parse_yaml(decode_text(text.encode("utf-8"), where), where)
+    entry, payload = parse_entry(back, ont, today, where, target)
+    existing = load_evidence(evidence_dir, ont, today)  # the log must be valid before it grows
+    same = [e for e in existing.entries if e.id.casefold() == entry.id.casefold()]
+    if same:
+        raise InputError(f"new evidence entry (entry {entry.id}), key 'id'",
+                         f"an entry with this id exists ({display(same[0].path)}; ids are compared regardless of "
+                         "case)", "choose a new id")
+    if entry.kind == "poll":
+        for name, frame in (("data/evidence", existing.polls), ("data/polls.csv", polls)):
+            for pid, row in (frame.iterrows() if frame is not None else ()):
+                if poll_key({**row.to_dict(), "n": None if row["n"] != row["n"] else row["n"]}) == poll_key(payload):
+                    raise InputError(f"new evidence entry (entry {entry.id}), poll",
+                                     f"repeats poll {pid} in {name} (same pollster, date, n and share_opposed): "
+                                     "it would count twice", "do not add it, or correct its figures")
+    evidence_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=evidence_dir, prefix=".new-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -43,7 +43,15 @@ def read_text(path: Path) -> str:
     if size > MAX_BYTES:
         raise InputError(where, f"file is {size} bytes, over the {MAX_BYTES}-byte limit",
                          "split it or remove what does not belong")
-    raw = path.read_bytes()
+    return decode_text(path.read_bytes(), where)
+
+
+def decode_text(raw: bytes, where: str) -> str:
+    """A file's bytes as text, or the one-line reason they are not (the checks every reader applies; a writer
+    runs them on what it is about to write)."""
+    if len(raw) > MAX_BYTES:
+        raise InputError(where, f"file is {len(raw)} bytes, over the {MAX_BYTES}-byte limit",
+                         "split it or remove what does not belong")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -73,19 +81,23 @@ _SafeLoader.yaml_implicit_resolvers = {
 
 
 def read_yaml(path: Path, *, mapping: bool = True) -> Any:
-    text = read_text(path)
+    return parse_yaml(read_text(path), display(path), mapping=mapping)
+
+
+def parse_yaml(text: str, where: str, *, mapping: bool = True) -> Any:
+    """YAML text parsed as ``read_yaml`` parses a file (``where`` names it in errors)."""
     try:
         data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
-        raise InputError(display(path), "nested too deeply", "flatten the structure") from None
+        raise InputError(where, "nested too deeply", "flatten the structure") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark else "somewhere"
         problem = getattr(e, "problem", None) or "cannot be parsed"
-        raise InputError(f"{display(path)}, {line}", f"malformed YAML ({problem})",
+        raise InputError(f"{where}, {line}", f"malformed YAML ({problem})",
                          "fix the indentation or quoting there") from None
     if mapping and not isinstance(data, dict):
-        raise InputError(display(path), f"expected a mapping of keys to values, got {type(data).__name__}",
+        raise InputError(where, f"expected a mapping of keys to values, got {type(data).__name__}",
                          "write it as `key: value` lines")
     return data
 

@@ -12,6 +12,7 @@ import pandas as pd
 from filelock import FileLock
 
 from forecast.files import read_report
+from forecast.safe_text import csv_frame
 
 HISTORY_COLUMNS = ["published_at", "scenario", "as_of", "kind", "id", "mean", "hdi_low", "hdi_high", "hdi_prob",
                    "inputs_hash", "report"]
@@ -44,7 +45,7 @@ def append_history(reports: Path, cache: Path, report_dirs: list[Path], path: Pa
     with FileLock(str(lock)):
         new = not path.exists() or path.stat().st_size == 0
         buf = io.StringIO()
-        pd.DataFrame(rows, columns=HISTORY_COLUMNS).to_csv(buf, index=False, header=new)
+        csv_frame(pd.DataFrame(rows, columns=HISTORY_COLUMNS)).to_csv(buf, index=False, header=new)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(buf.getvalue())
             fh.flush()

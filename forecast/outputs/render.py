@@ -270,7 +270,8 @@ def _section_plain_words(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
     blocks: list[Block] = []
     # plain language
     items = []
-    for i, r in enumerate(_sorted_responses(data)[:TOP_N]):
+    top_n = data.get("top_n", TOP_N)  # report.top_n
+    for i, r in enumerate(_sorted_responses(data)[:top_n if isinstance(top_n, int) and top_n >= 0 else TOP_N]):
         m, p0 = _num(r.get("mean")), _num(r.get("prior_mean"))
         lead = "Most likely of all" if i == 0 else _likelihood_word(m)
         items.append([Span("strong", f"{lead}: "), T("Mexico's response would include "),
@@ -672,10 +673,17 @@ def render_html(data: dict[str, Any], figures: dict[str, bytes]) -> str:
 
 # ---------------------------------------------------------------------- Markdown
 def md_escape(text: str) -> str:
-    """Inert Markdown text: no raw HTML, no links or table breaks smuggled in from data."""
+    """Inert Markdown text: no raw HTML, no links, emphasis or table breaks smuggled in from data, and no block
+    structure: text that begins with ``# ``, ``> ``, ``- ``, ``+ ``, ``* ``, ``1. ``, ``~~~`` or ``___`` stays text
+    (it may open a line: a paragraph, a list item or the first span of a heading)."""
     s = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = s.replace("|", "\\|").replace("[", "\\[").replace("]", "\\]").replace("`", "\\`")
-    return re.sub(r"\s+", " ", s)
+    s = s.replace("*", "\\*").replace("~", "\\~")
+    s = re.sub(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])", r"\\_", s)  # emphasis, not snake_case ids
+    s = re.sub(r"\s+", " ", s)
+    # block markers where the text may start a line: headings, list items, ordered items, breaks, setext
+    s = re.sub(r"^(\s?)([#=]|[-+](?=\s|$|[-+]))", r"\1\\\2", s)
+    return re.sub(r"^(\s?\d{1,9})([.)])(?=\s|$)", r"\1\\\2", s)
 
 
 def _wrap(text: str, mark: str) -> str:

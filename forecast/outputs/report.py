@@ -30,6 +30,7 @@ from forecast.model.predict import predict
 from forecast.outputs.analysts import analysts_sections
 from forecast.outputs.figures import make_figures
 from forecast.outputs.render import render_html, render_markdown
+from forecast.safe_text import csv_frame, json_text
 
 log = logging.getLogger("forecast")
 
@@ -127,6 +128,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "sampler": json.loads(attrs.get("sampler", "{}")),
         "command": command_line(overrides),
         "hdi_prob": hdi_prob,
+        "top_n": int(rep["top_n"]),
         "diagnostics": diag,
         "responses": responses,
         "composites": composites,
@@ -187,6 +189,11 @@ def probabilities_frame(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def probabilities_csv(data: dict[str, Any]) -> str:
+    """probabilities.csv's text: formula prefixes in text cells neutralised for spreadsheets."""
+    return csv_frame(probabilities_frame(data)).to_csv(index=False)
+
+
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                   out_dir: Path | None = None, overrides: list[str] | None = None,
@@ -206,15 +213,17 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     paths = []
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
-        figures = make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
+        with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
+        figures = (make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
+                   if with_figures else {})
         if previous is not None and name in previous:
             changes = dict(previous[name])
             png = changes.pop("png", None)
-            if png is not None:
+            if png is not None and with_figures:
                 figures["changes"] = png
             data["changes"] = changes
         replay, history_png = replay_section(_config.paths(cfg)["reports"], name)
-        if history_png is not None:
+        if history_png is not None and with_figures:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
         if name in analysts:
@@ -224,8 +233,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
-            (tmp / "forecast.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-            probabilities_frame(data).to_csv(tmp / "probabilities.csv", index=False)
+            (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
+            (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures), encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
                                            encoding="utf-8")

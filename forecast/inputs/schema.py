@@ -1,0 +1,200 @@
+"""The configuration's schema: Hydra structured configs (dataclasses in Hydra's ConfigStore).
+
+``conf/config.yaml`` starts its defaults list with ``forecast_schema``, so every group file and override is
+merged into these typed nodes: a wrong type or an unknown key fails at composition, and ``check`` then holds
+each value to its range (finite, positive, a seed the samplers take, a real date, a folder that is not the
+filesystem root or a system folder). Each leaf's metadata says what it allows, in the words of the error
+line and of ``forecast --help``.
+"""
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import MISSING
+
+SEED_MAX = 2**32 - 1  # numpy's SeedSequence/RandomState and every sampler take it
+SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+               "/sys", "/usr")
+SHARED_DIRS = ("/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/tmp")  # noqa: S108
+
+
+def _s(default: Any = MISSING, kind: str = "str", lo: Any = None, hi: Any = None, *, lo_open: bool = False,
+       hi_open: bool = False, choices: tuple[str, ...] = (), help: str = "") -> Any:  # noqa: A002
+    meta = {"kind": kind, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices,
+            "help": help}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _pos(help: str) -> Any:  # noqa: A002
+    return _s(MISSING, "float", 0.0, 100.0, lo_open=True, help=help)
+
+
+@dataclass
+class ScenarioSchema:
+    name: str = _s(help="the scenario's id: a file in conf/scenario/")
+    title: str = _s("", help="one line")
+    action: Any = _s(None, "any", help="an action type id from data/ontology/actions.csv")
+    profile: Any = _s(None, "any", help="attribute overrides, e.g. {consent: coerced}")
+    description: str = _s("", help="free text")
+
+
+@dataclass
+class SamplerSchema:
+    name: str = _s(help="the sampler file's name")
+    nuts_sampler: str = _s(MISSING, "choice", choices=("nutpie", "pymc", "numpyro", "blackjax"))
+    draws: int = _s(MISSING, "int", 10, 100_000)
+    tune: int = _s(MISSING, "int", 0, 100_000)
+    chains: int = _s(MISSING, "int", 1, 64)
+    cores: int = _s(MISSING, "int", 1, 64)
+    target_accept: float = _s(MISSING, "float", 0.5, 1.0, hi_open=True)
+
+
+@dataclass
+class ModelSchema:
+    model_version: int = _s(MISSING, "int", 1, 1_000_000)
+    mu_alpha_mean: float = _s(MISSING, "float", -20.0, 20.0, help="global intercept mean, logit scale")
+    mu_alpha_sd: float = _pos("global intercept sd")
+    sigma_alpha_domain: float = _pos("HalfNormal scale")
+    sigma_alpha_response: float = _pos("HalfNormal scale")
+    slope_sd: float = _pos("Normal sd of a slope without a claim")
+    sigma_slope_domain: float = _pos("HalfNormal scale")
+    sigma_slope_response: float = _pos("HalfNormal scale")
+    sigma_cell: float = _pos("HalfNormal scale")
+    sigma_loading: float = _pos("HalfNormal scale")
+    sigma_house: float = _pos("pollster house-effect scale")
+    opinion_reference: float = _s(MISSING, "float", 0.0, 1.0, lo_open=True, hi_open=True,
+                                  help="the opposition share the article assumes")
+    quadrature_nodes: int = _s(MISSING, "int", 1, 64, help="Gauss-Hermite nodes")
+    poll_window_days: int = _s(MISSING, "int", 1, 36_525, help="polls older than this are left out")
+
+
+@dataclass
+class ReportSchema:
+    hdi_prob: float = _s(MISSING, "float", 0.5, 1.0, hi_open=True)
+    top_n: int = _s(MISSING, "int", 0, 1000, help="responses with a plain-language sentence")
+    figures: bool = _s(MISSING, "bool", help="false: reports without figures (faster)")
+    min_ess_bulk: int = _s(MISSING, "int", 0, 10_000_000)
+    max_rhat: float = _s(MISSING, "float", 1.0, 10.0)
+    max_divergences: int = _s(MISSING, "int", 0, 10_000_000)
+    min_bfmi: float = _s(MISSING, "float", 0.0, 10.0)
+
+
+@dataclass
+class PathsSchema:
+    data: str = _s("data", "path", help="a folder; relative = from the project root")
+    reports: str = _s("reports", "path", help="a folder; relative = from the project root")
+    cache: str = _s(".cache", "path", help="a folder; relative = from the project root")
+
+
+@dataclass
+class ForecastSchema:
+    scenario: ScenarioSchema = MISSING
+    priors: Any = MISSING
+    sampler: SamplerSchema = MISSING
+    model: ModelSchema = MISSING
+    report: ReportSchema = MISSING
+    as_of: Optional[str] = _s(  # noqa: UP045 - OmegaConf reads typing.Optional
+        None, "date", help="YYYY-MM-DD or null (today)")
+    seed: int = _s(MISSING, "int", 0, SEED_MAX)
+    evidence: bool = _s(True, "bool", help="include data/evidence/ entries")
+    paths: PathsSchema = field(default_factory=PathsSchema)
+    all_scenarios: bool = _s(False, "bool", help="one fit, a report for every scenario")
+    alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts)")
+    analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
+    pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")
+    pool_weights: Any = _s(None, "any", help="per analyst, e.g. {example-hawk:2,example-dove:1}; equal when null")
+
+
+SCHEMA_NAME = "forecast_schema"
+
+
+def register() -> None:
+    """Store the schema in Hydra's ConfigStore (idempotent)."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name=SCHEMA_NAME, node=ForecastSchema)
+
+
+def leaves(cls: type = ForecastSchema, prefix: str = "") -> dict[str, dataclasses.Field]:
+    """Every typed leaf: dotted key -> dataclass field (``priors`` is free-form, checked by its own parser)."""
+    out = {}
+    for f in dataclasses.fields(cls):
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(f.type):
+            out.update(leaves(f.type, key + "."))
+        elif f.metadata:
+            out[key] = f
+    return out
+
+
+def allowed(f: dataclasses.Field) -> str:
+    """What a leaf allows, in words: 'a whole number in [10, 100000]', 'true or false', ..."""
+    m = f.metadata
+    kind = m["kind"]
+    if kind == "bool":
+        return "true or false"
+    if kind == "choice":
+        return "one of " + ", ".join(m["choices"])
+    if kind == "date":
+        return "a date YYYY-MM-DD or null"
+    if kind == "path":
+        return "a folder that is not the filesystem root or a system folder"
+    if kind in ("int", "float"):
+        what = "a whole number" if kind == "int" else "a finite number"
+        lo = "(" if m["lo_open"] else "["
+        hi = ")" if m["hi_open"] else "]"
+        return f"{what} in {lo}{_g(m['lo'])}, {_g(m['hi'])}{hi}"
+    return "text" if kind == "str" else "a value"
+
+
+def _g(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def type_name(f: dataclasses.Field) -> str:
+    return {"int": "int", "float": "float", "bool": "bool", "choice": "str", "date": "date/null", "path": "path",
+            "str": "str", "any": "any"}[f.metadata["kind"]]
+
+
+def problem(f: dataclasses.Field, value: Any) -> str | None:
+    """Why ``value`` is not allowed for leaf ``f`` (None when it is)."""
+    m = f.metadata
+    kind = m["kind"]
+    if kind == "bool":
+        return None if isinstance(value, bool) else "not"
+    if kind == "choice":
+        return None if value in m["choices"] else "not"
+    if kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "not"
+        if kind == "int" and value != int(value):
+            return "not"
+        if not math.isfinite(value):
+            return "not"
+        lo, hi = m["lo"], m["hi"]
+        if value < lo or (m["lo_open"] and value == lo) or value > hi or (m["hi_open"] and value == hi):
+            return "not"
+        return None
+    if kind == "path":
+        return None if isinstance(value, str) and value.strip() else "not"
+    if kind == "str":
+        return None if isinstance(value, str) else "not"
+    return None
+
+
+def unsafe_folder(path: Path) -> str | None:
+    """Why ``path`` (absolute, resolved) must not be a folder the tool writes into, or None."""
+    p = Path(path)
+    s = str(p)
+    if p == Path(p.anchor):
+        return "is the filesystem root"
+    if any(s == d or s.startswith(d + "/") for d in SYSTEM_DIRS):
+        return "is a system folder"
+    if s in SHARED_DIRS:
+        return "is a shared system folder (name a folder inside it)"
+    return None
