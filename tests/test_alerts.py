@@ -280,7 +280,7 @@ def test_runs_deliver_each_alert_once_and_a_quiet_run_sends_nothing(tmp_path, we
     assert [e.id for e in _entries(reports)] == ids
     assert "No material change since the previous run" in (reports / "digest.md").read_text()
     assert "No material change" in (reports / "digest.html").read_text()
-    assert news.latest_digest_section(reports).startswith('<section id="digest">')
+    assert news.latest_digest_section(reports).startswith("<section id=\"digest\">")
     assert TOKEN not in (reports / "alerts.jsonl").read_text() + (reports / "feed.xml").read_text()
 
 
