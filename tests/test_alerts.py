@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -280,7 +281,7 @@ def test_runs_deliver_each_alert_once_and_a_quiet_run_sends_nothing(tmp_path, we
     assert [e.id for e in _entries(reports)] == ids
     assert "No material change since the previous run" in (reports / "digest.md").read_text()
     assert "No material change" in (reports / "digest.html").read_text()
-    assert news.latest_digest_section(reports).startswith('<section id="digest">')
+    assert news.latest_digest_section(reports).startswith("<section id=\"digest\">")
     assert TOKEN not in (reports / "alerts.jsonl").read_text() + (reports / "feed.xml").read_text()
 
 
@@ -471,3 +472,25 @@ def test_scheduled_runs_alert_when_evidence_moves_a_forecast(default_fit, tmp_pa
     assert "FAILED to deliver" in log_text and TOKEN not in log_text and "bad-pw-x9q" not in log_text
     assert len(_entries(reports)) == len(alerts) + 1
     assert os.environ[HOOK_ENV] not in (reports / "alerts.jsonl").read_text()
+
+
+def test_hostile_text_in_a_run_stays_text_in_the_digest_and_the_feed(tmp_path):
+    from .test_hostile import HOSTILE, assert_inert_html
+
+    reports = tmp_path / "reports"
+    hostile = _report(inputs_hash="b" * 20)
+    hostile["title"] = HOSTILE
+    for r in hostile["responses"]:
+        r["label"] = HOSTILE
+    _publish(reports, "2026-11-23", {"one_time_raid": _report()}, AlertSettings(), {})
+    moved = copy.deepcopy(hostile)
+    moved["responses"][0]["mean"] += 0.2
+    _publish(reports, "2026-11-24", {"one_time_raid": moved}, AlertSettings(), {}, started="<script>x</script>")
+    _publish(reports, None, None, AlertSettings(), {}, status="internal error", started=HOSTILE)
+    assert_inert_html((reports / "digest.html").read_text())
+    assert_inert_html(news.latest_digest_section(reports))
+    md = (reports / "digest.md").read_text()
+    assert not any(line.startswith(("#", ">", "<", "|")) for line in md.splitlines()[1:]), md
+    assert "\\<script\\>" in md and not re.search(r"(?<!\\)<script", md)  # escaped: shown, never run
+    entries = _entries(reports)
+    assert len(entries) == 2 and any(HOSTILE.split()[0] in e.title for e in entries)

@@ -1351,7 +1351,10 @@ def test_cli_scheduled_with_future_as_of(home, tmp_path, tmp_path_factory, capsy
     assert [r["status"] for r in runs] == ["invalid input"]
     assert "\n" not in runs[0]["reason"]
     assert_inert_html((reports / "index.html").read_text(encoding="utf-8"))
-    assert sorted(p.name for p in reports.iterdir()) == ["index.html", "logs", "runs.jsonl"]
+    # the failed run raised its alert: the log, the feed and the digest (issue 17)
+    assert_inert_html((reports / "digest.html").read_text(encoding="utf-8"))
+    assert sorted(p.name for p in reports.iterdir()) == ["alerts.jsonl", "digest.html", "digest.md", "feed.xml",
+                                                        "index.html", "logs", "runs.jsonl"]
     assert listings(*watch, home) == {**before, str(tmp_path): sorted([*before[str(tmp_path)], "reports"])}
 
 

@@ -234,7 +234,8 @@ def digest_section(d: dict[str, Any]) -> str:
         items.append(f'<li class="{cls}">{e(a["sentence"])}{href}</li>')
     quiet = f"<p class='quiet'>{e(_quiet_sentence(d['largest_quiet']))}</p>" if d["largest_quiet"] else ""
     folder = f' — <a href="./{e(r["folder"], True)}/">{e(r["folder"])}</a>' if r.get("folder") else ""
-    return (f'<section id="digest"><h2>Latest digest: run of {e(str(r.get("started")))}{folder}</h2>'
+    return (f'<section id="digest"><style>#digest .bad{{color:#b42318}}#digest .quiet{{color:#555;font-size:90%}}'
+            f'</style><h2>Latest digest: run of {e(str(r.get("started")))}{folder}</h2>'
             f'<p><strong>{e(d["headline"])}</strong></p>'
             + (f"<ul>{''.join(items)}</ul>" if items else "") + quiet
             + '<p class="quiet"><a href="./feed.xml">Atom feed</a> · <a href="./digest.md">digest.md</a></p>'
