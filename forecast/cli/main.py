@@ -7,20 +7,36 @@
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
 
 Exit status: 0 = every report written and its diagnostics pass; 2 = invalid input; 3 = diagnostics
-failed (reports written, marked untrustworthy); 75 = another run holds the lock; 70 = internal error.
+failed (reports written, marked untrustworthy); 74 = a write failed (disk full, file-size limit,
+read-only folder; earlier outputs intact); 75 = another run holds the lock; 70 = internal error;
+130 / 143 = interrupted by SIGINT / SIGTERM (nothing incomplete cached or published); 141 = the reader
+of stdout went away (`forecast scenarios | head -1`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
 
 from forecast.cli.console import say
-from forecast.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, DiagnosticsError, ForecastError
-from forecast.files import read_report
+from forecast.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_PIPE,
+    DiagnosticsError,
+    ForecastError,
+    Interrupted,
+    clear_signals,
+    note_signal,
+)
+from forecast.files import read_report, warn
 
 SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
 
@@ -41,8 +57,9 @@ def run_forecast(cfg, overrides: list[str]) -> int:
     from forecast import api
     from forecast.analysis.changes import previous_reports
     from forecast.inputs import config as _config
-    from forecast.outputs.history import append_history
+    from forecast.outputs.history import append_history, check_history, history_path
 
+    check_history(history_path(_config.paths(cfg)["reports"]))  # a damaged history stops before any work
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = api.load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
@@ -98,13 +115,14 @@ def exit_code_for(e: BaseException) -> int:
 
 def _report_error(e: BaseException) -> int:
     code = exit_code_for(e)
-    if isinstance(e, ForecastError):
-        print(f"forecast: error: {e}", file=sys.stderr)
-    else:
-        print(f"forecast: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-              "(set FORECAST_DEBUG=1 for the traceback)", file=sys.stderr)
-        if os.environ.get("FORECAST_DEBUG"):
-            traceback.print_exc()
+    with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr: the exit status still tells
+        if isinstance(e, ForecastError):
+            print(f"forecast: error: {e}", file=sys.stderr)
+        else:
+            print(f"forecast: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                  "(set FORECAST_DEBUG=1 for the traceback)", file=sys.stderr)
+            if os.environ.get("FORECAST_DEBUG"):
+                traceback.print_exc()
     return code
 
 
@@ -140,9 +158,88 @@ def _hydra_main(argv: list[str]) -> int:
     return result["code"]
 
 
+def _on_signal(signum, _frame) -> None:
+    note_signal(signum)  # remembered: nutpie and PyMC catch the KeyboardInterrupt and return partial draws
+    raise Interrupted(signum)
+
+
+def _install_signals() -> dict:
+    """SIGINT/SIGTERM raise ``Interrupted`` (cleanup runs, exit 130/143); SIGXFSZ is ignored, so that a
+    file-size limit (ulimit -f) is an EFBIG write error (exit 74) instead of a kill. Returns what to restore."""
+    old = {}
+    for sig, handler in ((signal.SIGINT, _on_signal), (signal.SIGTERM, _on_signal),
+                         (getattr(signal, "SIGXFSZ", None), signal.SIG_IGN)):
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (an embedding app): leave its handlers alone
+            pass
+    clear_signals()
+    return old
+
+
+def _ensure_std_streams() -> None:
+    """A closed stdin/stdout/stderr (`2>&-`) becomes /dev/null: printing never fails, and no file the tool
+    opens later takes descriptor 1 or 2 (progress lines would land in it)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            if getattr(sys, name) is not None:
+                continue
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115 - lives as long as the process
+
+
+def _ensure_cwd() -> None:
+    """A working folder deleted under the process: every path is resolved from the project root anyway,
+    so work from there."""
+    try:
+        os.getcwd()
+    except OSError:
+        from forecast.paths import PACKAGE_DIR, project_root
+
+        try:
+            root = project_root()
+        except OSError:
+            root = PACKAGE_DIR.parent
+        os.chdir(root)
+        warn(f"the working folder no longer exists; working from {root}")
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (`| head -1`): stop quietly, as Unix tools do."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # the interpreter's last flush must not complain either
+        os.close(null)
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _ensure_std_streams()
+    old_handlers = _install_signals()
     try:
+        code = _main(argv)
+    finally:
+        for sig, h in old_handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, h)
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        code = _quiet_broken_pipe()
+    sys.exit(code)
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        _ensure_cwd()
         if argv and argv[0] in SUBCOMMANDS:
             from forecast.cli.commands import dispatch
 
@@ -153,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             code = EXIT_OK
         else:
             code = _hydra_main(argv)
-    except KeyboardInterrupt:
-        print("forecast: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM (Interrupted)
+        code = getattr(e, "exit_code", EXIT_INTERRUPTED)
+        with contextlib.suppress(OSError, ValueError):
+            print(f"forecast: interrupted ({e.args[0] if isinstance(e, Interrupted) else 'SIGINT'}): nothing "
+                  "incomplete was cached or published", file=sys.stderr)
+    except BrokenPipeError:
+        code = _quiet_broken_pipe()
     except Exception as e:  # noqa: BLE001 - never a traceback: one line and an exit code (FORECAST_DEBUG=1 shows it)
         code = _report_error(e)
-    sys.exit(code)
+    return code
