@@ -95,6 +95,10 @@ def note_signal(signum: int) -> None:
     _SIGNALS.append(int(signum))
 
 
+def signals_received() -> list[int]:
+    return list(_SIGNALS)
+
+
 def clear_signals() -> None:
     _SIGNALS.clear()
 

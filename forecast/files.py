@@ -63,7 +63,8 @@ _FIXES = {
 
 def warn(msg: str) -> None:
     """A one-line warning for people (stderr) and the log: a derived file was healed, a link refused."""
-    log.warning("%s", msg)
+    if log.hasHandlers():  # the run's log file; file_only: a scheduled run's console handler skips it
+        log.warning("%s", msg, extra={"file_only": True})
     with contextlib.suppress(OSError, ValueError, AttributeError):
         print(f"forecast: warning: {printable(msg)}", file=sys.stderr, flush=True)
 
@@ -112,7 +113,7 @@ def check_folder(folder: Path | str, what: str = "a configured folder") -> Path:
                 any(s == t or s.startswith(t + "/") for t in SYSTEM_TREES):
             raise InputError(f"{what} {str(folder)!r}", "is the filesystem root, a system folder or a home folder "
                              "itself, where the tool must not write", "choose a folder of its own, e.g. "
-                             "paths.reports=~/forecast/reports")
+                             f"{what if '.' in what else 'paths.reports'}=~/forecast/{what.rsplit('.', 1)[-1]}")
     return p
 
 
@@ -256,7 +257,11 @@ def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
                     os.chmod(f, 0o644)
                     _fsync_file(f)
             _fsync_dir(tmp)
-            with deferred_signals():  # never between the two renames: the folder would vanish
+            from filelock import FileLock
+
+            # two runs publishing the same folder at once take turns for the two renames (else the second finds
+            # the folder gone between its check and its rename); signals wait: never between the two renames
+            with FileLock(str(final.parent / f".{final.name}.lock")), deferred_signals():
                 if final.exists():
                     old = final.parent / f".{final.name}.old-{os.getpid()}"
                     os.replace(final, old)

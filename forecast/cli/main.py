@@ -35,6 +35,7 @@ from forecast.errors import (
     Interrupted,
     clear_signals,
     note_signal,
+    signals_received,
 )
 from forecast.files import read_report, warn
 
@@ -114,6 +115,12 @@ def exit_code_for(e: BaseException) -> int:
 
 
 def _report_error(e: BaseException) -> int:
+    if signals_received():  # an error raised while a SIGINT/SIGTERM was unwinding the run: it is the cause
+        sig = Interrupted(signals_received()[-1])
+        with contextlib.suppress(OSError, ValueError):
+            print(f"forecast: interrupted ({sig.args[0]}): nothing incomplete was cached or published",
+                  file=sys.stderr)
+        return sig.exit_code
     code = exit_code_for(e)
     with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr: the exit status still tells
         if isinstance(e, ForecastError):

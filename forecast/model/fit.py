@@ -174,6 +174,15 @@ def _cached(path: Path, h: str, inputs: Inputs, sampler: dict[str, Any] | None =
 
 def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
              progress: bool, notify=None) -> Fit:
+    try:
+        return _fit_now_inner(inputs, sampler, seed, h, path, progress, notify)
+    except Exception:
+        raise_if_interrupted()  # a library failing on the way out of a Ctrl-C (numba's compile cache, nutpie's
+        raise  # trace of a tuning that never drew) is an interruption, not an internal error
+
+
+def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
+                   progress: bool, notify=None) -> Fit:
     log.info("posterior cache miss %s: sampling (%s)", h, sampler["nuts_sampler"])
     if notify:
         notify(f"posterior cache miss {h}: compiling the model and sampling with {sampler['nuts_sampler']} "
