@@ -197,6 +197,19 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _folder_lock(folder: Path):
+    """An exclusive lock on a folder itself (flock on its descriptor): no lock file is left in it."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def atomic_write_with(path: Path | str, write, root: Path | str | None = None, check=None) -> Path:
     """Write ``path`` through ``write(tmp_path)`` into a hidden temporary sibling; ``check(tmp_path)`` (if
     given) must accept the written file before it is renamed into place."""
@@ -257,11 +270,9 @@ def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
                     os.chmod(f, 0o644)
                     _fsync_file(f)
             _fsync_dir(tmp)
-            from filelock import FileLock
-
             # two runs publishing the same folder at once take turns for the two renames (else the second finds
             # the folder gone between its check and its rename); signals wait: never between the two renames
-            with FileLock(str(final.parent / f".{final.name}.lock")), deferred_signals():
+            with _folder_lock(final.parent), deferred_signals():
                 if final.exists():
                     old = final.parent / f".{final.name}.old-{os.getpid()}"
                     os.replace(final, old)
