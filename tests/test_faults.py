@@ -480,6 +480,14 @@ def test_a_failed_replace_is_one_line_exit_74_and_the_old_file_stays(tmp_path, m
     assert target.read_text() == "previous" and [p.name for p in tmp_path.iterdir()] == ["index.html"]
 
 
+def test_a_job_log_hydra_cannot_open_is_one_line_exit_74(home, tmp_path, capsys):
+    """Bug caught: Hydra opens its job log itself and, when it cannot (a read-only cache, a folder in the file's
+    place), the run ends with Hydra's traceback and exit 2. Opened through the door first: one line, exit 74."""
+    (tmp_path / "cache" / "logs" / "forecast.log").mkdir(parents=True)
+    code, err = run_cli([f"paths.cache={tmp_path / 'cache'}"], capsys)
+    assert code == 74 and "forecast.log" in one_error_line(err) and "EISDIR" in err
+
+
 # ====================================================================== 3 derived files heal, source files stop
 def _torn_histories():
     good = ",".join(HISTORY_COLUMNS) + "\n" + _history_row()

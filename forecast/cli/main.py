@@ -133,6 +133,18 @@ def _report_error(e: BaseException) -> int:
     return code
 
 
+def _check_job_log(cfg) -> None:
+    """Hydra opens its job log (``<paths.cache>/logs/forecast.log``) itself, and fails with a traceback when it
+    cannot: open it first through the door, so a read-only cache or a folder in its place is one line (exit 74)."""
+    from forecast.files import ensure_dir, guard, io_errors
+    from forecast.inputs.config import paths
+
+    cache = paths(cfg)["cache"]
+    log_file = guard(ensure_dir(cache / "logs", cache, heal=True) / "forecast.log", cache)
+    with io_errors(log_file), open(log_file, "a", encoding="utf-8"):
+        pass
+
+
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
@@ -145,7 +157,7 @@ def _hydra_main(argv: list[str]) -> int:
     if not any(a in ("-m", "--multirun") for a in argv) and not any(a.startswith("-") for a in argv):
         from forecast.inputs.config import compose
 
-        compose(overrides)  # Hydra's own errors become one-line ConfigErrors before the app starts
+        _check_job_log(compose(overrides))  # Hydra's own errors become one-line ConfigErrors before the app starts
     result = {"code": EXIT_OK}
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
