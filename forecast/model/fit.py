@@ -103,6 +103,7 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
         compiled = nutpie.compile_pymc_model(model, var_names=var_names, backend="numba", freeze_model=False)
         timings["compile"] = time.perf_counter() - t0
         for name, on, s in (("posterior", 1.0, seed), ("prior", 0.0, seed + 1)):
+            raise_if_interrupted()  # a Ctrl-C a library caught during compilation: do not start sampling
             if notify:
                 notify(f"sampling the {'posterior' if on else 'article-only prior'} "
                        f"(compiled in {timings['compile']:.0f}s)")
@@ -118,6 +119,7 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
             timings[f"sampling_{name}"] = time.perf_counter() - t0
     else:
         for name, on, s in (("posterior", 1.0, seed), ("prior", 0.0, seed + 1)):
+            raise_if_interrupted()
             t0 = time.perf_counter()
             with model, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
