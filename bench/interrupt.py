@@ -1,10 +1,13 @@
 """Complete or nothing: interrupt a fresh fit at random moments and check nothing incomplete is kept.
 
-    .venv/bin/python bench/interrupt.py [--trials 10] [--seed 1] [--signal INT|TERM] [--max-delay 40]
+    .venv/bin/python bench/interrupt.py [--trials 10] [--seed 1] [--signal INT|TERM] [--max-delay 60]
+                                        [--after "sampling the posterior"]
 
 Each trial starts a child process that fits the small synthetic model (tests/synthetic.py) into an
 empty posterior cache with the CLI's signal handling installed, waits a seeded random delay (from the
-child's start: import, compile, tuning and sampling are all hit), sends SIGINT (or SIGTERM), and then
+child's start: import, compile, tuning and sampling are all hit; or from the moment the child reports the
+phase ``--after`` names, e.g. "sampling the posterior", to aim at tuning, sampling and diagnostics, which a
+contended compile otherwise hides), sends SIGINT (or SIGTERM), and then
 checks the outcome:
 
 - the child ended with 130 (143 for SIGTERM), or was ended by the signal itself when it arrived during
@@ -73,19 +76,26 @@ def check(cache: Path, code: int, expect: int, sampler: dict | None = None) -> s
     return f"exit {code}"
 
 
-def trial(delay: float, sig: int, env: dict[str, str]) -> dict:
+def trial(delay: float, sig: int, env: dict[str, str], after: str | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="forecast-interrupt-") as tmp:
         cache = Path(tmp) / "cache"
         t0 = time.monotonic()
         p = child(cache, env)
+        early = ""
+        if after:
+            for line in p.stderr:
+                early += line
+                if after in line:
+                    break
         time.sleep(delay)
         sent = p.poll() is None
         if sent:
             p.send_signal(sig)
         _, err = p.communicate(timeout=600)
+        err = early + err
         phases = [ln[7:] for ln in err.splitlines() if ln.startswith("phase: ")]
         problem = check(cache, p.returncode, 128 + sig)
-        return {"delay": round(delay, 2), "signal_sent": sent, "exit": p.returncode,
+        return {"after": after, "delay": round(delay, 2), "signal_sent": sent, "exit": p.returncode,
                 "last_phase": (phases[-1][:60] if phases else "import"), "seconds": round(time.monotonic() - t0, 1),
                 "ok": problem is None, "problem": problem, "stderr_tail": None if problem is None else err[-800:]}
 
@@ -95,14 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--signal", choices=["INT", "TERM"], default="INT")
-    ap.add_argument("--max-delay", type=float, default=60.0, help="seconds after the child's start")
+    ap.add_argument("--max-delay", type=float, default=60.0, help="seconds after the child's start (or --after)")
+    ap.add_argument("--after", help="count the delay from the child's progress line holding this text")
     ns = ap.parse_args(argv)
     rng = random.Random(ns.seed)
     sig = getattr(signal, f"SIG{ns.signal}")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     results = []
     for _ in range(ns.trials):
-        r = trial(rng.uniform(1.0, ns.max_delay), sig, env)
+        r = trial(rng.uniform(0.0 if ns.after else 1.0, ns.max_delay), sig, env, ns.after)
         print(json.dumps(r), flush=True)
         results.append(r)
     bad = [r for r in results if not r["ok"]]
