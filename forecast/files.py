@@ -16,7 +16,7 @@ symbolic link (a link the tool did not make could send the write anywhere). An `
 write (disk full, file-size limit, read-only folder, no permission) becomes a one-line ``WriteError``
 (exit 74). Derived folders that are in the way (``.cache`` being a regular file) are moved aside, kept,
 never deleted (``ensure_dir(..., heal=True)``, ``move_aside``).
-Base layer: imports only the standard library and ``forecast.errors``.
+Base layer: imports only the standard library, ``forecast.errors`` and (for locks) ``filelock``.
 """
 
 from __future__ import annotations
