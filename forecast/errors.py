@@ -7,9 +7,12 @@ EXIT_OK = 0
 EXIT_INPUT = 2  # invalid input: a one-line reason naming the file, row or key and the fix
 EXIT_DIAGNOSTICS = 3  # diagnostics failed: reports written, marked untrustworthy
 EXIT_INTERNAL = 70  # EX_SOFTWARE
+EXIT_IOERR = 74  # EX_IOERR: a write failed (disk full, file-size limit, read-only or forbidden folder)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a notification channel failed (`forecast alerts test`)
-EXIT_INTERRUPTED = 130  # SIGINT
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`forecast scenarios | head -1`)
 
 
 class ForecastError(Exception):
@@ -52,3 +55,57 @@ class LockedError(ForecastError):
     """Another run holds the reports lock."""
 
     exit_code = EXIT_LOCKED
+
+
+class WriteError(ForecastError):
+    """A write the tool had to make failed (disk full, file-size limit, read-only or forbidden folder, a
+    file where a folder belongs). Earlier outputs are left as they were."""
+
+    exit_code = EXIT_IOERR
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
+
+
+class IncompleteFitError(ForecastError):
+    """The sampler returned fewer or non-finite draws than configured: nothing is cached or published."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the run cleans up and ends with 128 + the signal's number.
+
+    A subclass of KeyboardInterrupt, so every cleanup written for Ctrl-C also runs for SIGTERM and no
+    ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.signum = int(signum)
+        self.exit_code = 128 + self.signum
+        try:
+            name = signal.Signals(self.signum).name
+        except ValueError:  # pragma: no cover - only SIGINT/SIGTERM are installed
+            name = str(self.signum)
+        super().__init__(name)
+
+
+_SIGNALS: list[int] = []  # signals received by this process (the handler in cli/main.py records them)
+
+
+def note_signal(signum: int) -> None:
+    _SIGNALS.append(int(signum))
+
+
+def signals_received() -> list[int]:
+    return list(_SIGNALS)
+
+
+def clear_signals() -> None:
+    _SIGNALS.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise ``Interrupted`` when a signal arrived, even if a library (nutpie, PyMC) caught the
+    KeyboardInterrupt it raised and carried on with the draws it had."""
+    if _SIGNALS:
+        raise Interrupted(_SIGNALS[-1])

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from omegaconf import OmegaConf
 
-from forecast.files import atomic_write_file
+from forecast.files import atomic_write_file, move_aside
 from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.evidence import load_evidence
@@ -110,20 +110,45 @@ def history_figure(replay_df: pd.DataFrame, arrivals: dict[str, tuple[str, str]]
     return buf.getvalue()
 
 
+REPLAY_COLUMNS = ["as_of", "scenario", "response", "mean"]
+
+
 def load_replay(reports: Path) -> pd.DataFrame | None:
+    """The replay table, or None. It is derived (``forecast history --replay`` rebuilds it): a damaged or
+    empty table or arrivals file is moved aside (kept) with a one-line warning, never a reason to stop."""
     path = Path(reports) / REPLAY_FILE
+    meta = path.with_suffix(".json")
     if not path.is_file():
         return None
-    df = pd.read_csv(path)
-    meta = path.with_suffix(".json")
-    df.attrs["arrivals"] = json.loads(meta.read_text()) if meta.is_file() else {}
+    rebuild = "rebuild it with `forecast history --replay`"
+    try:
+        df = pd.read_csv(path)
+        ok = set(REPLAY_COLUMNS) <= set(df.columns) and not df.empty \
+            and pd.to_numeric(df["mean"], errors="coerce").between(0, 1).all() \
+            and pd.to_datetime(df["as_of"], errors="coerce", format="%Y-%m-%d").notna().all()
+    except (OSError, ValueError, pd.errors.ParserError):
+        ok = False
+    if not ok:
+        move_aside(path, "(the replay table) is damaged or empty", rebuild)
+        return None
+    arrivals: dict = {}
+    if meta.is_file():
+        try:
+            arrivals = json.loads(meta.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            arrivals = None
+        if not (isinstance(arrivals, dict) and all(isinstance(v, list) and len(v) == 2 and all(
+                isinstance(x, str) for x in v) for v in arrivals.values())):
+            move_aside(meta, "(the replay's evidence arrivals) is damaged", rebuild)
+            arrivals = {}
+    df.attrs["arrivals"] = arrivals
     return df
 
 
 def write_replay(reports: Path, df: pd.DataFrame) -> Path:
     path = Path(reports) / REPLAY_FILE
-    atomic_write_file(path, csv_frame(df).to_csv(index=False))
-    atomic_write_file(path.with_suffix(".json"), json.dumps(df.attrs.get("arrivals", {}), indent=1))
+    atomic_write_file(path, csv_frame(df).to_csv(index=False), reports)
+    atomic_write_file(path.with_suffix(".json"), json.dumps(df.attrs.get("arrivals", {}), indent=1), reports)
     return path
 
 

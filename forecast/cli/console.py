@@ -10,7 +10,10 @@ from forecast.errors import InputError
 
 def say(msg: str) -> None:
     """Progress for people: stderr, one line each."""
-    print(f"forecast: {msg}", file=sys.stderr, flush=True)
+    try:
+        print(f"forecast: {msg}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):  # a closed or broken stderr is no reason to stop the work
+        pass
 
 
 class ArgParser(argparse.ArgumentParser):

@@ -13,13 +13,18 @@ types), --cfg job|hydra|all [--resolve] [--package KEY], --info [all|config|defa
 searchpath], --multirun (-m), --shell-completion install=bash (eval its output), --hydra-help.
 
 Exit status: 0 = every report written and its diagnostics pass; 2 = invalid input; 3 = diagnostics
-failed (reports written, marked untrustworthy); 75 = another run holds the lock; 70 = internal error.
+failed (reports written, marked untrustworthy); 74 = a write failed (disk full, file-size limit,
+read-only folder; earlier outputs intact); 75 = another run holds the lock; 70 = internal error;
+130 / 143 = interrupted by SIGINT / SIGTERM (nothing incomplete cached or published); 141 = the reader
+of stdout went away (`forecast scenarios | head -1`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
@@ -31,12 +36,17 @@ from forecast.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_PIPE,
     ConfigError,
     DiagnosticsError,
     ForecastError,
+    Interrupted,
+    clear_signals,
+    note_signal,
     printable,
+    signals_received,
 )
-from forecast.files import read_report
+from forecast.files import read_report, warn
 
 SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts"}
 
@@ -58,8 +68,9 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
     from forecast import api
     from forecast.analysis.changes import previous_reports
     from forecast.inputs import config as _config
-    from forecast.outputs.history import append_history
+    from forecast.outputs.history import append_history, check_history, history_path
 
+    check_history(history_path(_config.paths(cfg)["reports"]))  # a damaged history stops before any work
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = api.load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
@@ -129,14 +140,21 @@ def exit_code_for(e: BaseException) -> int:
 
 
 def _report_error(e: BaseException) -> int:
+    if signals_received():  # an error raised while a SIGINT/SIGTERM was unwinding the run: it is the cause
+        sig = Interrupted(signals_received()[-1])
+        with contextlib.suppress(OSError, ValueError):
+            print(f"forecast: interrupted ({sig.args[0]}): nothing incomplete was cached or published",
+                  file=sys.stderr)
+        return sig.exit_code
     code = exit_code_for(e)
-    if isinstance(e, ForecastError):
-        print(f"forecast: error: {e}", file=sys.stderr)
-    else:
-        print(f"forecast: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
-              "(set FORECAST_DEBUG=1 for the traceback)", file=sys.stderr)
-        if os.environ.get("FORECAST_DEBUG"):
-            traceback.print_exc()
+    with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr: the exit status still tells
+        if isinstance(e, ForecastError):
+            print(f"forecast: error: {e}", file=sys.stderr)
+        else:
+            print(f"forecast: internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+                  "(set FORECAST_DEBUG=1 for the traceback)", file=sys.stderr)
+            if os.environ.get("FORECAST_DEBUG"):
+                traceback.print_exc()
     return code
 
 
@@ -227,6 +245,18 @@ def settings_table() -> str:
         f"  {k:<{w}}  {t:<9} {a}" for k, t, a in rows) + "\n"
 
 
+def _check_job_log(cfg) -> None:
+    """Hydra opens its job log (``<paths.cache>/logs/forecast.log``) itself, and fails with a traceback when it
+    cannot: open it first through the door, so a read-only cache or a folder in its place is one line (exit 74)."""
+    from forecast.files import ensure_dir, guard, io_errors
+    from forecast.inputs.config import paths
+
+    cache = paths(cfg)["cache"]
+    log_file = guard(ensure_dir(cache / "logs", cache, heal=True) / "forecast.log", cache)
+    with io_errors(log_file), open(log_file, "a", encoding="utf-8"):
+        pass
+
+
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
@@ -242,7 +272,10 @@ def _hydra_main(argv: list[str]) -> int:
         if args.multirun:
             _check_sweep(overrides)
         else:
-            compose(overrides, hydra_dirs=True)  # Hydra's own errors become one-line ConfigErrors before the app starts
+            # Hydra's own errors become one-line ConfigErrors before the app starts
+            cfg0 = compose(overrides, hydra_dirs=True)
+            if args.cfg is None and args.info is None and not args.help and not args.hydra_help:
+                _check_job_log(cfg0)  # a run: Hydra will open its job log
     _register_help()
     result = {"code": EXIT_OK}
 
@@ -294,9 +327,88 @@ def _hydra_main(argv: list[str]) -> int:
     return result["code"]
 
 
+def _on_signal(signum, _frame) -> None:
+    note_signal(signum)  # remembered: nutpie and PyMC catch the KeyboardInterrupt and return partial draws
+    raise Interrupted(signum)
+
+
+def _install_signals() -> dict:
+    """SIGINT/SIGTERM raise ``Interrupted`` (cleanup runs, exit 130/143); SIGXFSZ is ignored, so that a
+    file-size limit (ulimit -f) is an EFBIG write error (exit 74) instead of a kill. Returns what to restore."""
+    old = {}
+    for sig, handler in ((signal.SIGINT, _on_signal), (signal.SIGTERM, _on_signal),
+                         (getattr(signal, "SIGXFSZ", None), signal.SIG_IGN)):
+        if sig is None:
+            continue
+        try:
+            old[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread (an embedding app): leave its handlers alone
+            pass
+    clear_signals()
+    return old
+
+
+def _ensure_std_streams() -> None:
+    """A closed stdin/stdout/stderr (`2>&-`) becomes /dev/null: printing never fails, and no file the tool
+    opens later takes descriptor 1 or 2 (progress lines would land in it)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+            if getattr(sys, name) is not None:
+                continue
+        except OSError:
+            null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115 - lives as long as the process
+
+
+def _ensure_cwd() -> None:
+    """A working folder deleted under the process: every path is resolved from the project root anyway,
+    so work from there."""
+    try:
+        os.getcwd()
+    except OSError:
+        from forecast.paths import PACKAGE_DIR, project_root
+
+        try:
+            root = project_root()
+        except OSError:
+            root = PACKAGE_DIR.parent
+        os.chdir(root)
+        warn(f"the working folder no longer exists; working from {root}")
+
+
+def _quiet_broken_pipe() -> int:
+    """stdout's reader went away (`| head -1`): stop quietly, as Unix tools do."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())  # the interpreter's last flush must not complain either
+        os.close(null)
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _ensure_std_streams()
+    old_handlers = _install_signals()
     try:
+        code = _main(argv)
+    finally:
+        for sig, h in old_handlers.items():
+            with contextlib.suppress(ValueError, TypeError):
+                signal.signal(sig, h)
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        code = _quiet_broken_pipe()
+    sys.exit(code)
+
+
+def _main(argv: list[str]) -> int:
+    try:
+        _ensure_cwd()
         if argv and argv[0] in SUBCOMMANDS:
             from forecast.cli.commands import dispatch
 
@@ -304,9 +416,13 @@ def main(argv: list[str] | None = None) -> int:
             code = dispatch(argv[0], argv[1:])
         else:
             code = _hydra_main(argv)
-    except KeyboardInterrupt:
-        print("forecast: interrupted", file=sys.stderr)
-        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM (Interrupted)
+        code = getattr(e, "exit_code", EXIT_INTERRUPTED)
+        with contextlib.suppress(OSError, ValueError):
+            print(f"forecast: interrupted ({e.args[0] if isinstance(e, Interrupted) else 'SIGINT'}): nothing "
+                  "incomplete was cached or published", file=sys.stderr)
+    except BrokenPipeError:
+        code = _quiet_broken_pipe()
     except Exception as e:  # noqa: BLE001 - never a traceback: one line and an exit code (FORECAST_DEBUG=1 shows it)
         code = _report_error(e)
-    sys.exit(code)
+    return code

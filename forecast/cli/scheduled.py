@@ -24,6 +24,7 @@ import datetime as dt
 import html
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -39,25 +40,38 @@ from forecast.analysis.alerts import alert_settings
 from forecast.analysis.changes import previous_reports
 from forecast.cli.console import ArgParser
 from forecast.cli.console import say as _say
-from forecast.errors import EXIT_DIAGNOSTICS, EXIT_OK, ForecastError, InputError, LockedError
-from forecast.files import atomic_write_dir, atomic_write_file
+from forecast.errors import EXIT_DIAGNOSTICS, EXIT_OK, ForecastError, InputError, Interrupted, LockedError
+from forecast.files import (
+    OWNED_MARKERS,
+    append_text,
+    atomic_write_dir,
+    atomic_write_file,
+    deferred_signals,
+    ensure_dir,
+    guard,
+    io_errors,
+    replace_link,
+    warn,
+)
 from forecast.inputs import config as _config
 from forecast.outputs import news
-from forecast.outputs.history import append_history
+from forecast.outputs.history import append_history, check_history, history_path
 
 log = logging.getLogger("forecast.scheduled")
 RUNS = "runs.jsonl"
 
 
 def _setup_logging(reports: Path) -> None:
-    (reports / "logs").mkdir(parents=True, exist_ok=True)
+    ensure_dir(reports / "logs", reports)
+    logfile = guard(reports / "logs" / "scheduled.log", reports)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
     root = logging.getLogger("forecast")
     root.setLevel(logging.INFO)
     for h in list(root.handlers):
         if getattr(h, "_forecast_scheduled", False):
             root.removeHandler(h)
-    fh = logging.FileHandler(reports / "logs" / "scheduled.log", encoding="utf-8")
+    with io_errors(logfile):
+        fh = logging.FileHandler(logfile, encoding="utf-8")
     sh = logging.StreamHandler()
     sh.addFilter(lambda record: not getattr(record, "file_only", False))  # the CLI prints the one-line reason
     for h in (fh, sh):
@@ -92,17 +106,24 @@ def _target(reports: Path, as_of: dt.date, today: dt.date, inputs_hash: str) -> 
 
 
 def _swap_latest(reports: Path, target: Path) -> None:
-    link = reports / "latest"
-    tmp = reports / f".latest.tmp-{os.getpid()}"
-    if tmp.is_symlink() or tmp.exists():
-        tmp.unlink()
-    os.symlink(target.name, tmp)
-    os.replace(tmp, link)
+    replace_link(reports / "latest", target.name, reports)
 
 
-def _record_run(reports: Path, run: dict[str, Any]) -> None:
-    with open(reports / RUNS, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(run) + "\n")
+def _close_torn_line(path: Path) -> str:
+    """runs.jsonl is a log the index is rebuilt from: a last line cut by a crash stays (kept, skipped by
+    ``read_runs``) and the new record starts on a line of its own."""
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        if fh.read(1) == b"\n":
+            return ""
+    n = path.read_bytes().count(b"\n") + 1
+    warn(f"{path}, line {n}: cut short by an interrupted write; kept as it is (skipped), the new record starts "
+         "on the next line")
+    return "\n"
+
+
+def _record_run(reports: Path, run: dict[str, Any], lock: Path | None = None) -> None:
+    append_text(reports / RUNS, json.dumps(run) + "\n", reports, lock=lock, check=_close_torn_line)
     write_index(reports)
 
 
@@ -162,10 +183,11 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
     paths = _config.paths(cfg)
     alerts = alert_settings(cfg)  # a bad alerts setting stops the run before it starts, with one line
     reports = paths["reports"]
-    reports.mkdir(parents=True, exist_ok=True)
+    ensure_dir(reports)
     _setup_logging(reports)
+    check_history(history_path(reports))  # a damaged history stops the run before any work, never appended to
     lock_path = paths["cache"] / "locks" / "scheduled.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(lock_path.parent, paths["cache"], heal=True)
     lock = FileLock(str(lock_path))
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     try:
@@ -209,7 +231,7 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
                         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()}
             (tmp / "run.json").write_text(json.dumps(manifest, indent=1))
 
-        atomic_write_dir(target, fill)
+        atomic_write_dir(target, fill, reports, owned=OWNED_MARKERS)
         manifest = json.loads((target / "run.json").read_text())
         _swap_latest(reports, target)
         append_history(reports, paths["cache"], [target / n for n in names])
@@ -225,6 +247,11 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
         run.update(status="invalid input" if isinstance(e, InputError) else "error", reason=str(e)[:300])
         log.error("%s", e, extra={"file_only": True})
         raise
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Interrupted): recorded, the lock released, re-raised
+        sig = e.args[0] if isinstance(e, Interrupted) else "SIGINT"
+        run.update(status="interrupted", reason=f"{sig} received: nothing published by this run")
+        log.error("interrupted by %s", sig, extra={"file_only": True})
+        raise
     except Exception as e:
         run.update(status="internal error", reason=f"{type(e).__name__}: {str(e)[:200]}")
         log.error("internal error: %s\n%s", e, traceback.format_exc(), extra={"file_only": True})
@@ -233,7 +260,10 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
         run["finished"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
         try:
             _alert(reports, run, baseline, alerts)
-            _record_run(reports, run)
+            with deferred_signals():  # a second Ctrl-C must not cut the record of the first
+                _record_run(reports, run, paths["cache"] / "locks" / "runs.lock")
+        except (ForecastError, OSError) as e:  # the run's own outcome is the error to report
+            warn(f"the run could not be recorded in {reports / RUNS}: {e}")
         finally:
             lock.release()
 
@@ -253,6 +283,9 @@ def cmd_scheduled(args: list[str]) -> int:
     ap.add_argument("--wait", type=float, default=3600.0, help="seconds to wait for another run's lock")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. as_of=2026-11-01")
     ns = ap.parse_args(args)
+    if not (math.isfinite(ns.wait) and ns.wait >= 0):
+        raise InputError("forecast scheduled --wait", f"{ns.wait!r} is not a number of seconds >= 0",
+                         "give e.g. --wait 0 (do not wait) or --wait 3600")
     cfg = _config.compose(ns.overrides)
     t0 = time.perf_counter()
     code = run_scheduled(cfg, ns.overrides, ns.wait, _say)

@@ -13,6 +13,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from forecast.errors import ConfigError, InputError
+from forecast.files import check_folder, ensure_dir
 from forecast.inputs import schema
 from forecast.inputs.readers import check_keys
 from forecast.paths import conf_dir, resolve
@@ -26,9 +27,9 @@ TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed",
 
 def _project_path(path: str, sub: str = "") -> str:
     """OmegaConf resolver: a configured path resolved from the project root, created if missing."""
-    p = resolve(path, ".cache") / sub if sub else resolve(path, ".cache")
-    p.mkdir(parents=True, exist_ok=True)
-    return str(p)
+    base = check_folder(resolve(path, ".cache"), "paths.cache")
+    # a regular file where the cache folder belongs is moved aside (kept) and the folder rebuilt
+    return str(ensure_dir(base / sub if sub else base, base, heal=True))
 
 
 if not OmegaConf.has_resolver("project_path"):
@@ -56,6 +57,8 @@ def _check_override(o: str) -> None:
         raise ConfigError(f"override {o!r}", "not of the form key=value", "write e.g. scenario=repeated_raids")
     key, _, value = o.partition("=")
     key = key.lstrip("+~")
+    if key in ("hydra.run.dir", "hydra.sweep.dir") and "${" not in value:
+        check_folder(value, key)  # Hydra's own folders, too, may be anywhere but the root or a system folder
     if "_target_" in key or "_target_" in value:
         raise ConfigError(f"override {o!r}", "`_target_` is not allowed: this tool instantiates nothing from config",
                           "remove it")
@@ -119,6 +122,7 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
         err = _schema_error(e) or ConfigError("config", _one_line(e), "check the override's key and value (see conf/)")
         raise err from None
     validate(cfg)
+    paths(cfg)  # refuses the filesystem root or a system folder as a configured folder
     if hydra_dirs:
         check_hydra_dirs(cfg)
         with open_dict(cfg):
@@ -283,11 +287,14 @@ def as_of_date(cfg: DictConfig, today: dt.date | None = None) -> dt.date:
 
 def paths(cfg: DictConfig) -> dict[str, Path]:
     p = cfg.get("paths") or {}
-    return {
+    out = {
         "data": resolve(p.get("data"), "data"),
         "reports": resolve(p.get("reports"), "reports"),
         "cache": resolve(p.get("cache"), ".cache"),
     }
+    for k, v in out.items():
+        check_folder(v, f"paths.{k}")
+    return out
 
 
 def hyper(cfg: DictConfig) -> dict[str, float]:

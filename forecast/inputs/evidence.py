@@ -18,8 +18,6 @@ overwrites one.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 import yaml
 
 from forecast.errors import InputError
+from forecast.files import create_new_file
 from forecast.inputs.data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
 from forecast.inputs.priors import Claim, parse_claim
 from forecast.inputs.readers import (
@@ -167,8 +166,7 @@ def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.d
     entries, tables, coded, polls, signals = [], [], [], [], []
     seen: dict[str, Path] = {}
     seen_polls: dict[tuple, str] = {}
-    files = sorted(Path(evidence_dir).glob("*.yaml")) if Path(evidence_dir).is_dir() else []
-    for path in files:
+    for path in evidence_files(evidence_dir):
         where = display(path)
         entry, payload = parse_entry(read_yaml(path), ont, today, where, path)
         if entry.id.casefold() in seen:  # unique regardless of case (E-x.yaml and e-X.yaml are one file on macOS)
@@ -225,17 +223,49 @@ def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.
                     raise InputError(f"new evidence entry (entry {entry.id}), poll",
                                      f"repeats poll {pid} in {name} (same pollster, date, n and share_opposed): "
                                      "it would count twice", "do not add it, or correct its figures")
-    evidence_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=evidence_dir, prefix=".new-", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.link(tmp, target)  # fails if the target exists: never overwrites
+        create_new_file(target, text, evidence_dir)  # complete, fsynced, linked into place: never overwrites
     except FileExistsError:
         raise InputError(display(target), "file exists", "choose a new id") from None
-    finally:
-        os.unlink(tmp)
     return target
+
+
+# files in the evidence folder that are not entries and are read by people, not by the tool
+EVIDENCE_DOCS = {"README.md", "README", ".gitkeep"}
+_BACKUP_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".bak", ".orig", ".tmp", ".kate-swp")
+
+
+def evidence_files(evidence_dir: Path) -> list[Path]:
+    """Every entry file in the evidence folder, in name order. Every other file is refused by name (a wrong
+    extension, an editor's lock or backup file, a folder), never skipped silently; only the folder's
+    README and the tool's own in-flight ``.new-*.tmp`` files (``add_entry``) are not entries."""
+    folder = Path(evidence_dir)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        where = display(path)
+        if name in EVIDENCE_DOCS or (name.startswith(".new-") and name.endswith(".tmp")):
+            continue
+        if path.is_symlink() or not path.is_file():
+            raise InputError(where, "not a regular file (a folder or a link) in the evidence folder",
+                             "keep only <id>.yaml entry files there; move it away")
+        if name.startswith((".#", "#", "~$")) or name.endswith(_BACKUP_SUFFIXES) or \
+                (name.startswith(".") and name.endswith(".yaml")):
+            raise InputError(where, "an editor's lock, swap or backup file, not an entry",
+                             "close the editor or delete the file (the entry itself is the .yaml file)")
+        if name.startswith("."):
+            raise InputError(where, "a hidden file in the evidence folder, not an entry", "move it away")
+        if path.suffix == ".yaml":
+            out.append(path)
+            continue
+        stem = path.name.rsplit(".", 1)[0] if "." in name else name
+        fix = (f"rename it to {stem}.yaml" if path.suffix.lower() in (".yml", ".yaml") else
+               f"evidence entries are YAML files named <id>.yaml: convert it to {stem}.yaml or move it away")
+        raise InputError(where, f"not an evidence entry (extension {path.suffix or 'none'!r}; only .yaml is read)",
+                         fix)
+    return out
 
 
 def _plain(x: Any) -> Any:

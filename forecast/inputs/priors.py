@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from scipy.special import digamma, polygamma
 
 from forecast.errors import ConfigError, InputError
+from forecast.files import atomic_write_file, ensure_dir, move_aside
 from forecast.inputs.readers import check_keys, parse_choice, parse_float, parse_id
 
 KINDS = {"cell", "ordering", "effect", "latent"}
@@ -120,12 +120,7 @@ def elicit(family: str, lower: float, upper: float, mass: float) -> dict[str, fl
     """Maximum-entropy distribution of ``family`` with ``mass`` in [lower, upper] (PreliZ)."""
     key = json.dumps([family, lower, upper, mass])
     path = _cache_file()
-    cache: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            cache = json.loads(path.read_text())
-        except (OSError, ValueError):
-            cache = {}
+    cache = _read_elicit_cache(path)
     if key in cache:
         return cache[key]
     import preliz as pz  # imported lazily: ~3 s
@@ -140,12 +135,25 @@ def elicit(family: str, lower: float, upper: float, mass: float) -> dict[str, fl
         out = {"family": "HalfNormal", "sigma": float(dist.sigma)}
     out["preliz"] = pz.__version__
     cache[key] = out
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".elicit.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(cache, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    ensure_dir(path.parent, path.parent, heal=True)
+    atomic_write_file(path, json.dumps(cache, indent=1, sort_keys=True), path.parent)
     return out
+
+
+def _read_elicit_cache(path: Path) -> dict[str, Any]:
+    """The elicitation cache (derived: rebuilt by PreliZ). Anything but a mapping of entries the code
+    wrote (a damaged file, ``[]``, a folder) is moved aside, kept, and rebuilt, with a one-line warning."""
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8")) if path.is_file() and not path.is_symlink() else None
+    except (OSError, ValueError):
+        cache = None
+    ok = isinstance(cache, dict) and all(isinstance(v, dict) and "family" in v for v in cache.values())
+    if not ok:
+        move_aside(path, "(the elicitation cache) is damaged or not a mapping of elicited priors")
+        return {}
+    return cache
 
 
 def _dist(spec: dict[str, Any], family_needed: str | None, where: str) -> tuple[dict, dict | None]:

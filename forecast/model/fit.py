@@ -2,8 +2,13 @@
 
 The cache key is a hash of everything that changes the posterior: the validated inputs (data,
 priors, evidence up to ``as_of``), the model's hyperparameters, the sampler settings, the seed and
-the package/model versions. A cached posterior is a NetCDF file written atomically; a corrupt or
-truncated one is discarded and refitted, never trusted.
+the package/model versions.
+
+Complete or nothing: a fit is kept only when the sampler returned every configured chain and draw,
+all finite, and no SIGINT/SIGTERM arrived (nutpie and PyMC catch Ctrl-C and return the draws they
+have: ``raise_if_interrupted`` notices). The cache file is written under a temporary name, read back
+and checked (chains x draws, finite values, the hash it claims) before it is renamed into place; a
+cache file is checked again when loaded, and a bad one is moved aside (kept) and refitted, saying so.
 """
 
 from __future__ import annotations
@@ -12,9 +17,7 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import sys
-import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -25,6 +28,8 @@ import numpy as np
 import xarray as xr
 from filelock import FileLock
 
+from forecast.errors import IncompleteFitError, raise_if_interrupted
+from forecast.files import atomic_write_with, ensure_dir, move_aside
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.model.build import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, P, build_model
@@ -98,16 +103,23 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
         compiled = nutpie.compile_pymc_model(model, var_names=var_names, backend="numba", freeze_model=False)
         timings["compile"] = time.perf_counter() - t0
         for name, on, s in (("posterior", 1.0, seed), ("prior", 0.0, seed + 1)):
+            raise_if_interrupted()  # a Ctrl-C a library caught during compilation: do not start sampling
             if notify:
                 notify(f"sampling the {'posterior' if on else 'article-only prior'} "
                        f"(compiled in {timings['compile']:.0f}s)")
             t0 = time.perf_counter()
             cm = compiled.with_data(**{EVIDENCE_SWITCH: np.asarray(on)})
-            out[name] = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
-                                      progress_bar=progress)
+            try:
+                out[name] = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
+                                          progress_bar=progress)
+            except Exception:
+                raise_if_interrupted()  # nutpie caught the Ctrl-C and then failed on the partial trace
+                raise
+            raise_if_interrupted()  # nutpie caught the Ctrl-C and returned the draws it had
             timings[f"sampling_{name}"] = time.perf_counter() - t0
     else:
         for name, on, s in (("posterior", 1.0, seed), ("prior", 0.0, seed + 1)):
+            raise_if_interrupted()
             t0 = time.perf_counter()
             with model, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
@@ -115,9 +127,14 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
                 # fork: the default start method fails inside joblib (loky) workers
                 # ("cannot pickle 'mmap.mmap' object"); fork works there and in plain processes
                 extra = {"mp_ctx": "fork"} if sampler["cores"] > 1 and sys.platform.startswith("linux") else {}
-                out[name] = pm.sample(**common, random_seed=s, nuts_sampler=kind, var_names=var_names,
-                                      target_accept=sampler["target_accept"], progressbar=progress,
-                                      compute_convergence_checks=False, **extra)
+                try:
+                    out[name] = pm.sample(**common, random_seed=s, nuts_sampler=kind, var_names=var_names,
+                                          target_accept=sampler["target_accept"], progressbar=progress,
+                                          compute_convergence_checks=False, **extra)
+                except Exception:
+                    raise_if_interrupted()
+                    raise
+            raise_if_interrupted()  # PyMC, too, returns a partial trace after Ctrl-C
             timings[f"compile+sampling_{name}"] = time.perf_counter() - t0
     return out, timings
 
@@ -129,17 +146,17 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
     path = Path(cache_dir) / "posteriors" / f"{h}.nc" if cache_dir else None
     if path is None:
         return _fit_now(inputs, sampler, seed, h, None, progress, notify)
+    ensure_dir(path.parent, cache_dir, heal=True)  # `.cache` a regular file: moved aside, kept, rebuilt
     if use_cache:
-        cached = _cached(path, h, inputs)
+        cached = _cached(path, h, inputs, sampler)
         if cached is not None:
             return cached
     # one process samples a given hash at a time; the others wait and then read its file
-    path.parent.mkdir(parents=True, exist_ok=True)
     # (flock: works across processes on one machine and across nodes on a shared filesystem with working
     # POSIX locks; the kernel releases it when its holder dies, so a killed worker never blocks the rest)
     with FileLock(str(path.with_suffix(".lock"))):
         if use_cache:
-            cached = _cached(path, h, inputs)
+            cached = _cached(path, h, inputs, sampler)
             if cached is not None:
                 return cached
         clear_stale_writes(path)
@@ -154,11 +171,11 @@ def clear_stale_writes(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _cached(path: Path, h: str, inputs: Inputs) -> Fit | None:
-    if not path.is_file():
+def _cached(path: Path, h: str, inputs: Inputs, sampler: dict[str, Any] | None = None) -> Fit | None:
+    if not path.is_file() and not path.is_symlink():
         return None
     t0 = time.perf_counter()
-    idata = _load(path, h)
+    idata = _load(path, h, sampler)
     if idata is None:
         return None
     # the same posterior serves every date with the same inputs: the attributes name this request's
@@ -170,6 +187,15 @@ def _cached(path: Path, h: str, inputs: Inputs) -> Fit | None:
 
 def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
              progress: bool, notify=None) -> Fit:
+    try:
+        return _fit_now_inner(inputs, sampler, seed, h, path, progress, notify)
+    except Exception:
+        raise_if_interrupted()  # a library failing on the way out of a Ctrl-C (numba's compile cache, nutpie's
+        raise  # trace of a tuning that never drew) is an interruption, not an internal error
+
+
+def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: Path | None,
+                   progress: bool, notify=None) -> Fit:
     log.info("posterior cache miss %s: sampling (%s)", h, sampler["nuts_sampler"])
     if notify:
         notify(f"posterior cache miss {h}: compiling the model and sampling with {sampler['nuts_sampler']} "
@@ -180,6 +206,12 @@ def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: P
     fits, t_sample = _sample(model, sampler, seed, progress, notify)
     timings.update(t_sample)
     post, prior = fits["posterior"], fits["prior"]
+    for group, tree in fits.items():
+        problem = check_draws(tree["posterior"].to_dataset() if "posterior" in tree else None, sampler, group)
+        if problem:
+            raise_if_interrupted()
+            raise IncompleteFitError(f"the sampler returned an incomplete {group} ({problem}); nothing was cached "
+                                     "or published: rerun (and report it if it repeats)")
 
     def stored(tree: xr.DataTree) -> xr.Dataset:
         ds = tree["posterior"].to_dataset()
@@ -195,45 +227,89 @@ def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: P
     for group in ("posterior", "prior"):
         idata.attrs[f"diagnostics_{group}"] = json.dumps(convergence(idata, group))
     timings["diagnostics"] = time.perf_counter() - t0
+    raise_if_interrupted()
     idata.attrs.update({"inputs_hash": h, "seed": seed, "sampler": json.dumps(sampler),
                         "versions": json.dumps(versions()), "as_of": inputs.as_of.isoformat(),
                         "evidence_ids": json.dumps(list(inputs.evidence_ids)),
                         "prior_group": "posterior of the article-only model (claims, no history, polls or evidence)"})
     if path is not None:
-        _save(idata, path)
+        _save(idata, path, sampler)
     return Fit(idata, h, False, timings, path)
 
 
-def _save(idata: xr.DataTree, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    os.close(fd)
+def check_draws(ds: xr.Dataset | None, sampler: dict[str, Any], group: str = "posterior") -> str | None:
+    """What is wrong with a group of draws (None when complete): the configured chains x draws of
+    every stored variable, all finite."""
+    if ds is None or P not in ds:
+        return f"no {group} draws of {P!r}"
+    want = (int(sampler["chains"]), int(sampler["draws"]))
+    got = (int(ds.sizes.get("chain", 0)), int(ds.sizes.get("draw", 0)))
+    if got != want:
+        return f"{got[0]} chains x {got[1]} draws instead of the configured {want[0]} x {want[1]}"
+    for v in ds.data_vars:
+        if v in STORED and np.issubdtype(ds[v].dtype, np.number) and not np.isfinite(ds[v].values).all():
+            return f"non-finite values in {v}"
+    return None
+
+
+def check_posterior(idata: xr.DataTree, h: str, sampler: dict[str, Any] | None = None) -> str | None:
+    """What is wrong with a fitted or cached posterior (None when it is what hash ``h`` promises)."""
+    if idata.attrs.get("inputs_hash") != h:
+        return f"it claims inputs hash {idata.attrs.get('inputs_hash')!r}, not {h!r}"
+    if sampler is None:
+        try:
+            sampler = json.loads(idata.attrs.get("sampler", ""))
+        except ValueError:
+            return "no sampler settings"
+    for group in ("posterior", "prior"):
+        problem = check_draws(idata[group].to_dataset() if group in idata else None, sampler, group)
+        if problem:
+            return f"{group}: {problem}"
+    return None
+
+
+def _save(idata: xr.DataTree, path: Path, sampler: dict[str, Any] | None = None) -> None:
+    """Write the cache file under a temporary name, read it back and check it, then rename it into place."""
     encoding = {}
     for group in ("posterior", "prior"):
         ds = idata[group].to_dataset()
         encoding[f"/{group}"] = {v: {"dtype": "float32"} for v in ds.data_vars if ds[v].dtype == np.float64}
-    try:
+    h = str(idata.attrs.get("inputs_hash"))
+    problem = check_posterior(idata, h, sampler)
+    if problem:
+        raise IncompleteFitError(f"posterior {h} not cached: {problem}")
+
+    def write(tmp: Path) -> None:
         idata.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)  # float32 draws: half the size
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+
+    def check(tmp: Path) -> None:
+        raise_if_interrupted()
+        if _read(tmp, h, sampler)[0] is None:
+            raise IncompleteFitError(f"posterior {h} not cached: the file written does not read back complete")
+
+    atomic_write_with(path, write, path.parent, check=check)
 
 
-def _load(path: Path, h: str) -> xr.DataTree | None:
+def _read(path: Path, h: str, sampler: dict[str, Any] | None) -> tuple[xr.DataTree | None, str | None]:
     try:
         with xr.open_datatree(path, engine="h5netcdf") as dt:
             idata = dt.load()
-        if idata.attrs.get("inputs_hash") != h or "posterior" not in idata or P not in idata["posterior"]:
-            raise ValueError("hash or content mismatch")
-        return idata
     except Exception as e:  # noqa: BLE001 - any unreadable cache file is refitted, never trusted
-        log.warning("posterior cache file %s is unreadable (%s): refitting", path.name, type(e).__name__)
-        try:
-            path.unlink()
-        except OSError:
-            pass
-        return None
+        return None, f"unreadable: {type(e).__name__}"
+    problem = check_posterior(idata, h, sampler)
+    return (None, problem) if problem else (idata, None)
+
+
+def _load(path: Path, h: str, sampler: dict[str, Any] | None = None) -> xr.DataTree | None:
+    """A cached posterior, checked; a bad file is moved aside (kept, for a person to look at) and refitted."""
+    if path.is_symlink():
+        idata, problem = None, "a symbolic link the tool did not make"
+    else:
+        idata, problem = _read(path, h, sampler)
+    if idata is not None:
+        return idata
+    move_aside(path, f"(posterior cache) is not a complete posterior ({problem})", "refitting")
+    return None
 
 
 # ---------------------------------------------------------------------- diagnostics

@@ -1,17 +1,21 @@
 """The published-forecast history: ``reports/history.csv``, append-only.
 
 Every published report appends one row per response and composite; earlier rows are never rewritten.
+The history is a source file (only a person can restore it): before anything is appended, the whole
+file is checked (header, every row's field count, a final newline); a damaged file stops the run with
+one line naming the file, the line and the fix, and is never appended to.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock
 
-from forecast.files import read_report
+from forecast.errors import InputError
+from forecast.files import append_text, read_report
 from forecast.safe_text import csv_frame
 
 HISTORY_COLUMNS = ["published_at", "scenario", "as_of", "kind", "id", "mean", "hdi_low", "hdi_high", "hdi_prob",
@@ -39,20 +43,59 @@ def append_history(reports: Path, cache: Path, report_dirs: list[Path], path: Pa
                              "inputs_hash": data["inputs_hash"], "report": str(Path(d).name)})
     if not rows:
         return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = Path(cache) / "locks" / "history.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(lock)):
-        new = not path.exists() or path.stat().st_size == 0
-        buf = io.StringIO()
-        csv_frame(pd.DataFrame(rows, columns=HISTORY_COLUMNS)).to_csv(buf, index=False, header=new)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(buf.getvalue())
-            fh.flush()
-    return path
+    buf = io.StringIO()
+    csv_frame(pd.DataFrame(rows, columns=HISTORY_COLUMNS)).to_csv(buf, index=False, header=False, lineterminator="\n")
+    header = ",".join(HISTORY_COLUMNS) + "\n"
+
+    def refuse_damaged(p: Path) -> str:
+        check_history(p)
+        return ""
+
+    return append_text(path, buf.getvalue(), Path(path).parent, lock=Path(cache) / "locks" / "history.lock",
+                       check=refuse_damaged, header=header)
+
+
+def check_history(path: Path) -> int:
+    """The number of rows of a well-formed history file (0 when missing or empty); a damaged one (an
+    interrupted write's half line, a careless edit) raises one line naming the file and the first bad line."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    where = str(path)
+    fix = ("restore it from a backup, or delete the damaged line(s) from line {n} on (an interrupted write or an "
+           "edit left it); the tool never appends after a damaged record")
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        n = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"{where}, line {n}", "not UTF-8 text", fix.format(n=n)) from None
+    except OSError as e:
+        raise InputError(where, f"unreadable ({e.strerror})", "check the file's permissions") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    rows = 0
+    try:
+        for i, rec in enumerate(reader):
+            n = reader.line_num
+            if i == 0:
+                if rec != HISTORY_COLUMNS:
+                    raise InputError(f"{where}, line 1", "not the history header "
+                                     f"({','.join(HISTORY_COLUMNS)})", fix.format(n=1))
+                continue
+            if len(rec) != len(HISTORY_COLUMNS):
+                raise InputError(f"{where}, line {n}", f"{len(rec)} fields instead of {len(HISTORY_COLUMNS)}",
+                                 fix.format(n=n))
+            rows += 1
+    except csv.Error as e:
+        n = reader.line_num
+        raise InputError(f"{where}, line {n}", f"malformed CSV ({e})", fix.format(n=n)) from None
+    if not text.endswith("\n"):
+        n = text.count("\n") + 1
+        raise InputError(f"{where}, line {n}", "the last line is cut short (no line end)", fix.format(n=n))
+    return rows
 
 
 def read_history(path: Path) -> pd.DataFrame:
-    if not path.is_file():
+    if not Path(path).is_file() or check_history(path) == 0:
         return pd.DataFrame(columns=HISTORY_COLUMNS)
     return pd.read_csv(path)

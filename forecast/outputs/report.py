@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from forecast.analysis.changes import report_state
 from forecast.analysis.replay import replay_section
-from forecast.files import REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
+from forecast.files import OWNED_MARKERS, REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
 from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
@@ -241,7 +241,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-        path = atomic_write_dir(report_dir(reports, name), fill)
+        path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
         log.info("wrote %s", path)
         paths.append(path)
     return paths
