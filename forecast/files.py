@@ -43,8 +43,8 @@ log = logging.getLogger("forecast.files")
 SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media",
                "/mnt", "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var"}  # noqa: S108
 # ... nor lie inside
-SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/sbin", "/sys",
-                "/usr")
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+                "/sys", "/usr")
 # a report folder the tool wrote holds one of these; a folder without them is never replaced
 OWNED_MARKERS = ("forecast.json", "run.json")
 
@@ -103,17 +103,29 @@ def deferred_signals():
 
 
 # ---------------------------------------------------------------------- where a write may go
+def unsafe_folder(path: Path | str) -> str | None:
+    """Why ``path`` (absolute) must not be a folder the tool writes into, or None: the filesystem root, a
+    system folder (or inside one), or a shared top folder itself (``/tmp``, ``/home``, a home folder, ...)."""
+    p = Path(path)
+    s = str(p)
+    if p == Path(p.anchor):
+        return "is the filesystem root"
+    if any(s == d or s.startswith(d + "/") for d in SYSTEM_TREES):
+        return "is a system folder"
+    if s in SYSTEM_DIRS or p == Path.home():
+        return "is a shared system folder (name a folder inside it)"
+    return None
+
+
 def check_folder(folder: Path | str, what: str = "a configured folder") -> Path:
-    """``folder`` (absolute) unless it is the filesystem root, a system folder or a home folder itself."""
+    """``folder`` (absolute) unless it, or where its links lead, is a folder the tool must not write into
+    (``unsafe_folder``): one rule for ``paths.*``, Hydra's run and sweep folders and every write."""
     p = Path(os.path.abspath(folder))
-    real = Path(os.path.realpath(p))
-    for q in {p, real}:
-        s = str(q)
-        if s in SYSTEM_DIRS or q == Path.home() or q.parent == q or \
-                any(s == t or s.startswith(t + "/") for t in SYSTEM_TREES):
-            raise InputError(f"{what} {str(folder)!r}", "is the filesystem root, a system folder or a home folder "
-                             "itself, where the tool must not write", "choose a folder of its own, e.g. "
-                             f"{what if '.' in what else 'paths.reports'}=~/forecast/{what.rsplit('.', 1)[-1]}")
+    for q in dict.fromkeys((p, Path(os.path.realpath(p)))):
+        why = unsafe_folder(q)
+        if why:
+            raise InputError(what, f"{str(folder)!r} {why} ({q}), where the tool must not write",
+                             "name a folder of this project or your own")
     return p
 
 

@@ -10,15 +10,13 @@ line and of ``forecast --help``.
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional
 
 from omegaconf import MISSING
 
+from forecast.files import unsafe_folder  # noqa: F401 - the one rule, re-exported for the config's checks
+
 SEED_MAX = 2**32 - 1  # numpy's SeedSequence/RandomState and every sampler take it
-SYSTEM_DIRS = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
-               "/sys", "/usr")
-SHARED_DIRS = ("/home", "/media", "/mnt", "/opt", "/root", "/srv", "/tmp", "/var", "/var/tmp")  # noqa: S108
 
 
 def _s(default: Any = MISSING, kind: str = "str", lo: Any = None, hi: Any = None, *, lo_open: bool = False,
@@ -184,17 +182,4 @@ def problem(f: dataclasses.Field, value: Any) -> str | None:
         return None if isinstance(value, str) and value.strip() else "not"
     if kind == "str":
         return None if isinstance(value, str) else "not"
-    return None
-
-
-def unsafe_folder(path: Path) -> str | None:
-    """Why ``path`` (absolute, resolved) must not be a folder the tool writes into, or None."""
-    p = Path(path)
-    s = str(p)
-    if p == Path(p.anchor):
-        return "is the filesystem root"
-    if any(s == d or s.startswith(d + "/") for d in SYSTEM_DIRS):
-        return "is a system folder"
-    if s in SHARED_DIRS:
-        return "is a shared system folder (name a folder inside it)"
     return None
