@@ -365,6 +365,8 @@ class Inputs:
     hyper: dict = field(default_factory=dict)
     as_of: dt.date = field(default_factory=dt.date.today)
     evidence_ids: tuple[str, ...] = ()
+    # which restated sources were kept, and whether the article's claims were applied before their date
+    provenance: dict = field(default_factory=dict)
 
     def fingerprint(self) -> dict[str, Any]:
         """A JSON-able description of everything in the inputs that changes the posterior."""
