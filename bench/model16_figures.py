@@ -64,6 +64,58 @@ def cell_probabilities(post, d, inputs) -> np.ndarray:
     return num / den
 
 
+def node_cell_probabilities(post, d, inputs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(S, n_obs, Q) P(y = 1 | f = node) of each likelihood cell, and the quadrature nodes/weights."""
+    eta = episode_eta(post, d, inputs)
+    S = eta.shape[0]
+    lam = post[LOADING].values.reshape(S, -1)
+    nodes, w = quadrature(int(inputs.hyper["quadrature_nodes"]))
+    ls = log_sigmoid(eta[:, :, None, :] + lam[:, None, None, :] * nodes[None, None, :, None], np)
+    e, r = d.obs_ep, d.obs_resp
+    lq = np.take_along_axis(ls[:, e], r[None, :, None, None], axis=-1)[..., 0]
+    for k, (idx, _) in enumerate(d.chain):
+        a = np.take_along_axis(ls[:, e], idx[r][None, :, None, None], axis=-1)[..., 0]
+        lq = lq + a * d.obs_mask[:, k][None, :, None]
+    return np.exp(lq), nodes, w
+
+
+def predictive_bins(post, d, inputs, pbar: np.ndarray, n_sims: int = 4000, seed: int = 16) -> list[dict]:
+    """Posterior predictive of the number of events per calibration bin, replicating the record with
+    its episode structure: one factor draw per episode, shared by its cells (the model's own story),
+    and, for contrast, independent cells. Returns the 5-95% range of each and the observed count's
+    predictive tail probability. The factor is drawn at the quadrature nodes with their weights."""
+    q, nodes, w = node_cell_probabilities(post, d, inputs)
+    rng = np.random.default_rng(seed)
+    S, n, Q = q.shape
+    n_ep = int(d.obs_ep.max()) + 1
+    edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0001]
+    which = np.digitize(pbar, edges) - 1
+    y = d.obs_y
+    sims_ep, sims_ind = np.zeros((n_sims, 6)), np.zeros((n_sims, 6))
+    for i in range(n_sims):
+        s = rng.integers(S)
+        node_ep = rng.choice(Q, size=n_ep, p=w)
+        pe = q[s, np.arange(n), node_ep[d.obs_ep]]
+        node_c = rng.choice(Q, size=n, p=w)
+        pi = q[s, np.arange(n), node_c]
+        ye, yi = rng.random(n) < pe, rng.random(n) < pi
+        for b in range(6):
+            m = which == b
+            sims_ep[i, b], sims_ind[i, b] = ye[m].sum(), yi[m].sum()
+    out = []
+    for b in range(6):
+        m = which == b
+        obs = int(y[m].sum())
+        out.append({"bin": f"{edges[b]:.1f}-{min(edges[b + 1], 1):.1f}", "observed": obs,
+                    "episode_factor_90": [float(np.quantile(sims_ep[:, b], 0.05)),
+                                          float(np.quantile(sims_ep[:, b], 0.95))],
+                    "p_le_observed_episode": float((sims_ep[:, b] <= obs).mean()),
+                    "independent_90": [float(np.quantile(sims_ind[:, b], 0.05)),
+                                       float(np.quantile(sims_ind[:, b], 0.95))],
+                    "p_le_observed_independent": float((sims_ind[:, b] <= obs).mean())})
+    return out
+
+
 def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
     edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     out = []
@@ -106,6 +158,7 @@ def main(argv: list[str]) -> dict:
     y = d.obs_y.astype(float)
     res["n_cells"] = int(len(y))
     res["calibration"] = calibration(pcell, y)
+    res["calibration_predictive"] = predictive_bins(post, d, inputs, pcell)
     ont = inputs.ontology
     rs = ont.responses
     exec_ret = [i for i, rid in enumerate(ont.response_ids)
@@ -128,6 +181,18 @@ def main(argv: list[str]) -> dict:
         if c.kind == "cell" and len(c.actions) > 1:
             multi[c.id] = {a: float(p.sel(action=a, response=c.response).mean()) for a in c.actions}
     res["multi_action_claims"] = multi
+    # share of each published probability's variance due to the opinion: Var(E[p | theta]) / Var(p),
+    # E[p | theta] estimated within deciles of theta's draws
+    scen = cfg.scenario.name
+    pred = forecast.predict_scenarios(cfg, inputs, fitted, [scen])["p"].sel(scenario=scen)
+    pv = pred.values.reshape(-1, pred.shape[-1])
+    th = post[THETA].values.ravel()
+    dec = np.digitize(th, np.quantile(th, np.linspace(0, 1, 11)[1:-1]))
+    means = np.stack([pv[dec == k].mean(0) for k in range(10)])
+    share = means.var(0) / pv.var(0)
+    res["opinion_share_of_variance"] = {"scenario": scen, **{r: {"mean": float(pv[:, j].mean()),
+                                                                   "share": float(share[j])}
+                                                               for j, r in enumerate(pred["response"].values)}}
     print(json.dumps(res, indent=1))
     if out_json:
         with open(out_json, "w") as fh:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
@@ -31,7 +32,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
     keep = [d <= as_of for d in prec.table["date"]]
     episodes = Episodes(prec.table[keep], prec.outcomes[keep])
     polls = load_polls(paths["data"] / "polls.csv", today)
-    polls = polls[[d <= as_of for d in polls["date"]]]
+    polls = polls.loc[np.array([d <= as_of for d in polls["date"]], dtype=bool)]
     signals, evidence_ids = [], ()
     if cfg.get("evidence", True):
         ev = load_evidence(paths["data"] / "evidence", ont, today, as_of, only=evidence_only)
@@ -45,7 +46,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
         evidence_ids = tuple(e.id for e in ev.entries)
     hyper = _config.hyper(cfg)
     window = dt.timedelta(days=int(hyper.get("poll_window_days", 730)))
-    polls = polls[[as_of - d <= window for d in polls["date"]]]
+    polls = polls.loc[np.array([as_of - d <= window for d in polls["date"]], dtype=bool)]
     # resolve=False: free text (quotes, notes) is never interpolated (`${oc.env:...}` would leak the environment)
     claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=False), ont)
     claims, early = _date_gate(claims, as_of, str(cfg.get("priors_before_article") or "exclude"))
