@@ -386,4 +386,8 @@ class Inputs:
             "claims": sorted((c.fingerprint() for c in self.claims), key=lambda c: c["name"]),
             "signals": sorted((c.fingerprint() for c in self.signals), key=lambda c: c["name"]),
             "hyper": self.hyper,
+            # episodes at the polled opinion (inside the poll window before as_of); the rest at the era's
+            "recent_episodes": [str(i) for i, d in zip(self.episodes.table.index, self.episodes.table["date"],
+                                                       strict=True)
+                                if (self.as_of - d).days <= int(self.hyper.get("poll_window_days", 730))],
         }
