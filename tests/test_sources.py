@@ -90,7 +90,7 @@ def test_an_as_of_before_the_article_uses_no_claim_unless_asked():
     assert d.theta_ab == (2.0, 2.0) and len(d.claim_mu) == 0 and len(d.order_k) == 0
     assert early.provenance["priors_before_article"] == "exclude"
     applied = forecast.load_inputs(forecast.compose(["as_of=2015-06-01", "priors_before_article=apply"]), TODAY)
-    assert not any(c.unused for c in applied.claims if c.id not in ("C15", "C05"))
+    assert not any(c.unused for c in applied.claims if c.id != "C15")
     assert len(applied.provenance["claims_applied_before_their_date"]) == len(applied.claims)
     assert applied.provenance["priors_before_article"] == "apply"
     with pytest.raises(forecast.errors.ConfigError, match="priors_before_article"):
@@ -99,18 +99,19 @@ def test_an_as_of_before_the_article_uses_no_claim_unless_asked():
 
 def test_a_restated_source_is_counted_once_and_the_kept_one_is_recorded():
     """Today: P15's threat and legal-limit cells leave the record (C33, C35 kept), the command-centres
-    signal leaves (C48 kept), C15 is unused while the El Financiero poll it cites is in (before that poll
+    signal leaves (C48 kept), the refusals C05 summarises leave, C15 is unused while the El Financiero poll it cites is in (before that poll
     was known, 2026-02-01, C15 is the opinion's prior). Old behaviour: every one of them counted twice."""
     now = forecast.load_inputs(forecast.compose([]), TODAY)
     out = now.episodes.outcomes
     assert np.isnan(out.at["P15", "threat_expel_agents"]) and np.isnan(out.at["P15", "legal_restrict_foreign_agents"])
     assert out.at["P15", "diplomatic_protest"] == 1.0  # the other cells stay
+    assert np.isnan(out.at["P22", "diplomatic_protest"])  # summarised by C05, which is kept
     assert "E-2026-01-command-centres-offer" not in {s.id for s in now.signals}
     c15 = next(c for c in now.claims if c.id == "C15")
     assert c15.unused and "E-2026-02-elfinanciero-poll" in now.polls.index
     assert design(now).theta_ab == (2.0, 2.0)
     kept = {r["claim"]: r["kept"] for r in now.provenance["restated"]}
-    assert kept == {"C15": "source", "C05": "source", "C33": "claim", "C35": "claim", "C48": "claim", "C06": "claim"}
+    assert kept == {"C15": "source", "C05": "claim", "C33": "claim", "C35": "claim", "C48": "claim", "C06": "claim"}
     before_poll = forecast.load_inputs(forecast.compose(["as_of=2026-02-01"]), TODAY)
     assert not next(c for c in before_poll.claims if c.id == "C15").unused
     assert design(before_poll).theta_ab != (2.0, 2.0)
