@@ -7,16 +7,19 @@ hand-tuned numbers. Elicited parameters are cached on disk (PreliZ costs seconds
 
 What a claim can constrain (``constrains.kind``):
 
-- ``cell``     P(response | action) for one or more action types: a pseudo-observation of the cell's
-               logit, ``Normal(logit p, sd) = mu`` with ``(mu, sd)`` the logit-scale moments of the
-               elicited Beta. It is a likelihood term, so prior predictive checks and sensitivity
+- ``cell``     P(response | action) for one or more action types: one pseudo-observation of the mean
+               of the named cells' logits, ``Normal(mean_a logit p_a, sd) = mu`` with ``(mu, sd)`` the
+               logit-scale moments of the elicited Beta (a claim counts once, however many actions it names). It is a likelihood term, so prior predictive checks and sensitivity
                analyses see it (unlike ``pm.Potential``).
 - ``ordering`` a chain of cells expected in ascending order: ``Bernoulli(sigmoid(k * diff)) = 1`` per step.
 - ``effect``   the global (stance-signed) slope of one covariate, e.g. ``consent=coerced``.
 - ``latent``   a latent driver: ``public_opposition`` (Beta prior of the share opposed) or
                ``opinion_effect`` (HalfNormal scale of its effect on responses).
 
-``strength`` multiplies the pseudo-sample size: 2 halves the variance, 0.5 doubles it.
+``strength`` multiplies the pseudo-sample size: 2 halves the variance, 0.5 doubles it. ``date`` is
+the source's date (an ``as_of`` before it does not use the claim unless ``priors_before_article=apply``);
+``restates: {items, keep, reason}`` names the precedent cells (``P15:response``), evidence entries or
+polls the claim restates and which of the two is counted (``forecast.inputs.load``).
 """
 
 from __future__ import annotations
