@@ -99,7 +99,8 @@ def test_an_as_of_before_the_article_uses_no_claim_unless_asked():
 
 def test_a_restated_source_is_counted_once_and_the_kept_one_is_recorded():
     """Today: P15's threat and legal-limit cells leave the record (C33, C35 kept), the command-centres
-    signal leaves (C48 kept), the refusals C05 summarises leave, C15 is unused while the El Financiero poll it cites is in (before that poll
+    signal leaves (C48 kept), the refusals C05 summarises leave, C15 is unused while the El Financiero
+    poll it cites is in (before that poll
     was known, 2026-02-01, C15 is the opinion's prior). Old behaviour: every one of them counted twice."""
     now = forecast.load_inputs(forecast.compose([]), TODAY)
     out = now.episodes.outcomes

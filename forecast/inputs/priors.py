@@ -9,7 +9,8 @@ What a claim can constrain (``constrains.kind``):
 
 - ``cell``     P(response | action) for one or more action types: one pseudo-observation of the mean
                of the named cells' logits, ``Normal(mean_a logit p_a, sd) = mu`` with ``(mu, sd)`` the
-               logit-scale moments of the elicited Beta (a claim counts once, however many actions it names). It is a likelihood term, so prior predictive checks and sensitivity
+               logit-scale moments of the elicited Beta (a claim counts once, however many actions it
+               names). It is a likelihood term, so prior predictive checks and sensitivity
                analyses see it (unlike ``pm.Potential``).
 - ``ordering`` a chain of cells expected in ascending order: ``Bernoulli(sigmoid(k * diff)) = 1`` per step.
 - ``effect``   the global (stance-signed) slope of one covariate, e.g. ``consent=coerced``.
