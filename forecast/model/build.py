@@ -309,8 +309,13 @@ def build_model(inputs: Inputs) -> pm.Model:
         logit_ref = float(np.log(ref / (1 - ref)))
         shift = d.opinion_sign * kappa * (logit(theta) - logit_ref)
         if len(d.poll_n):
-            house = pm.Normal("house", 0.0, h["sigma_house"], dims="pollster")
-            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * (logit(theta) + house[d.poll_house]),
+            # centred: each pollster's logit ~ Normal(logit theta, sigma_house), house = its departure.
+            # The same density as house ~ Normal(0, sigma_house) (unit Jacobian), but the polls pin the
+            # pollster logits directly, so theta and the house effects no longer form a ridge (with the
+            # non-centred form theta's bulk ESS fell to 300-500 and its R-hat to 1.009-1.012).
+            poll_logit = pm.Normal("pollster_logit", logit(theta), h["sigma_house"], dims="pollster")
+            pm.Deterministic("house", poll_logit - logit(theta), dims="pollster")
+            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * poll_logit[d.poll_house],
                         observed=d.poll_y, dims="poll")
 
         eta_act = alpha + pt.dot(d.X_act, beta) + delta  # (A, R), at the reference opinion
