@@ -60,6 +60,8 @@ _STRUCTURAL = {
     "origin", "note", "date", "action_type", "severity", "consent", "sources", "verified", "coded", "pollster", "n",
     "share_opposed", "use", "wording", "max_rhat", "min_ess_bulk", "divergences", "min_bfmi", "ok", "chains",
     "draws", "scenario_max_rhat", "scenario_min_ess_bulk", "thresholds", "max_divergences", "prior_fit",
+    "provenance", "priors_before_article", "claims_applied_before_their_date", "restated", "restates", "kept",
+    "left_out", "reason", "not_used",
 }
 
 

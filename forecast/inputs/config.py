@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
-            "all_scenarios", "alerts", "analysts", "pool", "pool_weights"}
+            "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article"}
 
 
 def _project_path(path: str, sub: str = "") -> str:

@@ -358,6 +358,8 @@ class Inputs:
     hyper: dict = field(default_factory=dict)
     as_of: dt.date = field(default_factory=dt.date.today)
     evidence_ids: tuple[str, ...] = ()
+    # which restated sources were kept, and whether the article's claims were applied before their date
+    provenance: dict = field(default_factory=dict)
 
     def fingerprint(self) -> dict[str, Any]:
         """A JSON-able description of everything in the inputs that changes the posterior."""
@@ -378,4 +380,8 @@ class Inputs:
             "claims": sorted((c.fingerprint() for c in self.claims), key=lambda c: c["name"]),
             "signals": sorted((c.fingerprint() for c in self.signals), key=lambda c: c["name"]),
             "hyper": self.hyper,
+            # episodes at the polled opinion (inside the poll window before as_of); the rest at the era's
+            "recent_episodes": [str(i) for i, d in zip(self.episodes.table.index, self.episodes.table["date"],
+                                                       strict=True)
+                                if (self.as_of - d).days <= int(self.hyper.get("poll_window_days", 730))],
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -9,7 +10,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from forecast.errors import InputError
+from forecast.errors import ConfigError, InputError
 from forecast.inputs import config as _config
 from forecast.inputs.data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
 from forecast.inputs.evidence import check_duplicate_polls, load_evidence
@@ -60,4 +61,69 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
     polls = _rows(polls, [as_of - d <= window for d in polls["date"]])
     # resolve=False: free text (quotes, notes) is never interpolated (`${oc.env:...}` would leak the environment)
     claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=False), ont)
-    return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids)
+    claims, early = _date_gate(claims, as_of, str(cfg.get("priors_before_article") or "exclude"))
+    claims, episodes, polls, signals, restated = _restatements(claims, episodes, polls, signals, ont)
+    provenance = {"priors_before_article": "apply" if early else "exclude", "claims_applied_before_their_date": early,
+                  "restated": restated}
+    return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids, provenance)
+
+
+PRIORS_BEFORE_ARTICLE = ("exclude", "apply")
+
+
+def _date_gate(claims: list, as_of: dt.date, mode: str) -> tuple[list, list[str]]:
+    """A claim dated after ``as_of`` was not known then: it is marked unused (the model falls back to
+    its weakly-informative defaults), unless ``priors_before_article=apply`` asks for the article's
+    view on purpose; the ids so applied are returned so that reports can label them."""
+    if mode not in PRIORS_BEFORE_ARTICLE:
+        raise ConfigError("priors_before_article", f"{mode!r} is not a choice",
+                          "use exclude (the default) or apply (use the article's claims before their date)")
+    out, early = [], []
+    for c in claims:
+        if c.date_known and dt.date.fromisoformat(c.date_known) > as_of:
+            if mode == "apply":
+                early.append(c.id)
+            else:
+                c = dataclasses.replace(c, unused=f"dated {c.date_known}, after as_of {as_of.isoformat()}")
+        out.append(c)
+    return out, early
+
+
+def _restatements(claims, episodes: Episodes, polls: pd.DataFrame, signals: list, ont):
+    """Count each restated source once. For every used claim that restates items present as of
+    ``as_of`` (coded episode cells ``ID:response``, polls or evidence signals by id), keep the claim
+    and leave the items out, or keep the items and mark the claim unused (its ``keep``)."""
+    outcomes = episodes.outcomes.copy()
+    sig_ids = {s.id for s in signals}
+    drop_polls, drop_sigs, restated, out = set(), set(), [], []
+    for c in claims:
+        present = []
+        for item in c.restates if not c.unused else ():
+            eid, _, resp = item.partition(":")
+            if resp:
+                if resp not in ont.response_ids:
+                    raise ConfigError(f"conf/priors: {c.name}.restates", f"{resp!r} in {item!r} is not a response",
+                                      "write EPISODE_ID:response_id")
+                if eid in outcomes.index and not pd.isna(outcomes.at[eid, resp]):
+                    present.append(item)
+            elif eid in polls.index or eid in sig_ids:
+                present.append(item)
+        if present:
+            if c.keep == "claim":
+                for item in present:
+                    eid, _, resp = item.partition(":")
+                    if resp:
+                        outcomes.at[eid, resp] = float("nan")
+                    elif eid in polls.index:
+                        drop_polls.add(eid)
+                    else:
+                        drop_sigs.add(eid)
+            else:
+                c = dataclasses.replace(c, unused=f"restates {', '.join(present)}: the source is kept")
+            restated.append({"claim": c.id, "restates": present, "kept": "claim" if c.keep == "claim" else "source",
+                             "left_out": c.id if c.keep == "source" else ", ".join(present),
+                             "reason": c.restates_reason})
+        out.append(c)
+    polls = polls.drop(index=sorted(drop_polls)) if drop_polls else polls
+    signals = [s for s in signals if s.id not in drop_sigs]
+    return out, Episodes(episodes.table, outcomes), polls, signals, restated

@@ -7,16 +7,20 @@ hand-tuned numbers. Elicited parameters are cached on disk (PreliZ costs seconds
 
 What a claim can constrain (``constrains.kind``):
 
-- ``cell``     P(response | action) for one or more action types: a pseudo-observation of the cell's
-               logit, ``Normal(logit p, sd) = mu`` with ``(mu, sd)`` the logit-scale moments of the
-               elicited Beta. It is a likelihood term, so prior predictive checks and sensitivity
+- ``cell``     P(response | action) for one or more action types: one pseudo-observation of the mean
+               of the named cells' logits, ``Normal(mean_a logit p_a, sd) = mu`` with ``(mu, sd)`` the
+               logit-scale moments of the elicited Beta (a claim counts once, however many actions it
+               names). It is a likelihood term, so prior predictive checks and sensitivity
                analyses see it (unlike ``pm.Potential``).
 - ``ordering`` a chain of cells expected in ascending order: ``Bernoulli(sigmoid(k * diff)) = 1`` per step.
 - ``effect``   the global (stance-signed) slope of one covariate, e.g. ``consent=coerced``.
 - ``latent``   a latent driver: ``public_opposition`` (Beta prior of the share opposed) or
                ``opinion_effect`` (HalfNormal scale of its effect on responses).
 
-``strength`` multiplies the pseudo-sample size: 2 halves the variance, 0.5 doubles it.
+``strength`` multiplies the pseudo-sample size: 2 halves the variance, 0.5 doubles it. ``date`` is
+the source's date (an ``as_of`` before it does not use the claim unless ``priors_before_article=apply``);
+``restates: {items, keep, reason}`` names the precedent cells (``P15:response``), evidence entries or
+polls the claim restates and which of the two is counted (``forecast.inputs.load``).
 """
 
 from __future__ import annotations
@@ -32,13 +36,14 @@ from scipy.special import digamma, polygamma
 
 from forecast.errors import ConfigError, InputError
 from forecast.files import atomic_write_file, ensure_dir, move_aside
-from forecast.inputs.readers import check_keys, parse_choice, parse_float, parse_id
+from forecast.inputs.readers import check_keys, parse_choice, parse_date, parse_float, parse_id
 
 KINDS = {"cell", "ordering", "effect", "latent"}
 LATENT_TARGETS = {"public_opposition": "Beta", "opinion_effect": "HalfNormal"}
 FAMILIES = {"Beta", "Normal", "HalfNormal"}
 ORDERING_SHARPNESS = 2.0
-CLAIM_KEYS = {"id", "quote", "location", "source", "constrains", "elicit", "strength", "note"}
+CLAIM_KEYS = {"id", "quote", "location", "source", "constrains", "elicit", "strength", "note", "date", "restates"}
+KEEP = {"claim", "source"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,13 @@ class Claim:
     target: str | None = None
     note: str = ""
     origin: str = "article"  # "article" | "evidence" | "default"
-    date_known: str | None = None
+    date_known: str | None = None  # the source's date (ISO): before it, the claim is not known
+    # items this claim restates ("P15:threat_expel_agents" = one coded cell of an episode, "E-..." =
+    # an evidence entry or a poll id) and which of the two is counted ("claim" or "source")
+    restates: tuple[str, ...] = ()
+    keep: str = "claim"
+    restates_reason: str = ""
+    unused: str = ""  # why the claim does not enter the model ("" = it does)
 
     # ------------------------------------------------------------------ encodings
     def logit_normal(self) -> tuple[float, float]:
@@ -104,7 +115,7 @@ class Claim:
 
     def fingerprint(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("quote", "location", "note", "source"):
+        for k in ("quote", "location", "note", "source", "restates_reason"):
             d.pop(k)
         return d
 
@@ -230,6 +241,19 @@ def parse_claim(name: str, raw: Any, ont, where: str, origin: str = "article") -
         target = parse_choice(con.get("target"), f"{where}.constrains.target", set(LATENT_TARGETS), "latent target")
         kw["target"] = target
         dist, el = _dist(raw.get("elicit"), LATENT_TARGETS[target], f"{where}.elicit")
+    if raw.get("date") is not None:
+        kw["date_known"] = parse_date(str(raw["date"]), f"{where}.date").isoformat()
+    rs = raw.get("restates")
+    if rs is not None:
+        if not (isinstance(rs, dict) and isinstance(rs.get("items"), list) and rs["items"]
+                and all(isinstance(i, str) and i.strip() for i in rs["items"])):
+            raise ConfigError(f"{where}.restates", "expected {items: [ids], keep: claim|source, reason: text}",
+                              "list the restated precedent cells (P15:response), evidence or poll ids")
+        kw["restates"] = tuple(i.strip() for i in rs["items"])
+        kw["keep"] = parse_choice(rs.get("keep", "claim"), f"{where}.restates.keep", KEEP, "keep")
+        kw["restates_reason"] = str(rs.get("reason") or "").strip()
+        if not kw["restates_reason"]:
+            raise ConfigError(f"{where}.restates.reason", "no reason", "say why this one of the two is kept")
     return Claim(name=name, id=str(raw.get("id") or name), quote=quote, location=str(raw.get("location") or ""),
                  source=source, kind=kind, strength=strength, dist=dist, elicit=el, note=str(raw.get("note") or ""),
                  origin=origin, **kw)

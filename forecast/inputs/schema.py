@@ -69,6 +69,10 @@ class ModelSchema:
                                   help="the opposition share the article assumes")
     quadrature_nodes: int = _s(MISSING, "int", 1, 64, help="Gauss-Hermite nodes")
     poll_window_days: int = _s(MISSING, "int", 1, 36_525, help="polls older than this are left out")
+    theta_prior_alpha: float = _pos("Beta prior of public opposition when no article claim sets it")
+    theta_prior_beta: float = _pos("Beta prior of public opposition when no article claim sets it")
+    kappa_prior_sigma: float = _pos("HalfNormal scale of the opinion effect when the article's C13 is not used")
+    sigma_opinion_past: float = _pos("sd of the logit opinion of episodes before the poll window")
 
 
 @dataclass
@@ -105,6 +109,9 @@ class ForecastSchema:
     alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")
+    priors_before_article: str = _s("exclude", "choice", choices=("exclude", "apply"),
+                                    help="an as_of before a claim's date: exclude it (weakly-informative defaults) "
+                                         "or apply it anyway (reports say so)")
     pool_weights: Any = _s(None, "any", help="per analyst, e.g. {example-hawk:2,example-dove:1}; equal when null")
 
 

@@ -3,7 +3,7 @@
 For an action profile x (covariates from ``data/ontology/attributes.yaml``) of action type a, and
 response r in domain d(r) with stance s(r) (+1 retaliatory, -1 accommodating)::
 
-    eta[x, r]   = alpha[r] + x . beta[:, r] + delta[a, r] + o(r) * kappa * (logit theta - logit theta_ref)
+    eta[x, r]   = alpha[r] + x . beta[:, r] + delta[a, r] + o(r) * kappa * (logit theta_t - logit theta_ref)
     alpha[r]    = mu_alpha + sd_ad * z[d(r)] + sd_ar * z[r]                     (intercepts, pooled)
     beta[k, r]  = s(r) * (g[k] + tau_d * u[k, d(r)]) + tau_r * v[k, r]          (slopes, pooled)
     delta[a, r] = sd_cell * w[a, r]                                               (non-centred cells)
@@ -11,10 +11,13 @@ response r in domain d(r) with stance s(r) (+1 retaliatory, -1 accommodating)::
     P(r | x, f) = q[x, r | f] * prod_{r' required by r} q[x, r' | f]            (executed <= threat)
     P(r | x)    = E_f P(r | x, f)                                                (Gauss-Hermite)
 
-``theta`` is the public's share opposed to US military action, measured by the polls with pollster
-house effects; ``o(r)`` the response's opinion sign. The article's claims are pseudo-observations
-of ``logit P(r | a)`` at the article's reference opinion; the precedents and evidence episodes are
-Bernoulli observations of their coded responses with an episode factor each.
+``theta_t`` is the public's share opposed to US military action at the time t of the forecast or
+episode: the polled opinion ``theta`` (measured by the polls, each pollster with a free wording
+effect) for forecasts and for episodes inside the poll window, an era opinion ``theta_past`` for
+older episodes; ``o(r)`` the response's opinion sign. A cell claim naming k actions is one
+pseudo-observation of the mean of ``logit P(r | a)`` over them, at the article's reference opinion;
+the precedents and evidence episodes are Bernoulli observations of their coded responses with an
+episode factor each.
 
 ``build_model`` is pure: every name it uses comes from the inputs.
 """
@@ -28,13 +31,13 @@ import pymc as pm
 import pytensor.tensor as pt
 from numpy.polynomial.hermite_e import hermegauss
 
-from forecast.errors import InputError
 from forecast.inputs.data import STANCES, Inputs
 
 # Reserved variable names (the posterior's contract with predict/report).
 P = "p"  # P(response | ontology action), dims (action, response), at the current opinion
 ALPHA, BETA, DELTA, LOADING = "alpha", "beta", "delta", "loading"
 THETA, KAPPA = "public_opposition", "opinion_effect"
+THETA_PAST = "public_opposition_past"  # the opinion of episodes before the poll window
 EVIDENCE_SWITCH = "evidence_on"
 OBS_HIST, OBS_CLAIM, OBS_ORDER, OBS_POLL, OBS_SIGNAL = "y_history", "claim_obs", "order_obs", "poll_obs", "signal_obs"
 
@@ -87,6 +90,7 @@ class Design:
     X_act: np.ndarray  # (A, K)
     X_ep: np.ndarray  # (E, K)
     ep_act: np.ndarray  # (E,)
+    ep_recent: np.ndarray  # (E,) bool: inside the poll window, so at the opinion the polls measure
     stance: np.ndarray  # (R,)
     domain_idx: np.ndarray  # (R,)
     opinion_sign: np.ndarray  # (R,)
@@ -101,8 +105,9 @@ class Design:
     g_sd: np.ndarray
     theta_ab: tuple[float, float]
     kappa_sigma: float
-    claim_act: np.ndarray
+    claim_act: np.ndarray  # (n_cells,) the cells the claims name, flattened
     claim_resp: np.ndarray
+    claim_avg: np.ndarray  # (n_claims, n_cells): 1/k on the k cells of each claim
     claim_mu: np.ndarray
     claim_sd: np.ndarray
     order_lo: np.ndarray  # (n_pairs, 2) [action, response]
@@ -110,6 +115,7 @@ class Design:
     order_k: np.ndarray
     sig_act: np.ndarray
     sig_resp: np.ndarray
+    sig_avg: np.ndarray
     sig_mu: np.ndarray
     sig_sd: np.ndarray
     poll_n: np.ndarray
@@ -156,18 +162,25 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             np.asarray(y, dtype=int), names)
 
 
-def _cell_terms(claims: list, acts: list[str], resps: list[str]) -> tuple[list, list, list, list, list]:
-    """One pseudo-observation of logit P(response | action) per action of each cell claim or signal."""
-    act, resp, mu, sd, names = [], [], [], [], []
+def _cell_terms(claims: list, acts: list[str], resps: list[str]) -> tuple[list, list, np.ndarray, list, list, list]:
+    """One pseudo-observation per cell claim or signal: of the mean of logit P(response | action) over
+    the k actions it names, with the claim's own precision (a claim is one piece of evidence, however
+    many action types it lists). Returns the flattened cells, the (claims x cells) averaging matrix,
+    and each claim's (mu, sd, name)."""
+    act, resp, mu, sd, names, rows = [], [], [], [], [], []
     for c in claims:
         m, s = c.logit_normal()
+        rows.append(list(range(len(act), len(act) + len(c.actions))))
         for a in c.actions:
             act.append(acts.index(a))
             resp.append(resps.index(c.response))
-            mu.append(m)
-            sd.append(s)
-            names.append(f"{c.id}:{a}:{c.response}")
-    return act, resp, mu, sd, names
+        mu.append(m)
+        sd.append(s)
+        names.append(f"{c.id}:{c.response}|{','.join(c.actions)}")
+    avg = np.zeros((len(rows), len(act)))
+    for i, cells in enumerate(rows):
+        avg[i, cells] = 1.0 / len(cells)
+    return act, resp, avg, mu, sd, names
 
 
 def design(inputs: Inputs) -> Design:
@@ -183,7 +196,8 @@ def design(inputs: Inputs) -> Design:
     g_sd = np.full(len(covs), float(h["slope_sd"]))
     theta_ab, kappa_sigma = None, None
     lo, hi, ks, o_names = [], [], [], []
-    for c in inputs.claims:
+    used = [c for c in inputs.claims if not c.unused]
+    for c in used:
         enc = c.scaled()
         if c.kind == "effect":
             k = covs.index(c.covariate)
@@ -198,11 +212,14 @@ def design(inputs: Inputs) -> Design:
                 hi.append((acts.index(a2), resps.index(r2)))
                 ks.append(enc["sharpness"])
                 o_names.append(f"{c.id}:{a1}:{r1}<{a2}:{r2}")
-    if theta_ab is None or kappa_sigma is None:
-        raise InputError("conf/priors", "the latent drivers need their priors",
-                         "add claims with constrains.kind=latent for public_opposition and opinion_effect")
-    c_act, c_resp, c_mu, c_sd, c_names = _cell_terms([c for c in inputs.claims if c.kind == "cell"], acts, resps)
-    s_act, s_resp, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps)
+    # without an article claim (before its date, or a restated claim whose source is kept): the
+    # weakly-informative defaults of conf/model
+    if theta_ab is None:
+        theta_ab = (float(h.get("theta_prior_alpha", 2.0)), float(h.get("theta_prior_beta", 2.0)))
+    if kappa_sigma is None:
+        kappa_sigma = float(h.get("kappa_prior_sigma", 1.0))
+    c_act, c_resp, c_avg, c_mu, c_sd, c_names = _cell_terms([c for c in used if c.kind == "cell"], acts, resps)
+    s_act, s_resp, s_avg, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps)
 
     ref_rows = sorted(set(c_act) | {a for a, _ in lo} | {a for a, _ in hi})
     c_act = [ref_rows.index(a) for a in c_act]
@@ -225,6 +242,8 @@ def design(inputs: Inputs) -> Design:
         X_act=ont.covariates(ont.actions),
         X_ep=ont.covariates(ep.table) if len(ep.table) else np.zeros((0, len(covs))),
         ep_act=np.array([acts.index(a) for a in ep.table["action_type"]], dtype=int),
+        ep_recent=np.array([(inputs.as_of - d).days <= int(h.get("poll_window_days", 730))
+                            for d in ep.table["date"]], dtype=bool).reshape(-1),
         stance=np.array([STANCES[s] for s in ont.responses["stance"]], dtype=float),
         domain_idx=np.array([domains.index(d) for d in ont.responses["domain"]], dtype=int),
         opinion_sign=ont.responses["opinion_sign"].to_numpy(dtype=float),
@@ -232,11 +251,11 @@ def design(inputs: Inputs) -> Design:
         obs_ep=obs_ep, obs_resp=obs_resp, obs_mask=obs_mask, obs_y=obs_y,
         ref_rows=np.array(ref_rows, dtype=int), sig_rows=np.array(sig_rows, dtype=int),
         g_mu=g_mu, g_sd=g_sd, theta_ab=theta_ab, kappa_sigma=kappa_sigma,
-        claim_act=np.array(c_act, dtype=int), claim_resp=np.array(c_resp, dtype=int),
+        claim_act=np.array(c_act, dtype=int), claim_resp=np.array(c_resp, dtype=int), claim_avg=c_avg,
         claim_mu=np.array(c_mu), claim_sd=np.array(c_sd),
         order_lo=np.array(lo, dtype=int).reshape(-1, 2), order_hi=np.array(hi, dtype=int).reshape(-1, 2),
         order_k=np.array(ks),
-        sig_act=np.array(s_act, dtype=int), sig_resp=np.array(s_resp, dtype=int),
+        sig_act=np.array(s_act, dtype=int), sig_resp=np.array(s_resp, dtype=int), sig_avg=s_avg,
         sig_mu=np.array(s_mu), sig_sd=np.array(s_sd),
         poll_n=n, poll_y=np.round(n * polls["share_opposed"].to_numpy(dtype=float)),
         poll_house=np.array([pollsters.index(p) for p in polls["pollster"]], dtype=int),
@@ -280,17 +299,23 @@ def build_model(inputs: Inputs) -> pm.Model:
         lam = pm.HalfNormal("loading_abs", h["sigma_loading"], dims="response")
         loading = pm.Deterministic(LOADING, d.stance * lam, dims="response")
 
-        # public opposition, measured by polls with pollster house effects
+        # public opposition: the share opposed to US military action on a typical poll question. Each
+        # pollster's question, mode and population add a free wording effect ~ Normal(0, sigma_house):
+        # disagreeing polls are evidence about those effects, so their disagreement is uncertainty
+        # about the opinion (with zero-sum effects two pollsters fixed it at their midpoint).
         theta = pm.Beta(THETA, *d.theta_ab)
         kappa = pm.HalfNormal(KAPPA, d.kappa_sigma)
         ref = h["opinion_reference"]
-        shift = d.opinion_sign * kappa * (logit(theta) - float(np.log(ref / (1 - ref))))
+        logit_ref = float(np.log(ref / (1 - ref)))
+        shift = d.opinion_sign * kappa * (logit(theta) - logit_ref)
         if len(d.poll_n):
-            # house effects sum to zero across pollsters (theta is the pollster-average opinion; free
-            # house effects leave a ridge between theta and the houses). Fixed scale: two or three
-            # pollsters cannot identify their spread, and a learned one funnels when the polls are off.
-            house = pm.ZeroSumNormal("house", h["sigma_house"], dims="pollster")
-            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * (logit(theta) + house[d.poll_house]),
+            # centred: each pollster's logit ~ Normal(logit theta, sigma_house), house = its departure.
+            # The same density as house ~ Normal(0, sigma_house) (unit Jacobian), but the polls pin the
+            # pollster logits directly, so theta and the house effects no longer form a ridge (with the
+            # non-centred form theta's bulk ESS fell to 300-500 and its R-hat to 1.009-1.012).
+            poll_logit = pm.Normal("pollster_logit", logit(theta), h["sigma_house"], dims="pollster")
+            pm.Deterministic("house", poll_logit - logit(theta), dims="pollster")
+            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * poll_logit[d.poll_house],
                         observed=d.poll_y, dims="poll")
 
         eta_act = alpha + pt.dot(d.X_act, beta) + delta  # (A, R), at the reference opinion
@@ -303,8 +328,8 @@ def build_model(inputs: Inputs) -> pm.Model:
             p_ref = marginal_p(eta_act[d.ref_rows], loading, d.chain, d.nodes, d.weights, pt)
             lp_ref = logit(pt.clip(p_ref, eps, 1 - eps))
             if len(d.claim_mu):
-                pm.Normal(OBS_CLAIM, mu=lp_ref[d.claim_act, d.claim_resp], sigma=d.claim_sd, observed=d.claim_mu,
-                          dims="claim_cell")
+                pm.Normal(OBS_CLAIM, mu=pt.dot(d.claim_avg, lp_ref[d.claim_act, d.claim_resp]), sigma=d.claim_sd,
+                          observed=d.claim_mu, dims="claim_cell")
             if len(d.order_k):
                 diff = lp_ref[d.order_hi[:, 0], d.order_hi[:, 1]] - lp_ref[d.order_lo[:, 0], d.order_lo[:, 1]]
                 pm.Bernoulli(OBS_ORDER, logit_p=d.order_k * diff, observed=np.ones(len(d.order_k), dtype=int),
@@ -312,14 +337,24 @@ def build_model(inputs: Inputs) -> pm.Model:
         # graded signals from the evidence log: about the present, so at the current opinion
         if len(d.sig_mu):
             p_sig = marginal_p(eta_act[d.sig_rows] + shift, loading, d.chain, d.nodes, d.weights, pt)
-            mu_sig = logit(pt.clip(p_sig[d.sig_act, d.sig_resp], eps, 1 - eps))
+            mu_sig = pt.dot(d.sig_avg, logit(pt.clip(p_sig[d.sig_act, d.sig_resp], eps, 1 - eps)))
             pm.Normal(OBS_SIGNAL, mu=on * mu_sig + (1 - on) * d.sig_mu, sigma=d.sig_sd,
                       observed=d.sig_mu, dims="signal_cell")
 
         # the historical record (and evidence episodes): Bernoulli on observed cells
         if len(d.obs_y):
             f = pm.Normal("episode_factor", 0, 1, dims="episode")
+            # the same equation as the forecasts: each episode at the opinion of its time, the polled
+            # opinion inside the poll window, an era opinion before it
             eta_ep = alpha + pt.dot(d.X_ep, beta) + delta[d.ep_act] + loading * f[:, None]
+            if (~d.ep_recent).any():
+                z_past = pm.Normal("z_opinion_past", 0, 1)
+                logit_past = logit_ref + float(h.get("sigma_opinion_past", 1.0)) * z_past
+                pm.Deterministic(THETA_PAST, pm.math.sigmoid(logit_past))
+                logit_ep = pt.where(d.ep_recent, logit(theta), logit_past)
+            else:
+                logit_ep = pt.ones(len(d.ep_recent)) * logit(theta)
+            eta_ep = eta_ep + d.opinion_sign * kappa * (logit_ep - logit_ref)[:, None]
             eta_obs = eta_ep[d.obs_ep, d.obs_resp]
             ch = np.flatnonzero(d.obs_mask.any(axis=1))
             if len(ch):  # cells whose required response is unobserved: marginal over the chain

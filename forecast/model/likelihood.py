@@ -23,17 +23,44 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
 from forecast.inputs.data import Episodes, Ontology
-from forecast.model.build import ALPHA, BETA, DELTA, LOADING, chain_index, log_sigmoid, observed_cells
+from forecast.model.build import (
+    ALPHA,
+    BETA,
+    DELTA,
+    KAPPA,
+    LOADING,
+    THETA,
+    THETA_PAST,
+    chain_index,
+    log_sigmoid,
+    observed_cells,
+)
 
 N_NODES = 24  # the product over an episode's cells is peakier in f than one probability: more nodes than P's 7
 
 
-def episode_eta(ds: xr.Dataset, ont: Ontology, episodes: Episodes) -> np.ndarray:
-    """The linear predictor of every episode and response at f = 0: (chain, draw, E, R)."""
+def episode_eta(ds: xr.Dataset, ont: Ontology, episodes: Episodes, hyper: dict | None = None,
+                as_of=None) -> np.ndarray:
+    """The linear predictor of every episode and response at f = 0: (chain, draw, E, R).
+
+    With ``hyper`` and ``as_of`` (the fit's), each episode is at the opinion of its time, as in the model:
+    the polled opinion inside the poll window, the era opinion before it (``THETA_PAST``), shifted by
+    ``opinion_sign * kappa * (logit opinion - logit opinion_reference)``."""
     X = ont.covariates(episodes.table) if len(episodes.table) else np.zeros((0, len(ont.covariate_names)))
     acts = [ont.action_ids.index(a) for a in episodes.table["action_type"]]
-    return (ds[ALPHA].values[:, :, None, :] + np.einsum("ek,cdkr->cder", X, ds[BETA].values)
-            + ds[DELTA].values[:, :, acts, :])
+    eta = (ds[ALPHA].values[:, :, None, :] + np.einsum("ek,cdkr->cder", X, ds[BETA].values)
+           + ds[DELTA].values[:, :, acts, :])
+    if hyper is None or as_of is None or THETA not in ds or KAPPA not in ds or not len(acts):
+        return eta
+    ref = float(hyper["opinion_reference"])
+    logit_ref = np.log(ref / (1 - ref))
+    window = int(hyper.get("poll_window_days", 730))
+    recent = np.array([(as_of - d).days <= window for d in episodes.table["date"]])
+    theta = ds[THETA].values
+    past = ds[THETA_PAST].values if THETA_PAST in ds else theta
+    logit_ep = np.where(recent, np.log(theta / (1 - theta))[..., None], np.log(past / (1 - past))[..., None])
+    sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
+    return eta + sign * ds[KAPPA].values[..., None, None] * (logit_ep - logit_ref)[..., None]
 
 
 def _cells(ont: Ontology, outcomes: pd.DataFrame):
@@ -61,12 +88,13 @@ def _log1mexp(x: np.ndarray) -> np.ndarray:
 
 
 def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group: str = "posterior",
-                   n_nodes: int = N_NODES) -> xr.DataArray:
+                   n_nodes: int = N_NODES, *, hyper: dict | None = None, as_of=None) -> xr.DataArray:
     """log p(y_e | parameters) per draw and episode, the factor integrated out: (chain, draw, episode).
 
-    An episode with no coded cell contributes 0."""
+    Pass the fit's ``hyper`` and ``as_of`` so that each episode is at the opinion of its time (as the
+    model fits it); without them the opinion term is left out. An episode with no coded cell contributes 0."""
     ds = idata[group].to_dataset()
-    eta = episode_eta(ds, ont, episodes)
+    eta = episode_eta(ds, ont, episodes, hyper, as_of)
     loading = ds[LOADING].values
     nodes, w = hermegauss(n_nodes)
     logw = np.log(w / w.sum())
@@ -86,12 +114,13 @@ def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group:
 
 
 def cell_probabilities(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group: str = "posterior",
-                       n_nodes: int = N_NODES) -> tuple[xr.DataArray, np.ndarray, list[str]]:
+                       n_nodes: int = N_NODES, *, hyper: dict | None = None,
+                       as_of=None) -> tuple[xr.DataArray, np.ndarray, list[str]]:
     """Each coded cell's predictive probability P(y_c = 1 | parameters), its episode's factor
     integrated out (not conditioned on the episode's other cells): (chain, draw, cell), with the
     observed 0/1 outcomes and the cell names ``episode:response``."""
     ds = idata[group].to_dataset()
-    eta = episode_eta(ds, ont, episodes)
+    eta = episode_eta(ds, ont, episodes, hyper, as_of)
     loading = ds[LOADING].values
     nodes, w = hermegauss(n_nodes)
     w = w / w.sum()

@@ -216,6 +216,14 @@ def _section_header(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
                                 T(f" ({', '.join(failed) or 'see Diagnostics'}). The numbers below may be "
                                   "unreliable; do not quote them without re-running the fit.")]))
 
+    src = data.get("provenance") if isinstance(data.get("provenance"), Mapping) else {}
+    early = list(src.get("claims_applied_before_their_date") or [])
+    if early:
+        blocks.append(("warn", [Span("strong", "The article's view applied before its date"),
+                                T(f" (priors_before_article=apply): claims {', '.join(_s(e) for e in early)} are "
+                                  f"dated after as_of {_s(data.get('as_of'))}; a forecaster then could not know "
+                                  "them.")]))
+
     return blocks
 
 
@@ -441,13 +449,19 @@ def _section_provenance(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
     labels, hdi_txt, diag, thr = ctx
     blocks: list[Block] = []
     # provenance
+    src = data.get("provenance") if isinstance(data.get("provenance"), Mapping) else {}
     prov = [("Command", [Span("code", _s(data.get("command")))]),
             ("Inputs hash", [Span("code", _s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
             ("Sampler", [T(_fmt(data.get("sampler") or {}) or "—")]),
             ("Versions", [T(_fmt(data.get("versions") or {}) or "—")]), ("Generated at", [T(data.get("generated_at"))]),
             ("From cache", [T(_fmt(bool(data.get("from_cache"))))]),
             ("Schema version", [T(data.get("schema_version"))]),
-            ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")])]
+            ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")]),
+            ("Article's claims before their date", [T(_s(src.get("priors_before_article") or "exclude"))]),
+            ("Restated sources (counted once)",
+             [T("; ".join(f"{_s(r.get('claim'))} restates {_fmt(list(r.get('restates') or []))}: kept the "
+                          f"{_s(r.get('kept'))}, left out {_s(r.get('left_out'))}"
+                          for r in (src.get("restated") or []) if isinstance(r, Mapping)) or "—")])]
     blocks.append(("dl", prov))
     return blocks
 

@@ -137,6 +137,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "polls": [{"id": i, **{k: (v.isoformat() if isinstance(v, dt.date) else (None if pd.isna(v) else v))
                                for k, v in row.items()}} for i, row in inputs.polls.iterrows()],
         "evidence_ids": list(inputs.evidence_ids),
+        "provenance": dict(inputs.provenance),
         "all_scenarios": {s: {r: _r(all_means.at[s, r]) for r in all_means.columns} for s in all_means.index},
         "state": report_state(cfg, inputs),
     }
@@ -153,7 +154,7 @@ def _claim_row(c) -> dict[str, Any]:
         what = f"latent {c.target}"
     return {"name": c.name, "id": c.id, "quote": c.quote, "location": c.location, "source": c.source,
             "kind": c.kind, "constrains": what, "distribution": c.describe(), "strength": c.strength,
-            "origin": c.origin, "note": c.note}
+            "origin": c.origin, "note": c.note, "date": c.date_known, "not_used": c.unused}
 
 
 def _episode_rows(inputs: Inputs) -> list[dict[str, Any]]:
