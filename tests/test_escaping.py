@@ -82,12 +82,12 @@ def test_history_csv_neutralises_text_cells(tmp_path):
 
 def test_history_replay_csv_neutralises_text_cells(tmp_path):
     df = pd.DataFrame({"as_of": ["2026-01-16"], "scenario": ["one_time_raid"], "response": ["=1+2"],
-                       "mean": [-0.25]})
+                       "mean": [0.25], "evidence_ids": ["-E-1;@E-2"]})
     df.attrs["arrivals"] = {}
     path = write_replay(tmp_path, df)
     rows = _cells(path.read_text(encoding="utf-8"))
-    assert rows[1] == ["2026-01-16", "one_time_raid", "'=1+2", "-0.25"]
-    assert load_replay(tmp_path)["mean"].iloc[0] == -0.25
+    assert rows[1] == ["2026-01-16", "one_time_raid", "'=1+2", "0.25", "'-E-1;@E-2"]
+    assert load_replay(tmp_path)["mean"].iloc[0] == 0.25  # the number read back as a number
 
 
 def _block_tokens(md: str) -> list[tuple[str, str]]:
