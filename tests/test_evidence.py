@@ -89,7 +89,7 @@ def _fit_with(data_dir, session_cache, entries):
         add_entry(data_dir / "evidence", e, ont, TODAY)
     cfg = forecast.compose([f"paths.data={data_dir}", f"paths.cache={session_cache}"])
     inputs = forecast.load_inputs(cfg)
-    return cfg, inputs, forecast.fit(cfg, inputs)
+    return cfg, inputs, forecast.fit(cfg, inputs, update="refit")  # the model itself: an exact fit
 
 
 def _means(fitted, inputs, action):

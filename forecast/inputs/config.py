@@ -17,7 +17,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
-            "all_scenarios"}
+            "all_scenarios", "update"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -145,6 +145,9 @@ def validate(cfg: DictConfig) -> None:
     if sm.get("nuts_sampler") not in ("nutpie", "pymc", "numpyro", "blackjax"):
         raise ConfigError("sampler.nuts_sampler", f"unknown sampler {sm.get('nuts_sampler')!r}",
                           "use nutpie or pymc")
+    if raw.get("update", "auto") not in ("auto", "refit"):
+        raise ConfigError("update", f"{raw.get('update')!r} is not auto or refit",
+                          "use update=auto (PSIS update when Pareto k <= 0.7) or update=refit")
     seed = raw.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError("seed", f"{seed!r} is not a non-negative whole number", "use e.g. seed=1")

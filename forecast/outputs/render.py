@@ -369,10 +369,26 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
             ("Sampler", [T(_fmt(data.get("sampler") or {}) or "—")]),
             ("Versions", [T(_fmt(data.get("versions") or {}) or "—")]), ("Generated at", [T(data.get("generated_at"))]),
             ("From cache", [T(_fmt(bool(data.get("from_cache"))))]),
+            ("Posterior", [T(_update_text(data.get("update")))]),
             ("Schema version", [T(data.get("schema_version"))]),
             ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")])]
     blocks.append(("dl", prov))
     return blocks
+
+
+def _update_text(u: Any) -> str:
+    """How the posterior was obtained: cache hit, exact fit/refit (why), or a PSIS update (k, ESS)."""
+    if not isinstance(u, Mapping):
+        return "—"
+    if u.get("method") == "psis":
+        prior = f", prior k {_fmt(u.get('prior_pareto_k'))}" if u.get("prior_pareto_k") is not None else ""
+        return (f"PSIS update of cached posterior {_s(u.get('base_hash'))} by {_fmt(u.get('changes') or []) or '—'}: "
+                f"Pareto k {_fmt(u.get('pareto_k'))}{prior} (<= {_fmt(u.get('k_max'))}), ESS of the weights "
+                f"{_fmt(u.get('ess_weights'))} of {_fmt(u.get('draws'))} draws; importance-weighted means, "
+                "intervals and composites (update=refit for the exact fit)")
+    if u.get("method") == "refit":
+        return f"exact fit ({_s(u.get('reason'))})"
+    return _s(u.get("method"))
 
 
 # ---------------------------------------------------------------------- HTML
