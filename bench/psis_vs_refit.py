@@ -38,7 +38,9 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="forecast-psis-"))
     cfg = forecast.compose([f"paths.cache={cache}", f"scenario={args.scenario}"])
     full = forecast.load_inputs(cfg)
-    sc = forecast.scenarios(cfg, full)
+    from forecast.api import scenarios
+
+    sc = scenarios(cfg, full)
     ids = args.only or list(full.evidence_ids)
 
     def means(f, inp):

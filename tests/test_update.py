@@ -64,7 +64,8 @@ def test_psis_update_agrees_with_an_exact_refit(world):
     exact = fit(target, SAMPLER, 5, cache, update="refit")
     assert exact.weights is None and exact.update["method"] == "refit"
     assert "prior_cache_hit" in exact.timings  # the article-only prior was not sampled again
-    np.testing.assert_array_equal(exact.idata["prior"]["alpha"].values, base_fit.idata["prior"]["alpha"].values)
+    # the same draws (the cached copy is stored as float32)
+    np.testing.assert_allclose(exact.idata["prior"]["alpha"].values, base_fit.idata["prior"]["alpha"].values, rtol=1e-5)
     m_upd, m_exact, m_base = _mean(upd), _mean(exact), _mean(base_fit)
     err = float(np.abs(m_upd - m_exact).max())
     i = np.unravel_index(np.abs(m_exact - m_base).argmax(), m_exact.shape)

@@ -273,10 +273,13 @@ def build_document(data: Mapping[str, Any]) -> list[Block]:
         blocks.append(("h2", [T("What moved since the last report")]))
         prev = changes.get("previous") if isinstance(changes, Mapping) else None
         if isinstance(prev, Mapping):
+            how = ("is the part of the change due to one cause: its Shapley value (its average contribution over "
+                   "every order of adding the changes, by importance weights of one posterior; '±' its Monte "
+                   "Carlo error)" if "Shapley" in str(changes.get("method", "")) else
+                   "is the part of the change due to one cause, found by refitting the model with that cause added")
             blocks.append(("p", [T(f"Compared with the report generated {_s(prev.get('generated_at'))} (as of "
                                    f"{_s(prev.get('as_of'))}, inputs {_s(prev.get('inputs_hash'))[:12]}). Each "
-                                   "column after 'change' is the part of the change due to one cause, found by "
-                                   "refitting the model with that cause added; the parts add up to the change.")]))
+                                   f"column after 'change' {how}; the parts add up to the change.")]))
         crows = changes.get("rows") if isinstance(changes, Mapping) else None
         crows = [{str(k): v for k, v in r.items()} for r in crows or [] if isinstance(r, Mapping)]
         keys = list(dict.fromkeys(k for r in crows for k in r))
