@@ -90,3 +90,18 @@ def test_large_pareto_k_refits(world, monkeypatch):
     assert called, "a large Pareto k must refit"
     assert out.update["method"] == "refit" and "Pareto k" in out.update["reason"], out.update
     assert any("refitting" in s for s in said), said
+
+
+def test_first_batch_is_extended_only_when_a_target_is_missed():
+    """The draw count follows the diagnostics: independent draws pass (4 x 1000: ESS ~4000); chains
+    that disagree (offset 0.5 sd) miss R-hat <= 1.01; 4 x 50 draws miss bulk ESS >= 400."""
+    rng = np.random.default_rng(0)
+
+    def tree(x):
+        return xr.DataTree.from_dict({"posterior": xr.Dataset({"p": (("chain", "draw", "cell"), x)})})
+
+    good = rng.standard_normal((4, 1000, 3))
+    assert F._missed_targets(tree(good), None) == ""
+    bad = good + np.array([0.0, 0.5, 0.0, 0.0])[:, None, None]
+    assert "R-hat" in F._missed_targets(tree(bad), None)
+    assert "ESS" in F._missed_targets(tree(good[:, :50]), None)

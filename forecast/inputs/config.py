@@ -15,7 +15,7 @@ from forecast.paths import conf_dir, resolve
 
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
-SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
+SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept", "first_draws"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "update"}
 
@@ -139,6 +139,10 @@ def validate(cfg: DictConfig) -> None:
         v = sm.get(k)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
             raise ConfigError(f"sampler.{k}", f"{v!r} is not a whole number in [{lo}, {hi}]", "fix the value")
+    fd = sm.get("first_draws")
+    if fd is not None and (not isinstance(fd, int) or isinstance(fd, bool) or not 10 <= fd <= 100_000):
+        raise ConfigError("sampler.first_draws", f"{fd!r} is not null or a whole number in [10, 100000]",
+                          "use e.g. 1000, or null to always sample sampler.draws")
     ta = sm.get("target_accept")
     if not isinstance(ta, (int, float)) or not 0.5 <= ta < 1:
         raise ConfigError("sampler.target_accept", f"{ta!r} is not in [0.5, 1)", "use e.g. 0.9")

@@ -130,8 +130,24 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
                        f"(compiled in {timings['compile']:.0f}s)")
             t0 = time.perf_counter()
             cm = compiled.with_data(**{EVIDENCE_SWITCH: np.asarray(on)})
-            out[name] = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
-                                      progress_bar=progress)
+            first = sampler.get("first_draws")
+            if first and first < sampler["draws"]:
+                # a first batch; the full draws only when it misses the diagnostics' targets
+                tr = nutpie.sample(cm, **{**common, "draws": int(first)}, seed=s,
+                                   target_accept=sampler["target_accept"], progress_bar=progress)
+                missed = _missed_targets(tr, model)
+                timings[f"first_batch_{name}"] = time.perf_counter() - t0
+                if missed:
+                    log.info("%s: first batch of %d draws missed %s: sampling %d", name, first, missed,
+                             sampler["draws"])
+                    if notify:
+                        notify(f"first batch of {first} draws missed {missed}: sampling {sampler['draws']} draws")
+                    tr = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
+                                       progress_bar=progress)
+                out[name] = tr
+            else:
+                out[name] = nutpie.sample(cm, **common, seed=s, target_accept=sampler["target_accept"],
+                                          progress_bar=progress)
             timings[f"sampling_{name}"] = time.perf_counter() - t0
     else:
         for name, on, s in _runs(seed, prior_seed):
@@ -147,6 +163,28 @@ def _sample(model, sampler: dict[str, Any], seed: int, progress: bool,
                                       compute_convergence_checks=False, **extra)
             timings[f"compile+sampling_{name}"] = time.perf_counter() - t0
     return out, timings
+
+
+TARGET_RHAT, TARGET_ESS = 1.01, 400  # conf/report/default.yaml's gates on the reported quantities
+
+
+def _missed_targets(tree: xr.DataTree, model) -> str:
+    """'' when the reported quantities (response probabilities, public opinion and its effect) meet
+    R-hat <= 1.01 and bulk ESS >= 400; else which target they missed."""
+    import arviz as az
+
+    ds = tree["posterior"].to_dataset()
+    ds = ds[[v for v in (P, THETA, KAPPA) if v in ds]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = max(float(np.nanmax(az.rhat(ds)[v])) for v in ds.data_vars)
+        ess = min(float(np.nanmin(az.ess(ds, method="bulk")[v])) for v in ds.data_vars)
+    out = []
+    if not rhat <= TARGET_RHAT:
+        out.append(f"R-hat {rhat:.3f} > {TARGET_RHAT}")
+    if not ess >= TARGET_ESS:
+        out.append(f"bulk ESS {ess:.0f} < {TARGET_ESS}")
+    return ", ".join(out)
 
 
 def _runs(seed: int, prior_seed: int | None) -> list[tuple[str, float, int]]:
