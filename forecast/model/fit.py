@@ -211,7 +211,11 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
             return cached
     why = None
     if use_cache and update == "auto":
-        upd, why = _psis_update(inputs, sampler, seed, Path(cache_dir), h, notify)
+        try:
+            upd, why = _psis_update(inputs, sampler, seed, Path(cache_dir), h, notify)
+        except Exception as e:  # noqa: BLE001 - an update that cannot be computed is a refit, never an error
+            log.warning("PSIS update failed (%s: %s): refitting", type(e).__name__, e)
+            upd, why = None, f"PSIS update failed ({type(e).__name__}): refit"
         if upd is not None:
             return upd
     # one process samples a given hash at a time; the others wait and then read its file
@@ -290,7 +294,7 @@ def _fit_now(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, path: P
     log.info("posterior cache miss %s: sampling (%s)", h, sampler["nuts_sampler"])
     if notify:
         notify(f"posterior cache miss {h}: compiling the model and sampling with {sampler['nuts_sampler']} "
-               f"({sampler['chains']} chains x {sampler['draws']} draws, twice: all sources, then the article alone)")
+               f"({sampler['chains']} chains x {sampler['draws']} draws; the article-only prior too unless cached)")
     t0 = time.perf_counter()
     model = build_model(inputs)
     timings = {"build": time.perf_counter() - t0}
