@@ -39,8 +39,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 from numpy.polynomial.hermite_e import hermegauss
-from scipy import stats
-from scipy.special import expit, logit
+from scipy.special import betaln, gammaln, logit, logsumexp
 
 from forecast.inputs.data import Episodes, Inputs
 from forecast.inputs.priors import Claim
@@ -51,6 +50,28 @@ log = logging.getLogger("forecast")
 
 K_MAX = 0.7  # Vehtari et al. (2024): above 0.7 the importance-sampling estimate is unreliable
 CLAIM_EPS = 1e-9  # the model's clip of cell probabilities before the logit
+
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+# log densities in numpy (scipy.stats costs seconds to import on the cached path)
+def _norm_logpdf(x, mu, sd):
+    return -0.5 * np.square((np.asarray(x) - mu) / sd) - np.log(sd) - _LOG_SQRT_2PI
+
+
+def _beta_logpdf(x, a, b):
+    return (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - betaln(a, b)
+
+
+def _halfnorm_logpdf(x, sd):
+    return np.log(2.0) + _norm_logpdf(x, 0.0, sd)
+
+
+def _binom_logpmf_logit(y, n, eta):
+    """log Binomial(y | n, sigmoid(eta)), stable for any eta."""
+    return (gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1)
+            - y * np.logaddexp(0.0, -eta) - (n - y) * np.logaddexp(0.0, eta))
 
 
 class NotReweightable(Exception):
@@ -174,7 +195,7 @@ def cell_claim_loglik(lp: np.ndarray, inputs: Inputs, claim: Claim) -> np.ndarra
     mu, sd = claim.logit_normal()
     acts = [inputs.ontology.action_ids.index(a) for a in claim.actions]
     r = inputs.ontology.response_ids.index(claim.response)
-    return stats.norm.logpdf(mu, loc=lp[:, :, acts, r], scale=sd).sum(axis=-1)
+    return _norm_logpdf(mu, lp[:, :, acts, r], sd).sum(axis=-1)
 
 
 def _claim_term(ds: xr.Dataset, lp_ref: np.ndarray, inputs: Inputs, c: Claim) -> np.ndarray:
@@ -191,16 +212,16 @@ def _claim_term(ds: xr.Dataset, lp_ref: np.ndarray, inputs: Inputs, c: Claim) ->
         return np.asarray(out)
     if c.kind == "effect":
         k = inputs.ontology.covariate_names.index(c.covariate)
-        return stats.norm.logpdf(ds["g"].values[:, :, k], enc["mu"], enc["sigma"])
+        return _norm_logpdf(ds["g"].values[:, :, k], enc["mu"], enc["sigma"])
     if c.target == THETA:
-        return stats.beta.logpdf(ds[THETA].values, enc["alpha"], enc["beta"])
-    return stats.halfnorm.logpdf(ds[KAPPA].values, scale=enc["sigma"])
+        return _beta_logpdf(ds[THETA].values.astype(float), enc["alpha"], enc["beta"])
+    return _halfnorm_logpdf(ds[KAPPA].values, enc["sigma"])
 
 
 def _effect_default(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
     """An effect claim replaces the default Normal(0, slope_sd) of its covariate's global slope."""
     k = inputs.ontology.covariate_names.index(c.covariate)
-    return stats.norm.logpdf(ds["g"].values[:, :, k], 0.0, float(inputs.hyper["slope_sd"]))
+    return _norm_logpdf(ds["g"].values[:, :, k], 0.0, float(inputs.hyper["slope_sd"]))
 
 
 # ======================================================================= POLL TERM (align with the poll model)
@@ -227,12 +248,10 @@ def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_polls
         if pollster in known_pollsters and "house" in ds:
             h = ds["house"].sel(pollster=pollster).values
             eta = lt[..., None] + h[..., None]
-            out = out + stats.binom.logpmf(y, n, expit(eta)).sum(axis=-1)
+            out = out + _binom_logpmf_logit(y, n, eta).sum(axis=-1)
         else:
             eta = lt[..., None, None] + sigma * x[:, None]  # (c, d, Q, 1) + ...
-            ll = stats.binom.logpmf(y, n, expit(eta)).sum(axis=-1)  # (c, d, Q)
-            from scipy.special import logsumexp
-
+            ll = _binom_logpmf_logit(y, n, eta).sum(axis=-1)  # (c, d, Q)
             out = out + logsumexp(ll + logw, axis=-1)
     return out
 # ======================================================================= end of the poll term
