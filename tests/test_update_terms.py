@@ -4,7 +4,8 @@ At a random parameter point of a synthetic model with polls, a cell claim, an or
 signal, the numpy terms equal PyMC's log-densities of ``poll_obs``, ``claim_obs``, ``signal_obs`` and
 ``order_obs`` to 1e-6 (float64 both sides). The test also checks that plausible bugs miss by more
 than 1e-3: a signal evaluated at the reference opinion instead of the current one, a poll without its
-pollster's house effect (every poll treated as a new pollster), a claim read on the wrong action.
+pollster's house effect, a claim read on the wrong action; and that new pollsters under zero-sum
+house effects are refused (a refit), not approximated.
 """
 
 from __future__ import annotations
@@ -75,7 +76,12 @@ def test_terms_equal_the_models_log_densities():
                                atol=1e-6)
     # the plausible bugs are caught: wrong opinion, house effect dropped, wrong action
     assert abs(U.cell_claim_loglik(terms.lp(False), inputs, inputs.signals[0])[0, 0] - pymc["signal_obs"].sum()) > 1e-3
-    assert abs(U.poll_loglik(ds, inputs, inputs.polls, [])[0, 0] - pymc["poll_obs"].sum()) > 1e-3
+    import pytest
+
+    with pytest.raises(U.NotReweightable):  # two new pollsters under zero-sum house effects: a refit
+        U.poll_loglik(ds, inputs, inputs.polls, [])
+    no_house = ds.assign(house=ds["house"] * 0)
+    assert abs(U.poll_loglik(no_house, inputs, inputs.polls, ["A", "B"])[0, 0] - pymc["poll_obs"].sum()) > 1e-3
     wrong = dataclasses.replace(cell, actions=("a0", "a2"))
     assert abs(U.cell_claim_loglik(terms.lp(False), inputs, wrong)[0, 0] - pymc["claim_obs"].sum()) > 1e-3
     # and through the change machinery: adding the signal to a state without it is that term

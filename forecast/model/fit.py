@@ -246,7 +246,14 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
     if base is None:
         return None, None
     post = U.Terms(base, inputs, st.get("pollsters", []))
-    w, k, ess = U.psis_weights(post.total(changes))
+    try:
+        lr = post.total(changes)
+    except U.NotReweightable as e:
+        reason = f"not a reweighting of {bh} ({e}): refitting"
+        if notify:
+            notify(reason)
+        return None, reason
+    w, k, ess = U.psis_weights(lr)
     prov: dict[str, Any] = {"method": "psis", "base_hash": bh, "pareto_k": round(k, 3) if np.isfinite(k) else None,
                             "ess_weights": round(ess, 1), "draws": int(w.size), "k_max": U.K_MAX,
                             "changes": [f"{c.kind} {c.label}" for c in changes]}

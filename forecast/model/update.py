@@ -225,18 +225,30 @@ def _effect_default(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
 
 
 # ======================================================================= POLL TERM (align with the poll model)
+# today's build_model: house = pm.ZeroSumNormal("house", sigma_house, dims="pollster"). Under the
+# zero-sum constraint a new pollster changes every other house effect's distribution (the stored draws
+# sum to zero over the old pollsters; the new model's do not), so that case is not a reweighting and
+# refits, unless it is the first and only pollster (its house effect is then exactly 0). With
+# independent house effects (issue #16's poll model) set this to False: a new pollster's house effect
+# is then integrated out exactly.
+HOUSE_ZERO_SUM = True
+
+
 def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_pollsters: list[str],
                 n_nodes: int = 32) -> np.ndarray:
     """The model's poll term for new polls, per draw: y ~ Binomial(n, sigmoid(logit theta + house[pollster])).
 
     A poll by a pollster the cached posterior already has uses that pollster's stored house draws. A
-    new pollster's house effect is not in the draws: it is integrated out under its prior
-    Normal(0, sigma_house) by Gauss-Hermite quadrature, jointly over that pollster's new polls. (With
-    the zero-sum house effects of today's model this is an approximation: a new pollster also
-    changes the constraint on the others; for independent house effects it is exact.) THIS is the
-    one function to align with a change of ``build_model``'s poll term.
+    new pollster's house effect is not in the draws: with zero-sum house effects (``HOUSE_ZERO_SUM``)
+    it is 0 when it is the only pollster, and any other new pollster raises NotReweightable (refit);
+    with independent house effects it is integrated out under its prior Normal(0, sigma_house) by
+    Gauss-Hermite quadrature, jointly over that pollster's new polls. THIS is the one function to
+    align with a change of ``build_model``'s poll term.
     """
-    theta = ds[THETA].values
+    new = sorted(set(polls["pollster"]) - set(known_pollsters))
+    if HOUSE_ZERO_SUM and new and (known_pollsters or len(new) > 1):
+        raise NotReweightable(f"new pollster {new[0]!r}: the zero-sum house effects of the others change")
+    theta = ds[THETA].values.astype(float)
     lt = logit(theta)
     out = np.zeros(theta.shape)
     sigma = float(inputs.hyper["sigma_house"])
@@ -249,6 +261,8 @@ def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_polls
             h = ds["house"].sel(pollster=pollster).values
             eta = lt[..., None] + h[..., None]
             out = out + _binom_logpmf_logit(y, n, eta).sum(axis=-1)
+        elif HOUSE_ZERO_SUM:  # the only pollster: its zero-sum house effect is 0
+            out = out + _binom_logpmf_logit(y, n, lt[..., None]).sum(axis=-1)
         else:
             eta = lt[..., None, None] + sigma * x[:, None]  # (c, d, Q, 1) + ...
             ll = _binom_logpmf_logit(y, n, eta).sum(axis=-1)  # (c, d, Q)
