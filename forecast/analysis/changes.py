@@ -166,7 +166,12 @@ def _shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[s
         log.info("Shapley attribution not available (%s): refitting each step", e)
         return None
     pred = predict(f0.idata, inputs.ontology, inputs.hyper, sc)["p"]
-    res = A.psis_shapley(U.Terms(f0.idata, inputs, pollsters), base, players, pred.values, A.ess_factor(f0))
+    try:
+        res = A.psis_shapley(U.Terms(f0.idata, inputs, pollsters), base, players, pred.values, A.ess_factor(f0))
+    except U.NotReweightable as e:
+        if say:
+            say(f"attribution: {e}: refitting each step")
+        return None
     if res is None or "parts" not in res:
         if say:
             say(f"attribution: Pareto k {res['max_k']:.2f} > {U.K_MAX} for {res['subset']}: refitting each step")
