@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import NAIVE, PY, ROOT, last_json, timed  # noqa: E402
 
-POLL = ["evidence", "add", "poll", "--id", "E-2026-12-bench-poll", "--date-known", "2026-11-20",
+POLL = ["poll", "--id", "E-2026-12-bench-poll", "--date-known", "2026-11-20",
         "--source", "https://example.org/poll", "--summary", "Bench poll: El Financiero monthly, 85% oppose US strikes",
         "--pollster", "El Financiero", "--date", "2026-11-18", "--n", "1200", "--share-opposed", "0.85"]
 
@@ -78,7 +78,7 @@ def main() -> None:
             shutil.copytree(rep, base / "reports")
             shutil.copytree(ROOT / "data", base / "data")
             t0 = time.perf_counter()
-            run(f"{key}_add", [*fc, *POLL, "--data-dir", str(base / "data")])
+            run(f"{key}_add", [*fc, "evidence", "add", "--data-dir", str(base / "data"), *POLL])
             run(f"{key}_report", [*fc, f"paths.cache={base / 'cache'}", f"paths.reports={base / 'reports'}",
                                   f"paths.data={base / 'data'}", "scenario=one_time_raid", *extra])
             res.setdefault(key, []).append(time.perf_counter() - t0)
