@@ -56,7 +56,7 @@ def main() -> None:
         e = st["evidence_ids"][0]
         inp = load_inputs(cfg, evidence_only={e})
         fam = {"posthoc": 1}
-        b = {**base, "family": U.state(inp, fam)["family"]}
+        b = U.state(base_in, fam)  # recomputed: the index was written before a fix of the row hashing
         t = time.perf_counter()
         try:
             ch = U.diff(b, inp, fam)

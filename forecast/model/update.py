@@ -89,10 +89,18 @@ class Change:
     old: Any = None  # claim: the previous Claim (None when added)
 
 
+def _canon(v: Any) -> Any:
+    """One spelling per value, whatever dtype a concatenation gave its column (1, 1.0, True -> 1.0)."""
+    if v is None or (isinstance(v, float | np.floating) and np.isnan(v)):
+        return None
+    if isinstance(v, bool | np.bool_ | int | np.integer | float | np.floating):
+        return float(v)
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
 def _row_hash(row: Any) -> str:
-    vals = [None if (isinstance(v, float) and np.isnan(v)) else (v.isoformat() if hasattr(v, "isoformat") else v)
-            for v in (row.tolist() if hasattr(row, "tolist") else list(row))]
-    return hashlib.sha256(json.dumps(vals, default=str).encode()).hexdigest()[:12]
+    vals = [_canon(v) for v in (row.tolist() if hasattr(row, "tolist") else list(row))]
+    return hashlib.sha256(json.dumps(vals).encode()).hexdigest()[:12]
 
 
 def _claim_fp(c: Claim) -> dict[str, Any]:
