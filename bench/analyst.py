@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import NAIVE, PY, ROOT, last_json, timed  # noqa: E402
 
 POLL = ["poll", "--id", "E-2026-12-bench-poll", "--date-known", "2026-11-20",
-        "--source", "https://example.org/poll", "--summary", "Bench poll: El Financiero monthly, 85% oppose US strikes",
-        "--pollster", "El Financiero", "--date", "2026-11-18", "--n", "1200", "--share-opposed", "0.85"]
+        "--source", "https://example.org/poll", "--summary", "Bench poll: El Financiero monthly, 79% oppose US strikes",
+        "--pollster", "El Financiero", "--date", "2026-11-18", "--n", "1000", "--share-opposed", "0.79"]
 
 
 def main() -> None:
