@@ -23,9 +23,14 @@ __all__ = ["build_model", "compose", "fit", "load_inputs", "predict_scenarios", 
            "summarize", "write_report"]
 
 
-def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None) -> Fit:
-    """Fit (or load from the posterior cache) the posterior for these inputs. ``notify(str)`` hears progress."""
-    return fit_config(cfg, inputs, progress=progress, use_cache=use_cache, notify=notify)
+def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
+        update: str | None = None) -> Fit:
+    """Fit (or load from the posterior cache) the posterior for these inputs. ``notify(str)`` hears progress.
+
+    ``update`` (default: the config's ``update``, ``auto``): ``auto`` reweights the nearest cached
+    posterior by PSIS when the inputs only add evidence or change claims and the Pareto k <= 0.7
+    (``fitted.weights``, ``fitted.update``); ``refit`` always samples on a cache miss."""
+    return fit_config(cfg, inputs, progress=progress, use_cache=use_cache, notify=notify, update=update)
 
 
 def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -> dict[str, dict[str, Any]]:

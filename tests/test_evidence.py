@@ -89,7 +89,7 @@ def _fit_with(data_dir, session_cache, entries):
         add_entry(data_dir / "evidence", e, ont, TODAY)
     cfg = forecast.compose([f"paths.data={data_dir}", f"paths.cache={session_cache}"])
     inputs = forecast.load_inputs(cfg)
-    return cfg, inputs, forecast.fit(cfg, inputs)
+    return cfg, inputs, forecast.fit(cfg, inputs, update="refit")  # the model itself: an exact fit
 
 
 def _means(fitted, inputs, action):
@@ -160,6 +160,16 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
     assert abs(top["E-2026-10-test-poll"]) > 0.005
     html = (reports / "one_time_raid" / "report.html").read_text()
     assert "What moved since the last report" in html and "E-2026-10-test-poll" in html
+    # the report records which path produced the posterior (issue #11): a PSIS update of the cached
+    # posterior with its Pareto k <= 0.7 and order-free Shapley parts with Monte Carlo errors, or a refit and why
+    upd = second["update"]
+    if upd["method"] == "psis":
+        assert upd["pareto_k"] <= 0.7 and upd["base_hash"] == first["inputs_hash"] and upd["ess_weights"] > 0
+        assert "PSIS update of cached posterior" in html and "Shapley" in ch["method"]
+        assert all("± E-2026-10-test-poll" in row for row in ch["rows"])
+    else:  # "Test Pollster" is new among the shipped pollsters: under zero-sum house effects a refit
+        assert upd["method"] == "refit" and ("Pareto k" in upd["reason"] or "pollster" in upd["reason"]), upd
+        assert "exact fit (" in html
     assert (reports / "one_time_raid" / "changes.png").is_file()
     hist = (reports / "history.csv").read_text().splitlines()
     assert len(hist) == 1 + 2 * (len(first["responses"]) + len(first["composites"]))

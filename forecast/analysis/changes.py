@@ -7,6 +7,11 @@ cached by its inputs hash). A change's part is the shift in the posterior mean i
 step; the parts telescope, so with the residual "model, data and Monte Carlo" part (the previous
 state refitted now minus the previous report's numbers) they add up to the total change exactly.
 Parts depend on the order (a path decomposition); the order is stated in every report.
+
+When every change is reweightable (added evidence, changed claims; ``update=auto``) the parts are
+instead order-free Shapley values computed from one set of stored draws by PSIS weights
+(``forecast.analysis.update``), each with its Monte Carlo error; this refit path stays for large
+Pareto k, removed evidence and ``update=refit``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
@@ -103,6 +109,11 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir
                 out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), [], None)
             continue
         seq = attribution_path(cfg, inputs, state)
+        shap = _shapley_parts(cfg, inputs, seq, sc, say)
+        if shap is not None:
+            for n in members:
+                out[n] = _shapley_table(prev[n], _current_means(fitted, inputs, sc, n), shap, n)
+            continue
         means = []
         for label, kind, inp in seq:
             f = fit_config(cfg, inp)
@@ -122,8 +133,86 @@ def _prev_meta(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _current_means(fitted: Fit, inputs: Inputs, sc: dict, name: str) -> pd.Series:
+    from forecast.model.update import weighted_mean
+
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {name: sc[name]})
-    return pred["p"].mean(("chain", "draw")).to_pandas().loc[name]
+    return weighted_mean(pred["p"], fitted.weights).to_pandas().loc[name]
+
+
+def _shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[str, Any] | None:
+    """Shapley parts of every step of ``seq`` by PSIS weights of the start state's draws, or None
+    (removed evidence, too many changes, a Pareto k > 0.7, update=refit): then the refit path runs."""
+    from forecast.analysis import update as A
+    from forecast.model import update as U
+    from forecast.model.fit import _family, sampler_settings
+
+    steps = seq[1:]
+    if (str(cfg.get("update") or "auto") != "auto" or not steps or len(steps) > A.MAX_PLAYERS
+            or any(kind == "evidence removed" for _, kind, _ in steps)):
+        return None
+    fam = _family(sampler_settings(cfg), int(cfg.seed))
+    start = seq[0][2]
+    f0 = fit_config(cfg, start)
+    if say:
+        say(f"attribution: start state {'cache hit' if f0.from_cache else 'fitted'} {f0.inputs_hash}; "
+            f"Shapley values of {len(steps)} change(s) by PSIS weights")
+    try:
+        base, pollsters = A.base_of(f0, start, fam, paths(cfg)["cache"])
+        players, before = {}, start
+        for label, _, inp in steps:
+            players[label] = U.diff(U.state(before, fam), inp, fam)
+            before = inp
+    except (U.NotReweightable, OSError, ValueError, KeyError) as e:
+        log.info("Shapley attribution not available (%s): refitting each step", e)
+        return None
+    pred = predict(f0.idata, inputs.ontology, inputs.hyper, sc)["p"]
+    try:
+        res = A.psis_shapley(U.Terms(f0.idata, inputs, pollsters), base, players, pred.values, A.ess_factor(f0))
+    except U.NotReweightable as e:
+        if say:
+            say(f"attribution: {e}: refitting each step")
+        return None
+    if res is None or "parts" not in res:
+        if say:
+            say(f"attribution: Pareto k {res['max_k']:.2f} > {U.K_MAX} for {res['subset']}: refitting each step")
+        return None
+    res["coords"] = (list(pred["scenario"].values), list(pred["response"].values))
+    res["players"] = list(players)
+    res["kinds"] = {label: kind for label, kind, _ in steps}
+    return res
+
+
+def _shapley_table(prev: dict[str, Any], current: pd.Series, res: dict[str, Any], name: str) -> dict[str, Any]:
+    prev_mean = pd.Series({r["response"]: r["mean"] for r in prev["responses"]})
+    labels = {r["response"]: r["label"] for r in prev["responses"]}
+    scen, resp = res["coords"]
+    i = scen.index(name)
+    players = res["players"]
+    v0, vall = res["v"][frozenset()][i], res["v"][frozenset(players)][i]
+    rows = []
+    for j, r in enumerate(resp):
+        if r not in prev_mean:
+            continue
+        row = {"response": labels.get(r, r), "previous": round(float(prev_mean[r]), 4),
+               "current": round(float(current[r]), 4), "change": round(float(current[r] - prev_mean[r]), 4),
+               RESIDUAL: round(float(v0[j] - prev_mean[r]), 4)}
+        for p in players:
+            row[p] = round(float(res["parts"][p][i, j]), 4)
+            row[f"± {p}"] = round(float(res["mcse"][p][i, j]), 4)
+        gap = float(current[r] - vall[j])
+        if abs(gap) >= 5e-5:
+            row["unexplained"] = round(gap, 4)
+        rows.append(row)
+    rows.sort(key=lambda x: -abs(x["change"]))
+    parts = [RESIDUAL, *players] + (["unexplained"] if any("unexplained" in r for r in rows) else [])
+    steps = [{"label": RESIDUAL, "kind": "refit of the previous state under the current code and data"}]
+    steps += [{"label": p, "kind": f"{res['kinds'][p]} (Shapley value, PSIS)"} for p in players]
+    return {"previous": _prev_meta(prev), "rows": rows, "steps": steps, "figure": "changes",
+            "method": "Shapley values by PSIS weights of one posterior (forecast/analysis/update.py)",
+            "order": "none: each part is the change's average contribution over every order of adding the changes; "
+                     "'±' columns are Monte Carlo standard errors",
+            "max_pareto_k": round(float(res["max_k"]), 3) if np.isfinite(res["max_k"]) else None,
+            "png": waterfall(rows[:3], parts)}
 
 
 def _table(prev: dict[str, Any], current: pd.Series, means: list, name: str | None,

@@ -1,6 +1,8 @@
 """The evidence replay: the forecast refitted as of each date the evidence log changed.
 
-``replay`` refits the model as of each date (each fit cached by its inputs hash) and tabulates every
+``replay`` refits the model as of each date (each fit cached by its inputs hash; with ``update=auto``
+a date that only adds evidence to a cached fit is a PSIS update of it when its Pareto k <= 0.7,
+recorded per row, so each row is at most one reweighting away from an exact fit) and tabulates every
 scenario's responses; ``write_replay`` stores ``reports/history_replay.csv``; ``history_figure`` draws
 each scenario's top responses over time with a mark where each evidence entry arrived. Reports embed
 that figure when the replay exists (``replay_section``).
@@ -24,6 +26,7 @@ from forecast.inputs.evidence import load_evidence
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import fit_config
 from forecast.model.predict import predict
+from forecast.model.update import weighted_mean
 from forecast.safe_text import csv_frame
 
 REPLAY_FILE = "history_replay.csv"
@@ -54,13 +57,18 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
         inputs = load_inputs(c)
         fitted = fit_config(c, inputs)
         if say:
-            say(f"replay as of {d}: {'cache hit' if fitted.from_cache else 'fitted'} {fitted.inputs_hash}")
+            how = ("cache hit" if fitted.from_cache else
+                   f"PSIS update (k {fitted.update['pareto_k']})" if fitted.weights is not None else "fitted")
+            say(f"replay as of {d}: {how} {fitted.inputs_hash}")
         pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-        m = pred["p"].mean(("chain", "draw")).to_pandas()
+        m = weighted_mean(pred["p"], fitted.weights).to_pandas()
+        u = fitted.update or {}
+        method = "psis" if fitted.weights is not None else "exact"
         for s in names:
             for r in m.columns:
                 rows.append({"as_of": d.isoformat(), "scenario": s, "response": r, "mean": round(float(m.at[s, r]), 4),
-                             "inputs_hash": fitted.inputs_hash, "evidence_ids": ";".join(inputs.evidence_ids)})
+                             "inputs_hash": fitted.inputs_hash, "evidence_ids": ";".join(inputs.evidence_ids),
+                             "posterior": method, "pareto_k": u.get("pareto_k") if method == "psis" else None})
     df = pd.DataFrame(rows)
     df.attrs["arrivals"] = arrivals
     return df

@@ -90,7 +90,12 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
     fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty(), notify=say)
     if fitted.from_cache:
         say(f"posterior cache hit {fitted.inputs_hash} (no sampling)")
+    elif fitted.weights is not None:
+        u = fitted.update
+        say(f"posterior: PSIS update of {u['base_hash']} (Pareto k {u['pareto_k']}, ESS of the weights "
+            f"{u['ess_weights']:.0f}; update=refit for the exact fit)")
     else:
+        say(f"posterior: exact fit ({(fitted.update or {}).get('reason', 'cache miss')})")
         t = ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items())
         say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
     names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]

@@ -20,9 +20,10 @@ from forecast.paths import conf_dir, resolve
 
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
-SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept"}
+SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept", "first_draws"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
-            "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article"}
+            "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
+            "update"}
 
 
 def _project_path(path: str, sub: str = "") -> str:

@@ -322,10 +322,13 @@ def _section_changes(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
         blocks.append(("h2", [T("What moved since the last report")]))
         prev = changes.get("previous") if isinstance(changes, Mapping) else None
         if isinstance(prev, Mapping):
+            how = ("is the part of the change due to one cause: its Shapley value (its average contribution over "
+                   "every order of adding the changes, by importance weights of one posterior; '±' its Monte "
+                   "Carlo error)" if "Shapley" in str(changes.get("method", "")) else
+                   "is the part of the change due to one cause, found by refitting the model with that cause added")
             blocks.append(("p", [T(f"Compared with the report generated {_s(prev.get('generated_at'))} (as of "
                                    f"{_s(prev.get('as_of'))}, inputs {_s(prev.get('inputs_hash'))[:12]}). Each "
-                                   "column after 'change' is the part of the change due to one cause, found by "
-                                   "refitting the model with that cause added; the parts add up to the change.")]))
+                                   f"column after 'change' {how}; the parts add up to the change.")]))
         crows = changes.get("rows") if isinstance(changes, Mapping) else None
         crows = [{str(k): v for k, v in r.items()} for r in crows or [] if isinstance(r, Mapping)]
         keys = list(dict.fromkeys(k for r in crows for k in r))
@@ -455,6 +458,7 @@ def _section_provenance(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
             ("Sampler", [T(_fmt(data.get("sampler") or {}) or "—")]),
             ("Versions", [T(_fmt(data.get("versions") or {}) or "—")]), ("Generated at", [T(data.get("generated_at"))]),
             ("From cache", [T(_fmt(bool(data.get("from_cache"))))]),
+            ("Posterior", [T(_update_text(data.get("update")))]),
             ("Schema version", [T(data.get("schema_version"))]),
             ("Evidence ids", [T(_fmt(list(data.get("evidence_ids") or [])) or "—")]),
             ("Article's claims before their date", [T(_s(src.get("priors_before_article") or "exclude"))]),
@@ -464,6 +468,21 @@ def _section_provenance(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
                           for r in (src.get("restated") or []) if isinstance(r, Mapping)) or "—")])]
     blocks.append(("dl", prov))
     return blocks
+
+
+def _update_text(u: Any) -> str:
+    """How the posterior was obtained: cache hit, exact fit/refit (why), or a PSIS update (k, ESS)."""
+    if not isinstance(u, Mapping):
+        return "—"
+    if u.get("method") == "psis":
+        prior = f", prior k {_fmt(u.get('prior_pareto_k'))}" if u.get("prior_pareto_k") is not None else ""
+        return (f"PSIS update of cached posterior {_s(u.get('base_hash'))} by {_fmt(u.get('changes') or []) or '—'}: "
+                f"Pareto k {_fmt(u.get('pareto_k'))}{prior} (<= {_fmt(u.get('k_max'))}), ESS of the weights "
+                f"{_fmt(u.get('ess_weights'))} of {_fmt(u.get('draws'))} draws; importance-weighted means, "
+                "intervals and composites (update=refit for the exact fit)")
+    if u.get("method") == "refit":
+        return f"exact fit ({_s(u.get('reason'))})"
+    return _s(u.get("method"))
 
 
 # the report, top to bottom: a new section is a function (data, ctx) -> blocks added here

@@ -42,13 +42,35 @@ def _r(x: float | None, nd: int = 4) -> float | None:
     return round(float(x), nd)
 
 
-def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True) -> pd.DataFrame:
+def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True,
+           weights: np.ndarray | None = None) -> pd.DataFrame:
     """mean, sd, HDI, P(> 0.5), the Monte Carlo standard error of the mean and (optionally) bulk ESS and
-    R-hat per ``dim`` label of (chain, draw, dim)."""
+    R-hat per ``dim`` label of (chain, draw, dim).
+
+    With ``weights`` (a PSIS update, forecast.model.update) the mean, sd, HDI and P(> 0.5) are
+    importance-weighted; ESS, R-hat and the MCSE stay those of the underlying draws."""
     import arviz as az
 
-    hdi = az.hdi(da, prob=hdi_prob)
     nan = np.full(da.sizes[dim], np.nan)
+    if weights is not None:
+        from forecast.model.update import weighted_hdi
+
+        W = xr.DataArray(weights, dims=("chain", "draw"))
+        mean = (da * W).sum(("chain", "draw"))
+        vals = da.transpose("chain", "draw", dim).values.reshape(-1, da.sizes[dim])
+        hd = np.array([weighted_hdi(vals[:, j], weights, hdi_prob) for j in range(vals.shape[1])])
+        ess = az.ess(da, method="bulk") if convergence else nan
+        rhat = az.rhat(da) if convergence else nan
+        sd = np.sqrt(((da - mean) ** 2 * W).sum(("chain", "draw"))).to_numpy()
+        return pd.DataFrame({
+            "mean": mean.to_numpy(), "sd": sd,
+            "hdi_low": hd[:, 0], "hdi_high": hd[:, 1],
+            "p_gt_half": ((da > 0.5) * W).sum(("chain", "draw")).to_numpy(),
+            # the weighted mean's Monte Carlo error: sd over the square root of the weights' ESS (1 / sum w^2)
+            "mcse_mean": sd * np.sqrt(float(np.sum(np.square(weights)))),
+            "ess_bulk": np.asarray(ess), "r_hat": np.asarray(rhat),
+        }, index=list(da[dim].values))
+    hdi = az.hdi(da, prob=hdi_prob)
     ess = az.ess(da, method="bulk") if convergence else nan
     rhat = az.rhat(da) if convergence else nan
     return pd.DataFrame({
@@ -75,8 +97,9 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     hdi_prob = float(rep["hdi_prob"])
     ont = inputs.ontology
     name = scenario["name"]
-    post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response")
-    prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response", convergence=False)
+    post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response", weights=fitted.weights)
+    prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response", convergence=False,
+                   weights=fitted.prior_weights)
     responses = []
     for rid, row in post.sort_values("mean", ascending=False).iterrows():
         meta = ont.responses.loc[rid]
@@ -93,8 +116,10 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         })
     composites = []
     if "p_composite" in pred:
-        cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False)
-        cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False)
+        cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False,
+                       weights=fitted.weights)
+        cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False,
+                        weights=fitted.prior_weights)
         for cid, row in cpost.iterrows():
             spec = ont.composites[cid]
             composites.append({"composite": cid, "label": spec["label"], "kind": spec["kind"],
@@ -123,6 +148,9 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "generated_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "inputs_hash": fitted.inputs_hash,
         "from_cache": fitted.from_cache,
+        # which path produced the posterior: a cache hit, an exact refit (and why), or a PSIS update
+        # of a cached posterior with its Pareto k and the effective sample size of its weights
+        "update": fitted.update or {"method": "cache hit" if fitted.from_cache else "fit"},
         "versions": versions(),
         "seed": int(cfg.seed),
         "sampler": json.loads(attrs.get("sampler", "{}")),
@@ -207,7 +235,9 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    all_means = pred["p"].mean(("chain", "draw")).to_pandas()
+    from forecast.model.update import resample, weighted_mean
+
+    all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
                                  float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
@@ -215,8 +245,11 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
-        figures = (make_figures(data, pred.sel(scenario=[name]), prior_pred.sel(scenario=[name]), inputs)
-                   if with_figures else {})
+        # figures draw equally weighted draws: a PSIS update's weighted draws resampled (systematic)
+        fp, fq = pred.sel(scenario=[name]), prior_pred.sel(scenario=[name])
+        fp = resample(fp, fitted.weights) if fitted.weights is not None else fp
+        fq = resample(fq, fitted.prior_weights) if fitted.prior_weights is not None else fq
+        figures = make_figures(data, fp, fq, inputs) if with_figures else {}
         if previous is not None and name in previous:
             changes = dict(previous[name])
             png = changes.pop("png", None)
@@ -257,7 +290,13 @@ def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dat
         ds = p.sel(scenario=name).drop_vars("scenario")
         return xr.merge([ds, fitted.idata[source].to_dataset()[latent]])
 
-    tree = xr.DataTree.from_dict({"posterior": group(pred, "posterior"), "prior": group(prior_pred, "prior"),
+    post = group(pred, "posterior")
+    prior = group(prior_pred, "prior")
+    if fitted.weights is not None:  # a PSIS update: the draws with their normalised importance weights
+        post["psis_weight"] = (("chain", "draw"), fitted.weights)
+    if fitted.prior_weights is not None:
+        prior["psis_weight"] = (("chain", "draw"), fitted.prior_weights)
+    tree = xr.DataTree.from_dict({"posterior": post, "prior": prior,
                                   "sample_stats": fitted.idata["sample_stats"].to_dataset()})
     tree.attrs.update({k: v for k, v in fitted.idata.attrs.items() if isinstance(v, str | int | float)})
     tree.attrs["scenario"] = name

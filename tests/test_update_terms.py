@@ -1,0 +1,91 @@
+"""Every PSIS reweighting term (forecast/model/update.py) is the PyMC model's own term.
+
+At a random parameter point of a synthetic model with polls, a cell claim, an ordering claim and a
+signal, the numpy terms equal PyMC's log-densities of ``poll_obs``, ``claim_obs``, ``signal_obs`` and
+``order_obs`` to 1e-6 (float64 both sides). The test also checks that plausible bugs miss by more
+than 1e-3: a signal evaluated at the reference opinion instead of the current one, a poll without its
+pollster's house effect, a claim read on the wrong action; and that new pollsters under zero-sum
+house effects are refused (a refit), not approximated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import xarray as xr
+
+from forecast.inputs.data import polls_frame
+from forecast.inputs.priors import parse_claim
+from forecast.model import update as U
+from forecast.model.build import build_model
+
+from .synthetic import simulate_inputs
+
+NAMES = ["alpha", "beta", "delta", "loading", "public_opposition", "opinion_effect", "house", "g"]
+
+
+def _inputs():
+    base = simulate_inputs(n_episodes=12, seed=2)
+    ont = base.ontology
+    import datetime as dt
+
+    polls = polls_frame([
+        {"id": f"q{i}", "pollster": p, "date": dt.date(2025, 6, 1), "n": n, "share_opposed": s, "use": "likelihood",
+         "wording": "", "source": "synthetic"} for i, (p, n, s) in enumerate([("A", 800, 0.7), ("B", 1200, 0.62),
+                                                                              ("A", 500, 0.75)])])
+    cell = parse_claim("c_cell", {"quote": "q", "constrains": {"kind": "cell", "actions": ["a1", "a2"],
+                                                               "response": "r3"},
+                                  "elicit": {"family": "Beta", "alpha": 2, "beta": 8}}, ont, "t")
+    order = parse_claim("c_order", {"quote": "q", "constrains": {"kind": "ordering",
+                                                                 "cells": [["a0", "r0"], ["a3", "r0"]]}}, ont, "t")
+    sig = parse_claim("E-s", {"quote": "q", "constrains": {"kind": "cell", "actions": ["a3"], "response": "r6"},
+                              "elicit": {"family": "Beta", "alpha": 3, "beta": 5}, "strength": 2.0}, ont, "t",
+                      origin="evidence")
+    # a non-zero opinion effect on two responses, so the reference/current opinion distinction matters
+    ont.responses.loc[["r3", "r6"], "opinion_sign"] = [1, -1]
+    return dataclasses.replace(base, polls=polls, claims=[*base.claims, cell, order], signals=[sig])
+
+
+def test_terms_equal_the_models_log_densities():
+    inputs = _inputs()
+    model = build_model(inputs)
+    rng = np.random.default_rng(5)
+    ip = model.initial_point()
+    point = {k: rng.normal(0, 0.6, size=np.shape(v)) for k, v in ip.items()}
+    outs = model.replace_rvs_by_values([model[n] for n in NAMES])
+    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    vals = dict(zip(NAMES, fn(point), strict=True))
+    dims = {n: model.named_vars_to_dims.get(n, ()) for n in NAMES}
+    ds = xr.Dataset({n: (("chain", "draw", *dims[n]), np.asarray(v, dtype=float)[None, None]) for n, v in vals.items()},
+                    coords={"pollster": list(model.coords["pollster"])})
+    obs = ["poll_obs", "claim_obs", "signal_obs", "order_obs"]
+    logp = model.compile_logp(vars=[model[o] for o in obs], sum=False, jacobian=False)
+    pymc = dict(zip(obs, (np.asarray(v) for v in logp(point)), strict=True))
+    tree = xr.DataTree.from_dict({"posterior": ds})
+    terms = U.Terms(tree, inputs, ["A", "B"])
+
+    poll = U.poll_loglik(ds, inputs, inputs.polls, ["A", "B"])[0, 0]
+    np.testing.assert_allclose(poll, pymc["poll_obs"].sum(), atol=1e-6)
+    cell, order = inputs.claims[-2], inputs.claims[-1]
+    np.testing.assert_allclose(U.cell_claim_loglik(terms.lp(False), inputs, cell)[0, 0], pymc["claim_obs"].sum(),
+                               atol=1e-6)
+    np.testing.assert_allclose(U.cell_claim_loglik(terms.lp(True), inputs, inputs.signals[0])[0, 0],
+                               pymc["signal_obs"].sum(), atol=1e-6)
+    np.testing.assert_allclose(U._claim_term(ds, terms.lp(False), inputs, order)[0, 0], pymc["order_obs"].sum(),
+                               atol=1e-6)
+    # the plausible bugs are caught: wrong opinion, house effect dropped, wrong action
+    assert abs(U.cell_claim_loglik(terms.lp(False), inputs, inputs.signals[0])[0, 0] - pymc["signal_obs"].sum()) > 1e-3
+    import pytest
+
+    with pytest.raises(U.NotReweightable):  # two new pollsters under zero-sum house effects: a refit
+        U.poll_loglik(ds, inputs, inputs.polls, [])
+    no_house = ds.assign(house=ds["house"] * 0)
+    assert abs(U.poll_loglik(no_house, inputs, inputs.polls, ["A", "B"])[0, 0] - pymc["poll_obs"].sum()) > 1e-3
+    wrong = dataclasses.replace(cell, actions=("a0", "a2"))
+    assert abs(U.cell_claim_loglik(terms.lp(False), inputs, wrong)[0, 0] - pymc["claim_obs"].sum()) > 1e-3
+    # and through the change machinery: adding the signal to a state without it is that term
+    st = U.state(dataclasses.replace(inputs, signals=[]), {"f": 1})
+    ch = U.diff(st, inputs, {"f": 1})
+    assert [c.kind for c in ch] == ["signal"]
+    np.testing.assert_allclose(terms.total(ch)[0, 0], pymc["signal_obs"].sum(), atol=1e-6)
