@@ -4,8 +4,8 @@ At a random parameter point of a synthetic model with polls, a cell claim, an or
 signal, the numpy terms equal PyMC's log-densities of ``poll_obs``, ``claim_obs``, ``signal_obs`` and
 ``order_obs`` to 1e-6 (float64 both sides). The test also checks that plausible bugs miss by more
 than 1e-3: a signal evaluated at the reference opinion instead of the current one, a poll without its
-pollster's house effect, a claim read on the wrong action; and that new pollsters under zero-sum
-house effects are refused (a refit), not approximated.
+pollster's house effect, a claim read on the wrong action; and that a new pollster's free wording
+effect is integrated out exactly (brute-force Monte Carlo), not set to 0.
 """
 
 from __future__ import annotations
@@ -78,8 +78,22 @@ def test_terms_equal_the_models_log_densities():
     assert abs(U.cell_claim_loglik(terms.lp(False), inputs, inputs.signals[0])[0, 0] - pymc["signal_obs"].sum()) > 1e-3
     import pytest
 
-    with pytest.raises(U.NotReweightable):  # two new pollsters under zero-sum house effects: a refit
-        U.poll_loglik(ds, inputs, inputs.polls, [])
+    # a new pollster's free wording effect is not in the draws: integrated out under Normal(0, sigma_house),
+    # jointly over its polls (checked against brute-force Monte Carlo over the effect)
+    from scipy.stats import binom
+
+    new = inputs.polls[inputs.polls["pollster"] == "A"]
+    got = U.poll_loglik(ds, inputs, new, [])[0, 0]
+    h = np.random.default_rng(0).normal(0, float(inputs.hyper["sigma_house"]), 400_000)
+    th = float(ds["public_opposition"].values[0, 0])
+    p_ = 1 / (1 + np.exp(-(np.log(th / (1 - th)) + h)))
+    lik = np.ones_like(h)
+    for n, s in zip(new["n"], new["share_opposed"], strict=True):
+        lik *= binom.pmf(round(n * s), int(n), p_)
+    assert abs(got - np.log(lik.mean())) < 0.01, (got, np.log(lik.mean()))
+    with pytest.raises(AssertionError):  # the effect treated as 0 (no integral) misses
+        np.testing.assert_allclose(U.poll_loglik(ds.assign(house=ds["house"] * 0), inputs, new, ["A"])[0, 0],
+                                   np.log(lik.mean()), atol=0.01)
     no_house = ds.assign(house=ds["house"] * 0)
     assert abs(U.poll_loglik(no_house, inputs, inputs.polls, ["A", "B"])[0, 0] - pymc["poll_obs"].sum()) > 1e-3
     wrong = dataclasses.replace(cell, actions=("a0", "a2"))

@@ -206,7 +206,7 @@ def run_scheduled(cfg, overrides: list[str], wait: float = 3600.0, say=None) -> 
         log.info("inputs: %d episodes, %d polls, %d evidence entries known by %s", len(inputs.episodes.table),
                  len(inputs.polls), len(inputs.evidence_ids), inputs.as_of)
         # a published history never rests on approximations: exact fits, and attribution by refits
-        cfg.update = "refit"
+        cfg["update"] = "refit"  # item syntax: DictConfig.update is also a method name
         fitted = api.fit(cfg, inputs)
         run["inputs_hash"] = fitted.inputs_hash
         log.info("posterior %s %s", fitted.inputs_hash, "cache hit" if fitted.from_cache else "sampled")

@@ -50,6 +50,8 @@ class SamplerSchema:
     chains: int = _s(MISSING, "int", 1, 64)
     cores: int = _s(MISSING, "int", 1, 64)
     target_accept: float = _s(MISSING, "float", 0.5, 1.0, hi_open=True)
+    first_draws: Optional[int] = _s(  # noqa: UP045 - OmegaConf reads typing.Optional
+        None, "int_or_null", 10, 100_000, help="a first batch; all draws only when it misses the targets (null: all)")
 
 
 @dataclass
@@ -109,6 +111,8 @@ class ForecastSchema:
     alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")
+    update: str = _s("auto", "choice", choices=("auto", "refit"),
+                     help="auto: a PSIS update of a cached posterior when Pareto k <= 0.7; refit: always sample")
     priors_before_article: str = _s("exclude", "choice", choices=("exclude", "apply"),
                                     help="an as_of before a claim's date: exclude it (weakly-informative defaults) "
                                          "or apply it anyway (reports say so)")
@@ -149,8 +153,8 @@ def allowed(f: dataclasses.Field) -> str:
         return "a date YYYY-MM-DD or null"
     if kind == "path":
         return "a folder that is not the filesystem root or a system folder"
-    if kind in ("int", "float"):
-        what = "a whole number" if kind == "int" else "a finite number"
+    if kind in ("int", "float", "int_or_null"):
+        what = {"int": "a whole number", "float": "a finite number", "int_or_null": "null or a whole number"}[kind]
         lo = "(" if m["lo_open"] else "["
         hi = ")" if m["hi_open"] else "]"
         return f"{what} in {lo}{_g(m['lo'])}, {_g(m['hi'])}{hi}"
@@ -162,7 +166,8 @@ def _g(x: Any) -> str:
 
 
 def type_name(f: dataclasses.Field) -> str:
-    return {"int": "int", "float": "float", "bool": "bool", "choice": "str", "date": "date/null", "path": "path",
+    return {"int": "int", "int_or_null": "int/null", "float": "float", "bool": "bool", "choice": "str",
+            "date": "date/null", "path": "path",
             "str": "str", "any": "any"}[f.metadata["kind"]]
 
 
@@ -174,10 +179,12 @@ def problem(f: dataclasses.Field, value: Any) -> str | None:
         return None if isinstance(value, bool) else "not"
     if kind == "choice":
         return None if value in m["choices"] else "not"
-    if kind in ("int", "float"):
+    if kind == "int_or_null" and value is None:
+        return None
+    if kind in ("int", "float", "int_or_null"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return "not"
-        if kind == "int" and value != int(value):
+        if kind in ("int", "int_or_null") and value != int(value):
             return "not"
         if not math.isfinite(value):
             return "not"
