@@ -5,6 +5,7 @@
     forecast evidence add|check|list ...  the analysts' evidence log
     forecast history [--replay]           the forecast history and its figure
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
+    forecast check [OVERRIDES]            model checks (back-test, calibration, PPC, LOO...) into reports/checks/
 
 Exit status: 0 = every report written and its diagnostics pass; 2 = invalid input; 3 = diagnostics
 failed (reports written, marked untrustworthy); 75 = another run holds the lock; 70 = internal error.
@@ -22,7 +23,7 @@ from forecast.cli.console import say
 from forecast.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, DiagnosticsError, ForecastError
 from forecast.files import read_report
 
-SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled"}
+SUBCOMMANDS = {"scenarios", "evidence", "history", "scheduled", "check"}
 
 
 def _quiet_libraries() -> None:

@@ -210,6 +210,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         if history_png is not None:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        add_checks(data, figures, _config.paths(cfg)["reports"], name)
+
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
@@ -225,6 +227,18 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         log.info("wrote %s", path)
         paths.append(path)
     return paths
+
+
+def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, name: str) -> None:
+    """The "How good are these probabilities?" section: the last ``forecast check``'s headline, if any."""
+    from forecast.outputs.checks_report import checks_section
+
+    section, png = checks_section(reports, name)
+    if section is not None:
+        data["checks"] = section
+        if png is not None:
+            figures["checks_reliability"] = png
+            data["checks_figure"] = "checks_reliability"
 
 
 def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dataset) -> xr.DataTree:
