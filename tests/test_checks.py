@@ -16,6 +16,8 @@ record where one response's outcomes are flipped flags exactly that response.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -52,13 +54,24 @@ def test_scores_separate_a_right_forecaster_from_the_base_rate_and_a_miscalibrat
     assert all(b1["observed"] <= b2["observed"] for b1, b2 in zip(bins[:-1], bins[1:], strict=True))
 
 
+N_EPISODES, HISTORY = 160, 130
+
+
+def _history(inp, eps):
+    return dataclasses.replace(inp, episodes=eps)
+
+
 @pytest.fixture(scope="module")
 def synthetic_fit(tmp_path_factory):
+    """One fit serves every test here: the back-test's first fit (the first 130 episodes), which the
+    back-test then finds in the cache (same inputs hash)."""
+    from forecast.analysis.checks.backtest import ordered, subset
     from forecast.model.fit import fit
 
-    inputs = simulate_inputs(n_episodes=160, seed=21)
+    full = simulate_inputs(n_episodes=N_EPISODES, seed=21)
+    first = _history(full, subset(ordered(full.episodes), range(HISTORY)))
     cache = tmp_path_factory.mktemp("checks")
-    return inputs, fit(inputs, SAMPLER, seed=3, cache_dir=cache), cache
+    return full, first, fit(first, SAMPLER, seed=3, cache_dir=cache), cache
 
 
 @pytest.mark.slow
@@ -66,7 +79,7 @@ def test_posterior_predictive_check_flags_a_response_the_model_gets_wrong(synthe
     from forecast.analysis.checks.ppc import ppc
     from forecast.inputs.data import Episodes
 
-    inputs, fitted, _ = synthetic_fit
+    _, inputs, fitted, _ = synthetic_fit
     right = ppc(fitted.idata, inputs.ontology, inputs.episodes, seed=1)
     assert right["flags"] == [], right["counts"]
     assert right["loo_pit_ks_p"] > 0.01
@@ -80,10 +93,10 @@ def test_posterior_predictive_check_flags_a_response_the_model_gets_wrong(synthe
 def test_loo_over_episodes(synthetic_fit):
     from forecast.analysis.checks.loo import loo_episodes
 
-    inputs, fitted, _ = synthetic_fit
+    _, inputs, fitted, _ = synthetic_fit
     lo = loo_episodes(fitted.idata, inputs.ontology, inputs.episodes)
-    assert lo["n"] == 160 and np.isfinite(lo["elpd"]) and lo["se"] > 0
-    # 160 episodes, ~60 parameters: no single episode dominates
+    assert lo["n"] == HISTORY and np.isfinite(lo["elpd"]) and lo["se"] > 0
+    # 130 episodes, ~60 parameters: no single episode dominates
     assert lo["max_k"] < 0.7, lo["influential"]
 
 
@@ -91,10 +104,9 @@ def test_loo_over_episodes(synthetic_fit):
 def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthetic_fit):
     from forecast.analysis.checks.backtest import backtest
 
-    inputs, fitted, cache = synthetic_fit
-    res = backtest(inputs, SAMPLER, 3, cache, prior_idata=None, min_history=130,
-                   make_inputs=lambda inp, eps: __import__("dataclasses").replace(inp, episodes=eps))
-    assert res["ok"] and res["n_predicted_episodes"] == 30
+    full, _, _, cache = synthetic_fit
+    res = backtest(full, SAMPLER, 3, cache, prior_idata=None, min_history=HISTORY, make_inputs=_history, reduced={})
+    assert res["ok"] and res["n_predicted_episodes"] == N_EPISODES - HISTORY
     t = res["table"]
     assert t["model"]["log_score"] < t["base_rate"]["log_score"] - 0.05, t
     assert t["model"]["log_score"] < t["half"]["log_score"] - 0.1, t
@@ -102,4 +114,4 @@ def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthe
     cells = res["cells"]
     assert not spiegelhalter(cells["y"], _overconfident(cells["model"].to_numpy(), 4.0))["calibrated"]
     # only earlier episodes inform the base rates: the first predicted episode's base rate ignores it
-    assert (cells["episode_pos"] >= 130).all()
+    assert (cells["episode_pos"] >= HISTORY).all()

@@ -15,7 +15,7 @@ COMPARATOR_LABELS = {
     "model": "Model (history only, leave-future-out)",
     "base_rate": "(a) base rate of the response among earlier episodes (Laplace)",
     "base_rate_action": "(b) base rate within earlier episodes of the same action type",
-    "article_prior": "(c) article-only prior (hindsight: the article is later than every cell)",
+    "article_prior": "(c) article-only prior (hindsight for the cells before the article, 2026-01-16)",
     "half": "(d) 0.5",
 }
 

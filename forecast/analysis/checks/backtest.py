@@ -137,12 +137,13 @@ def weighted_cell_p(fitted, ont, episodes: Episodes, pos: int, log_ratio: xr.Dat
 
 def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: xr.DataTree | None = None,
              min_history: int = 9, k_threshold: float = 0.7, fitter=None, make_inputs=None,
-             say=None) -> dict[str, Any]:
+             say=None, reduced: dict | None = None) -> dict[str, Any]:
     """PSIS-LFO over the date-ordered episodes; per-cell scores of the model and the comparators.
 
     ``prior_idata``: a fitted DataTree whose ``prior`` group is the article-only fit (comparator c).
     ``fitter(inputs) -> Fit`` and ``make_inputs(inputs, episodes) -> Inputs`` default to the cached
-    fit and the history-only inputs (tests pass a synthetic world)."""
+    fit and the history-only inputs (tests pass a synthetic world); ``reduced`` overrides the sampler
+    settings for the refits (default ``BACKTEST_SAMPLER``)."""
     import warnings
 
     from arviz_stats import lfo_cv
@@ -154,7 +155,7 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
     n = len(eps.table)
     if n <= min_history:
         return {"ok": False, "reason": f"only {n} coded episodes (need more than {min_history})"}
-    s = {**sampler, **BACKTEST_SAMPLER}
+    s = {**sampler, **(BACKTEST_SAMPLER if reduced is None else reduced)}
     wrapper = EpisodeWrapper(inputs, eps, s, seed, cache_dir, make_inputs, fitter, say)
     # lfo_cv needs the full-data log likelihood only for its effective-number-of-parameters column:
     # the first refit (all data) is not needed, so give it the first-origin fit's values, computed lazily

@@ -87,3 +87,14 @@ def backtest_figure(table: dict[str, dict[str, float]]) -> bytes:
         ax.set_xlabel(lab + " (lower is better)", fontsize=8)
     fig.suptitle("Back-test on the same cells (leave-future-out)", fontsize=9)
     return _png(fig)
+
+
+def plot_collection_png(pc, dpi: int = 90) -> bytes:
+    """PNG bytes of an arviz-plots PlotCollection (its savefig takes a path only)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "fig.png"
+        pc.savefig(path, bbox_inches="tight", dpi=dpi)
+        return path.read_bytes()

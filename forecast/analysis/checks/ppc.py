@@ -102,10 +102,9 @@ def loo_pit_figure(tree: xr.DataTree) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from forecast.analysis.checks.figures import plot_collection_png
+
     pc = azp.plot_loo_pit(tree, var_names=["y"], backend="matplotlib")
-    buf = io.BytesIO()
-    pc.viz["chart"].item().savefig(buf, format="png", bbox_inches="tight", dpi=90) if hasattr(pc, "viz") else None
-    if not buf.getvalue():
-        plt.gcf().savefig(buf, format="png", bbox_inches="tight", dpi=90)
+    png = plot_collection_png(pc)
     plt.close("all")
-    return buf.getvalue()
+    return png

@@ -11,7 +11,6 @@ the rank histogram (per quantity, Bonferroni over quantities) and arviz-plots' E
 
 from __future__ import annotations
 
-import io
 import logging
 import warnings
 from typing import Any
@@ -71,8 +70,8 @@ def ecdf_figure(simulations, var_names: list[str] | None = None) -> bytes:
     import matplotlib.pyplot as plt
 
     pc = azp.plot_ecdf_pit(simulations, var_names=var_names, backend="matplotlib")
-    buf = io.BytesIO()
-    fig = pc.viz["chart"].item() if hasattr(pc, "viz") and "chart" in pc.viz else plt.gcf()
-    fig.savefig(buf, format="png", bbox_inches="tight", dpi=80)
+    from forecast.analysis.checks.figures import plot_collection_png
+
+    png = plot_collection_png(pc, dpi=80)
     plt.close("all")
-    return buf.getvalue()
+    return png
