@@ -5,8 +5,9 @@ The model's SBC is opt-in (FORECAST_SBC=1): each simulation recompiles and refit
 2-core machine, 60 s under load), so 20 simulations exceed CI's budget. The tiny world: 2 action types
 x 3 responses (a threat and its executed form), 12 episodes; the model code is the shipped
 ``build_model``. 20 simulations x 2 chains x 100 draws: the ranks of the top-level parameters and
-of every P(r | a) pass the chi-square test (Bonferroni at 0.01). The test itself is decisive in the other direction: ranks of an overconfident posterior (piled at both ends,
-as when the posterior is too narrow) are flagged, uniform ones are not.
+of every P(r | a) pass the chi-square test (Bonferroni at 0.01). The rank test itself is decisive in
+the other direction (runs in CI): ranks of an overconfident posterior (piled at both ends, as when
+the posterior is too narrow) are flagged, uniform ones are not.
 """
 
 from __future__ import annotations
