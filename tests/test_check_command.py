@@ -1,9 +1,9 @@
 """``forecast check`` on the shipped model (default fit, cached for the session; back-test skipped here:
 tests/test_checks.py runs it on a synthetic world) and the report section it feeds.
 
-Decisive facts of the shipped model's article-only prior asserted here (measured before issue #10's
-model change): every cell claim's prior mean lies inside its elicited 90% range, and the prior check
-flags "sever or downgrade relations" under a one-time raid, a cell no claim speaks about.
+Asserted: every artefact is written, the numbers come from the default posterior, the one-time
+raid's armed resistance depends most on the claim about exactly that cell (C29), and the scenario
+report written afterwards shows the section in HTML, Markdown and forecast.json.
 """
 
 from __future__ import annotations
