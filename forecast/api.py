@@ -19,8 +19,8 @@ from forecast.outputs.report import write_reports
 
 compose = _config.compose
 
-__all__ = ["build_model", "compose", "fit", "load_inputs", "predict_scenarios", "sampler_settings", "scenarios",
-           "summarize", "write_report"]
+__all__ = ["build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios", "sampler_settings",
+           "scenarios", "summarize", "write_report"]
 
 
 def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
@@ -61,3 +61,18 @@ def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] 
                  previous: dict[str, dict] | None = None) -> list[Path]:
     """Write the report folders (see DESIGN.md's contract); returns their paths."""
     return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous)
+
+
+def check(cfg: DictConfig, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
+          say=None) -> Path:
+    """Run the model checks for this configuration (the fit and the back-test's refits are cached) and write
+    ``reports/checks/`` (checks.json, checks.html, checks.md, figures); returns that folder. Later scenario
+    reports show its headline in "How good are these probabilities?"."""
+    from forecast.analysis.checks.run import run_checks
+    from forecast.outputs.checks_report import write_checks
+
+    inputs = load_inputs(cfg)
+    fitted = fit_config(cfg, inputs, notify=say)
+    checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
+                                 min_history=min_history, say=say)
+    return write_checks(_config.paths(cfg)["reports"], checks, figures)

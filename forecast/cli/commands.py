@@ -33,6 +33,10 @@ def dispatch(cmd: str, args: list[str]) -> int:
         from forecast.cli.history import cmd_history
 
         return cmd_history(args)
+    if cmd == "check":
+        from forecast.cli.check import cmd_check
+
+        return cmd_check(args)
     if cmd == "scheduled":
         from forecast.cli.scheduled import cmd_scheduled
 

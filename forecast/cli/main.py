@@ -7,6 +7,7 @@
     forecast history [--replay]           the forecast history and its figure
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
     forecast alerts [--since D] [test]    the scheduled runs' alerts; `test` tries each channel
+    forecast check [OVERRIDES]            model checks (back-test, calibration, PPC, LOO...) into reports/checks/
 
 Hydra's flags work as in any Hydra app: --help (this text, the config groups, the config, the settings'
 types), --cfg job|hydra|all [--resolve] [--package KEY], --info [all|config|defaults|defaults-tree|plugins|
@@ -48,7 +49,7 @@ from forecast.errors import (
 )
 from forecast.files import read_report, warn
 
-SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts"}
+SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check"}
 
 
 def _quiet_libraries() -> None:

@@ -75,6 +75,7 @@ class ModelSchema:
     theta_prior_beta: float = _pos("Beta prior of public opposition when no article claim sets it")
     kappa_prior_sigma: float = _pos("HalfNormal scale of the opinion effect when the article's C13 is not used")
     sigma_opinion_past: float = _pos("sd of the logit opinion of episodes before the poll window")
+    sigma_rank: float = _pos("Normal sd of the intercept change per sd of the ontology's escalation rank")
 
 
 @dataclass

@@ -4,7 +4,7 @@ For an action profile x (covariates from ``data/ontology/attributes.yaml``) of a
 response r in domain d(r) with stance s(r) (+1 retaliatory, -1 accommodating)::
 
     eta[x, r]   = alpha[r] + x . beta[:, r] + delta[a, r] + o(r) * kappa * (logit theta_t - logit theta_ref)
-    alpha[r]    = mu_alpha + sd_ad * z[d(r)] + sd_ar * z[r]                     (intercepts, pooled)
+    alpha[r]    = mu_alpha + rho * rank(r) + sd_ad * z[d(r)] + sd_ar * z[r]     (intercepts, pooled)
     beta[k, r]  = s(r) * (g[k] + tau_d * u[k, d(r)]) + tau_r * v[k, r]          (slopes, pooled)
     delta[a, r] = sd_cell * w[a, r]                                               (non-centred cells)
     q[x, r | f] = sigmoid(eta[x, r] + s(r) * lambda[r] * f),   f ~ Normal(0, 1)  (episode factor)
@@ -93,6 +93,7 @@ class Design:
     ep_recent: np.ndarray  # (E,) bool: inside the poll window, so at the opinion the polls measure
     stance: np.ndarray  # (R,)
     domain_idx: np.ndarray  # (R,)
+    rank_z: np.ndarray  # (R,) the ontology's escalation rank, standardised (0 when all ranks are equal)
     opinion_sign: np.ndarray  # (R,)
     chain: list  # chain_index(ontology)
     obs_ep: np.ndarray
@@ -246,6 +247,7 @@ def design(inputs: Inputs) -> Design:
                             for d in ep.table["date"]], dtype=bool).reshape(-1),
         stance=np.array([STANCES[s] for s in ont.responses["stance"]], dtype=float),
         domain_idx=np.array([domains.index(d) for d in ont.responses["domain"]], dtype=int),
+        rank_z=_standardised(ont.responses["escalation_rank"].to_numpy(dtype=float)),
         opinion_sign=ont.responses["opinion_sign"].to_numpy(dtype=float),
         chain=chain_index(ont),
         obs_ep=obs_ep, obs_resp=obs_resp, obs_mask=obs_mask, obs_y=obs_y,
@@ -261,6 +263,11 @@ def design(inputs: Inputs) -> Design:
         poll_house=np.array([pollsters.index(p) for p in polls["pollster"]], dtype=int),
         nodes=nodes, weights=weights,
     )
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    sd = float(np.std(x)) if len(x) else 0.0
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
 
 
 def build_model(inputs: Inputs) -> pm.Model:
@@ -279,7 +286,13 @@ def build_model(inputs: Inputs) -> pm.Model:
         sd_ar = pm.HalfNormal("sd_alpha_response", h["sigma_alpha_response"])
         z_ad = pm.Normal("z_alpha_domain", 0, 1, dims="domain")
         z_ar = pm.Normal("z_alpha_response", 0, 1, dims="response")
-        alpha = pm.Deterministic(ALPHA, mu_alpha + sd_ad * z_ad[d.domain_idx] + sd_ar * z_ar, dims="response")
+        # the ontology's escalation rank informs the intercepts (issue #10's prior predictive check: without it
+        # a grave step no claim speaks about, e.g. severing relations, borrowed its domain's mild protests' level
+        # and was a priori likelier than the gravest lever the article names). The sign is not imposed: the
+        # claims about mild and grave steps learn it.
+        rho = pm.Normal("rank_effect", 0.0, float(h.get("sigma_rank", 1.0)))
+        alpha = pm.Deterministic(ALPHA, mu_alpha + rho * d.rank_z + sd_ad * z_ad[d.domain_idx] + sd_ar * z_ar,
+                                 dims="response")
 
         # slopes: stance-signed global effect (article claims) -> domain -> response
         g = pm.Normal("g", d.g_mu, d.g_sd, dims="covariate")

@@ -37,9 +37,9 @@ from forecast.version import __version__
 
 log = logging.getLogger("forecast")
 
-CACHE_FORMAT = 4  # bump when what a cached posterior file holds changes
-STORED = ["mu_alpha", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain", "tau_slope_response",
-          "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA, P]
+CACHE_FORMAT = 5  # bump when what a cached posterior file holds changes
+STORED = ["mu_alpha", "rank_effect", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain",
+          "tau_slope_response", "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA, P]
 
 
 def versions() -> dict[str, str]:

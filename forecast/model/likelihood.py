@@ -81,6 +81,16 @@ def cell_logp_given_factor(eta_e: np.ndarray, loading: np.ndarray, f: np.ndarray
     return out
 
 
+def _as_of(idata: xr.DataTree, as_of):
+    """The date that decides which episodes sit at the polled opinion: the one given, else the fit's own."""
+    if as_of is not None:
+        return as_of
+    import datetime as dt
+
+    raw = idata.attrs.get("as_of")
+    return dt.date.fromisoformat(raw) if isinstance(raw, str) and raw else None
+
+
 def _log1mexp(x: np.ndarray) -> np.ndarray:
     """log(1 - exp(x)) for x < 0, accurate on both sides of -log 2."""
     x = np.minimum(x, -1e-12)
@@ -94,7 +104,7 @@ def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group:
     Pass the fit's ``hyper`` and ``as_of`` so that each episode is at the opinion of its time (as the
     model fits it); without them the opinion term is left out. An episode with no coded cell contributes 0."""
     ds = idata[group].to_dataset()
-    eta = episode_eta(ds, ont, episodes, hyper, as_of)
+    eta = episode_eta(ds, ont, episodes, hyper, _as_of(idata, as_of))
     loading = ds[LOADING].values
     nodes, w = hermegauss(n_nodes)
     logw = np.log(w / w.sum())
@@ -120,7 +130,7 @@ def cell_probabilities(idata: xr.DataTree, ont: Ontology, episodes: Episodes, gr
     integrated out (not conditioned on the episode's other cells): (chain, draw, cell), with the
     observed 0/1 outcomes and the cell names ``episode:response``."""
     ds = idata[group].to_dataset()
-    eta = episode_eta(ds, ont, episodes, hyper, as_of)
+    eta = episode_eta(ds, ont, episodes, hyper, _as_of(idata, as_of))
     loading = ds[LOADING].values
     nodes, w = hermegauss(n_nodes)
     w = w / w.sum()

@@ -470,6 +470,59 @@ def _section_provenance(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
     return blocks
 
 
+def checks_blocks(data: Mapping[str, Any]) -> list[Block]:
+    """"How good are these probabilities?": the headline of the last ``forecast check`` (reports/checks/),
+    this scenario's prior-sensitivity flag next to each probability, and its track record."""
+    c = data.get("checks")
+    head = [("h2", [T("How good are these probabilities?")])]
+    if not isinstance(c, Mapping):
+        return head + [("p", [T("No model checks yet: run "), Span("code", "forecast check"),
+                              T(" (back-test, calibration, predictive checks, prior sensitivity; reports/checks/).")])]
+    h = c.get("headline") or {}
+    out = list(head)
+    bt = h.get("backtest")
+    if isinstance(bt, Mapping):
+        m, a, b = bt.get("model") or {}, bt.get("base_rate") or {}, bt.get("base_rate_action") or {}
+        half = bt.get("half") or {}
+        verdict = "beats" if _num(m.get("log_score")) is not None and _num(a.get("log_score")) is not None and \
+            m["log_score"] < a["log_score"] else "does not beat"
+        out.append(("p", [T(f"Back-test (each of {bt.get('cells')} coded cells of {bt.get('episodes')} episodes "
+                            "predicted from the episodes before it): the model's log score "
+                            f"{_fmt(m.get('log_score'))} and Brier {_fmt(m.get('brier'))} {verdict} the base rate "
+                            f"(log {_fmt(a.get('log_score'))}, Brier {_fmt(a.get('brier'))}); same action type's base "
+                            f"rate log {_fmt(b.get('log_score'))}, Brier {_fmt(b.get('brier'))}; 0.5 gives log "
+                            f"{_fmt(half.get('log_score'))}, Brier {_fmt(half.get('brier'))}. Calibration: "
+                            f"miscalibration {_fmt(h.get('miscalibration'))}, "
+                            f"Spiegelhalter z {_fmt(h.get('calibration_z'))}.")]))
+    loo = h.get("loo") or {}
+    ppc_flags = ", ".join(h.get("ppc_flags") or []) or "no response"
+    out.append(("p", [T(f"Predictive checks on the record flag: {ppc_flags}; "
+                        f"PSIS-LOO elpd {_fmt(loo.get('elpd'))} (SE {_fmt(loo.get('se'))}), influential episodes: "
+                        f"{', '.join(loo.get('influential') or []) or 'none'}; prior predictive flags: "
+                        f"{_fmt(h.get('prior_flags'))}.")]))
+    flags = c.get("flags") or {}
+    tops = c.get("top_claims") or {}
+    rows = []
+    for r in _sorted_responses(data):
+        rid = str(r.get("response"))
+        diag = str(flags.get(rid) or "")
+        top = ", ".join(str(t[0]) for t in (tops.get(rid) or [])[:3])
+        rows.append([[T(r.get("label"))], [T(pct(r.get("mean")))],
+                     [Span("badge", diag.replace("potential ", ""), "fail") if diag not in ("", "✓") else T("—")],
+                     [Span("ids", top, "muted")]])
+    if rows:
+        out.append(("table", ["Response", "Probability", "Prior sensitivity", "Claims it depends on most"], rows,
+                    "lrlw"))
+    if c.get("track_record"):
+        out.append(("p", [T(str(c["track_record"]))]))
+    if data.get("checks_figure"):
+        out.append(("figure", "checks_reliability", "Back-test reliability diagram (from forecast check)"))
+    out.append(("p", [Span("muted", f"From forecast check as of {_s(c.get('as_of'))} "
+                                    f"(posterior {_s(c.get('inputs_hash'))}); "
+                                    f"the full checks: reports/{_s(c.get('link'))}")]))
+    return out
+
+
 def _update_text(u: Any) -> str:
     """How the posterior was obtained: cache hit, exact fit/refit (why), or a PSIS update (k, ESS)."""
     if not isinstance(u, Mapping):
@@ -495,6 +548,7 @@ SECTIONS = (
     _section_changes,
     lambda data, ctx: _analysts_blocks(data),
     _section_history,
+    lambda data, ctx: checks_blocks(data),
     _section_priors,
     _section_precedents,
     _section_polls,
@@ -672,10 +726,11 @@ _HTML_BLOCK = {"h1": "<h1>{}</h1>", "h2": "<h2>{}</h2>", "p": "<p>{}</p>",
 _TD_CLASS = {"r": ' class="num"', "n": ' class="nw"', "w": ' class="wide"'}
 
 
-def render_html(data: dict[str, Any], figures: dict[str, bytes]) -> str:
-    """One self-contained HTML page: inline CSS, figures as data: URIs, no scripts, no external resources."""
+def render_html(data: dict[str, Any], figures: dict[str, bytes], blocks: list[Block] | None = None) -> str:
+    """One self-contained HTML page: inline CSS, figures as data: URIs, no scripts, no external resources.
+    ``blocks``: another document (the checks report) rendered the same way."""
     out: list[str] = []
-    for block in build_document(data):
+    for block in build_document(data) if blocks is None else blocks:
         kind = block[0]
         if kind in _HTML_BLOCK:
             out.append(_HTML_BLOCK[kind].format(_html_cell(block[1])))
@@ -751,10 +806,10 @@ def _md_cell(cell: Iterable[Span], *, inline: bool = False) -> str:
 _MD_BLOCK = {"h1": "# {}", "h2": "## {}", "p": "{}", "warn": "> ⚠️ {}"}
 
 
-def render_markdown(data: dict[str, Any], figure_files: dict[str, str]) -> str:
+def render_markdown(data: dict[str, Any], figure_files: dict[str, str], blocks: list[Block] | None = None) -> str:
     """The same report as Markdown (pipe tables, figures as relative paths) for pasting into briefs."""
     out: list[str] = []
-    for block in build_document(data):
+    for block in build_document(data) if blocks is None else blocks:
         kind = block[0]
         if kind in _MD_BLOCK:
             out.append(_MD_BLOCK[kind].format(_md_cell(block[1], inline=True)))

@@ -264,6 +264,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             data["analysts"] = {k: v for k, v in analysts[name].items() if k != "png"}
             data["analysts"]["figure"] = "analysts"
             figures["analysts"] = analysts[name]["png"]
+        add_checks(data, figures, _config.paths(cfg)["reports"], name)
+
         def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
@@ -279,6 +281,18 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         log.info("wrote %s", path)
         paths.append(path)
     return paths
+
+
+def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, name: str) -> None:
+    """The "How good are these probabilities?" section: the last ``forecast check``'s headline, if any."""
+    from forecast.outputs.checks_report import checks_section
+
+    section, png = checks_section(reports, name)
+    if section is not None:
+        data["checks"] = section
+        if png is not None:
+            figures["checks_reliability"] = png
+            data["checks_figure"] = "checks_reliability"
 
 
 def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dataset) -> xr.DataTree:
