@@ -11,9 +11,18 @@ The public API (everything the CLI does)::
     forecast.write_report(cfg, inputs, fit)       # reports/<...>/
 """
 
-from forecast.api import build_model, compose, fit, load_inputs, predict_scenarios, summarize, write_report  # noqa: E402
+from forecast.api import (  # noqa: E402
+    build_model,
+    check,
+    compose,
+    fit,
+    load_inputs,
+    predict_scenarios,
+    summarize,
+    write_report,
+)
 from forecast.errors import ConfigError, DiagnosticsError, ForecastError, InputError  # noqa: E402
 from forecast.version import __version__  # noqa: E402
 
-__all__ = ["ConfigError", "DiagnosticsError", "ForecastError", "InputError", "__version__", "build_model",
+__all__ = ["ConfigError", "DiagnosticsError", "ForecastError", "InputError", "__version__", "build_model", "check",
            "compose", "fit", "load_inputs", "predict_scenarios", "summarize", "write_report"]
