@@ -123,7 +123,8 @@ def checks_document(c: dict[str, Any]) -> list[tuple]:
               ("figure", "sbc_ecdf", "ECDF-PIT of the SBC ranks")]
     else:
         b += [("h2", [T("Simulation-based calibration")]),
-              ("p", [T("Not run here (heavy): `forecast check sbc=N` or bench/sbc.py; see notes/checks-report.md.")])]
+              ("p", [T("Not run here (heavy): `forecast check --sbc N` or bench/sbc.py; see "
+                       "bench/reports/checks-report.md.")])]
 
     b.append(("h2", [T("Track record of resolved branches")]))
     for scen, t in c["track_record"].items():
