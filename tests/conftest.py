@@ -65,3 +65,18 @@ def default_fit(cfg, inputs):
     import forecast
 
     return forecast.fit(cfg, inputs)
+
+
+@pytest.fixture
+def restore_forecast_logger():
+    """``forecast scheduled`` installs stream/file handlers on the 'forecast' logger: put it back afterwards."""
+    import logging
+
+    lg = logging.getLogger("forecast")
+    saved = (list(lg.handlers), lg.propagate, lg.level)
+    yield
+    for h in list(lg.handlers):
+        if h not in saved[0]:
+            lg.removeHandler(h)
+            h.close()
+    lg.propagate, lg.level = saved[1], saved[2]

@@ -88,18 +88,6 @@ def home(tmp_path, monkeypatch):
     GlobalHydra.instance().clear()
 
 
-@pytest.fixture
-def restore_forecast_logger():
-    import logging
-
-    lg = logging.getLogger("forecast")
-    saved = (list(lg.handlers), lg.propagate, lg.level)
-    yield
-    for h in list(lg.handlers):
-        if h not in saved[0]:
-            lg.removeHandler(h)
-            h.close()
-    lg.propagate, lg.level = saved[1], saved[2]
 
 
 def run_cli(argv: list[str], capsys) -> tuple[int, str]:

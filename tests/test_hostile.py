@@ -21,7 +21,6 @@ import html
 import inspect
 import io
 import json
-import logging
 import math
 import os
 import re
@@ -98,17 +97,6 @@ def home(tmp_path, monkeypatch):
     GlobalHydra.instance().clear()
 
 
-@pytest.fixture
-def restore_forecast_logger():
-    """``forecast scheduled`` installs stream/file handlers on the 'forecast' logger: put it back afterwards."""
-    lg = logging.getLogger("forecast")
-    saved = (list(lg.handlers), lg.propagate, lg.level)
-    yield
-    for h in list(lg.handlers):
-        if h not in saved[0]:
-            lg.removeHandler(h)
-            h.close()
-    lg.propagate, lg.level = saved[1], saved[2]
 
 
 def one_line(err: BaseException, *names: str) -> str:
