@@ -29,7 +29,6 @@ from ..test_hostile import EV_POLL, POLL_FLAGS, WouldFit, _flags, assert_cli_err
 # the corpus's fixtures: a throwaway project as $FORECAST_HOME, the fit guard (autouse), the logger restorer
 home = corpus.home
 _never_fit = corpus._never_fit
-restore_forecast_logger = corpus.restore_forecast_logger
 
 
 @pytest.fixture(autouse=True)
