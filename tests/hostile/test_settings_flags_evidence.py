@@ -179,7 +179,7 @@ def test_cfg_job_prints_the_config_and_its_types(home, capsys):
     (["--cfg", "all"], lambda out: "hydra:" in out and "scenario:" in out),
     (["--cfg", "job", "--resolve", "--package", "sampler"],
      lambda out: yaml.safe_load(out) == {"name": "nutpie", "nuts_sampler": "nutpie", "draws": 2000, "tune": 1000,
-                                         "chains": 4, "cores": 2, "target_accept": 0.95}),
+                                         "chains": 4, "cores": 2, "target_accept": 0.95, "first_draws": 1000}),
     (["--cfg", "hydra", "--package", "hydra.job", "--resolve"], lambda out: "chdir: false" in out),
     (["--info", "defaults"], lambda out: "forecast_schema" in out and "scenario/one_time_raid" in out),
     (["--info", "searchpath"], lambda out: "conf" in out),
