@@ -44,7 +44,12 @@ def test_every_scenario_from_one_fit_then_from_the_cache(default_fit, paths, tmp
         assert {"response", "label", "mean", "hdi_low", "hdi_high", "hdi_prob"} <= set(r0)
         means = [r["mean"] for r in data["responses"]]
         assert means == sorted(means, reverse=True)
-        assert all(r["hdi_low"] <= r["mean"] <= r["hdi_high"] for r in data["responses"])
+        # the mean lies in the 90% HDI, except for a spike at 0 with a thin tail (a response almost never seen:
+        # e.g. compromising agents' security under embedded agents, mean 0.0005, HDI 0-0.0003)
+        assert all(0 <= r["hdi_low"] <= r["hdi_high"] <= 1 for r in data["responses"])
+        assert all(r["hdi_low"] <= r["mean"] <= r["hdi_high"] or r["hdi_high"] - r["hdi_low"] < 0.01
+                   for r in data["responses"]), [(r["response"], r["mean"], r["hdi_low"], r["hdi_high"])
+                                                 for r in data["responses"]]
     assert err.strip().splitlines()[-1].startswith("forecast: report: ")
 
 
