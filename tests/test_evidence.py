@@ -153,8 +153,11 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
     assert ch["previous"]["inputs_hash"] == first["inputs_hash"]
     assert [s["label"] for s in ch["steps"]] == ["model, data and Monte Carlo", "E-2026-10-test-poll"]
     for row in ch["rows"]:
-        parts = row["model, data and Monte Carlo"] + row["E-2026-10-test-poll"]
-        assert parts == pytest.approx(row["change"], abs=2e-4), row  # parts are rounded to 1e-4
+        # the parts add up: the residual, the poll's part and, when the report's posterior is an exact refit
+        # while the parts come from PSIS weights, the "unexplained" gap between the two (reported, small)
+        parts = row["model, data and Monte Carlo"] + row["E-2026-10-test-poll"] + row.get("unexplained", 0.0)
+        assert parts == pytest.approx(row["change"], abs=3e-4), row  # parts are rounded to 1e-4
+        assert abs(row.get("unexplained", 0.0)) < 0.03, row
         assert row["model, data and Monte Carlo"] == pytest.approx(0.0, abs=1e-9)  # same state, same cached fit
     top = max(ch["rows"], key=lambda r: abs(r["change"]))
     assert abs(top["E-2026-10-test-poll"]) > 0.005
