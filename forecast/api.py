@@ -72,7 +72,7 @@ def check(cfg: DictConfig, *, backtest: bool = True, sbc_simulations: int = 0, m
     from forecast.outputs.checks_report import write_checks
 
     inputs = load_inputs(cfg)
-    fitted = fit_config(cfg, inputs, notify=say)
+    fitted = fit_config(cfg, inputs, notify=say, update="refit")  # the checks need exact (unweighted) draws
     checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
                                  min_history=min_history, say=say)
     return write_checks(_config.paths(cfg)["reports"], checks, figures)

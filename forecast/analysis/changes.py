@@ -116,7 +116,7 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir
             continue
         means = []
         for label, kind, inp in seq:
-            f = fit_config(cfg, inp)
+            f = fit_config(cfg, inp, update="refit")  # the exact path: each step refitted (cached by its hash)
             if say:
                 say(f"attribution step '{label}': {'cache hit' if f.from_cache else 'fitted'} {f.inputs_hash}")
             pred = predict(f.idata, inp.ontology, inp.hyper, sc)

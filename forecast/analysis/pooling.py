@@ -96,12 +96,15 @@ def claim_terms(claims: list[Claim], base: Base, inputs: Inputs) -> np.ndarray:
     g_mu = np.zeros(len(covs))
     g_sd = np.full(len(covs), float(inputs.hyper["slope_sd"]))
     for c in claims:
+        if getattr(c, "unused", None):
+            continue  # dated after as_of or restating a kept source: no term of the model
         enc = c.scaled()
         if c.kind == "cell":
             mu, sd = c.logit_normal()
             r = resps.index(c.response)
-            for a in c.actions:
-                total += stats.norm.logpdf(mu, loc=base.lp_ref[:, :, acts.index(a), r], scale=sd)
+            # one pseudo-observation of the mean logit over the actions the claim names (as model.build)
+            mean_lp = np.mean([base.lp_ref[:, :, acts.index(a), r] for a in c.actions], axis=0)
+            total += stats.norm.logpdf(mu, loc=mean_lp, scale=sd)
         elif c.kind == "ordering":
             for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
                 diff = (base.lp_ref[:, :, acts.index(a2), resps.index(r2)]
@@ -161,7 +164,9 @@ def exact_or_reweighted(cfg, inputs: Inputs, base: Base, claims: list[Claim], la
         return comp
     if say:
         say(f"{label}: Pareto k {comp.k:.2f} > {K_MAX}: refitting with its claims (cached by inputs hash)")
-    f = fit_config(cfg, dataclasses.replace(inputs, claims=claims))
+    # an exact fit, never a PSIS update of a cached ancestor: this is the path taken because reweighting
+    # was unreliable (and make_base reads the draws unweighted)
+    f = fit_config(cfg, dataclasses.replace(inputs, claims=claims), update="refit")
     own = make_base(f, claims, dataclasses.replace(inputs, claims=claims), scenarios)
     out = reweight(own, claims, inputs, label)
     out.k = comp.k

@@ -64,6 +64,10 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
         return {}
     t0 = time.perf_counter()
     sets = pooling.load_sets(cfg, inputs)
+    if fitted.weights is not None:  # pooling reweights plain draws: start from the exact article posterior
+        from forecast.model.fit import fit_config
+
+        fitted = fit_config(cfg, inputs, update="refit")
     pool = pooling.pool_forecasts(cfg, inputs, fitted, scenarios, sets, say=say)
     state = state_of(pool, pooling.recorded(cfg, inputs))
     ids = inputs.ontology.response_ids
