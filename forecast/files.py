@@ -258,6 +258,19 @@ def atomic_write_file(path: Path | str, content: str | bytes, root: Path | str |
     return atomic_write_with(path, write, root)
 
 
+def _refuse_foreign(final: Path, owned: tuple[str, ...] | None) -> None:
+    """Refuse to replace ``final`` unless it is a folder the tool wrote. Another run may rename it away
+    while this looks at it (outside the lock): a folder that vanished is no folder to refuse."""
+    try:
+        foreign = final.exists() and (not final.is_dir() or (owned is not None and any(final.iterdir())
+                                                             and not any((final / m).is_file() for m in owned)))
+    except FileNotFoundError:
+        return
+    if foreign:
+        raise InputError(str(final), "exists and was not written by forecast (no forecast.json or run.json in it)",
+                         "move it away or choose another folder; the tool never replaces what it did not write")
+
+
 def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
                      owned: tuple[str, ...] | None = None) -> Path:
     """Build a folder in a hidden temporary sibling with ``fill(tmp)``, then move it into place.
@@ -267,10 +280,8 @@ def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
     deleted. ``owned=None`` (the default) skips that check."""
     final = guard(final, root)
     ensure_dir(final.parent, root if root is not None else final.parent)
-    if final.exists() and (not final.is_dir() or (owned is not None and any(final.iterdir())
-                                                   and not any((final / m).is_file() for m in owned))):
-        raise InputError(str(final), "exists and was not written by forecast (no forecast.json or run.json in it)",
-                         "move it away or choose another folder; the tool never replaces what it did not write")
+    with _folder_lock(final.parent):
+        _refuse_foreign(final, owned)  # fail before the work (under the lock: another run may be mid-rename)
     tmp = None
     try:
         with io_errors(final):
@@ -285,6 +296,7 @@ def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
             # two runs publishing the same folder at once take turns for the two renames (else the second finds
             # the folder gone between its check and its rename); signals wait: never between the two renames
             with _folder_lock(final.parent), deferred_signals():
+                _refuse_foreign(final, owned)
                 if final.exists():
                     old = final.parent / f".{final.name}.old-{os.getpid()}"
                     os.replace(final, old)

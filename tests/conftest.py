@@ -67,9 +67,11 @@ def default_fit(cfg, inputs):
     return forecast.fit(cfg, inputs)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def restore_forecast_logger():
-    """``forecast scheduled`` installs stream/file handlers on the 'forecast' logger: put it back afterwards."""
+    """``forecast scheduled`` (and the commands that log) install stream/file handlers on the 'forecast' logger:
+    put it back after every test, so that no handler bound to a closed test stream leaks into the next test
+    (it printed '--- Logging error ---' blocks repeating log messages into the next test's stderr)."""
     import logging
 
     lg = logging.getLogger("forecast")

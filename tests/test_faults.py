@@ -127,7 +127,7 @@ def fake_sampler(monkeypatch):
     """Replace model building and sampling; ``calls`` counts the fits, ``mode`` picks what the sampler does."""
     state = {"calls": 0, "mode": "complete"}
 
-    def sample(model, sampler, seed, progress, notify=None):
+    def sample(model, sampler, seed, progress, notify=None, prior_seed=None):
         state["calls"] += 1
         c, d = sampler["chains"], sampler["draws"]
         mode = state["mode"]
