@@ -87,7 +87,7 @@ def test_large_pareto_k_refits(world, monkeypatch):
     monkeypatch.setattr(F, "_fit_now", fake_fit_now)
     said = []
     out = fit(far, SAMPLER, 5, cache, notify=said.append)
-    assert called, "a large Pareto k must refit"
+    assert called, f"a large Pareto k must refit: {said}"
     assert out.update["method"] == "refit" and "Pareto k" in out.update["reason"], out.update
     assert any("refitting" in s for s in said), said
 

@@ -284,7 +284,9 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
         prior = U.Terms(base, inputs, [], group="prior")
         wp, kp, essp = U.psis_weights(prior.total(changes, claims_only=True))
         prov.update(prior_pareto_k=round(kp, 3) if np.isfinite(kp) else None, prior_ess_weights=round(essp, 1))
-    ks = [x for x in (prov["pareto_k"], prov.get("prior_pareto_k")) if x is not None]
+    # a non-finite k (weights collapsed on one draw: ESS 1) is the worst case, never a pass
+    ks = [prov["pareto_k"]] + ([prov["prior_pareto_k"]] if "prior_pareto_k" in prov else [])
+    ks = [np.inf if x is None else x for x in ks]
     prov["seconds"] = round(time.perf_counter() - t0, 2)
     what = ", ".join(prov["changes"]) or "nothing"
     if ks and max(ks) > U.K_MAX:
