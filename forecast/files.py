@@ -412,6 +412,23 @@ def report_dir(reports: Path, name: str) -> Path:
     return target
 
 
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The JSON objects of a line-per-record log (``runs.jsonl``, ``alerts.jsonl``); a line cut by a crash or
+    damaged by hand, or a line that is not an object, is skipped, never fatal."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict):
+            out.append(rec)
+    return out
+
+
 def read_report(path: Path) -> dict[str, Any] | None:
     """A report's ``forecast.json`` read back, or None when it is missing, unreadable or of another
     schema version (the one reader every consumer of a published report uses)."""

@@ -50,6 +50,7 @@ from forecast.files import (
     ensure_dir,
     guard,
     io_errors,
+    read_jsonl,
     replace_link,
     warn,
 )
@@ -128,21 +129,12 @@ def _record_run(reports: Path, run: dict[str, Any], lock: Path | None = None) ->
 
 
 def read_runs(reports: Path) -> list[dict[str, Any]]:
-    path = reports / RUNS
-    if not path.is_file():
-        return []
-    runs = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a crash is skipped, never fatal
-        if isinstance(r, dict):
-            if not isinstance(r.get("scenarios"), list):
-                r["scenarios"] = []
-            r["scenarios"] = [str(s) for s in r["scenarios"]]
-            r["folder"] = str(r.get("folder") or "")
-            runs.append(r)
+    runs = read_jsonl(reports / RUNS)
+    for r in runs:
+        if not isinstance(r.get("scenarios"), list):
+            r["scenarios"] = []
+        r["scenarios"] = [str(s) for s in r["scenarios"]]
+        r["folder"] = str(r.get("folder") or "")
     return runs
 
 

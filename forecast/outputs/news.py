@@ -30,7 +30,7 @@ from forecast.analysis.alerts import (
     pct,
     points,
 )
-from forecast.files import atomic_write_file, read_report
+from forecast.files import atomic_write_file, read_jsonl, read_report
 from forecast.outputs.channels import Delivery, link, send
 
 log = logging.getLogger("forecast.alerts")
@@ -42,18 +42,7 @@ _SCENARIO = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
 # ---------------------------------------------------------------------- the alert log
 def read_alerts(reports: Path) -> list[dict[str, Any]]:
-    path = Path(reports) / ALERTS
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            a = json.loads(line)
-        except ValueError:
-            continue  # a damaged line is skipped, never fatal
-        if isinstance(a, dict) and isinstance(a.get("id"), str):
-            out.append(a)
-    return out
+    return [a for a in read_jsonl(Path(reports) / ALERTS) if isinstance(a.get("id"), str)]
 
 
 def write_alerts(reports: Path, alerts: list[dict[str, Any]]) -> Path:
