@@ -103,3 +103,74 @@ def test_terms_equal_the_models_log_densities():
     ch = U.diff(st, inputs, {"f": 1})
     assert [c.kind for c in ch] == ["signal"]
     np.testing.assert_allclose(terms.total(ch)[0, 0], pymc["signal_obs"].sum(), atol=1e-6)
+
+
+def _point_tree(model, inputs, names, seed=3):
+    """The stored variables of ``model`` at one random parameter point, as a one-draw posterior."""
+    rng = np.random.default_rng(seed)
+    point = {k: rng.normal(0, 0.6, size=np.shape(v)) for k, v in model.initial_point().items()}
+    names = [n for n in names if n in model.named_vars]
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    vals = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")(point)
+    dims = {n: model.named_vars_to_dims.get(n, ()) for n in names}
+    ds = xr.Dataset({n: (("chain", "draw", *dims[n]), np.asarray(v, dtype=float)[None, None])
+                     for n, v in zip(names, vals, strict=True)})
+    return point, xr.DataTree.from_dict({"posterior": ds})
+
+
+def test_a_removed_latent_claim_hands_its_parameter_back_to_the_default_prior():
+    """Reweighting from a posterior fitted with the article's opinion claim to inputs without it (the
+    claim restates a poll that is kept) is the model's own prior ratio: PyMC's log density of the
+    opinion and of the opinion effect in the model without the claims minus the model with them.
+    Bugs this catches: the removed claim's term subtracted without the default prior added back
+    (off by the default's log density, > 1e-3 here), or the claim left in (term 0)."""
+    inputs = simulate_inputs(n_episodes=12, seed=2)
+    without = dataclasses.replace(inputs, claims=[c for c in inputs.claims if c.kind != "latent"])
+    m_with, m_without = build_model(inputs), build_model(without)
+    point, tree = _point_tree(m_with, inputs, NAMES)
+    lat = ["public_opposition", "opinion_effect"]
+
+    def logp(m):
+        f = m.compile_logp(vars=[m[v] for v in lat], sum=True, jacobian=False)
+        return float(f(point))
+
+    want = logp(m_without) - logp(m_with)
+    changes = U.diff(U.state(inputs, {"f": 1}), without, {"f": 1})
+    assert sorted(c.kind for c in changes) == ["claim", "claim"] and all(c.new is None for c in changes)
+    got = U.Terms(tree, without, []).total(changes)[0, 0]
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    # the bug "subtract the claim, forget the default" is far off
+    only_minus = -sum(U._claim_term(tree["posterior"].to_dataset(), None, inputs, c.old)[0, 0] for c in changes)
+    assert abs(only_minus - want) > 1e-3
+
+
+def test_episodes_leaving_the_poll_window_are_reweighted_to_the_era_opinion():
+    """A later as_of moves old episodes from the polled opinion to the era opinion (issue 16's one
+    equation for past and present): the update's ``episode_opinion`` term equals the change in the
+    whole history's integrated likelihood (``episode_loglik`` at each as_of, every episode), so the
+    episodes that stay put cancel. Bugs this catches: the moved episodes read at the same opinion on
+    both sides (term 0), the sign reversed, or an episode that did not move counted."""
+    import datetime as dt
+
+    from forecast.inputs.data import Episodes
+    from forecast.model.likelihood import episode_loglik
+
+    inputs = simulate_inputs(n_episodes=12, seed=2)
+    table = inputs.episodes.table.copy()
+    table.loc[table.index[:5], "date"] = dt.date(2024, 6, 1)   # inside the window of 2026-01-01, not of 2026-11-29
+    table.loc[table.index[5:7], "date"] = dt.date(2025, 6, 1)  # inside both windows
+    inputs = dataclasses.replace(inputs, episodes=Episodes(table, inputs.episodes.outcomes),
+                                 claims=[c for c in inputs.claims if c.kind == "latent"])
+    # a non-zero opinion effect on two responses, so the opinion matters
+    inputs.ontology.responses.loc[["r3", "r6"], "opinion_sign"] = [1, -1]
+    later = dataclasses.replace(inputs, as_of=dt.date(2026, 11, 29))
+    _, tree = _point_tree(build_model(inputs), inputs, [*NAMES, "z_opinion_past", "public_opposition_past"])
+    changes = U.diff(U.state(inputs, {"f": 1}), later, {"f": 1})
+    assert [c.kind for c in changes] == ["episode_opinion"]
+    assert list(changes[0].new[0].index) == list(table.index[:5])
+    got = U.Terms(tree, later, []).total(changes)[0, 0]
+    kw = dict(hyper=inputs.hyper)
+    whole = (episode_loglik(tree, inputs.ontology, inputs.episodes, as_of=later.as_of, **kw).values.sum()
+             - episode_loglik(tree, inputs.ontology, inputs.episodes, as_of=inputs.as_of, **kw).values.sum())
+    np.testing.assert_allclose(got, whole, atol=1e-9)
+    assert abs(whole) > 1e-2  # the opinions differ at this point, so a term of 0 would fail

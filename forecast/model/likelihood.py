@@ -40,12 +40,13 @@ N_NODES = 24  # the product over an episode's cells is peakier in f than one pro
 
 
 def episode_eta(ds: xr.Dataset, ont: Ontology, episodes: Episodes, hyper: dict | None = None,
-                as_of=None) -> np.ndarray:
+                as_of=None, recent: np.ndarray | None = None) -> np.ndarray:
     """The linear predictor of every episode and response at f = 0: (chain, draw, E, R).
 
     With ``hyper`` and ``as_of`` (the fit's), each episode is at the opinion of its time, as in the model:
     the polled opinion inside the poll window, the era opinion before it (``THETA_PAST``), shifted by
-    ``opinion_sign * kappa * (logit opinion - logit opinion_reference)``."""
+    ``opinion_sign * kappa * (logit opinion - logit opinion_reference)``. ``recent`` (E,) overrides which
+    episodes ``as_of`` puts inside the poll window (a PSIS update moving an episode out of it)."""
     X = ont.covariates(episodes.table) if len(episodes.table) else np.zeros((0, len(ont.covariate_names)))
     acts = [ont.action_ids.index(a) for a in episodes.table["action_type"]]
     eta = (ds[ALPHA].values[:, :, None, :] + np.einsum("ek,cdkr->cder", X, ds[BETA].values)
@@ -55,7 +56,8 @@ def episode_eta(ds: xr.Dataset, ont: Ontology, episodes: Episodes, hyper: dict |
     ref = float(hyper["opinion_reference"])
     logit_ref = np.log(ref / (1 - ref))
     window = int(hyper.get("poll_window_days", 730))
-    recent = np.array([(as_of - d).days <= window for d in episodes.table["date"]])
+    if recent is None:
+        recent = np.array([(as_of - d).days <= window for d in episodes.table["date"]])
     theta = ds[THETA].values
     past = ds[THETA_PAST].values if THETA_PAST in ds else theta
     logit_ep = np.where(recent, np.log(theta / (1 - theta))[..., None], np.log(past / (1 - past))[..., None])
@@ -98,13 +100,14 @@ def _log1mexp(x: np.ndarray) -> np.ndarray:
 
 
 def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group: str = "posterior",
-                   n_nodes: int = N_NODES, *, hyper: dict | None = None, as_of=None) -> xr.DataArray:
+                   n_nodes: int = N_NODES, *, hyper: dict | None = None, as_of=None,
+                   recent: np.ndarray | None = None) -> xr.DataArray:
     """log p(y_e | parameters) per draw and episode, the factor integrated out: (chain, draw, episode).
 
     Pass the fit's ``hyper`` and ``as_of`` so that each episode is at the opinion of its time (as the
     model fits it); without them the opinion term is left out. An episode with no coded cell contributes 0."""
     ds = idata[group].to_dataset()
-    eta = episode_eta(ds, ont, episodes, hyper, _as_of(idata, as_of))
+    eta = episode_eta(ds, ont, episodes, hyper, _as_of(idata, as_of), recent)
     loading = ds[LOADING].values
     nodes, w = hermegauss(n_nodes)
     logw = np.log(w / w.sum())

@@ -1,9 +1,11 @@
 """Updates of a cached posterior by Pareto-smoothed importance sampling (PSIS), refits only when needed.
 
 When the inputs differ from a cached posterior's inputs only by *added* terms (a new episode, a new
-poll, a new signal: likelihood terms) or by *added, changed or removed* article claims (pseudo-
-observations and prior terms), the target posterior is the cached one times the ratio of the two
-models' densities::
+poll, a new signal: likelihood terms), by *added, changed or removed* article claims (pseudo-
+observations and prior terms; a removed effect or latent claim hands its parameter back to the
+default prior of conf/model), or by episodes that a later ``as_of`` moves out of the poll window (the
+same episodes at the era opinion instead of the polled one), the target posterior is the cached one
+times the ratio of the two models' densities::
 
     p_new(params | data) ∝ p_old(params | data) * r(params),   log r = sum of the new terms - the old ones
 
@@ -16,7 +18,8 @@ can (with the effective sample size of the weights as the price), k > 0.7 the up
 
 Each term is computed in numpy from the stored draws, by the same functions the model uses:
 
-- an episode: ``forecast.model.likelihood.episode_loglik`` (its factor integrated out);
+- an episode: ``forecast.model.likelihood.episode_loglik`` (its factor integrated out); an episode
+  that left the poll window: the same at its new opinion minus at its old one;
 - a poll: ``poll_loglik`` (the model's poll term; the one place to align with a change of the poll model);
 - a cell claim or signal: ``cell_claim_loglik`` through ``Claim.logit_normal()``;
 - an ordering claim, a global-slope (effect) claim, a latent-driver claim: their model terms.
@@ -42,7 +45,18 @@ from scipy.special import betaln, gammaln, logit, logsumexp
 
 from forecast.inputs.data import Episodes, Inputs
 from forecast.inputs.priors import Claim
-from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, chain_index, marginal_p, quadrature
+from forecast.model.build import (
+    ALPHA,
+    BETA,
+    DELTA,
+    KAPPA,
+    LOADING,
+    THETA,
+    THETA_PAST,
+    chain_index,
+    marginal_p,
+    quadrature,
+)
 from forecast.model.likelihood import episode_loglik
 
 log = logging.getLogger("forecast")
@@ -83,9 +97,9 @@ class Change:
     """One reweightable difference: an added episode, poll or signal, or a claim added/changed/removed."""
 
     label: str  # the evidence id, or "prior <name>"
-    kind: str  # episode | poll | signal | claim
-    new: Any = None  # episode: (table row, outcomes row); poll: row (Series); signal/claim: Claim
-    old: Any = None  # claim: the previous Claim (None when added)
+    kind: str  # episode | episode_opinion | poll | signal | claim
+    new: Any = None  # episode(_opinion): (table rows, outcomes rows); poll: row (Series); signal/claim: Claim
+    old: Any = None  # claim: the previous Claim (None when added); episode_opinion: (E,) bool, in the window before
 
 
 def _canon(v: Any) -> Any:
@@ -123,13 +137,15 @@ def state(inputs: Inputs, family: dict[str, Any]) -> dict[str, Any]:
     ep = inputs.episodes
     cols = ["date", "action_type", *inputs.ontology.attributes]
     window = int(inputs.hyper.get("poll_window_days", 730))
-    # an episode's opinion depends on whether it lies in the poll window of as_of: part of its row
     recent = {i: (inputs.as_of - d).days <= window for i, d in zip(ep.table.index, ep.table["date"], strict=True)}
     return {
         "family": hashlib.sha256(json.dumps({"f": family, "o": ont_hyper}, sort_keys=True,
                                             default=str).encode()).hexdigest()[:20],
-        "episodes": {str(i): _row_hash([*pd.concat([ep.table.loc[i, cols], ep.outcomes.loc[i]]).tolist(), recent[i]])
+        "episodes": {str(i): _row_hash(pd.concat([ep.table.loc[i, cols], ep.outcomes.loc[i]]).tolist())
                      for i in ep.table.index},
+        # an episode's opinion depends on whether it lies in the poll window of as_of: a later as_of
+        # moves old episodes from the polled opinion to the era opinion (a reweighting, ``episode_opinion``)
+        "recent": {str(i): bool(recent[i]) for i in ep.table.index},
         "polls": {str(i): _row_hash(r) for i, r in
                   inputs.polls[["date", "n", "share_opposed", "use", "pollster"]].iterrows()},
         "pollsters": sorted(set(inputs.polls.loc[inputs.polls["use"] == "likelihood", "pollster"])),
@@ -155,6 +171,14 @@ def diff(base: dict[str, Any], target: Inputs, family: dict[str, Any],
     for i in tgt["episodes"]:
         if i not in base["episodes"]:
             out.append(Change(i, "episode", (ep.table.loc[[i]], ep.outcomes.loc[[i]])))
+    base_recent = base.get("recent")
+    if base_recent is None:  # an index entry written before the window was kept apart
+        raise NotReweightable("the cached posterior does not record its episodes' opinions")
+    moved = [i for i in base["episodes"] if base_recent.get(i) != tgt["recent"][i]]
+    if moved:  # the same episodes, some now on the other side of the poll window
+        old = np.array([bool(base_recent[i]) for i in moved])
+        out.append(Change(f"poll window ({len(moved)} episode(s) moved)", "episode_opinion",
+                          (ep.table.loc[moved], ep.outcomes.loc[moved]), old))
     for i in tgt["polls"]:
         if i not in base["polls"]:
             row = target.polls.loc[i]
@@ -172,9 +196,6 @@ def diff(base: dict[str, Any], target: Inputs, family: dict[str, Any],
         if new is not None and old == tgt["claims"][name]:
             continue
         oldc = _claim_from_fp(old) if old else None
-        for c in (oldc, new):
-            if c is not None and c.kind == "latent" and (oldc is None or new is None):
-                raise NotReweightable(f"latent claim {name} was added or removed")
         out.append(Change(f"prior {name}", "claim", new, oldc))
     return out
 
@@ -230,10 +251,18 @@ def _claim_term(ds: xr.Dataset, lp_ref: np.ndarray, inputs: Inputs, c: Claim) ->
     return _halfnorm_logpdf(ds[KAPPA].values, enc["sigma"])
 
 
-def _effect_default(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
-    """An effect claim replaces the default Normal(0, slope_sd) of its covariate's global slope."""
-    k = inputs.ontology.covariate_names.index(c.covariate)
-    return _norm_logpdf(ds["g"].values[:, :, k], 0.0, float(inputs.hyper["slope_sd"]))
+def _default_term(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
+    """The default prior a claim replaces (``build_model``'s fallbacks, from conf/model): an effect claim
+    the Normal(0, slope_sd) of its covariate's global slope; a latent claim on the opinion its
+    Beta(theta_prior_alpha, theta_prior_beta), on the opinion effect its HalfNormal(kappa_prior_sigma)."""
+    h = inputs.hyper
+    if c.kind == "effect":
+        k = inputs.ontology.covariate_names.index(c.covariate)
+        return _norm_logpdf(ds["g"].values[:, :, k], 0.0, float(h["slope_sd"]))
+    if c.target == THETA:
+        return _beta_logpdf(ds[THETA].values.astype(float), float(h.get("theta_prior_alpha", 2.0)),
+                            float(h.get("theta_prior_beta", 2.0)))
+    return _halfnorm_logpdf(ds[KAPPA].values, float(h.get("kappa_prior_sigma", 1.0)))
 
 
 # ======================================================================= POLL TERM (align with the poll model)
@@ -312,18 +341,29 @@ class Terms:
             v = episode_loglik(self.idata, self.inputs.ontology, Episodes(table, outcomes), self.group,
                                hyper=self.inputs.hyper, as_of=self.inputs.as_of)
             v = v.values.sum(axis=-1)
+        elif c.kind == "episode_opinion":
+            # the same episodes, each at the opinion of its side of the poll window now minus before
+            table, outcomes = c.new
+            new_recent = np.array([(self.inputs.as_of - d).days <= int(self.inputs.hyper.get("poll_window_days", 730))
+                                   for d in table["date"]])
+            if THETA_PAST not in self.ds and not new_recent.all():
+                raise NotReweightable("an episode left the poll window but the cached draws have no era opinion")
+            kw = dict(group=self.group, hyper=self.inputs.hyper, as_of=self.inputs.as_of)
+            eps = Episodes(table, outcomes)
+            v = (episode_loglik(self.idata, self.inputs.ontology, eps, recent=new_recent, **kw).values.sum(axis=-1)
+                 - episode_loglik(self.idata, self.inputs.ontology, eps, recent=c.old, **kw).values.sum(axis=-1))
         elif c.kind == "signal":
             v = cell_claim_loglik(self.lp(True), self.inputs, c.new)
         elif c.kind == "claim":
             v = np.zeros(self.shape)
             if c.new is not None:
                 v = v + _claim_term(self.ds, self.lp(False), self.inputs, c.new)
-            elif c.old.kind == "effect":
-                v = v + _effect_default(self.ds, self.inputs, c.old)
+            elif c.old.kind in ("effect", "latent"):  # removed: its parameter falls back to the default prior
+                v = v + _default_term(self.ds, self.inputs, c.old)
             if c.old is not None:
                 v = v - _claim_term(self.ds, self.lp(False), self.inputs, c.old)
-            elif c.new.kind == "effect":
-                v = v - _effect_default(self.ds, self.inputs, c.new)
+            elif c.new.kind in ("effect", "latent"):  # added: it replaces the default prior
+                v = v - _default_term(self.ds, self.inputs, c.new)
         else:
             raise ValueError(c.kind)
         self._memo[key] = np.asarray(v, dtype=float)
