@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy import stats
 
 from forecast.inputs.config import paths
 from forecast.inputs.data import Inputs
@@ -92,6 +91,8 @@ def claim_terms(claims: list[Claim], base: Base, inputs: Inputs) -> np.ndarray:
     latent drivers' priors)."""
     ont = inputs.ontology
     acts, resps, covs = ont.action_ids, ont.response_ids, ont.covariate_names
+    from scipy import stats  # here, not at import: seconds the cached report path never needs
+
     total = np.zeros(base.theta.shape)
     g_mu = np.zeros(len(covs))
     g_sd = np.full(len(covs), float(inputs.hyper["slope_sd"]))

@@ -160,12 +160,25 @@ def write_replay(reports: Path, df: pd.DataFrame) -> Path:
     return path
 
 
-def replay_section(reports: Path, scenario: str) -> tuple[dict[str, Any] | None, bytes | None]:
-    """The history figure and its table for a report, when a replay exists."""
+def replay_section(reports: Path, scenario: str, cache: Path | None = None) -> tuple[dict[str, Any] | None,
+                                                                                     bytes | None]:
+    """The history figure and its table for a report, when a replay exists. With ``cache`` the figure
+    is kept under a key of the replay's rows, the scenario, this module's code and matplotlib's
+    version (``forecast.memo``)."""
+    from forecast import memo
+
     df = load_replay(reports)
     if df is None or scenario not in set(df["scenario"]):
         return None, None
-    png = history_figure(df, df.attrs.get("arrivals", {}), scenario)
+    arrivals = df.attrs.get("arrivals", {})
+    key = memo.digest("history", Path(__file__).read_bytes(), memo.version("matplotlib"), scenario,
+                      df.to_csv(index=False), arrivals)
+    hit = memo.get_pngs(cache, "history", key)
+    if hit is not None and "history" in hit:
+        png = hit["history"]
+    else:
+        png = history_figure(df, arrivals, scenario)
+        memo.put_pngs(cache, "history", key, {"history": png})
     sub = df[df["scenario"] == scenario]
     table = sub.pivot_table(index="as_of", columns="response", values="mean").round(3)
     return {"dates": list(table.index), "arrivals": df.attrs.get("arrivals", {})}, png

@@ -32,8 +32,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from scipy.special import digamma, polygamma
-
 from forecast.errors import ConfigError, InputError
 from forecast.files import atomic_write_file, ensure_dir, move_aside
 from forecast.inputs.readers import check_keys, parse_choice, parse_date, parse_float, parse_id
@@ -76,6 +74,8 @@ class Claim:
     def logit_normal(self) -> tuple[float, float]:
         """(mu, sd) of logit p under the elicited Beta, sd scaled by strength."""
         a, b = self.dist["alpha"], self.dist["beta"]
+        from scipy.special import digamma, polygamma  # here: the cached path never needs scipy
+
         mu = float(digamma(a) - digamma(b))
         sd = float(math.sqrt(polygamma(1, a) + polygamma(1, b)))
         return mu, sd / math.sqrt(self.strength)

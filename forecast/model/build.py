@@ -25,13 +25,18 @@ episode factor each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 from numpy.polynomial.hermite_e import hermegauss
 
 from forecast.inputs.data import STANCES, Inputs
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+# PyMC and PyTensor are imported where the model is built, not with this module: the names and numpy
+# helpers here serve the cached path (a report from a cached posterior), which never builds the model.
 
 # Reserved variable names (the posterior's contract with predict/report).
 P = "p"  # P(response | ontology action), dims (action, response), at the current opinion
@@ -46,7 +51,7 @@ def log_sigmoid(x, xp):
     """log(sigmoid(x)) for numpy or pytensor."""
     if xp is np:
         return -np.logaddexp(0.0, -x)
-    return -pt.softplus(-x)
+    return -xp.softplus(-x)
 
 
 def chain_index(ont) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -272,6 +277,9 @@ def _standardised(x: np.ndarray) -> np.ndarray:
 
 def build_model(inputs: Inputs) -> pm.Model:
     """The PyMC model for these inputs. Pure: no sampling, no I/O."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
     d = design(inputs)
     h = inputs.hyper
     logit = pm.math.logit

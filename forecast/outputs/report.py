@@ -28,7 +28,6 @@ from forecast.inputs.data import Inputs
 from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
 from forecast.outputs.analysts import analysts_sections
-from forecast.outputs.figures import make_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
 
@@ -43,12 +42,32 @@ def _r(x: float | None, nd: int = 4) -> float | None:
 
 
 def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True,
-           weights: np.ndarray | None = None) -> pd.DataFrame:
+           weights: np.ndarray | None = None, cache: Path | None = None) -> pd.DataFrame:
     """mean, sd, HDI, P(> 0.5), the Monte Carlo standard error of the mean and (optionally) bulk ESS and
     R-hat per ``dim`` label of (chain, draw, dim).
 
     With ``weights`` (a PSIS update, forecast.model.update) the mean, sd, HDI and P(> 0.5) are
-    importance-weighted; ESS, R-hat and the MCSE stay those of the underlying draws."""
+    importance-weighted; ESS, R-hat and the MCSE stay those of the underlying draws. With ``cache``
+    (the project's cache folder) the result is kept under a key of the draws, weights, settings and
+    this module's code (``forecast.memo``): a cached report never imports arviz."""
+    from forecast import memo
+
+    da = da.transpose("chain", "draw", dim)
+    key = memo.digest("stats", Path(__file__).read_bytes(), memo.version("arviz-stats"),
+                      da.values, np.asarray(da[dim].values, dtype=str), hdi_prob, convergence,
+                      np.asarray(weights) if weights is not None else None)
+    hit = memo.get_json(cache, "stats", key)
+    if isinstance(hit, dict) and hit.get("index") == [str(x) for x in da[dim].values]:
+        cols = {k: np.asarray(v, dtype=float) for k, v in hit["columns"].items()}
+        return pd.DataFrame(cols, index=list(da[dim].values))
+    out = _stats_now(da, hdi_prob, dim, convergence, weights)
+    memo.put_json(cache, "stats", key, {"index": [str(x) for x in out.index],
+                                         "columns": {c: [float(v) for v in out[c]] for c in out.columns}})
+    return out
+
+
+def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool,
+               weights: np.ndarray | None) -> pd.DataFrame:
     import arviz as az
 
     nan = np.full(da.sizes[dim], np.nan)
@@ -97,9 +116,10 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     hdi_prob = float(rep["hdi_prob"])
     ont = inputs.ontology
     name = scenario["name"]
-    post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response", weights=fitted.weights)
+    cache = _config.paths(cfg)["cache"]
+    post = _stats(pred["p"].sel(scenario=name), hdi_prob, "response", weights=fitted.weights, cache=cache)
     prior = _stats(prior_pred["p"].sel(scenario=name), hdi_prob, "response", convergence=False,
-                   weights=fitted.prior_weights)
+                   weights=fitted.prior_weights, cache=cache)
     responses = []
     for rid, row in post.sort_values("mean", ascending=False).iterrows():
         meta = ont.responses.loc[rid]
@@ -117,9 +137,9 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     composites = []
     if "p_composite" in pred:
         cpost = _stats(pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False,
-                       weights=fitted.weights)
+                       weights=fitted.weights, cache=cache)
         cprior = _stats(prior_pred["p_composite"].sel(scenario=name), hdi_prob, "composite", convergence=False,
-                        weights=fitted.prior_weights)
+                        weights=fitted.prior_weights, cache=cache)
         for cid, row in cpost.iterrows():
             spec = ont.composites[cid]
             composites.append({"composite": cid, "label": spec["label"], "kind": spec["kind"],
@@ -249,14 +269,14 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         fp, fq = pred.sel(scenario=[name]), prior_pred.sel(scenario=[name])
         fp = resample(fp, fitted.weights) if fitted.weights is not None else fp
         fq = resample(fq, fitted.prior_weights) if fitted.prior_weights is not None else fq
-        figures = make_figures(data, fp, fq, inputs) if with_figures else {}
+        figures = _figures(cfg, data, fp, fq, inputs) if with_figures else {}
         if previous is not None and name in previous:
             changes = dict(previous[name])
             png = changes.pop("png", None)
             if png is not None and with_figures:
                 figures["changes"] = png
             data["changes"] = changes
-        replay, history_png = replay_section(_config.paths(cfg)["reports"], name)
+        replay, history_png = replay_section(_config.paths(cfg)["reports"], name, _config.paths(cfg)["cache"])
         if history_png is not None and with_figures:
             figures["history"] = history_png
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
@@ -281,6 +301,31 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         log.info("wrote %s", path)
         paths.append(path)
     return paths
+
+
+FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
+
+
+def _figures(cfg: DictConfig, data: dict[str, Any], fp: xr.Dataset, fq: xr.Dataset, inputs: Inputs) -> dict[str, bytes]:
+    """``make_figures``, kept under a key of everything it reads (the report data's keys it uses, the
+    draws, the ontology's labels, the figure code and matplotlib's version): matplotlib is imported
+    only when something to draw has changed."""
+    from forecast import memo
+
+    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
+    key = memo.digest("figures", (Path(__file__).parent / "figures.py").read_bytes(), memo.version("matplotlib"),
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels,
+                      *[np.asarray(ds["p"].values) for ds in (fp, fq)],
+                      *[np.asarray(ds["response"].values, dtype=str) for ds in (fp, fq)])
+    cache = _config.paths(cfg)["cache"]
+    hit = memo.get_pngs(cache, "figures", key)
+    if hit is not None:
+        return hit
+    from forecast.outputs.figures import make_figures  # matplotlib: imported only to draw
+
+    out = make_figures(data, fp, fq, inputs)
+    memo.put_pngs(cache, "figures", key, out)
+    return dict(out)
 
 
 def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, name: str) -> None:

@@ -1,0 +1,114 @@
+"""Content-addressed results of pure computations, kept under ``<cache>/derived/`` (issue 11).
+
+A cached report recomputes nothing that its inputs have not changed: the summary statistics of each
+scenario's draws and the figures drawn from them are pure functions of the draws, the settings and
+the code that computes them. Each is stored under a key that hashes all of these (the draws'
+bytes, not their names), so a key can never serve a stale result: change a draw, a label, a setting
+or a line of the computing module, and the key changes. What the memo saves is the import and
+running of arviz-stats and matplotlib (seconds of a 2-core machine) on the cached path.
+
+An entry that cannot be read back (a crash mid-write elsewhere, a damaged disk) is a miss: the
+result is computed again and the entry rewritten through the one write door (``forecast.files``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("forecast")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def digest(*parts: Any) -> str:
+    """A sha256 over the parts: numpy arrays by dtype, shape and bytes; bytes as they are; anything
+    else as canonical JSON."""
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            a = np.ascontiguousarray(p)
+            h.update(f"nd{a.dtype.str}{a.shape}".encode())
+            h.update(a.tobytes() if a.dtype != object else json.dumps(a.tolist(), default=str).encode())
+        elif isinstance(p, bytes):
+            h.update(b"b" + len(p).to_bytes(8, "little") + p)
+        else:
+            s = json.dumps(p, sort_keys=True, default=str).encode()
+            h.update(b"j" + len(s).to_bytes(8, "little") + s)
+    return h.hexdigest()[:32]
+
+
+def version(dist: str) -> str | None:
+    """An installed distribution's version from its metadata (no import of the package)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as v
+
+    try:
+        return v(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _path(cache_dir: Path, kind: str, key: str, ext: str) -> Path:
+    return Path(cache_dir) / "derived" / kind / f"{key}.{ext}"
+
+
+def get_json(cache_dir: Path | None, kind: str, key: str) -> Any | None:
+    if cache_dir is None:
+        return None
+    p = _path(cache_dir, kind, key, "json")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        log.info("derived result %s unreadable (%s): recomputing", p, e)
+        return None
+
+
+def put_json(cache_dir: Path | None, kind: str, key: str, value: Any) -> None:
+    if cache_dir is None:
+        return
+    from forecast.files import atomic_write_file
+
+    try:
+        atomic_write_file(_path(cache_dir, kind, key, "json"), json.dumps(value), root=cache_dir)
+    except OSError as e:  # a full or read-only cache costs speed, never the report
+        log.warning("could not keep a derived result under %s: %s", cache_dir, e)
+
+
+def get_pngs(cache_dir: Path | None, kind: str, key: str) -> dict[str, bytes] | None:
+    """A set of PNG files stored as one entry: {stem: bytes}, or None if any part is missing or damaged."""
+    index = get_json(cache_dir, kind, key)
+    if not isinstance(index, list):
+        return None
+    out = {}
+    for stem in index:
+        try:
+            data = _path(cache_dir, kind, f"{key}-{stem}", "png").read_bytes()
+        except OSError:
+            return None
+        if not data.startswith(PNG_MAGIC):
+            log.info("derived figure %s-%s damaged: redrawing", key, stem)
+            return None
+        out[str(stem)] = data
+    return out
+
+
+def put_pngs(cache_dir: Path | None, kind: str, key: str, pngs: dict[str, bytes]) -> None:
+    if cache_dir is None:
+        return
+    from forecast.files import atomic_write_file
+
+    try:
+        for stem, data in pngs.items():
+            atomic_write_file(_path(cache_dir, kind, f"{key}-{stem}", "png"), data, root=cache_dir)
+    except OSError as e:
+        log.warning("could not keep derived figures under %s: %s", cache_dir, e)
+        return
+    put_json(cache_dir, kind, key, list(pngs))  # the index last: a half-written set is never a hit
