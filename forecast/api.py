@@ -44,15 +44,29 @@ def predict_scenarios(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[
     return predict(fitted.idata, inputs.ontology, inputs.hyper, scenarios(cfg, inputs, names), group)
 
 
-def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9) -> pd.DataFrame:
-    """Mean and HDI per scenario and response (or composite)."""
-    import arviz as az
-
+def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9, weights=None) -> pd.DataFrame:
+    """Mean and HDI per scenario and response (or composite). Pass ``weights=fitted.weights``: a PSIS
+    update's draws are importance-weighted (``None``, a cache hit or an exact fit: equal weights)."""
     da = pred[var]
-    hdi = az.hdi(da, prob=hdi_prob)
-    mean = da.mean(("chain", "draw"))
-    lo = hdi.sel(ci_bound="lower").drop_vars("ci_bound")
-    hi = hdi.sel(ci_bound="upper").drop_vars("ci_bound")
+    if weights is None:
+        import arviz as az
+
+        hdi = az.hdi(da, prob=hdi_prob)
+        mean = da.mean(("chain", "draw"))
+        lo = hdi.sel(ci_bound="lower").drop_vars("ci_bound")
+        hi = hdi.sel(ci_bound="upper").drop_vars("ci_bound")
+        return xr.Dataset({"mean": mean, "hdi_low": lo, "hdi_high": hi}).to_dataframe().reset_index()
+    import numpy as np
+
+    from forecast.model.update import weighted_hdi, weighted_mean
+
+    w = np.asarray(weights, dtype=float)
+    mean = weighted_mean(da, w)
+    flat = da.stack(sample=("chain", "draw")).transpose(..., "sample")
+    bounds = np.apply_along_axis(lambda x: np.array(weighted_hdi(x, w.ravel(), hdi_prob)), -1, flat.values)
+    other = [d for d in flat.dims if d != "sample"]
+    lo = xr.DataArray(bounds[..., 0], dims=other, coords={d: flat[d] for d in other})
+    hi = xr.DataArray(bounds[..., 1], dims=other, coords={d: flat[d] for d in other})
     return xr.Dataset({"mean": mean, "hdi_low": lo, "hdi_high": hi}).to_dataframe().reset_index()
 
 

@@ -89,3 +89,4 @@ def test_digest_tells_arrays_by_value_dtype_and_shape():
     assert memo.digest(a) != memo.digest(a.reshape(2, 3))
     assert memo.digest("x", {"b": 1, "a": 2}) == memo.digest("x", {"a": 2, "b": 1})
     assert memo.digest(b"ab", b"c") != memo.digest(b"a", b"bc")
+

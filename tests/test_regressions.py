@@ -75,3 +75,26 @@ def test_cache_hit_carries_the_requesting_date(tmp_path):
     assert again.from_cache and again.inputs_hash == first.inputs_hash
     assert first.idata.attrs["as_of"] == inputs.as_of.isoformat()
     assert again.idata.attrs["as_of"] == "2026-06-30"
+
+
+def test_summarize_weights_a_psis_update():
+    """api.summarize ignored a PSIS update's weights: a report's numbers and the API's disagreed. With
+    all weight on the draws above 0.5 the weighted mean must be above 0.5; equal weights reproduce
+    the unweighted summary."""
+    import numpy as np
+    import xarray as xr
+
+    import forecast
+
+    rng = np.random.default_rng(3)
+    da = xr.DataArray(rng.beta(2, 5, size=(2, 300, 1, 4)), dims=("chain", "draw", "scenario", "response"),
+                      coords={"scenario": ["s"], "response": ["r0", "r1", "r2", "r3"]})
+    pred = xr.Dataset({"p": da})
+    plain = forecast.summarize(pred)
+    eq = forecast.summarize(pred, weights=np.full((2, 300), 1 / 600))
+    np.testing.assert_allclose(eq["mean"], plain["mean"], atol=1e-12)
+    w = (da.isel(scenario=0, response=0) > 0.5).values.astype(float)
+    w /= w.sum()
+    tilted = forecast.summarize(pred, weights=w)
+    r0 = tilted[tilted["response"] == "r0"].iloc[0]
+    assert r0["mean"] > 0.5 and r0["hdi_low"] > 0.5 > plain[plain["response"] == "r0"].iloc[0]["mean"]
