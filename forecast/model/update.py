@@ -205,8 +205,9 @@ def _ds(idata: xr.DataTree, group: str) -> xr.Dataset:
     return idata[group].to_dataset()
 
 
-def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
-    """logit P(r | a) for every ontology action and response, clipped as the model clips: (c, d, A, R)."""
+def eta_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
+    """The linear predictor of every ontology action (its own attributes) and response at f = 0, at the
+    current opinion or at the reference one: (c, d, A, R)."""
     ont, h = inputs.ontology, inputs.hyper
     X = ont.covariates(ont.actions)
     eta = ds[ALPHA].values[:, :, None, :] + np.einsum("ak,cdkr->cdar", X, ds[BETA].values) + ds[DELTA].values
@@ -215,9 +216,20 @@ def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> n
         th = ds[THETA].values[:, :, None, None]
         sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
         eta = eta + sign * ds[KAPPA].values[:, :, None, None] * (logit(th) - np.log(ref / (1 - ref)))
-    nodes, w = quadrature(int(h["quadrature_nodes"]))
-    p = marginal_p(eta, ds[LOADING].values[:, :, None, None, :], chain_index(ont), nodes, w, np)
+    return eta
+
+
+def logit_p_from_eta(eta: np.ndarray, loading: np.ndarray, inputs: Inputs) -> np.ndarray:
+    """logit P(r | a), the episode factor integrated out and clipped as the model clips, from the linear
+    predictor ``eta`` (..., A, R) and the signed loadings (..., R): (..., A, R)."""
+    nodes, w = quadrature(int(inputs.hyper["quadrature_nodes"]))
+    p = marginal_p(eta, loading[..., None, None, :], chain_index(inputs.ontology), nodes, w, np)
     return logit(np.clip(p, CLAIM_EPS, 1 - CLAIM_EPS))
+
+
+def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
+    """logit P(r | a) for every ontology action and response, clipped as the model clips: (c, d, A, R)."""
+    return logit_p_from_eta(eta_actions(ds, inputs, current_opinion), ds[LOADING].values, inputs)
 
 
 def cell_claim_loglik(lp: np.ndarray, inputs: Inputs, claim: Claim) -> np.ndarray:
@@ -396,7 +408,10 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float, float]:
         w = np.full(lr.shape, 1.0 / lr.size)
         return w, -np.inf, float(lr.size)
     # arviz-stats' psislw takes a log-likelihood and weights by its negative (leave-one-out)
-    lw, k = array_stats.psislw(-lr, r_eff=1.0, axis=tuple(range(-lr.ndim, 0)))
+    try:
+        lw, k = array_stats.psislw(-lr, r_eff=1.0, axis=tuple(range(-lr.ndim, 0)))
+    except ValueError:  # fewer than 25 draws, or a tail of equal ratios: no Pareto fit, no smoothing
+        lw, k = lr - lr.max(), np.inf
     if not np.isfinite(k) or not np.all(np.isfinite(lw)):  # a degenerate tail fit: unreliable
         k = np.inf
         lw = np.where(np.isfinite(lw), lw, -np.inf) if np.any(np.isfinite(lw)) else lr - lr.max()
@@ -416,7 +431,7 @@ def weighted_hdi(x: np.ndarray, w: np.ndarray, prob: float) -> tuple[float, floa
     """The narrowest interval holding ``prob`` of the weighted draws."""
     x = np.asarray(x, dtype=float).ravel()
     w = np.asarray(w, dtype=float).ravel()
-    o = np.argsort(x)
+    o = np.argsort(x, kind="stable")  # ties in draw order: the report's page (whatif.js) sorts the same way
     x, c = x[o], np.cumsum(w[o])
     c = c / c[-1]
     lo_c = np.concatenate([[0.0], c[:-1]])  # mass strictly below each draw
