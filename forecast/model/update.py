@@ -285,6 +285,7 @@ def _default_term(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
 # independent house effects (issue #16's poll model) set this to False: a new pollster's house effect
 # is then integrated out exactly.
 HOUSE_ZERO_SUM = False  # issue #16: a free wording effect per pollster, Normal(0, sigma_house)
+POLL_GRID, POLL_GRID_SDS = 2401, 6.0  # a new pollster's effect: grid points over +-6 prior sds (see below)
 
 
 def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_pollsters: list[str],
@@ -318,7 +319,7 @@ def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_polls
             # the polls pin the effect to a few hundredths of a logit, far narrower than its prior: a
             # Gauss-Hermite rule on the prior's scale steps over that peak (32 nodes missed it by 2 nats in
             # tests/test_update_terms.py), so the integral is a dense grid sum over +-6 prior sds
-            grid = np.linspace(-6 * sigma, 6 * sigma, 2401)
+            grid = np.linspace(-POLL_GRID_SDS * sigma, POLL_GRID_SDS * sigma, POLL_GRID)
             log_prior = -0.5 * (grid / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)) + np.log(grid[1] - grid[0])
             ll = np.zeros(lt.shape + grid.shape)
             for yi, ni in zip(y, n, strict=True):
