@@ -903,7 +903,7 @@ def render_markdown(data: dict[str, Any], figure_files: dict[str, str], blocks: 
             out.append(md_escape(f"Hypothetical evidence (a new poll, an episode, a judgement about one cell) can be "
                                  f"tried in report.html's interactive panel, which reweights {_s(w.get('draws'))} of "
                                  f"the {_s(w.get('of_draws'))} posterior draws and saves nothing; the same numbers "
-                                 "from the command line:") + f" `{_s(w.get('command'))}`")
+                                 "from the command line:") + f" `{_s(w.get('command')).replace('`', "'")}`")
         elif kind == "dl":
             out.append("## Provenance\n\n" + "\n".join(f"- **{md_escape(k)}**: {_md_cell(v, inline=True)}"
                                                         for k, v in block[1]))
