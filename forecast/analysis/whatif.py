@@ -434,9 +434,23 @@ def payload(d: Draws) -> dict[str, Any]:
               for k in ARRAYS if getattr(d, k) is not None}
     meta = {k: getattr(d, k) for k in ("scenario", "title", "inputs_hash", "command", "hdi_prob", "responses",
                                        "labels", "composites", "composite_labels", "actions", "action_labels",
-                                       "pollsters", "total_draws", "update", "consts")}
+                                       "pollsters", "total_draws", "consts")}
+    meta["update"] = _finite(d.update)
     return {"version": PAYLOAD_VERSION, **meta, "as_of": d.as_of.isoformat(), "draws": d.size,
             "command_tokens": shlex.split(d.command)[1:], "arrays": arrays}
+
+
+def _finite(x: Any) -> Any:
+    """JSON without NaN or infinities (the page's JSON.parse refuses them): such numbers become None."""
+    if isinstance(x, dict):
+        return {str(k): _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
 
 
 def from_payload(obj: dict[str, Any]) -> Draws:

@@ -10,8 +10,8 @@ from forecast.cli.console import ArgParser, say
 from forecast.errors import EXIT_DIAGNOSTICS, EXIT_OK, InputError
 
 EPILOG = """items (each flag may be repeated; the items combine):
-  --poll share=0.85,n=1000[,pollster=NAME]     a poll: share opposed, sample size; NAME one of the posterior's
-                                               pollsters (its wording effect), else a new pollster
+  --poll share=0.85,n=1000[,pollster=NAME]     a poll: share opposed, sample size; NAME: one of the posterior's
+                                               pollsters (its stored wording effect); without it, a new pollster
   --episode action=ACTION,RESPONSE=0|1,...     an episode of an action type with any coded responses
                                                (an executed response coded 1 implies its threat)
   --judgement action=ACTION,response=RESPONSE,lower=L,upper=U[,mass=M]

@@ -622,6 +622,7 @@ footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;overflow-wrap:anywh
 .wi-error{color:#7f1010;font-weight:600;min-height:1.2em}.wi-items li{margin:.3em 0}
 .whatif pre{white-space:pre-wrap;overflow-wrap:anywhere;font:.82em ui-monospace,Menlo,Consolas,monospace}
 .whatif button{margin:.2em .4em}.whatif [hidden]{display:none!important}
+.wi-unreliable td:nth-child(n+4){color:#9aa0a8;text-decoration:line-through}
 """
 
 

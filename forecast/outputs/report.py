@@ -28,6 +28,7 @@ from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
+from forecast.model.update import NotReweightable
 from forecast.outputs.analysts import analysts_sections
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
@@ -261,7 +262,14 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
-    log_ratio = W.base_log_ratio(cfg, inputs, fitted) if n_whatif > 0 else None  # the same for every scenario
+    log_ratio = None
+    if n_whatif > 0:
+        try:  # a PSIS update's own log ratio (the same for every scenario), from the cache's index of states
+            log_ratio = W.base_log_ratio(cfg, inputs, fitted)
+        except (OSError, ValueError, KeyError, RuntimeError, NotReweightable) as e:
+            # without it the panel's "before" would be the update's base posterior, not this report's: no panel
+            log.warning("no What if panel: the PSIS update's log ratio could not be recomputed (%s)", e)
+            n_whatif = 0
     analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
                                  float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
     paths = []

@@ -639,9 +639,9 @@
     var wrap = el("div", { "class": "table-wrap" });
     var table = el("table", { id: "whatif-table" });
     var head = el("tr");
-    ["Response", "Report (these draws)", "interval", "Hypothetical (after)", "interval", "change"].forEach(function (h, i) {
-      head.appendChild(el("th", i && i !== 2 && i !== 4 ? { "class": "num" } : {}, h));
-    });
+    var heads = ["Response", "Report (these draws)", "interval", "Hypothetical (after)", "interval", "change"].map(
+      function (h, i) { var th = el("th", i && i !== 2 && i !== 4 ? { "class": "num" } : {}, h); head.appendChild(th); return th; });
+    var afterHead = heads[3];
     var thead = el("thead"); thead.appendChild(head); table.appendChild(thead);
     var tbody = el("tbody"); table.appendChild(tbody);
     wrap.appendChild(table);
@@ -704,6 +704,8 @@
         warn.appendChild(el("pre", { id: "whatif-commands" }, res.commands.join("\n")));
       }
       cliCode.textContent = cliCommand(D, res.items);
+      table.className = res.reliable ? "" : "wi-unreliable"; // the "after" columns greyed: not an answer
+      afterHead.textContent = res.reliable ? "Hypothetical (after)" : "Hypothetical (after): UNRELIABLE";
       tbody.textContent = "";
       var order = res.rows.map(function (r, i) { return i; });
       var rank = { response: 0, composite: 1, opinion: 2 };
@@ -743,9 +745,15 @@
         throw e2;
       }
     });
+    function setItems(list) { // replace the items (bench/whatif.py): each validated as the form validates it
+      list.forEach(function (it) { checkItem(D, it); });
+      items.length = 0;
+      list.forEach(function (it) { items.push(it); });
+      return render();
+    }
     show();
     render();
-    return { state: state, render: render };
+    return { state: state, render: render, setItems: setItems };
   }
 
   // ------------------------------------------------------------------ start
@@ -759,6 +767,7 @@
     compute: function (items) { return compute(D, items); },
     last: function () { return ui.state.last; },
     items: function () { return ui.state.items.slice(); },
+    setItems: function (list) { return ui.setItems(list); },
     spec: spec,
     maxentBeta: maxentBeta,
     psisWeights: function (lr) { return psisWeights(Float64Array.from(lr)); },
