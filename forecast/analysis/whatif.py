@@ -50,8 +50,9 @@ from forecast.model.likelihood import N_NODES, episode_loglik_eta
 DEFAULT_DRAWS = 2000  # conf/report: report.whatif_draws
 PAYLOAD_VERSION = 1
 KINDS = ("poll", "episode", "judgement")
-EXAMPLES = {"poll": "share=0.85,n=1000", "episode": "action=one_time_raid,expel_agents=1,diplomatic_protest=0",
-            "judgement": "action=one_time_raid,response=expel_agents,lower=0.1,upper=0.3,mass=0.8"}
+# (categories are data: the examples name no action or response of the shipped ontology)
+EXAMPLES = {"poll": "share=0.85,n=1000", "episode": "action=ACTION,RESPONSE=1,OTHER_RESPONSE=0",
+            "judgement": "action=ACTION,response=RESPONSE,lower=0.1,upper=0.3,mass=0.8"}
 NEW_POLLSTER = "Hypothetical pollster {i}"  # the name a new pollster gets in the refit command
 MASS_RANGE = (0.5, 0.99)  # as the claims' and signals' elicitation (forecast.inputs.priors._dist)
 HYPOTHETICAL_SOURCE = "hypothetical: what-if (forecast whatif / the What if panel of report.html)"
@@ -159,7 +160,7 @@ def parse_item(kind: str, text: str) -> Item:
         coded = tuple((r, int(_number(v, f"{where}, {r}", 0, 1, "code 1 (happened) or 0 (did not)", whole=True)))
                       for r, v in kv.items())
         if not coded:
-            raise InputError(where, "no response coded", "code at least one response, e.g. expel_agents=1")
+            raise InputError(where, "no response coded", "code at least one response 0 or 1, e.g. RESPONSE=1")
         return Episode(action, coded)
     action = _need(where, kv, "action", kind)
     response = _need(where, kv, "response", kind)
@@ -361,7 +362,7 @@ def constants(inputs: Inputs) -> dict[str, Any]:
         "episode_nodes": ex.tolist(), "episode_log_weights": np.log(ew / ew.sum()).tolist(),
         "chain": [{"idx": idx.tolist(), "mask": mask.tolist()} for idx, mask in chain_index(ont)],
         "ancestors": [ont.ancestors(r) for r in ont.response_ids],
-        "mass_range": list(MASS_RANGE),
+        "mass_range": list(MASS_RANGE), "opinion_id": THETA,
     }
 
 

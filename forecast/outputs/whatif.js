@@ -492,7 +492,7 @@
                                                       ess: 1 / before.w.reduce(function (a, b) { return a + b * b; }, 0) };
     var rows = [];
     var groups = [["response", D.responses, D.labels, D.A.p, D.R], ["composite", D.composites, D.composite_labels, D.A.pc, D.C],
-                  ["opinion", ["public_opposition"], ["Public opposition to US military action (latent share)"], D.A.theta, 1]];
+                  ["opinion", [D.consts.opinion_id], ["Public opposition to US military action (latent share)"], D.A.theta, 1]];
     groups.forEach(function (gr) {
       for (var j = 0; j < gr[1].length; j++) {
         var x = column(gr[3], S, gr[4], j), b = summary(x, before.w, D.hdi_prob), a = summary(x, after.w, D.hdi_prob);
