@@ -9,9 +9,13 @@ The public API (everything the CLI does)::
     fit = forecast.fit(cfg, inputs)               # cached by the inputs hash
     pred = forecast.predict_scenarios(cfg, inputs, fit)   # xarray, per scenario x response
     forecast.write_report(cfg, inputs, fit)       # reports/<...>/
+    forecast.whatif(cfg, [forecast.Poll(share=0.85, n=1000)])   # hypothetical evidence: before -> after
 """
 
 from forecast.api import (  # noqa: E402
+    Episode,
+    Judgement,
+    Poll,
     build_model,
     check,
     compose,
@@ -19,10 +23,12 @@ from forecast.api import (  # noqa: E402
     load_inputs,
     predict_scenarios,
     summarize,
+    whatif,
     write_report,
 )
 from forecast.errors import ConfigError, DiagnosticsError, ForecastError, InputError  # noqa: E402
 from forecast.version import __version__  # noqa: E402
 
-__all__ = ["ConfigError", "DiagnosticsError", "ForecastError", "InputError", "__version__", "build_model", "check",
-           "compose", "fit", "load_inputs", "predict_scenarios", "summarize", "write_report"]
+__all__ = ["ConfigError", "DiagnosticsError", "Episode", "ForecastError", "InputError", "Judgement", "Poll",
+           "__version__", "build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios", "summarize",
+           "whatif", "write_report"]

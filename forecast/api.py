@@ -9,18 +9,20 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig
 
+from forecast.analysis import whatif as _whatif
+from forecast.analysis.whatif import Episode, Judgement, Poll
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
 from forecast.model.build import build_model
 from forecast.model.fit import Fit, fit_config, sampler_settings
 from forecast.model.predict import predict
-from forecast.outputs.report import write_reports
+from forecast.outputs.report import command_line, write_reports
 
 compose = _config.compose
 
-__all__ = ["build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios", "sampler_settings",
-           "scenarios", "summarize", "write_report"]
+__all__ = ["Episode", "Judgement", "Poll", "build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios",
+           "sampler_settings", "scenarios", "summarize", "whatif", "write_report"]
 
 
 def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
@@ -90,3 +92,20 @@ def check(cfg: DictConfig, *, backtest: bool = True, sbc_simulations: int = 0, m
     checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
                                  min_history=min_history, say=say)
     return write_checks(_config.paths(cfg)["reports"], checks, figures)
+
+
+def whatif(cfg: DictConfig, items: list, *, inputs: Inputs | None = None, fitted: Fit | None = None,
+           overrides: list[str] | None = None, say=None) -> _whatif.Result:
+    """Hypothetical evidence (``Poll``, ``Episode``, ``Judgement``, or ``(kind, "name=value,...")`` pairs as
+    ``forecast whatif`` takes them): every response's mean and HDI before and after, from the same thinned draws
+    as report.html's "What if ...?" panel (``report.whatif_draws``), the Pareto k and the effective sample size of
+    the weights, and the commands that give the exact answer by a refit. Nothing is saved."""
+    parsed = [_whatif.parse_item(*it) if isinstance(it, tuple) else it for it in items]
+    inputs = inputs if inputs is not None else load_inputs(cfg)
+    fitted = fitted if fitted is not None else fit_config(cfg, inputs, notify=say)
+    name = cfg.scenario.name
+    sc = scenarios(cfg, inputs)
+    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
+    n = int(cfg.report.get("whatif_draws") or _whatif.DEFAULT_DRAWS)
+    draws = _whatif.build_draws(cfg, inputs, fitted, sc[name], pred, n_draws=n, command=command_line(overrides))
+    return _whatif.reweight(draws, parsed, inputs)

@@ -1,4 +1,5 @@
-"""Subcommands that are not a Hydra forecast run: scenarios, evidence, judgement, history, scheduled."""
+"""Subcommands that are not a Hydra forecast run: scenarios, evidence, judgement, history, scheduled, check,
+alerts, whatif."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ def dispatch(cmd: str, args: list[str]) -> int:
         from forecast.cli.scheduled import cmd_scheduled
 
         return cmd_scheduled(args)
+    if cmd == "whatif":
+        from forecast.cli.whatif import cmd_whatif
+
+        return cmd_whatif(args)
     if cmd == "alerts":
         from forecast.cli.alerts import cmd_alerts
 

@@ -8,6 +8,8 @@
     forecast scheduled [OVERRIDES]        the cron-ready run: every scenario into reports/<as_of>/
     forecast alerts [--since D] [test]    the scheduled runs' alerts; `test` tries each channel
     forecast check [OVERRIDES]            model checks (back-test, calibration, PPC, LOO...) into reports/checks/
+    forecast whatif [OVERRIDES] --poll share=0.85,n=1000 [--episode ...] [--judgement ...]
+                                          hypothetical evidence: every response before -> after, nothing saved
 
 Hydra's flags work as in any Hydra app: --help (this text, the config groups, the config, the settings'
 types), --cfg job|hydra|all [--resolve] [--package KEY], --info [all|config|defaults|defaults-tree|plugins|
@@ -49,7 +51,7 @@ from forecast.errors import (
 )
 from forecast.files import read_report, warn
 
-SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check"}
+SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check", "whatif"}
 
 
 def _quiet_libraries() -> None:

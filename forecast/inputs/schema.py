@@ -87,6 +87,7 @@ class ReportSchema:
     max_rhat: float = _s(MISSING, "float", 1.0, 10.0)
     max_divergences: int = _s(MISSING, "int", 0, 10_000_000)
     min_bfmi: float = _s(MISSING, "float", 0.0, 10.0)
+    whatif_draws: int = _s(2000, "int", 0, 100_000, help="posterior draws the What if panel embeds (0: no panel)")
 
 
 @dataclass

@@ -99,6 +99,26 @@ def _log1mexp(x: np.ndarray) -> np.ndarray:
     return np.where(x > -0.6931, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
 
 
+def episode_loglik_eta(eta: np.ndarray, loading: np.ndarray, ont: Ontology, outcomes: pd.DataFrame,
+                       n_nodes: int = N_NODES) -> np.ndarray:
+    """log p(y_e | parameters) per draw and episode from the episodes' linear predictor at f = 0 (..., E, R)
+    and the signed loadings (..., R), the factor integrated out: (..., E). The one place of the formula
+    (``episode_loglik`` and the report's what-if panel, forecast/analysis/whatif.py, call it)."""
+    nodes, w = hermegauss(n_nodes)
+    logw = np.log(w / w.sum())
+    chain = chain_index(ont)
+    ep, resp, mask, y, _ = _cells(ont, outcomes)
+    out = np.zeros(eta.shape[:-2] + (eta.shape[-2],))
+    for e in range(eta.shape[-2]):
+        sel = ep == e
+        if not sel.any():
+            continue
+        lp = cell_logp_given_factor(eta[..., e, :], loading, nodes, resp[sel], mask[sel], chain)  # (..., Q, n)
+        ll = np.where(y[sel] == 1, lp, _log1mexp(lp)).sum(axis=-1)  # (..., Q)
+        out[..., e] = logsumexp(ll + logw, axis=-1)
+    return out
+
+
 def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group: str = "posterior",
                    n_nodes: int = N_NODES, *, hyper: dict | None = None, as_of=None,
                    recent: np.ndarray | None = None) -> xr.DataArray:
@@ -108,19 +128,7 @@ def episode_loglik(idata: xr.DataTree, ont: Ontology, episodes: Episodes, group:
     model fits it); without them the opinion term is left out. An episode with no coded cell contributes 0."""
     ds = idata[group].to_dataset()
     eta = episode_eta(ds, ont, episodes, hyper, _as_of(idata, as_of), recent)
-    loading = ds[LOADING].values
-    nodes, w = hermegauss(n_nodes)
-    logw = np.log(w / w.sum())
-    chain = chain_index(ont)
-    ep, resp, mask, y, _ = _cells(ont, episodes.outcomes)
-    out = np.zeros(eta.shape[:2] + (len(episodes.table),))
-    for e in range(len(episodes.table)):
-        sel = ep == e
-        if not sel.any():
-            continue
-        lp = cell_logp_given_factor(eta[:, :, e, :], loading, nodes, resp[sel], mask[sel], chain)  # (c, d, Q, n)
-        ll = np.where(y[sel] == 1, lp, _log1mexp(lp)).sum(axis=-1)  # (c, d, Q)
-        out[:, :, e] = logsumexp(ll + logw, axis=-1)
+    out = episode_loglik_eta(eta, ds[LOADING].values, ont, episodes.outcomes, n_nodes)
     return xr.DataArray(out, dims=("chain", "draw", "episode"),
                         coords={"chain": ds["chain"].values, "draw": ds["draw"].values,
                                 "episode": list(episodes.table.index)}, name="episode_loglik")

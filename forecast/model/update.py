@@ -205,8 +205,9 @@ def _ds(idata: xr.DataTree, group: str) -> xr.Dataset:
     return idata[group].to_dataset()
 
 
-def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
-    """logit P(r | a) for every ontology action and response, clipped as the model clips: (c, d, A, R)."""
+def eta_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
+    """The linear predictor of every ontology action (its own attributes) and response at f = 0, at the
+    current opinion or at the reference one: (c, d, A, R)."""
     ont, h = inputs.ontology, inputs.hyper
     X = ont.covariates(ont.actions)
     eta = ds[ALPHA].values[:, :, None, :] + np.einsum("ak,cdkr->cdar", X, ds[BETA].values) + ds[DELTA].values
@@ -215,9 +216,20 @@ def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> n
         th = ds[THETA].values[:, :, None, None]
         sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
         eta = eta + sign * ds[KAPPA].values[:, :, None, None] * (logit(th) - np.log(ref / (1 - ref)))
-    nodes, w = quadrature(int(h["quadrature_nodes"]))
-    p = marginal_p(eta, ds[LOADING].values[:, :, None, None, :], chain_index(ont), nodes, w, np)
+    return eta
+
+
+def logit_p_from_eta(eta: np.ndarray, loading: np.ndarray, inputs: Inputs) -> np.ndarray:
+    """logit P(r | a), the episode factor integrated out and clipped as the model clips, from the linear
+    predictor ``eta`` (..., A, R) and the signed loadings (..., R): (..., A, R)."""
+    nodes, w = quadrature(int(inputs.hyper["quadrature_nodes"]))
+    p = marginal_p(eta, loading[..., None, None, :], chain_index(inputs.ontology), nodes, w, np)
     return logit(np.clip(p, CLAIM_EPS, 1 - CLAIM_EPS))
+
+
+def _logit_p_actions(ds: xr.Dataset, inputs: Inputs, current_opinion: bool) -> np.ndarray:
+    """logit P(r | a) for every ontology action and response, clipped as the model clips: (c, d, A, R)."""
+    return logit_p_from_eta(eta_actions(ds, inputs, current_opinion), ds[LOADING].values, inputs)
 
 
 def cell_claim_loglik(lp: np.ndarray, inputs: Inputs, claim: Claim) -> np.ndarray:
@@ -273,6 +285,7 @@ def _default_term(ds: xr.Dataset, inputs: Inputs, c: Claim) -> np.ndarray:
 # independent house effects (issue #16's poll model) set this to False: a new pollster's house effect
 # is then integrated out exactly.
 HOUSE_ZERO_SUM = False  # issue #16: a free wording effect per pollster, Normal(0, sigma_house)
+POLL_GRID, POLL_GRID_SDS = 2401, 6.0  # a new pollster's effect: grid points over +-6 prior sds (see below)
 
 
 def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_pollsters: list[str],
@@ -306,7 +319,7 @@ def poll_loglik(ds: xr.Dataset, inputs: Inputs, polls: pd.DataFrame, known_polls
             # the polls pin the effect to a few hundredths of a logit, far narrower than its prior: a
             # Gauss-Hermite rule on the prior's scale steps over that peak (32 nodes missed it by 2 nats in
             # tests/test_update_terms.py), so the integral is a dense grid sum over +-6 prior sds
-            grid = np.linspace(-6 * sigma, 6 * sigma, 2401)
+            grid = np.linspace(-POLL_GRID_SDS * sigma, POLL_GRID_SDS * sigma, POLL_GRID)
             log_prior = -0.5 * (grid / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)) + np.log(grid[1] - grid[0])
             ll = np.zeros(lt.shape + grid.shape)
             for yi, ni in zip(y, n, strict=True):
@@ -396,7 +409,10 @@ def psis_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float, float]:
         w = np.full(lr.shape, 1.0 / lr.size)
         return w, -np.inf, float(lr.size)
     # arviz-stats' psislw takes a log-likelihood and weights by its negative (leave-one-out)
-    lw, k = array_stats.psislw(-lr, r_eff=1.0, axis=tuple(range(-lr.ndim, 0)))
+    try:
+        lw, k = array_stats.psislw(-lr, r_eff=1.0, axis=tuple(range(-lr.ndim, 0)))
+    except ValueError:  # fewer than 25 draws, or a tail of equal ratios: no Pareto fit, no smoothing
+        lw, k = lr - lr.max(), np.inf
     if not np.isfinite(k) or not np.all(np.isfinite(lw)):  # a degenerate tail fit: unreliable
         k = np.inf
         lw = np.where(np.isfinite(lw), lw, -np.inf) if np.any(np.isfinite(lw)) else lr - lr.max()
@@ -416,7 +432,7 @@ def weighted_hdi(x: np.ndarray, w: np.ndarray, prob: float) -> tuple[float, floa
     """The narrowest interval holding ``prob`` of the weighted draws."""
     x = np.asarray(x, dtype=float).ravel()
     w = np.asarray(w, dtype=float).ravel()
-    o = np.argsort(x)
+    o = np.argsort(x, kind="stable")  # ties in draw order: the report's page (whatif.js) sorts the same way
     x, c = x[o], np.cumsum(w[o])
     c = c / c[-1]
     lo_c = np.concatenate([[0.0], c[:-1]])  # mass strictly below each draw

@@ -3,16 +3,22 @@
 Both formats come from the same document model (a list of blocks whose cells are lists of typed spans), so the
 content is identical and escaping happens in exactly two places: ``_html_span`` (``html.escape`` on every text,
 links only for http(s) URLs) and ``_md_span`` (``&``/``<``/``>``/``|``/``[``/``]`` neutralised). No template
-engine, no JavaScript, no external URL except the links to sources the reader may click.
+engine, no external URL except the links to sources the reader may click. The one script is the "What if ...?"
+panel's (``whatif.js``, inlined and allowed by its hash in the page's Content-Security-Policy, which forbids every
+fetch); its data is a JSON block (``<`` ``>`` ``&`` escaped) and every text it shows goes in as ``textContent``.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib.resources import files
 from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
@@ -523,6 +529,14 @@ def checks_blocks(data: Mapping[str, Any]) -> list[Block]:
     return out
 
 
+def _section_whatif(data: Mapping[str, Any], ctx: _Ctx) -> list[Block]:
+    """The "What if ...?" panel (HTML: interactive, from the embedded draws; Markdown: where to find it)."""
+    w = data.get("whatif")
+    if not isinstance(w, Mapping):
+        return []
+    return [("h2", [T("What if …? Hypothetical evidence")]), ("whatif", w)]
+
+
 def _update_text(u: Any) -> str:
     """How the posterior was obtained: cache hit, exact fit/refit (why), or a PSIS update (k, ESS)."""
     if not isinstance(u, Mapping):
@@ -546,6 +560,7 @@ SECTIONS = (
     _section_plain_words,
     _section_figures,
     _section_changes,
+    _section_whatif,
     lambda data, ctx: _analysts_blocks(data),
     _section_history,
     lambda data, ctx: checks_blocks(data),
@@ -599,6 +614,15 @@ footer{margin-top:2.5em;padding-top:1em;border-top:2px solid var(--line);font-si
 footer dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px;margin:0}
 footer dt{font-weight:600;color:var(--fg)}footer dd{margin:0;overflow-wrap:anywhere}
 @media print{.table-wrap{overflow:visible}main{max-width:none}}
+.whatif{border:2px dashed #8a5a00;border-radius:8px;padding:4px 16px 12px;background:#fffaf0}
+.wi-banner{background:#fff1d6;border-left:4px solid #e7b75f;padding:6px 10px}
+.wi-row{display:flex;flex-wrap:wrap;gap:8px 18px;align-items:flex-end;margin:.5em 0}
+.wi-field{display:flex;flex-direction:column;font-size:.88rem}.wi-field span{color:var(--muted)}
+.wi-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(15em,1fr));gap:6px 14px;width:100%}
+.wi-error{color:#7f1010;font-weight:600;min-height:1.2em}.wi-items li{margin:.3em 0}
+.whatif pre{white-space:pre-wrap;overflow-wrap:anywhere;font:.82em ui-monospace,Menlo,Consolas,monospace}
+.whatif button{margin:.2em .4em}.whatif [hidden]{display:none!important}
+.wi-unreliable td:nth-child(n+4){color:#9aa0a8;text-decoration:line-through}
 """
 
 
@@ -726,10 +750,60 @@ _HTML_BLOCK = {"h1": "<h1>{}</h1>", "h2": "<h2>{}</h2>", "p": "<p>{}</p>",
 _TD_CLASS = {"r": ' class="num"', "n": ' class="nw"', "w": ' class="wide"'}
 
 
-def render_html(data: dict[str, Any], figures: dict[str, bytes], blocks: list[Block] | None = None) -> str:
-    """One self-contained HTML page: inline CSS, figures as data: URIs, no scripts, no external resources.
+@cache
+def whatif_script() -> str:
+    """The panel's JavaScript (forecast/outputs/whatif.js, package data)."""
+    js = files("forecast.outputs").joinpath("whatif.js").read_text(encoding="utf-8")
+    if "</script" in js.lower() or "<!--" in js:
+        raise ValueError("whatif.js must not contain '</script' or '<!--' (it is inlined into report.html)")
+    return js
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON safe inside a ``<script type="application/json">`` block: ASCII only, ``<`` ``>`` ``&`` escaped, so
+    no text from the data can end the block or open a comment."""
+    text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _whatif_html(summary: Mapping[str, Any], payload: Mapping[str, Any] | None) -> str:
+    """The panel: the labels and the explanation from Python (escaped), the controls built by whatif.js."""
+    e = lambda x: html.escape(_s(x), quote=True)  # noqa: E731
+    example = e(summary.get("command"))
+    banner = (f'<p class="wi-banner"><strong>Hypothetical.</strong> Nothing entered here is saved, sent or added to '
+              f"the evidence log, and none of it is in the forecast above. Each item reweights "
+              f"{e(summary.get('draws'))} of the report's {e(summary.get('of_draws'))} posterior draws by its "
+              "likelihood (importance sampling, Pareto-smoothed, as the tool updates a cached posterior): an "
+              "approximation that a refit with the evidence entered for real would replace by the exact answer, up to "
+              "Monte Carlo error. Where the Pareto k exceeds 0.7 the panel says the answer is unreliable and prints "
+              "the commands for that refit.</p>")
+    if payload is None:
+        return (f'<section class="whatif" id="whatif">{banner}<p>This report was written without the draws the panel '
+                f"needs (report.whatif_draws=0). From the command line: <code>{example}</code></p></section>")
+    return (f'<section class="whatif" id="whatif" aria-label="What if: hypothetical evidence">{banner}'
+            "<noscript><p>The panel needs JavaScript (it runs inside this file and fetches nothing). The same numbers "
+            f"from the command line: <code>{example}</code></p></noscript>"
+            '<div id="whatif-app"></div>'
+            f'<script type="application/json" id="whatif-data">{json_for_script(payload)}</script>'
+            f"<script>{whatif_script()}</script></section>")
+
+
+def _csp(script: bool) -> str:
+    """The page's Content-Security-Policy: nothing fetched; the panel's inline script allowed by its hash only."""
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    if script:
+        digest = base64.b64encode(hashlib.sha256(whatif_script().encode("utf-8")).digest()).decode("ascii")
+        policy += f"; script-src 'sha256-{digest}'"
+    return policy
+
+
+def render_html(data: dict[str, Any], figures: dict[str, bytes], blocks: list[Block] | None = None,
+                whatif: Mapping[str, Any] | None = None) -> str:
+    """One self-contained HTML page: inline CSS, figures as data: URIs, no external resources; the only script is
+    the "What if ...?" panel's, with ``whatif`` (forecast.analysis.whatif.payload) as its data.
     ``blocks``: another document (the checks report) rendered the same way."""
     out: list[str] = []
+    script = False
     for block in build_document(data) if blocks is None else blocks:
         kind = block[0]
         if kind in _HTML_BLOCK:
@@ -750,11 +824,13 @@ def render_html(data: dict[str, Any], figures: dict[str, bytes], blocks: list[Bl
         elif kind == "dl":
             items = "".join(f"<dt>{html.escape(k, quote=True)}</dt><dd>{_html_cell(v)}</dd>" for k, v in block[1])
             out.append(f"<footer><h2>Provenance</h2><dl>{items}</dl></footer>")
+        elif kind == "whatif":
+            out.append(_whatif_html(block[1], whatif))
+            script = script or whatif is not None
     title = html.escape(f"Forecast: {_s(data.get('title') or data.get('scenario'))}", quote=True)
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
-            "style-src 'unsafe-inline'\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{_csp(script)}\">"
             f"<title>{title}</title><style>{_CSS}</style></head>\n<body><main>\n"
             + "\n".join(x for x in out if x) + "\n</main></body></html>\n")
 
@@ -823,6 +899,12 @@ def render_markdown(data: dict[str, Any], figure_files: dict[str, str], blocks: 
             out.append("\n".join(lines))
         elif kind == "figure" and (path := figure_files.get(block[1])):
             out.append(f"![{md_escape(block[2])}]({_md_url(str(path))})\n\n*{md_escape(block[2])}*")
+        elif kind == "whatif":
+            w = block[1]
+            out.append(md_escape(f"Hypothetical evidence (a new poll, an episode, a judgement about one cell) can be "
+                                 f"tried in report.html's interactive panel, which reweights {_s(w.get('draws'))} of "
+                                 f"the {_s(w.get('of_draws'))} posterior draws and saves nothing; the same numbers "
+                                 "from the command line:") + f" `{_s(w.get('command')).replace('`', "'")}`")
         elif kind == "dl":
             out.append("## Provenance\n\n" + "\n".join(f"- **{md_escape(k)}**: {_md_cell(v, inline=True)}"
                                                         for k, v in block[1]))

@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
+from forecast.analysis import whatif as W
 from forecast.analysis.changes import report_state
 from forecast.analysis.replay import replay_section
 from forecast.files import OWNED_MARKERS, REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
@@ -27,6 +28,7 @@ from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
+from forecast.model.update import NotReweightable
 from forecast.outputs.analysts import analysts_sections
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
@@ -259,6 +261,15 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
 
     all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+    n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
+    log_ratio = None
+    if n_whatif > 0:
+        try:  # a PSIS update's own log ratio (the same for every scenario), from the cache's index of states
+            log_ratio = W.base_log_ratio(cfg, inputs, fitted)
+        except (OSError, ValueError, KeyError, RuntimeError, NotReweightable) as e:
+            # without it the panel's "before" would be the update's base posterior, not this report's: no panel
+            log.warning("no What if panel: the PSIS update's log ratio could not be recomputed (%s)", e)
+            n_whatif = 0
     analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
                                  float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
     paths = []
@@ -285,13 +296,19 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             data["analysts"]["figure"] = "analysts"
             figures["analysts"] = analysts[name]["png"]
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
+        whatif = None
+        if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
+            draws = W.build_draws(cfg, inputs, fitted, sc[name], pred, n_draws=n_whatif,
+                                  command=command_line(overrides), log_ratio=log_ratio)
+            whatif = W.payload(draws)
+            data["whatif"] = W.summary(draws)
 
-        def fill(tmp: Path, data=data, figures=figures, name=name) -> None:
+        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif) -> None:
             for fname, png in figures.items():
                 (tmp / f"{fname}.png").write_bytes(png)
             (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
-            (tmp / "report.html").write_text(render_html(data, figures), encoding="utf-8")
+            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif), encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
                                            encoding="utf-8")
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
