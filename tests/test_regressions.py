@@ -98,3 +98,30 @@ def test_summarize_weights_a_psis_update():
     tilted = forecast.summarize(pred, weights=w)
     r0 = tilted[tilted["response"] == "r0"].iloc[0]
     assert r0["mean"] > 0.5 and r0["hdi_low"] > 0.5 > plain[plain["response"] == "r0"].iloc[0]["mean"]
+
+
+def test_a_fresh_fit_reports_from_the_same_numbers_as_its_cache_file(tmp_path):
+    """The report written right after a fit used float64 draws, every later report the cache file's float32
+    ones, so the same posterior could publish different last digits (and miss the derived-results memo).
+    ``as_stored`` gives the fit the cache file's numbers bit for bit; a float64 fit would fail the check."""
+    import numpy as np
+    import xarray as xr
+
+    from forecast.model import fit
+
+    rng = np.random.default_rng(0)
+    ds = xr.Dataset({"p": (("chain", "draw", "response"), rng.random((2, 50, 3)))})
+    stats = xr.Dataset({"energy": (("chain", "draw"), rng.random((2, 50)))})
+    tree = xr.DataTree.from_dict({"posterior": ds, "prior": ds * 0.5, "sample_stats": stats})
+    tree.attrs["inputs_hash"] = "h"
+    path = tmp_path / "p.nc"
+    enc = {f"/{g}": {"p": {"dtype": "float32"}} for g in ("posterior", "prior")}
+    tree.to_netcdf(path, engine="h5netcdf", encoding=enc)
+    with xr.open_datatree(path, engine="h5netcdf") as back:
+        back = back.load()
+    got = fit.as_stored(tree)
+    for g in ("posterior", "prior"):
+        assert got[g]["p"].dtype == back[g]["p"].dtype == np.float32
+        assert np.array_equal(got[g]["p"].values, back[g]["p"].values)
+        assert not np.array_equal(tree[g]["p"].values, back[g]["p"].values)  # float64 would differ
+    assert got.attrs["inputs_hash"] == "h" and got["sample_stats"]["energy"].dtype == np.float64

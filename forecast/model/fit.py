@@ -398,7 +398,21 @@ def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, p
         from forecast.model.update import record, state
 
         record(path.parent.parent, h, state(inputs, _family(sampler, seed)))
-    return Fit(idata, h, False, timings, path)
+    return Fit(as_stored(idata), h, False, timings, path)
+
+
+def as_stored(idata: xr.DataTree) -> xr.DataTree:
+    """The draws as the cache file holds them (float32): the report written right after a fit and every
+    later report from the cached posterior then compute from the same numbers, to the last bit."""
+    groups = {}
+    for name, node in idata.children.items():
+        ds = node.to_dataset()
+        if name in ("posterior", "prior"):  # the groups ``_save`` encodes as float32
+            ds = ds.assign({v: ds[v].astype(np.float32) for v in ds.data_vars if ds[v].dtype == np.float64})
+        groups[name] = ds
+    out = xr.DataTree.from_dict(groups)
+    out.attrs.update(idata.attrs)
+    return out
 
 
 def _load_prior(path: Path, ph: str) -> xr.DataTree | None:
