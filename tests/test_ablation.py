@@ -133,3 +133,22 @@ def test_a_psis_update_refuses_an_ablated_model(default_inputs):
     inputs = _inputs("model.poll_effects=sum_to_zero")
     with pytest.raises(NotReweightable, match="ablation switch model.poll_effects"):
         diff(state(inputs, {}), inputs, {})
+
+
+def test_the_consent_cells_restate_the_consent_attribute(default_inputs):
+    """The finding behind model.attribute_cells: in every coded episode the response marked coded_from (consent
+    to the US action) is 1 exactly when the episode's consent attribute is not its baseline (none). With
+    attribute_cells=leave_out those cells leave the record, and nothing else does."""
+    ont = default_inputs.ontology
+    coded = {r: a for r, a in ont.responses["coded_from"].items() if a}
+    assert coded
+    out, table = default_inputs.episodes.outcomes, default_inputs.episodes.table
+    for r, attr in coded.items():
+        seen = out[r].dropna()
+        assert len(seen) >= 20
+        assert ((table.loc[seen.index, attr] != ont.attributes[attr]["baseline"]).astype(float) == seen).all()
+    left = _inputs("model.attribute_cells=leave_out")
+    assert left.episodes.outcomes[list(coded)].isna().all().all()
+    assert len(left.provenance["attribute_cells_left_out"]) == sum(out[r].notna().sum() for r in coded)
+    assert len(design(left).obs_y) == len(design(default_inputs).obs_y) - len(left.provenance[
+        "attribute_cells_left_out"])

@@ -70,7 +70,20 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
                   "restated": restated}
     if switch(hyper, "restatements") == "keep":  # ablation: the model before issue #16
         provenance["restatements"] = "keep: each claim and the source it restates both counted (ablation)"
+    if switch(hyper, "attribute_cells") == "leave_out":
+        episodes, provenance["attribute_cells_left_out"] = _attribute_cells(episodes, ont)
     return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids, provenance)
+
+
+def _attribute_cells(episodes: Episodes, ont) -> tuple[Episodes, list[str]]:
+    """``model.attribute_cells=leave_out``: the coded cells of every response whose coding restates an action
+    attribute (data/ontology/responses.csv ``coded_from``) leave the record: the episode's attribute already
+    says what they say, so they are no observation of a response."""
+    coded = [r for r in ont.response_ids if ont.responses.at[r, "coded_from"]]
+    outcomes = episodes.outcomes.copy()
+    left = [f"{e}:{r}" for r in coded for e in outcomes.index if not pd.isna(outcomes.at[e, r])]
+    outcomes[coded] = np.nan
+    return Episodes(episodes.table, outcomes), left
 
 
 PRIORS_BEFORE_ARTICLE = ("exclude", "apply")

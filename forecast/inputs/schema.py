@@ -32,15 +32,19 @@ def _pos(help: str) -> Any:  # noqa: A002
     return _s(MISSING, "float", 0.0, 100.0, lo_open=True, help=help)
 
 
-# Ablation switches: each turns one of issue #16's model changes off, to measure what it did
-# (bench/model16_ablation.py); the first choice is the shipped model. A switch at its default is left out of
-# the model's hyperparameters (forecast.inputs.config.hyper), so the default configuration's inputs hash is
-# the one it had before the switches existed. Do not change a default here: flip it in conf/model/ instead.
+# Ablation switches, for honest measurement (bench/model16_ablation.py): four turn one of issue #16's model
+# changes off each, attribute_cells tries the fix its calibration finding proposes. The first choice is the
+# shipped model. A switch at its default is left out of the model's hyperparameters
+# (forecast.inputs.config.hyper), so the default configuration's inputs hash is the one it had before the
+# switches existed. Do not change a default here: flip it in conf/model/ instead.
 ABLATION_SWITCHES: dict[str, tuple[str, str]] = {
     "poll_effects": ("free", "sum_to_zero"),  # 1: free per-pollster wording effects | zero-sum house effects
     "episode_opinion": ("own_time", "reference"),  # 2: episodes at the opinion of their time | at the reference
     "claims_per_action": ("once", "each"),  # 3: a claim naming k actions is 1 pseudo-observation | k of them
     "restatements": ("drop", "keep"),  # 4: a restated source counted once | twice (claim and source)
+    # cells of a response whose coding restates an action attribute (responses.csv coded_from): observed |
+    # left out of the record
+    "attribute_cells": ("observe", "leave_out"),
 }
 
 
@@ -107,6 +111,8 @@ class ModelSchema:
                                      "pseudo-observation; each: k of them (before issue #16)")
     restatements: str = _switch("restatements", "drop: a source a claim restates is counted once; keep: "
                                 "both are counted (before issue #16)")
+    attribute_cells: str = _switch("attribute_cells", "observe: cells of a response whose coding restates an action "
+                                   "attribute (responses.csv coded_from) are observations; leave_out: they are not")
 
 
 @dataclass
