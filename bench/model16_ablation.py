@@ -25,12 +25,14 @@ rank effect (issue #10) = today's main, and v7 = v6 with the consent cells left 
   observed (bench/model16_figures.py), and the same bins from the leave-one-episode-out predictions.
 
 Results go to the JSON after each variant (a rerun skips variants already there unless --redo); the
-markdown table to bench/reports/model16-ablation-table.md. Nothing here is tuned: it reads fits.
+markdown table beside it (model16-ablation-table.md). An episode whose Pareto k exceeds 0.7 is refitted
+without it (exact LOO). Nothing here is tuned: it reads fits.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -122,6 +124,24 @@ def paired(model_i: np.ndarray, base_i: np.ndarray) -> dict:
     return {"elpd_diff": float(d.sum()), "se": float(np.sqrt(len(d) * d.var(ddof=1))), "n_episodes": int(len(d))}
 
 
+def episode_log_weights(idata, ont, eps, ll):
+    """PSIS log weights of each episode left out, (episode, chain, draw), and Pareto k per episode. An episode
+    without a coded cell (log-likelihood 0 at every draw) leaves the posterior as it is: uniform weights, k 0."""
+    import xarray as xr
+    from arviz_stats import loo
+
+    from forecast.analysis.checks.loo import episode_tree
+
+    nonempty = [e for e in ll["episode"].values if np.any(ll.sel(episode=e).values)]
+    r = loo(episode_tree(idata, ont, eps, ll.sel(episode=nonempty)), pointwise=True, var_name="episodes")
+    n_draws = ll.sizes["chain"] * ll.sizes["draw"]
+    lw = xr.full_like(ll, -np.log(n_draws)).transpose("episode", "chain", "draw").copy()
+    lw.loc[{"episode": nonempty}] = r.log_weights.transpose("episode", "chain", "draw").values
+    k = xr.zeros_like(ll["episode"], dtype=float)
+    k.loc[{"episode": nonempty}] = r.pareto_k.values
+    return lw, k
+
+
 def loo_cell_probabilities(pcell_draws: np.ndarray, obs_ep: np.ndarray, log_weights) -> np.ndarray:
     """Each cell's leave-one-episode-out probability: its fitted probability per draw (S, n) weighted by the
     PSIS weights of its episode left out (arviz-stats log weights, (episode, chain, draw))."""
@@ -181,10 +201,11 @@ def reference_records(ont, ref_outcomes: pd.DataFrame) -> dict[str, pd.DataFrame
 
 def run_variant(name: str, spec: dict, as_of: dt.date, refs: dict[str, pd.DataFrame], bt_store: dict, say) -> dict:
     from arviz_stats import loo
+    from scipy.special import logsumexp
 
     import forecast
     from forecast.analysis.checks.backtest import backtest, history_only, ordered
-    from forecast.analysis.checks.loo import episode_tree, loo_episodes
+    from forecast.analysis.checks.loo import K_BAD, episode_tree, loo_episodes
     from forecast.analysis.checks.scores import scores
     from forecast.inputs import config as _config
     from forecast.inputs.data import Episodes
@@ -213,25 +234,57 @@ def run_variant(name: str, spec: dict, as_of: dt.date, refs: dict[str, pd.DataFr
     ll = episode_loglik(fitted.idata, ont, eps, hyper=hyper)
     lo = loo_episodes(fitted.idata, ont, eps, ll)
     base_own = base_rate_elpd(ont, eps)
+    own_i = {p["episode"]: p["elpd_i"] for p in lo["per_episode"]}  # an episode without a coded cell: 0
     res["loo_own"] = {"elpd": lo["elpd"], "se": lo["se"], "p_loo": lo["p_loo"], "max_k": lo["max_k"],
                       "n_cells": len(cell_defs(ont, eps.outcomes)), "influential": lo["influential"],
-                      "base_rate_action_elpd": float(base_own.sum()),
-                      "vs_base_rate_action": paired([p["elpd_i"] for p in lo["per_episode"]], base_own.values)}
-    full = loo(episode_tree(fitted.idata, ont, eps, ll), pointwise=True, var_name="episodes")
+                      "no_coded_cell": lo["no_coded_cell"], "base_rate_action_elpd": float(base_own.sum()),
+                      "vs_base_rate_action": paired([own_i.get(str(e), 0.0) for e in eps.table.index],
+                                                    base_own.values)}
+    lw_full, k_full = episode_log_weights(fitted.idata, ont, eps, ll)
     res["loo"] = {}
     for key, ref_out in refs.items():
         ref_eps = Episodes(eps.table, ref_out.loc[eps.table.index])
         ll_r = episode_loglik(fitted.idata, ont, ref_eps, hyper=hyper)
         r = loo(episode_tree(fitted.idata, ont, ref_eps, ll_r), pointwise=True, var_name="episodes",
-                log_weights=full.log_weights, pareto_k=full.pareto_k)
+                log_weights=lw_full, pareto_k=k_full)
         elpd_i = r.elpd_i.values
         base_r = base_rate_elpd(ont, ref_eps)
-        res["loo"][key] = {"elpd": float(r.elpd), "se": float(r.se), "max_k": float(np.max(full.pareto_k.values)),
+        res["loo"][key] = {"elpd": float(r.elpd), "se": float(r.se), "max_k": float(np.max(k_full.values)),
                            "n_cells": len(cell_defs(ont, ref_eps.outcomes)), "n_episodes": len(eps.table),
                            "base_rate_action_elpd": float(base_r.sum()),
                            "vs_base_rate_action": paired(elpd_i, base_r.values),
                            "per_episode": {str(e): round(float(v), 3)
                                            for e, v in zip(r.elpd_i["episode"].values, elpd_i, strict=True)}}
+    # an episode whose Pareto k exceeds 0.7 has an unreliable PSIS estimate: refit without it (exact LOO)
+    bad = [str(e) for e, k in zip(k_full["episode"].values, k_full.values, strict=True) if k > K_BAD]
+    res["loo_exact_refits"] = {}
+    for e in bad:
+        say(f"{name}: exact leave-out refit for {e} (Pareto k {float(k_full.sel(episode=e)):.2f})")
+        rest = [i for i in eps.table.index if str(i) != e]
+        f_e = fit(dataclasses.replace(inputs, episodes=Episodes(eps.table.loc[rest], eps.outcomes.loc[rest])),
+                  sampler, seed, cache, update="refit")
+        res["loo_exact_refits"][e] = {"pareto_k": float(k_full.sel(episode=e)), "inputs_hash": f_e.inputs_hash}
+        for key, block in [("own", None), *res["loo"].items()]:
+            out_e = (eps.outcomes if key == "own" else refs[key]).loc[[e]]
+            ll_e = episode_loglik(f_e.idata, ont, Episodes(eps.table.loc[[e]], out_e), hyper=hyper)
+            exact = float(logsumexp(ll_e.values.ravel()) - np.log(ll_e.values.size))
+            res["loo_exact_refits"][e][key] = {"psis": (own_i if key == "own" else block["per_episode"]).get(e),
+                                               "exact": exact}
+            if key == "own":
+                own_i[e] = exact
+            else:
+                block["per_episode"][e] = round(exact, 3)
+    for key, block in [("own", None), *res["loo"].items()]:
+        if not bad:
+            break
+        # own: the episodes loo_episodes scores (those with a coded cell); a reference record: every episode
+        ids = list(own_i) if key == "own" else [str(i) for i in eps.table.index]
+        vals = [own_i[i] if key == "own" else block["per_episode"][i] for i in ids]
+        tgt = res["loo_own"] if key == "own" else block
+        base = base_own if key == "own" else base_rate_elpd(ont, Episodes(eps.table, refs[key].loc[eps.table.index]))
+        base = base.rename(index=str)
+        tgt.update({"elpd": float(np.sum(vals)), "se": float(np.sqrt(len(vals) * np.var(vals, ddof=1))),
+                    "vs_base_rate_action": paired(vals, base.loc[ids].values), "exact_refits": bad})
     res["timings"]["loo"] = round(time.perf_counter() - t, 1)
 
     # ---------------- calibration of the fitted cells (bench/model16_figures.py) and of the LOO predictions
@@ -241,7 +294,7 @@ def run_variant(name: str, spec: dict, as_of: dt.date, refs: dict[str, pd.DataFr
     pdraws = M16.cell_probabilities(post, d, inputs)  # (S, n)
     pcell = pdraws.mean(axis=0)
     y = d.obs_y.astype(float)
-    ploo = loo_cell_probabilities(pdraws, d.obs_ep, full.log_weights)
+    ploo = loo_cell_probabilities(pdraws, d.obs_ep, lw_full)
     consent = np.isin(np.array(d.coords["response"])[d.obs_resp], attribute_coded(ont))
     res["calibration"], res["calibration_loo"] = {}, {}
     for key, keep in (("all", np.ones(len(y), dtype=bool)), ("no_consent", ~consent)):
@@ -249,8 +302,7 @@ def run_variant(name: str, spec: dict, as_of: dt.date, refs: dict[str, pd.DataFr
         pred = M16.predictive_bins(post, d, inputs, pcell, keep=keep)
         res["calibration"][key] = {"bins": cal, "predictive": pred}
         res["calibration_loo"][key] = {"bins": M16.calibration(ploo[keep], y[keep]),
-                                       "predictive": loo_predictive_bins(post, d, inputs, full.log_weights, ploo,
-                                                                         keep)}
+                                       "predictive": loo_predictive_bins(post, d, inputs, lw_full, ploo, keep)}
     rows, total = M16.executed_retaliation(inputs, d, pcell)
     res["executed_retaliation"], res["executed_retaliation_total"] = rows, total
     res["cells"] = {"name": list(d.coords["obs"]), "y": [int(v) for v in d.obs_y],
@@ -319,8 +371,42 @@ def fmt_bin(cal: dict, b: str, pred: bool = False) -> str:
     return out
 
 
-def row(v: str, r: dict, ref: str, cal_key: str) -> str:
-    bt = r["backtest"][ref]
+def same_cells_scores(results: dict, names: list[str], ref: str, as_of: dt.date, extra: list[str]) -> dict:
+    """The back-test scores of each named variant on the cells every one of them predicts as the same event
+    (same name and definition in its record as in the reference record): {variant: {n_cells, column: scores}}."""
+    import forecast
+    from forecast.analysis.checks.scores import scores
+
+    base = forecast.load_inputs(forecast.compose([f"as_of={as_of.isoformat()}", *extra]), as_of)
+    refs = reference_records(base.ontology, base.episodes.outcomes)
+    ref_defs = cell_defs(base.ontology, refs[ref])
+    common = None
+    frames = {}
+    for v in names:
+        inp = forecast.load_inputs(forecast.compose([f"as_of={as_of.isoformat()}", *results[v]["overrides"]]), as_of)
+        own = cell_defs(inp.ontology, inp.episodes.outcomes)
+        cells = pd.DataFrame(results[v]["backtest_cells"])
+        ok = {c for c in cells["cell"] if c in ref_defs and own.get(c) == ref_defs[c]}
+        common = ok if common is None else common & ok
+        frames[v] = cells
+    out = {}
+    for v, cells in frames.items():
+        sc = cells[cells["cell"].isin(common)]
+        out[v] = {"n_cells": int(len(sc)), "n_episodes": int(sc["episode"].nunique()),
+                  **{c: scores(sc["y"], sc[c]) for c in LOG_COLS}}
+    return out
+
+
+def step(results: dict, v: str, prev: str | None, ref: str) -> str:
+    """The LOO elpd difference to the previous variant on the same cells, paired per episode."""
+    if prev is None:
+        return "—"
+    a, b = results[v]["loo"][ref]["per_episode"], results[prev]["loo"][ref]["per_episode"]
+    p = paired([a[e] for e in a], [b[e] for e in a])
+    return f"{p['elpd_diff']:+.1f} ({p['se']:.1f})"
+
+
+def row(v: str, r: dict, ref: str, cal_key: str, bt: dict, delta: str) -> str:
     ls = " · ".join(f"{bt[c]['log_score']:.3f}" for c in LOG_COLS)
     br = " · ".join(f"{bt[c]['brier']:.3f}" for c in LOG_COLS)
     if r.get("backtest_reused_from"):
@@ -330,24 +416,26 @@ def row(v: str, r: dict, ref: str, cal_key: str) -> str:
     ex = r["executed_retaliation_total"]
     c, cl = r["calibration"][cal_key], r["calibration_loo"][cal_key]
     return (f"| {v} | {bt['n_cells']} | {ls} | {br} | {lo['elpd']:.1f} ({lo['se']:.1f}) | "
-            f"{vs['elpd_diff']:+.1f} ({vs['se']:.1f}) | {lo['max_k']:.2f} | {fmt_bin(c, '0.1-0.3', True)} · "
+            f"{vs['elpd_diff']:+.1f} ({vs['se']:.1f}) | {delta} | {lo['max_k']:.2f} | {fmt_bin(c, '0.1-0.3', True)} · "
             f"{fmt_bin(cl, '0.1-0.3', True)} | {fmt_bin(c, '0.7-0.9', True)} · {fmt_bin(cl, '0.7-0.9', True)} | "
             f"{ex['predicted']:.1f} / {ex['observed']} |")
 
 
-def table(results: dict, order: list[str]) -> str:
+def table(results: dict, order: list[str], as_of: dt.date, extra: list[str]) -> str:
     head = ("| variant | back-test cells | back-test log score: model · (a) · (b) · (c) · (d) | Brier: model · (a) · "
-            "(b) · (c) · (d) | LOO elpd (SE) | Δelpd vs (b) (SE) | max k | bin 0.1-0.3 fit (P) · LOO | "
-            "bin 0.7-0.9 fit (P) · LOO | exec. retaliation pred / obs |")
-    lines = [head, "|" + "---|" * 10]
-    for v in order:
-        if v in results and not v.startswith("v7"):
-            lines.append(row(v, results[v], "today", "all"))
-    if "v7" in results:
-        lines.append("| *without the consent cells:* |||||||||| ")
-        for v in ("v6", "v7"):
-            if v in results:
-                lines.append(row(v + ("" if v == "v7" else " (same cells)"), results[v], "no_consent", "no_consent"))
+            "(b) · (c) · (d) | LOO elpd (SE) | Δelpd vs (b) (SE) | Δelpd vs previous row (SE) | max k | "
+            "bin 0.1-0.3 fit (P) · LOO | bin 0.7-0.9 fit (P) · LOO | exec. retaliation pred / obs |")
+    lines = [head, "|" + "---|" * 11]
+    main_rows = [v for v in order if v in results and v not in EXTRA]
+    bts = same_cells_scores(results, main_rows, "today", as_of, extra)
+    for i, v in enumerate(main_rows):
+        lines.append(row(v, results[v], "today", "all", bts[v], step(results, v, main_rows[i - 1] if i else None,
+                                                                       "today")))
+    if "v7" in results and "v6" in results:
+        lines.append("| *without the consent cells:* ||||||||||| ")
+        bts = same_cells_scores(results, ["v6", "v7"], "no_consent", as_of, extra)
+        for v, prev in (("v6", None), ("v7", "v6")):
+            lines.append(row(v, results[v], "no_consent", "no_consent", bts[v], step(results, v, prev, "no_consent")))
     return "\n".join(lines)
 
 
@@ -388,8 +476,8 @@ def main(argv: list[str]) -> None:
             out_path.write_text(json.dumps(data, indent=1, default=str))
             say(f"{v} done in {results[v]['timings']['total']:.0f} s")
         say(f"all done in {time.perf_counter() - t0:.0f} s")
-    md = table(results, order)
-    (out_path.parent / "model16-ablation-table.md").write_text(md + "\n")
+    md = table(results, order, as_of, ns.extra)
+    (out_path.parent / f"{out_path.stem}-table.md").write_text(md + "\n")
     print(md)
 
 

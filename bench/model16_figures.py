@@ -142,6 +142,10 @@ def executed_retaliation(inputs, d, pcell: np.ndarray) -> tuple[dict, dict]:
 
 
 def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
+    """Cells / expected / observed per probability bin. Binning fitted (in-sample) probabilities selects on
+    the outcomes (an event lifts its own cell's fitted probability out of the low bins), so low bins look
+    short of events and high bins rich in them; pass leave-one-episode-out probabilities for a fair check
+    (bench/model16_ablation.py, bench/reports/model16-ablation.md section 3)."""
     edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     out = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
