@@ -79,17 +79,21 @@ def node_cell_probabilities(post, d, inputs) -> tuple[np.ndarray, np.ndarray, np
     return np.exp(lq), nodes, w
 
 
-def predictive_bins(post, d, inputs, pbar: np.ndarray, n_sims: int = 4000, seed: int = 16) -> list[dict]:
+def predictive_bins(post, d, inputs, pbar: np.ndarray, n_sims: int = 4000, seed: int = 16,
+                    keep: np.ndarray | None = None) -> list[dict]:
     """Posterior predictive of the number of events per calibration bin, replicating the record with
     its episode structure: one factor draw per episode, shared by its cells (the model's own story),
     and, for contrast, independent cells. Returns the 5-95% range of each and the observed count's
-    predictive tail probability. The factor is drawn at the quadrature nodes with their weights."""
+    predictive tail probability. The factor is drawn at the quadrature nodes with their weights.
+    ``keep`` (bool per likelihood cell): bin only those cells (the others are simulated but not counted)."""
     q, nodes, w = node_cell_probabilities(post, d, inputs)
     rng = np.random.default_rng(seed)
     S, n, Q = q.shape
     n_ep = int(d.obs_ep.max()) + 1
     edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0001]
     which = np.digitize(pbar, edges) - 1
+    if keep is not None:
+        which = np.where(keep, which, -1)
     y = d.obs_y
     sims_ep, sims_ind = np.zeros((n_sims, 6)), np.zeros((n_sims, 6))
     for i in range(n_sims):
@@ -116,7 +120,32 @@ def predictive_bins(post, d, inputs, pbar: np.ndarray, n_sims: int = 4000, seed:
     return out
 
 
+def executed_retaliation(inputs, d, pcell: np.ndarray) -> tuple[dict, dict]:
+    """Executed retaliatory steps (the graver rungs): per response and in total, the coded cells' fitted
+    probabilities summed (predicted count) against the observed count."""
+    ont = inputs.ontology
+    rs = ont.responses
+    y = d.obs_y.astype(float)
+    exec_ret = [i for i, rid in enumerate(ont.response_ids)
+                if rs.loc[rid, "form"] == "executed" and rs.loc[rid, "stance"] == "retaliatory"
+                and (rs.loc[rid, "requires"] or rid in ("legal_restrict_foreign_agents", "armed_resistance",
+                                                         "sever_downgrade_relations", "engage_us_rivals"))]
+    rows = {}
+    for j in exec_ret:
+        m = d.obs_resp == j
+        if m.any():
+            rows[ont.response_ids[j]] = {"n": int(m.sum()), "predicted": float(pcell[m].sum()),
+                                         "observed": int(y[m].sum())}
+    total = {"predicted": sum(v["predicted"] for v in rows.values()),
+             "observed": sum(v["observed"] for v in rows.values())}
+    return rows, total
+
+
 def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
+    """Cells / expected / observed per probability bin. Binning fitted (in-sample) probabilities selects on
+    the outcomes (an event lifts its own cell's fitted probability out of the low bins), so low bins look
+    short of events and high bins rich in them; pass leave-one-episode-out probabilities for a fair check
+    (bench/model16_ablation.py, bench/reports/model16-ablation.md section 3)."""
     edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     out = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -159,21 +188,7 @@ def main(argv: list[str]) -> dict:
     res["n_cells"] = int(len(y))
     res["calibration"] = calibration(pcell, y)
     res["calibration_predictive"] = predictive_bins(post, d, inputs, pcell)
-    ont = inputs.ontology
-    rs = ont.responses
-    exec_ret = [i for i, rid in enumerate(ont.response_ids)
-                if rs.loc[rid, "form"] == "executed" and rs.loc[rid, "stance"] == "retaliatory"
-                and (rs.loc[rid, "requires"] or rid in ("legal_restrict_foreign_agents", "armed_resistance",
-                                                         "sever_downgrade_relations", "engage_us_rivals"))]
-    rows = {}
-    for j in exec_ret:
-        m = d.obs_resp == j
-        if m.any():
-            rows[ont.response_ids[j]] = {"n": int(m.sum()), "predicted": float(pcell[m].sum()),
-                                         "observed": int(y[m].sum())}
-    res["executed_retaliation"] = rows
-    res["executed_retaliation_total"] = {"predicted": sum(v["predicted"] for v in rows.values()),
-                                         "observed": sum(v["observed"] for v in rows.values())}
+    res["executed_retaliation"], res["executed_retaliation_total"] = executed_retaliation(inputs, d, pcell)
     # cells behind each multi-action claim: posterior mean P at the reference opinion of the named cells
     p = post["p"]
     multi = {}

@@ -116,3 +116,22 @@ def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthe
     assert not spiegelhalter(cells["y"], _overconfident(cells["model"].to_numpy(), 4.0))["calibrated"]
     # only earlier episodes inform the base rates: the first predicted episode's base rate ignores it
     assert (cells["episode_pos"] >= HISTORY).all()
+
+
+def test_loo_leaves_out_an_episode_without_a_coded_cell():
+    """An episode whose every cell is blank (e.g. its only cell left out by model.attribute_cells) has a
+    log-likelihood of 0 at every draw: PSIS cannot smooth flat weights, so LOO leaves it out (elpd 0) and
+    lists it, and the other episodes' figures are those without it."""
+    import xarray as xr
+
+    from forecast.analysis.checks.loo import loo_episodes
+
+    rng = np.random.default_rng(0)
+    ll = xr.DataArray(rng.normal(-2.0, 0.3, (2, 400, 4)), dims=("chain", "draw", "episode"),
+                      coords={"chain": [0, 1], "draw": np.arange(400), "episode": ["e1", "e2", "e3", "e4"]})
+    idata = xr.DataTree.from_dict({"posterior": xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 400)))})})
+    full = loo_episodes(idata, None, None, ll.sel(episode=["e1", "e2", "e4"]))
+    ll[:, :, 2] = 0.0
+    lo = loo_episodes(idata, None, None, ll)
+    assert lo["no_coded_cell"] == ["e3"] and lo["n"] == 3
+    assert lo["elpd"] == pytest.approx(full["elpd"]) and full["no_coded_cell"] == []

@@ -298,10 +298,18 @@ def paths(cfg: DictConfig) -> dict[str, Path]:
     return out
 
 
-def hyper(cfg: DictConfig) -> dict[str, float]:
+def hyper(cfg: DictConfig) -> dict[str, Any]:
+    """The model's hyperparameters: numbers, and the ablation switches that are off their default (as text)."""
     h = OmegaConf.to_container(cfg.model, resolve=True)
-    out = {}
+    out: dict[str, Any] = {}
     for k, v in h.items():
+        if k in schema.ABLATION_SWITCHES:
+            choices = schema.ABLATION_SWITCHES[k]
+            if v not in choices:
+                raise ConfigError(f"model.{k}", f"{v!r} is not one of {', '.join(choices)}", "fix the value")
+            if v != choices[0]:  # at its default a switch is not recorded: the default inputs hash is unchanged
+                out[k] = str(v)
+            continue
         if not isinstance(v, (int, float)) or isinstance(v, bool):
             raise ConfigError(f"model.{k}", f"{v!r} is not a number", "fix the value in conf/model/")
         out[k] = float(v)

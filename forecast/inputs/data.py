@@ -179,6 +179,8 @@ def _load_responses(path: Path) -> pd.DataFrame:
             "opinion_sign": parse_int(row["opinion_sign"], f"{w} 'opinion_sign'", -1, 1),
             "research_code": row.get("research_code", ""),
             "description": row.get("description", ""),
+            # the action attribute this response's coding restates (blank: none); model.attribute_cells
+            "coded_from": row.get("coded_from") or "",
             "_line": line,
         })
     df = pd.DataFrame.from_records(records).set_index("id")
@@ -223,6 +225,10 @@ def load_ontology(data_dir: Path) -> Ontology:
     attributes = _load_attributes(d / "attributes.yaml")
     actions = _load_actions(d / "actions.csv", attributes)
     responses = _load_responses(d / "responses.csv")
+    for rid, attr in responses["coded_from"].items():
+        if attr and attr not in attributes:
+            raise InputError(f"{display(d / 'responses.csv')} (id {rid}), column 'coded_from'",
+                             f"unknown attribute {attr!r}", f"use one of: {', '.join(attributes)} or leave blank")
     composites = _load_composites(d / "composites.yaml", responses)
     return Ontology(attributes, actions, responses, composites)
 

@@ -15,6 +15,7 @@ from forecast.inputs import config as _config
 from forecast.inputs.data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
 from forecast.inputs.evidence import check_duplicate_polls, load_evidence
 from forecast.inputs.priors import parse_claims
+from forecast.inputs.schema import switch
 
 
 def _rows(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
@@ -62,10 +63,27 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
     # resolve=False: free text (quotes, notes) is never interpolated (`${oc.env:...}` would leak the environment)
     claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=False), ont)
     claims, early = _date_gate(claims, as_of, str(cfg.get("priors_before_article") or "exclude"))
-    claims, episodes, polls, signals, restated = _restatements(claims, episodes, polls, signals, ont)
+    restated = []
+    if switch(hyper, "restatements") == "drop":
+        claims, episodes, polls, signals, restated = _restatements(claims, episodes, polls, signals, ont)
     provenance = {"priors_before_article": "apply" if early else "exclude", "claims_applied_before_their_date": early,
                   "restated": restated}
+    if switch(hyper, "restatements") == "keep":  # ablation: the model before issue #16
+        provenance["restatements"] = "keep: each claim and the source it restates both counted (ablation)"
+    if switch(hyper, "attribute_cells") == "leave_out":
+        episodes, provenance["attribute_cells_left_out"] = _attribute_cells(episodes, ont)
     return Inputs(ont, episodes, polls, claims, signals, hyper, as_of, evidence_ids, provenance)
+
+
+def _attribute_cells(episodes: Episodes, ont) -> tuple[Episodes, list[str]]:
+    """``model.attribute_cells=leave_out``: the coded cells of every response whose coding restates an action
+    attribute (data/ontology/responses.csv ``coded_from``) leave the record: the episode's attribute already
+    says what they say, so they are no observation of a response."""
+    coded = [r for r in ont.response_ids if ont.responses.at[r, "coded_from"]]
+    outcomes = episodes.outcomes.copy()
+    left = [f"{e}:{r}" for r in coded for e in outcomes.index if not pd.isna(outcomes.at[e, r])]
+    outcomes[coded] = np.nan
+    return Episodes(episodes.table, outcomes), left
 
 
 PRIORS_BEFORE_ARTICLE = ("exclude", "apply")

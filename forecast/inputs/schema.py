@@ -32,6 +32,31 @@ def _pos(help: str) -> Any:  # noqa: A002
     return _s(MISSING, "float", 0.0, 100.0, lo_open=True, help=help)
 
 
+# Ablation switches, for honest measurement (bench/model16_ablation.py): four turn one of issue #16's model
+# changes off each, attribute_cells tries the fix its calibration finding proposes. The first choice is the
+# shipped model. A switch at its default is left out of the model's hyperparameters
+# (forecast.inputs.config.hyper), so the default configuration's inputs hash is the one it had before the
+# switches existed. Do not change a default here: flip it in conf/model/ instead.
+ABLATION_SWITCHES: dict[str, tuple[str, str]] = {
+    "poll_effects": ("free", "sum_to_zero"),  # 1: free per-pollster wording effects | zero-sum house effects
+    "episode_opinion": ("own_time", "reference"),  # 2: episodes at the opinion of their time | at the reference
+    "claims_per_action": ("once", "each"),  # 3: a claim naming k actions is 1 pseudo-observation | k of them
+    "restatements": ("drop", "keep"),  # 4: a restated source counted once | twice (claim and source)
+    # cells of a response whose coding restates an action attribute (responses.csv coded_from): observed |
+    # left out of the record
+    "attribute_cells": ("observe", "leave_out"),
+}
+
+
+def switch(hyper: dict, name: str) -> str:
+    """An ablation switch's value in a model's hyperparameters (absent = the shipped model)."""
+    return str(hyper.get(name, ABLATION_SWITCHES[name][0]))
+
+
+def _switch(name: str, help: str) -> Any:  # noqa: A002
+    return _s(ABLATION_SWITCHES[name][0], "choice", choices=ABLATION_SWITCHES[name], help=help)
+
+
 @dataclass
 class ScenarioSchema:
     name: str = _s(help="the scenario's id: a file in conf/scenario/")
@@ -75,7 +100,19 @@ class ModelSchema:
     theta_prior_beta: float = _pos("Beta prior of public opposition when no article claim sets it")
     kappa_prior_sigma: float = _pos("HalfNormal scale of the opinion effect when the article's C13 is not used")
     sigma_opinion_past: float = _pos("sd of the logit opinion of episodes before the poll window")
-    sigma_rank: float = _pos("Normal sd of the intercept change per sd of the ontology's escalation rank")
+    sigma_rank: float = _s(MISSING, "float", 0.0, 100.0, help="Normal sd of the intercept change per sd of the "
+                           "ontology's escalation rank (0: no rank effect, the model before issue #10's change)")
+    # ablation switches (ABLATION_SWITCHES): the first choice is the shipped model
+    poll_effects: str = _switch("poll_effects", "free: a free wording effect per pollster; sum_to_zero: "
+                                "house effects summing to zero (before issue #16)")
+    episode_opinion: str = _switch("episode_opinion", "own_time: each episode at the opinion of its time; "
+                                   "reference: at the article's reference opinion (before issue #16)")
+    claims_per_action: str = _switch("claims_per_action", "once: a claim naming k actions is one "
+                                     "pseudo-observation; each: k of them (before issue #16)")
+    restatements: str = _switch("restatements", "drop: a source a claim restates is counted once; keep: "
+                                "both are counted (before issue #16)")
+    attribute_cells: str = _switch("attribute_cells", "observe: cells of a response whose coding restates an action "
+                                   "attribute (responses.csv coded_from) are observations; leave_out: they are not")
 
 
 @dataclass

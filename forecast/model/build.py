@@ -31,6 +31,7 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from forecast.inputs.data import STANCES, Inputs
+from forecast.inputs.schema import switch
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -168,21 +169,25 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             np.asarray(y, dtype=int), names)
 
 
-def _cell_terms(claims: list, acts: list[str], resps: list[str]) -> tuple[list, list, np.ndarray, list, list, list]:
+def _cell_terms(claims: list, acts: list[str], resps: list[str],
+                once: bool = True) -> tuple[list, list, np.ndarray, list, list, list]:
     """One pseudo-observation per cell claim or signal: of the mean of logit P(response | action) over
     the k actions it names, with the claim's own precision (a claim is one piece of evidence, however
     many action types it lists). Returns the flattened cells, the (claims x cells) averaging matrix,
-    and each claim's (mu, sd, name)."""
+    and each claim's (mu, sd, name). ``once=False`` (ablation ``model.claims_per_action=each``, the model
+    before issue #16): one pseudo-observation per named action, each with the claim's full precision."""
     act, resp, mu, sd, names, rows = [], [], [], [], [], []
     for c in claims:
         m, s = c.logit_normal()
-        rows.append(list(range(len(act), len(act) + len(c.actions))))
-        for a in c.actions:
-            act.append(acts.index(a))
-            resp.append(resps.index(c.response))
-        mu.append(m)
-        sd.append(s)
-        names.append(f"{c.id}:{c.response}|{','.join(c.actions)}")
+        groups = [list(c.actions)] if once else [[a] for a in c.actions]
+        for g in groups:
+            rows.append(list(range(len(act), len(act) + len(g))))
+            for a in g:
+                act.append(acts.index(a))
+                resp.append(resps.index(c.response))
+            mu.append(m)
+            sd.append(s)
+            names.append(f"{c.id}:{c.response}|{','.join(g)}")
     avg = np.zeros((len(rows), len(act)))
     for i, cells in enumerate(rows):
         avg[i, cells] = 1.0 / len(cells)
@@ -224,8 +229,9 @@ def design(inputs: Inputs) -> Design:
         theta_ab = (float(h.get("theta_prior_alpha", 2.0)), float(h.get("theta_prior_beta", 2.0)))
     if kappa_sigma is None:
         kappa_sigma = float(h.get("kappa_prior_sigma", 1.0))
-    c_act, c_resp, c_avg, c_mu, c_sd, c_names = _cell_terms([c for c in used if c.kind == "cell"], acts, resps)
-    s_act, s_resp, s_avg, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps)
+    once = switch(h, "claims_per_action") == "once"
+    c_act, c_resp, c_avg, c_mu, c_sd, c_names = _cell_terms([c for c in used if c.kind == "cell"], acts, resps, once)
+    s_act, s_resp, s_avg, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps, once)
 
     ref_rows = sorted(set(c_act) | {a for a, _ in lo} | {a for a, _ in hi})
     c_act = [ref_rows.index(a) for a in c_act]
@@ -298,7 +304,9 @@ def build_model(inputs: Inputs) -> pm.Model:
         # a grave step no claim speaks about, e.g. severing relations, borrowed its domain's mild protests' level
         # and was a priori likelier than the gravest lever the article names). The sign is not imposed: the
         # claims about mild and grave steps learn it.
-        rho = pm.Normal("rank_effect", 0.0, float(h.get("sigma_rank", 1.0)))
+        # model.sigma_rank=0: no rank effect (ablation: the model before that change)
+        sigma_rank = float(h.get("sigma_rank", 1.0))
+        rho = pm.Normal("rank_effect", 0.0, sigma_rank) if sigma_rank > 0 else 0.0
         alpha = pm.Deterministic(ALPHA, mu_alpha + rho * d.rank_z + sd_ad * z_ad[d.domain_idx] + sd_ar * z_ar,
                                  dims="response")
 
@@ -329,7 +337,13 @@ def build_model(inputs: Inputs) -> pm.Model:
         ref = h["opinion_reference"]
         logit_ref = float(np.log(ref / (1 - ref)))
         shift = d.opinion_sign * kappa * (logit(theta) - logit_ref)
-        if len(d.poll_n):
+        if len(d.poll_n) and switch(h, "poll_effects") == "sum_to_zero":
+            # ablation (the model before issue #16): house effects summing to zero over the pollsters, so
+            # theta is the pollsters' average opinion
+            house = pm.ZeroSumNormal("house", h["sigma_house"], dims="pollster")
+            pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * (logit(theta) + house[d.poll_house]),
+                        observed=d.poll_y, dims="poll")
+        elif len(d.poll_n):
             # centred: each pollster's logit ~ Normal(logit theta, sigma_house), house = its departure.
             # The same density as house ~ Normal(0, sigma_house) (unit Jacobian), but the polls pin the
             # pollster logits directly, so theta and the house effects no longer form a ridge (with the
@@ -368,14 +382,17 @@ def build_model(inputs: Inputs) -> pm.Model:
             # the same equation as the forecasts: each episode at the opinion of its time, the polled
             # opinion inside the poll window, an era opinion before it
             eta_ep = alpha + pt.dot(d.X_ep, beta) + delta[d.ep_act] + loading * f[:, None]
-            if (~d.ep_recent).any():
-                z_past = pm.Normal("z_opinion_past", 0, 1)
-                logit_past = logit_ref + float(h.get("sigma_opinion_past", 1.0)) * z_past
-                pm.Deterministic(THETA_PAST, pm.math.sigmoid(logit_past))
-                logit_ep = pt.where(d.ep_recent, logit(theta), logit_past)
-            else:
-                logit_ep = pt.ones(len(d.ep_recent)) * logit(theta)
-            eta_ep = eta_ep + d.opinion_sign * kappa * (logit_ep - logit_ref)[:, None]
+            if switch(h, "episode_opinion") == "own_time":
+                if (~d.ep_recent).any():
+                    z_past = pm.Normal("z_opinion_past", 0, 1)
+                    logit_past = logit_ref + float(h.get("sigma_opinion_past", 1.0)) * z_past
+                    pm.Deterministic(THETA_PAST, pm.math.sigmoid(logit_past))
+                    logit_ep = pt.where(d.ep_recent, logit(theta), logit_past)
+                else:
+                    logit_ep = pt.ones(len(d.ep_recent)) * logit(theta)
+                eta_ep = eta_ep + d.opinion_sign * kappa * (logit_ep - logit_ref)[:, None]
+            # else ablation model.episode_opinion=reference (the model before issue #16): every episode at the
+            # reference opinion, no opinion term
             eta_obs = eta_ep[d.obs_ep, d.obs_resp]
             ch = np.flatnonzero(d.obs_mask.any(axis=1))
             if len(ch):  # cells whose required response is unobserved: marginal over the chain

@@ -23,6 +23,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import logsumexp
 
 from forecast.inputs.data import Episodes, Ontology
+from forecast.inputs.schema import switch
 from forecast.model.build import (
     ALPHA,
     BETA,
@@ -45,13 +46,17 @@ def episode_eta(ds: xr.Dataset, ont: Ontology, episodes: Episodes, hyper: dict |
 
     With ``hyper`` and ``as_of`` (the fit's), each episode is at the opinion of its time, as in the model:
     the polled opinion inside the poll window, the era opinion before it (``THETA_PAST``), shifted by
-    ``opinion_sign * kappa * (logit opinion - logit opinion_reference)``. ``recent`` (E,) overrides which
-    episodes ``as_of`` puts inside the poll window (a PSIS update moving an episode out of it)."""
+    ``opinion_sign * kappa * (logit opinion - logit opinion_reference)`` (not with the ablation switch
+    ``model.episode_opinion=reference``: every episode at the reference opinion, as the model before issue #16).
+    ``recent`` (E,) overrides which episodes ``as_of`` puts inside the poll window (a PSIS update moving an
+    episode out of it)."""
     X = ont.covariates(episodes.table) if len(episodes.table) else np.zeros((0, len(ont.covariate_names)))
     acts = [ont.action_ids.index(a) for a in episodes.table["action_type"]]
     eta = (ds[ALPHA].values[:, :, None, :] + np.einsum("ek,cdkr->cder", X, ds[BETA].values)
            + ds[DELTA].values[:, :, acts, :])
     if hyper is None or as_of is None or THETA not in ds or KAPPA not in ds or not len(acts):
+        return eta
+    if switch(hyper, "episode_opinion") == "reference":
         return eta
     ref = float(hyper["opinion_reference"])
     logit_ref = np.log(ref / (1 - ref))

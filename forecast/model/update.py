@@ -45,6 +45,7 @@ from scipy.special import betaln, gammaln, logit, logsumexp
 
 from forecast.inputs.data import Episodes, Inputs
 from forecast.inputs.priors import Claim
+from forecast.inputs.schema import ABLATION_SWITCHES
 from forecast.model.build import (
     ALPHA,
     BETA,
@@ -162,6 +163,10 @@ def diff(base: dict[str, Any], target: Inputs, family: dict[str, Any],
     tgt = tgt or state(target, family)
     if tgt["family"] != base["family"]:
         raise NotReweightable("the ontology, hyperparameters, sampler, seed or code differ")
+    off = sorted(k for k in ABLATION_SWITCHES if k in target.hyper)
+    if off:  # the terms below are the shipped model's
+        raise NotReweightable(f"ablation switch model.{off[0]}={target.hyper[off[0]]}: the PSIS terms are the "
+                              "shipped model's")
     out: list[Change] = []
     for kind in ("episodes", "polls"):
         gone = [i for i, h in base[kind].items() if tgt[kind].get(i) != h]

@@ -25,6 +25,7 @@ from scipy.stats import binom, halfnorm
 from scipy.stats import norm as norm_dist
 
 from forecast.analysis.checks.prior_check import reference_parts
+from forecast.inputs.schema import switch
 from forecast.model.build import KAPPA, THETA
 from forecast.model.likelihood import episode_loglik
 
@@ -35,14 +36,16 @@ def claim_terms(ds: xr.Dataset, ont, hyper, claims: list) -> dict[str, np.ndarra
     lp = np.log(np.clip(p, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p, 1e-9, 1 - 1e-9))
     acts, resps = ont.action_ids, ont.response_ids
     out = {}
+    each = switch(hyper, "claims_per_action") == "each"  # ablation: a pseudo-observation per named action
     for c in claims:
         if getattr(c, "unused", None):
             continue  # dated after as_of or restating a kept source: no term of the model
         if c.kind == "cell":
             mu, sd = c.logit_normal()
             # one pseudo-observation of the mean logit over the actions the claim names (as build_model)
-            mean_lp = np.mean([lp[:, :, acts.index(a), resps.index(c.response)] for a in c.actions], axis=0)
-            out[c.name] = norm_dist.logpdf(mu, mean_lp, sd)
+            lps = [lp[:, :, acts.index(a), resps.index(c.response)] for a in c.actions]
+            out[c.name] = (sum(norm_dist.logpdf(mu, x, sd) for x in lps) if each
+                           else norm_dist.logpdf(mu, np.mean(lps, axis=0), sd))
         elif c.kind == "ordering":
             k = c.scaled()["sharpness"]
             t = 0.0
