@@ -13,6 +13,7 @@ result is computed again and the entry rewritten through the one write door (``f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -43,6 +44,13 @@ def digest(*parts: Any) -> str:
     return h.hexdigest()[:32]
 
 
+@functools.cache
+def source(path: Path | str) -> bytes:
+    """A computing module's source, read once per process (it is part of every key its results get)."""
+    return Path(path).read_bytes()
+
+
+@functools.cache
 def version(dist: str) -> str | None:
     """An installed distribution's version from its metadata (no import of the package)."""
     from importlib.metadata import PackageNotFoundError

@@ -272,7 +272,7 @@ def waterfall(rows: list[dict[str, Any]], parts: list[str]) -> bytes:
         ax.set_ylim(0, 1)
         ax.set_title(row["response"], fontsize=8)
     axes[0][0].set_ylabel("P(response)")
-    fig.text(0.01, 0.005, "forecast: attribution by refitting each step (forecast/changes.py)", fontsize=6,
+    fig.text(0.01, 0.005, "forecast: attribution by refitting each step (forecast/analysis/changes.py)", fontsize=6,
              color="0.4")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -171,7 +171,7 @@ def replay_section(reports: Path, scenario: str, cache: Path | None = None) -> t
     if df is None or scenario not in set(df["scenario"]):
         return None, None
     arrivals = df.attrs.get("arrivals", {})
-    key = memo.digest("history", Path(__file__).read_bytes(), memo.version("matplotlib"), scenario,
+    key = memo.digest("history", memo.source(__file__), memo.version("matplotlib"), scenario,
                       df.to_csv(index=False), arrivals)
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:

@@ -55,7 +55,7 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
     from forecast import memo
 
     da = da.transpose("chain", "draw", dim)
-    key = memo.digest("stats", Path(__file__).read_bytes(), memo.version("arviz-stats"),
+    key = memo.digest("stats", memo.source(__file__), memo.version("arviz-stats"),
                       da.values, np.asarray(da[dim].values, dtype=str), hdi_prob, convergence,
                       np.asarray(weights) if weights is not None else None)
     hit = memo.get_json(cache, "stats", key)
@@ -330,7 +330,7 @@ def _figures(cfg: DictConfig, data: dict[str, Any], fp: xr.Dataset, fq: xr.Datas
     from forecast import memo
 
     labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
-    key = memo.digest("figures", (Path(__file__).parent / "figures.py").read_bytes(), memo.version("matplotlib"),
+    key = memo.digest("figures", memo.source(Path(__file__).parent / "figures.py"), memo.version("matplotlib"),
                       {k: data.get(k) for k in FIGURE_KEYS}, labels,
                       *[np.asarray(ds["p"].values) for ds in (fp, fq)],
                       *[np.asarray(ds["response"].values, dtype=str) for ds in (fp, fq)])
