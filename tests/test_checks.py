@@ -97,8 +97,19 @@ def test_loo_over_episodes(synthetic_fit):
     _, inputs, fitted, _ = synthetic_fit
     lo = loo_episodes(fitted.idata, inputs.ontology, inputs.episodes)
     assert lo["n"] == HISTORY and np.isfinite(lo["elpd"]) and lo["se"] > 0
-    # 130 episodes, ~60 parameters: no single episode dominates
-    assert lo["max_k"] < 0.7, lo["influential"]
+    # 130 episodes, ~60 parameters: no episode dominates. A Pareto k estimated from 600 draws is itself noisy
+    # (measured with seeds 3-5: max k 0.44-0.52, none above 0.7; one CI run under load had one episode at 0.77),
+    # so the bound is on how many episodes cross 0.7 and on none reaching 1, not on the maximum of 130 estimates.
+    # Decisive: an episode's likelihood over-counted three times (e.g. each cell weighted by the episode's cell
+    # count) puts 18 episodes above 0.7 and the maximum at 1.15 (measured); the test recomputes that contrast.
+    k = np.array([p["pareto_k"] for p in lo["per_episode"]])
+    assert (k > 0.7).sum() <= 2 and k.max() < 1.0, lo["influential"]
+    from forecast.model.likelihood import episode_loglik
+
+    ll = episode_loglik(fitted.idata, inputs.ontology, inputs.episodes)
+    bug = loo_episodes(fitted.idata, inputs.ontology, inputs.episodes, ll=3 * ll)
+    assert len(bug["influential"]) > 6, ("not decisive: an over-counted likelihood should make many episodes "
+                                         f"influential, got {bug['influential']}")
 
 
 @pytest.mark.slow
