@@ -8,21 +8,27 @@ from pathlib import Path
 from typing import Any
 
 from forecast.files import atomic_write_dir
+from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.outputs.render.sections.checks import checks_page
 
 CHECKS_DIR = "checks"
 
 
-def write_checks(reports: Path, checks: dict[str, Any], figures: dict[str, bytes]) -> Path:
+def write_checks(reports: Path, checks: dict[str, Any], fig_data: dict[str, tuple]) -> Path:
+    """reports/checks/: checks.json, checks.html, checks.md and the figures drawn from ``fig_data`` (the numbers
+    ``run_checks`` left to draw), written together or not at all."""
+    from forecast.outputs.figures.checks import checks_figures
+
+    figures = checks_figures(fig_data)
+
     def fill(tmp: Path) -> None:
-        for name, png in figures.items():
-            (tmp / f"{name}.png").write_bytes(png)
+        write_figures(tmp, figures)
         (tmp / "checks.json").write_text(json.dumps(checks, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         blocks = checks_page(checks)
         meta = {"title": "Model checks", "scenario": "checks"}
         (tmp / "checks.html").write_text(render_html(meta, figures, blocks=blocks), encoding="utf-8")
-        (tmp / "checks.md").write_text(render_markdown(meta, {k: f"{k}.png" for k in figures}, blocks=blocks),
+        (tmp / "checks.md").write_text(render_markdown(meta, figure_files(figures), blocks=blocks),
                                        encoding="utf-8")
 
     return atomic_write_dir(Path(reports) / CHECKS_DIR, fill)

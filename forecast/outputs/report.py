@@ -30,6 +30,7 @@ from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
 from forecast.model.update import NotReweightable
 from forecast.outputs.analysts import analysts_sections
+from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
 
@@ -257,7 +258,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    from forecast.model.update import resample, weighted_mean
+    from forecast.model.update import weighted_mean
 
     all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
@@ -276,25 +277,30 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
-        # figures draw equally weighted draws: a PSIS update's weighted draws resampled (systematic)
-        fp, fq = pred.sel(scenario=[name]), prior_pred.sel(scenario=[name])
-        fp = resample(fp, fitted.weights) if fitted.weights is not None else fp
-        fq = resample(fq, fitted.prior_weights) if fitted.prior_weights is not None else fq
-        figures = _figures(cfg, data, fp, fq, inputs) if with_figures else {}
+        figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
         if previous is not None and name in previous:
             changes = dict(previous[name])
-            png = changes.pop("png", None)
-            if png is not None and with_figures:
-                figures["changes"] = png
+            parts = changes.pop("parts", None)
+            if parts is not None and with_figures:
+                from forecast.outputs.figures import changes as changes_figure
+                from forecast.outputs.figures import write
+
+                fig = changes_figure.waterfall(changes["rows"][:3], parts, changes.get("method", ""))
+                figures |= write.files("changes", fig)
             data["changes"] = changes
-        replay, history_png = replay_section(_config.paths(cfg)["reports"], name, _config.paths(cfg)["cache"])
-        if history_png is not None and with_figures:
-            figures["history"] = history_png
+        replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
+        if replay_df is not None and with_figures:
+            from forecast.outputs.figures.history import history_png
+
+            figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
             data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
         if name in analysts:
-            data["analysts"] = {k: v for k, v in analysts[name].items() if k != "png"}
-            data["analysts"]["figure"] = "analysts"
-            figures["analysts"] = analysts[name]["png"]
+            data["analysts"] = {**analysts[name], "figure": "analysts"}
+            if with_figures:
+                from forecast.outputs.figures import analysts as analysts_figure
+                from forecast.outputs.figures import write
+
+                figures |= write.files("analysts", analysts_figure.spread(analysts[name], name))
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
         whatif = None
         if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
@@ -304,13 +310,11 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             data["whatif"] = W.summary(draws)
 
         def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif) -> None:
-            for fname, png in figures.items():
-                (tmp / f"{fname}.png").write_bytes(png)
+            write_figures(tmp, figures)
             (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif), encoding="utf-8")
-            (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
-                                           encoding="utf-8")
+            (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
@@ -321,26 +325,30 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
 
 
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
+INNER_PROB = 0.5  # the forest's thick bar
 
 
-def _figures(cfg: DictConfig, data: dict[str, Any], fp: xr.Dataset, fq: xr.Dataset, inputs: Inputs) -> dict[str, bytes]:
-    """``make_figures``, kept under a key of everything it reads (the report data's keys it uses, the
-    draws, the ontology's labels, the figure code and matplotlib's version): matplotlib is imported
-    only when something to draw has changed."""
+def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
+    """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
+    response's 50% HDI (the tables' weighted summary at 0.5), kept under a key of everything they read (the
+    report data's keys they use, the 50% intervals, the ontology's labels, the figure code and matplotlib's
+    version): matplotlib is imported only when something to draw has changed."""
     from forecast import memo
+    from forecast.outputs.figures import code_key
 
-    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
-    key = memo.digest("figures", memo.source(Path(__file__).parent / "figures.py"), memo.version("matplotlib"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels,
-                      *[np.asarray(ds["p"].values) for ds in (fp, fq)],
-                      *[np.asarray(ds["response"].values, dtype=str) for ds in (fp, fq)])
     cache = _config.paths(cfg)["cache"]
+    inner = _stats(pred["p"].sel(scenario=data["scenario"]), INNER_PROB, "response", convergence=False,
+                   weights=fitted.weights, cache=cache)
+    inner50 = {str(r): (float(row["hdi_low"]), float(row["hdi_high"])) for r, row in inner.iterrows()}
+    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
+    key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50)
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
-    from forecast.outputs.figures import make_figures  # matplotlib: imported only to draw
+    from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
-    out = make_figures(data, fp, fq, inputs)
+    out = make_figures(data, inner50, labels)
     memo.put_pngs(cache, "figures", key, out)
     return dict(out)
 
