@@ -269,3 +269,47 @@ def test_figures_survive_hostile_labels(data):
     figs = make_figures(bad, _inner(data), vector=False)
     assert set(figs) == {"forest", "prior_posterior", "heatmap"}
     assert all(v.startswith(PNG_SIG) for v in figs.values())
+
+
+# ---------------------------------------------------------------------- templates, sections, folding
+def test_a_users_stylesheet_replaces_the_shipped_one(data, tmp_path):
+    """report.templates: a folder whose report.css replaces the shipped stylesheet (page.html still shipped);
+    the stylesheet cannot close its <style> element."""
+    from forecast.outputs.render import stylesheet
+
+    shipped = render_html(data, FIGURES)
+    assert stylesheet() in shipped
+    (tmp_path / "report.css").write_text("body{background:#123456}\n", encoding="utf-8")
+    page = render_html(data, FIGURES, templates=tmp_path)
+    assert "<style>\nbody{background:#123456}\n</style>" in page and stylesheet() not in page
+    assert page.replace("body{background:#123456}\n", stylesheet()) == shipped  # nothing else changed
+    (tmp_path / "report.css").write_text("b{}</style><script>alert(1)</script>", encoding="utf-8")
+    with pytest.raises(ValueError, match="report.css must not contain"):
+        render_html(data, FIGURES, templates=tmp_path)
+
+
+def test_report_templates_setting_names_a_folder(tmp_path):
+    from omegaconf import OmegaConf
+
+    from forecast.errors import ConfigError
+    from forecast.outputs.report import report_templates
+
+    assert report_templates(OmegaConf.create({"report": {"templates": ""}})) is None
+    assert report_templates(OmegaConf.create({"report": {"templates": str(tmp_path)}})) == tmp_path
+    with pytest.raises(ConfigError, match=r"report.templates: .* is not a folder .*empty string"):
+        report_templates(OmegaConf.create({"report": {"templates": str(tmp_path / "nope")}}))
+
+
+def test_every_section_has_an_id_and_a_folded_section_is_a_details_element(data, monkeypatch):
+    """Sections are the unit of the page: listed once in SECTIONS under unique ids; a section in FOLDED renders as
+    <details> with its heading as the summary (the other sections, and the Markdown, unchanged)."""
+    from forecast.outputs.render import sections
+
+    ids = [sid for sid, _ in sections.SECTIONS]
+    assert len(ids) == len(set(ids)) and {"header", "headline", "provenance"} <= set(ids)
+    plain_html, plain_md = render_html(data, FIGURES), render_markdown(data, FIGURE_FILES)
+    monkeypatch.setattr(sections, "FOLDED", frozenset({"polls"}))
+    page = render_html(data, FIGURES)
+    assert '<details class="fold" id="polls"><summary>Polls</summary>\n<div class="table-wrap">' in page
+    assert page.count("<details") == 1 and ">Polls</h2>" not in page and ">Polls</h2>" in plain_html
+    assert render_markdown(data, FIGURE_FILES) == plain_md

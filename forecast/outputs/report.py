@@ -251,6 +251,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
                   out_dir: Path | None = None, overrides: list[str] | None = None,
                   previous: dict[str, dict] | None = None) -> list[Path]:
     """One report folder per scenario, all from the same posterior."""
+    templates = report_templates(cfg)  # a bad folder stops before anything is computed
     all_names = _config.list_scenarios()
     all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
     current = scenario_profiles(cfg, inputs.ontology, None)
@@ -313,7 +314,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             write_figures(tmp, figures)
             (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
-            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif), encoding="utf-8")
+            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
+                                             encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
@@ -322,6 +324,22 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         log.info("wrote %s", path)
         paths.append(path)
     return paths
+
+
+def report_templates(cfg: DictConfig) -> Path | None:
+    """``report.templates``: the folder of templates replacing the shipped ones (None: the shipped ones)."""
+    from forecast.errors import ConfigError
+    from forecast.paths import resolve
+
+    value = str(cfg.report.get("templates") or "").strip()
+    if not value:
+        return None
+    folder = resolve(value, "")
+    if not folder.is_dir():
+        raise ConfigError("report.templates", f"{value!r} is not a folder ({folder})",
+                          "create it with the templates to replace (page.html, report.css, whatif.html), or set it "
+                          "to an empty string for the shipped ones")
+    return folder
 
 
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")

@@ -51,11 +51,16 @@ def module_path(module: str) -> str:
 def stamp(fig: Figure, what: str, module: str) -> None:
     """The footer: on the left what the figure shows numbers of (the command, inputs, date), on the right the
     module that drew it (``__name__`` of the caller; a test checks the file exists). Drawn last, just below the
-    lowest thing on the figure (or in its bottom margin), so it overlaps nothing."""
-    bottom = fig.get_tightbbox(fig.canvas.get_renderer()).y0 / fig.get_figheight()
-    y = min(bottom, 0.04) - 0.005
-    fig.text(0.01, y, clip(what, 120), fontsize=8, color="0.35", ha="left", va="top")
-    fig.text(0.99, y, f"made by {module_path(module)}", fontsize=8, color="0.55", ha="right", va="top")
+    lowest thing on the figure (or in its bottom margin), so it overlaps nothing; on a figure too narrow for both
+    on one line, the module goes on a line of its own."""
+    renderer = fig.canvas.get_renderer()
+    y = min(fig.get_tightbbox(renderer).y0 / fig.get_figheight(), 0.04) - 0.005
+    left = fig.text(0.01, y, clip(what, 120), fontsize=8, color="0.35", ha="left", va="top")
+    right = fig.text(0.99, y, f"made by {module_path(module)}", fontsize=8, color="0.55", ha="right", va="top")
+    a, b = left.get_window_extent(renderer), right.get_window_extent(renderer)
+    if a.x1 + 0.02 * fig.bbox.width > b.x0:
+        right.set_position((0.01, y - 1.25 * a.height / fig.bbox.height))
+        right.set_horizontalalignment("left")
 
 
 def subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
