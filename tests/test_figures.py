@@ -144,3 +144,15 @@ def test_report_folder_names(stem):
 
     assert file_name(stem) == ("forest.svg" if stem.endswith(".svg") else "forest.png")
     assert figure_files({"forest": b"", "forest.svg": b""}) == {"forest": "forest.png"}
+
+
+def test_importing_the_report_path_imports_no_matplotlib():
+    """A cached report takes its figures from the memo: the modules on its path import matplotlib only to draw."""
+    import subprocess
+    import sys
+
+    code = ("import sys, forecast.outputs.report, forecast.outputs.figures, forecast.outputs.render, "
+            "forecast.outputs.checks_report, forecast.analysis.replay, forecast.analysis.changes, "
+            "forecast.analysis.checks.run; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout

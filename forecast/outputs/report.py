@@ -279,29 +279,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
-        if previous is not None and name in previous:
-            changes = dict(previous[name])
-            parts = changes.pop("parts", None)
-            if parts is not None and with_figures:
-                from forecast.outputs.figures import changes as changes_figure
-                from forecast.outputs.figures import write
-
-                fig = changes_figure.waterfall(changes["rows"][:3], parts, changes.get("method", ""))
-                figures |= write.files("changes", fig)
-            data["changes"] = changes
-        replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
-        if replay_df is not None and with_figures:
-            from forecast.outputs.figures.history import history_png
-
-            figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
-            data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
-        if name in analysts:
-            data["analysts"] = {**analysts[name], "figure": "analysts"}
-            if with_figures:
-                from forecast.outputs.figures import analysts as analysts_figure
-                from forecast.outputs.figures import write
-
-                figures |= write.files("analysts", analysts_figure.spread(analysts[name], name))
+        figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
         whatif = None
         if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
@@ -324,6 +302,37 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         log.info("wrote %s", path)
         paths.append(path)
     return paths
+
+
+def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
+                              analysts: dict[str, dict], with_figures: bool) -> dict[str, bytes]:
+    """Add to ``data`` what moved since the previous report, the replay's history and the analysts' section when
+    the run has them; returns their figures (none with ``report.figures=false``). Matplotlib is imported only to
+    draw a figure the run has."""
+    figures: dict[str, bytes] = {}
+    if previous is not None and name in previous:
+        changes = dict(previous[name])
+        parts = changes.pop("parts", None)  # the waterfall's columns, in the table's order
+        if parts is not None and with_figures:
+            from forecast.outputs.figures import write
+            from forecast.outputs.figures.changes import waterfall
+
+            figures |= write.files("changes", waterfall(changes["rows"][:3], parts, changes.get("method", "")))
+        data["changes"] = changes
+    replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
+    if replay_df is not None and with_figures:
+        from forecast.outputs.figures.history import history_png
+
+        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
+        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+    if name in analysts:
+        data["analysts"] = {**analysts[name], "figure": "analysts"}
+        if with_figures:
+            from forecast.outputs.figures import write
+            from forecast.outputs.figures.analysts import spread
+
+            figures |= write.files("analysts", spread(analysts[name], name))
+    return figures
 
 
 def report_templates(cfg: DictConfig) -> Path | None:
