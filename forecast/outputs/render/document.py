@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from forecast.outputs.render.format import s
+from forecast.outputs.render.format import fmt, s
 
 _URL_RE = re.compile(r"https?://[^\s|<>\"'()\[\]{}]+[^\s|<>\"'()\[\]{}.,;:!?]", re.IGNORECASE)
 BADGES = frozenset({"threat", "executed", "ok", "fail", "muted"})  # the CSS classes a badge may carry
@@ -162,8 +162,6 @@ def sources_cell(sources: Any) -> Cell:
 def key_value_table(rows: Any, *, numeric_align: bool = False) -> Table | None:
     """A table of a list of flat mappings, one column per key in order of appearance (the changes tables).
     ``numeric_align``: a column is right-aligned when the first row's value is a number."""
-    from forecast.outputs.render.format import fmt
-
     rows = [{str(k): v for k, v in r.items()} for r in rows or [] if isinstance(r, Mapping)]
     keys = list(dict.fromkeys(k for r in rows for k in r))
     if not rows:

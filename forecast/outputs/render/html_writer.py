@@ -25,21 +25,8 @@ from typing import Any, NamedTuple
 
 from markupsafe import Markup
 
-from forecast.outputs.render.document import (
-    BADGES,
-    Block,
-    Fields,
-    Figure,
-    Heading,
-    Items,
-    Panel,
-    Para,
-    Section,
-    Span,
-    Table,
-    Warn,
-    safe_url,
-)
+from forecast.outputs.render import document as doc
+from forecast.outputs.render.document import BADGES, Block, Section, Span, safe_url
 from forecast.outputs.render.format import num, s
 
 _WRAP = {"strong": "<strong>{}</strong>", "code": "<code>{}</code>", "muted": '<span class="muted">{}</span>',
@@ -86,7 +73,7 @@ def cell(c: Iterable[Span]) -> str:
     return "".join(span(x) for x in c)
 
 
-def _table(t: Table) -> str:
+def _table(t: doc.Table) -> str:
     head = "".join(f"<th{_TD_CLASS['r'] if t.align[j:j + 1] == 'r' else ''}>{esc(h)}</th>"
                    for j, h in enumerate(t.headers))
     body = "".join("<tr>" + "".join(f"<td{_TD_CLASS.get(t.align[j:j + 1], '')}>{cell(c)}</td>"
@@ -95,7 +82,7 @@ def _table(t: Table) -> str:
     return f'<div class="table-wrap"><table{narrow}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _figure(f: Figure, figures: Mapping[str, bytes]) -> str:
+def _figure(f: doc.Figure, figures: Mapping[str, bytes]) -> str:
     png = figures.get(f.name)
     if not isinstance(png, bytes | bytearray) or not png:
         return ""
@@ -105,7 +92,7 @@ def _figure(f: Figure, figures: Mapping[str, bytes]) -> str:
             f"<figcaption>{cap}</figcaption></figure>")
 
 
-def _fields(f: Fields) -> str:
+def _fields(f: doc.Fields) -> str:
     items = "".join(f"<dt>{esc(k)}</dt><dd>{cell(v)}</dd>" for k, v in f.items)
     return f"<footer><h2>{esc(f.title)}</h2><dl>{items}</dl></footer>"
 
@@ -119,21 +106,21 @@ class Page(NamedTuple):
 
 
 def block(b: Block, page: Page) -> str:
-    if isinstance(b, Heading):
+    if isinstance(b, doc.Heading):
         return f"<h{b.level}>{cell(b.cell)}</h{b.level}>"
-    if isinstance(b, Para):
+    if isinstance(b, doc.Para):
         return f"<p>{cell(b.cell)}</p>"
-    if isinstance(b, Warn):
+    if isinstance(b, doc.Warn):
         return f'<div class="warn" role="alert">{cell(b.cell)}</div>'
-    if isinstance(b, Items):
+    if isinstance(b, doc.Items):
         return '<ul class="plain">' + "".join(f"<li>{cell(i)}</li>" for i in b.items) + "</ul>"
-    if isinstance(b, Table):
+    if isinstance(b, doc.Table):
         return _table(b)
-    if isinstance(b, Figure):
+    if isinstance(b, doc.Figure):
         return _figure(b, page.figures)
-    if isinstance(b, Fields):
+    if isinstance(b, doc.Fields):
         return _fields(b)
-    if isinstance(b, Panel):
+    if isinstance(b, doc.Panel):
         return _panel(b.summary, page)
     raise TypeError(f"not a block: {b!r}")
 
@@ -204,7 +191,7 @@ class _Rendered(NamedTuple):
 def _section(sec: Section, page: Page) -> _Rendered | None:
     blocks = list(sec.blocks)
     summary = ""
-    if sec.fold and blocks and isinstance(blocks[0], Heading):  # a folded section's heading is its summary line
+    if sec.fold and blocks and isinstance(blocks[0], doc.Heading):  # a folded section's heading is its summary line
         summary = cell(blocks.pop(0).cell)
     body = "\n".join(x for x in (block(b, page) for b in blocks) if x)
     if not body and not summary:
@@ -215,6 +202,6 @@ def _section(sec: Section, page: Page) -> _Rendered | None:
 def render_page(title: Any, sections: list[Section], page: Page) -> str:
     """One self-contained HTML page: inline CSS, figures as data: URIs, no external resources."""
     rendered = [r for r in (_section(x, page) for x in sections) if r is not None]
-    script = page.whatif is not None and any(isinstance(b, Panel) for x in sections for b in x.blocks)
+    script = page.whatif is not None and any(isinstance(b, doc.Panel) for x in sections for b in x.blocks)
     return _env(page.templates).get_template("page.html").render(
         csp=_safe(csp(script)), title=_safe(esc(title)), css=_safe(stylesheet(page.templates)), sections=rendered)

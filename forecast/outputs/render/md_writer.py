@@ -10,20 +10,8 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
-from forecast.outputs.render.document import (
-    Block,
-    Fields,
-    Figure,
-    Heading,
-    Items,
-    Panel,
-    Para,
-    Section,
-    Span,
-    Table,
-    Warn,
-    safe_url,
-)
+from forecast.outputs.render import document as doc
+from forecast.outputs.render.document import Block, Section, Span, safe_url
 from forecast.outputs.render.format import s
 
 
@@ -71,29 +59,29 @@ def cell(c: Iterable[Span], *, inline: bool = False) -> str:
 
 
 def block(b: Block, figure_files: Mapping[str, str]) -> str:
-    if isinstance(b, Heading):
+    if isinstance(b, doc.Heading):
         return "#" * b.level + " " + cell(b.cell, inline=True)
-    if isinstance(b, Para):
+    if isinstance(b, doc.Para):
         return cell(b.cell, inline=True)
-    if isinstance(b, Warn):
+    if isinstance(b, doc.Warn):
         return "> ⚠️ " + cell(b.cell, inline=True)
-    if isinstance(b, Items):
+    if isinstance(b, doc.Items):
         return "\n".join(f"- {cell(i, inline=True)}" for i in b.items)
-    if isinstance(b, Table):
+    if isinstance(b, doc.Table):
         lines = ["| " + " | ".join(md_escape(h) for h in b.headers) + " |",
                  "|" + "|".join("---:" if b.align[j:j + 1] == "r" else "---" for j in range(len(b.headers))) + "|"]
         lines += ["| " + " | ".join(cell(c) or " " for c in r) + " |" for r in b.rows]
         return "\n".join(lines)
-    if isinstance(b, Figure):
+    if isinstance(b, doc.Figure):
         path = figure_files.get(b.name)
         return f"![{md_escape(b.caption)}]({_url(str(path))})\n\n*{md_escape(b.caption)}*" if path else ""
-    if isinstance(b, Panel):
+    if isinstance(b, doc.Panel):
         w = b.summary
         return (md_escape(f"Hypothetical evidence (a new poll, an episode, a judgement about one cell) can be "
                           f"tried in report.html's interactive panel, which reweights {s(w.get('draws'))} of "
                           f"the {s(w.get('of_draws'))} posterior draws and saves nothing; the same numbers "
                           "from the command line:") + f" `{s(w.get('command')).replace('`', "'")}`")
-    if isinstance(b, Fields):
+    if isinstance(b, doc.Fields):
         return f"## {md_escape(b.title)}\n\n" + "\n".join(f"- **{md_escape(k)}**: {cell(v, inline=True)}"
                                                         for k, v in b.items)
     raise TypeError(f"not a block: {b!r}")
