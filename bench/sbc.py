@@ -23,7 +23,9 @@ from pathlib import Path
 import xarray as xr
 
 import forecast
-from forecast.analysis.checks.sbc import TOP_LEVEL, ecdf_figure, rank_tests, run_sbc
+from forecast.analysis.checks.sbc import TOP_LEVEL, rank_tests, run_sbc
+from forecast.outputs.figures import write
+from forecast.outputs.figures.checks import sbc_ecdf
 
 
 def combined(out: Path) -> tuple[xr.DataTree, int]:
@@ -72,7 +74,7 @@ def main() -> None:
                                                   ("seed", ns.seed))),
            **rank_tests(sims, 2 * ns.draws)}
     (out / "sbc.json").write_text(json.dumps(res, indent=1))
-    (out / "sbc_ecdf.png").write_bytes(ecdf_figure(sims, TOP_LEVEL))
+    (out / "sbc_ecdf.png").write_bytes(write.png(sbc_ecdf(sims, TOP_LEVEL)))
     print(json.dumps({k: v for k, v in res.items() if k != "tests"}, indent=1))
 
 

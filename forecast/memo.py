@@ -25,6 +25,7 @@ import numpy as np
 log = logging.getLogger("forecast")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG_STARTS = (b"<?xml", b"<svg")
 
 
 def digest(*parts: Any) -> str:
@@ -90,18 +91,30 @@ def put_json(cache_dir: Path | None, kind: str, key: str, value: Any) -> None:
         log.warning("could not keep a derived result under %s: %s", cache_dir, e)
 
 
+def _figure(cache_dir: Path, kind: str, key: str, stem: str) -> Path:
+    """A figure's file: ``<key>-<stem>.png``, or ``<key>-<stem>`` for a stem naming its SVG (``forest.svg``)."""
+    if stem.endswith(".svg"):
+        return Path(cache_dir) / "derived" / kind / f"{key}-{stem}"
+    return _path(cache_dir, kind, f"{key}-{stem}", "png")
+
+
+def _intact(stem: str, data: bytes) -> bool:
+    return data.startswith(SVG_STARTS) if stem.endswith(".svg") else data.startswith(PNG_MAGIC)
+
+
 def get_pngs(cache_dir: Path | None, kind: str, key: str) -> dict[str, bytes] | None:
-    """A set of PNG files stored as one entry: {stem: bytes}, or None if any part is missing or damaged."""
+    """A set of figure files stored as one entry: {stem: PNG bytes, and "<stem>.svg": SVG bytes}, or None if any
+    part is missing or damaged."""
     index = get_json(cache_dir, kind, key)
     if not isinstance(index, list):
         return None
     out = {}
     for stem in index:
         try:
-            data = _path(cache_dir, kind, f"{key}-{stem}", "png").read_bytes()
+            data = _figure(cache_dir, kind, key, str(stem)).read_bytes()
         except OSError:
             return None
-        if not data.startswith(PNG_MAGIC):
+        if not _intact(str(stem), data):
             log.info("derived figure %s-%s damaged: redrawing", key, stem)
             return None
         out[str(stem)] = data
@@ -115,7 +128,7 @@ def put_pngs(cache_dir: Path | None, kind: str, key: str, pngs: dict[str, bytes]
 
     try:
         for stem, data in pngs.items():
-            atomic_write_file(_path(cache_dir, kind, f"{key}-{stem}", "png"), data, root=cache_dir)
+            atomic_write_file(_figure(cache_dir, kind, key, stem), data, root=cache_dir)
     except OSError as e:
         log.warning("could not keep derived figures under %s: %s", cache_dir, e)
         return

@@ -8,9 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
-import xarray as xr
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -24,24 +22,15 @@ pytestmark = [
 ]
 
 
-def _pred(data: dict, seed: int, shift: float) -> xr.Dataset:
-    rng = np.random.default_rng(seed)
-    rids = [r["response"] for r in data["responses"]]
-    centre = np.log(np.array([r["mean"] for r in data["responses"]]) / (1 - np.array([r["mean"] for r in
-                                                                                    data["responses"]]))) + shift
-    p = 1 / (1 + np.exp(-(centre + rng.normal(0, 0.7, size=(2, 100, 1, len(rids))))))
-    return xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p)},
-                      coords={"chain": [0, 1], "draw": np.arange(100), "scenario": [data["scenario"]],
-                              "response": rids})
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
-    from forecast.outputs.figures import make_figures
+    from forecast.outputs.figures.report import make_figures
     from forecast.outputs.render import render_html
 
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    figures = make_figures(data, _pred(data, 0, 0.0), _pred(data, 1, -0.4), None)
+    inner = {r["response"]: (r["hdi_low"] + 0.3 * (r["mean"] - r["hdi_low"]),
+                             r["hdi_high"] - 0.3 * (r["hdi_high"] - r["mean"])) for r in data["responses"]}
+    figures = make_figures(data, inner)
     page = render_html(data, figures)
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(page, encoding="utf-8")

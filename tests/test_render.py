@@ -9,9 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-import xarray as xr
 
 from forecast.outputs.render import TOP_N, render_html, render_markdown
 
@@ -209,45 +207,109 @@ def test_markdown_tables(data):
 
 
 # ---------------------------------------------------------------------- figures
-def _fake_pred(data: dict[str, Any], rng: np.random.Generator, shift: float) -> xr.Dataset:
-    rids = [r["response"] for r in data["responses"]]
-    comps = [c["composite"] for c in data["composites"]]
-    logits = rng.normal(0.0, 1.5, size=len(rids)) + shift
-    p = 1 / (1 + np.exp(-(logits + rng.normal(0, 0.6, size=(2, 50, 1, len(rids))))))
-    pc = rng.uniform(0, 1, size=(2, 50, 1, len(comps)))
-    coords = {"chain": [0, 1], "draw": np.arange(50), "scenario": [data["scenario"]], "response": rids,
-              "composite": comps}
-    return xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p),
-                       "p_composite": (("chain", "draw", "scenario", "composite"), pc)}, coords=coords)
+def _inner(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    """A 50% interval inside each response's HDI (as the report's weighted summary gives)."""
+    return {r["response"]: (r["hdi_low"] + 0.3 * (r["mean"] - r["hdi_low"]),
+                            r["hdi_high"] - 0.3 * (r["hdi_high"] - r["mean"])) for r in data["responses"]}
 
 
-def test_figures_are_pngs(data):
+def test_figures_are_pngs_with_their_vectors(data):
     import matplotlib.image as mpimg
 
-    from forecast.outputs.figures import make_figures
+    from forecast.outputs.figures.report import make_figures
 
-    rng = np.random.default_rng(0)
-    pred, prior = _fake_pred(data, rng, 0.3), _fake_pred(data, rng, -0.3)
-    figs = make_figures(data, pred, prior, None)
-    assert set(figs) == {"forest", "prior_posterior", "heatmap"}
+    figs = make_figures(data, _inner(data))
+    assert set(figs) == {"forest", "prior_posterior", "heatmap", "forest.svg", "prior_posterior.svg", "heatmap.svg"}
     for name, png in figs.items():
+        if name.endswith(".svg"):
+            assert png.startswith(b"<?xml") and b"<svg" in png[:400] and len(png) < 200_000, name
+            assert b"<text" in png, name  # text stays text: legible and searchable at any zoom
+            continue
         assert png.startswith(PNG_SIG), name
         assert len(png) < 200_000, name
         img = mpimg.imread(io.BytesIO(png), format="png")
         assert img.shape[0] > 300 and img.shape[1] > 500, (name, img.shape)
         assert img.std() > 0.01, name  # not a blank canvas
-    again = make_figures(data, pred, prior, None)
-    assert again == figs  # deterministic
+    again = make_figures(data, _inner(data))
+    assert again == figs  # deterministic, the SVG included
+
+
+def _segments(fig) -> list[tuple[float, float]]:
+    return [tuple(line.get_xdata()) for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 2]
+
+
+def test_figures_draw_the_tables_numbers(data):
+    """The forest's thin bars are the report's HDIs, its dots the means; the prior-vs-posterior figure's bars are
+    the posterior's and the article-only prior's HDIs from the same table: a figure drawn from other draws (the
+    resampled draws it drew before) would miss them by more than the rounding of the table."""
+    from forecast.outputs.figures.report import forest, prior_posterior
+
+    labels = {r["response"]: r["label"] for r in data["responses"]}
+    inner = _inner(data)
+    fig = forest(data, inner, labels)
+    segs = _segments(fig)
+    for r in data["responses"]:
+        assert (r["hdi_low"], r["hdi_high"]) in segs, r["response"]
+        assert inner[r["response"]] in segs, r["response"]
+    dots = sorted(float(line.get_xdata()[0]) for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 1)
+    assert dots == sorted(r["mean"] for r in data["responses"])
+    segs = _segments(prior_posterior(data, labels))
+    for r in data["responses"]:
+        assert (r["hdi_low"], r["hdi_high"]) in segs and (r["prior_hdi_low"], r["prior_hdi_high"]) in segs
 
 
 def test_figures_survive_hostile_labels(data):
-    from forecast.outputs.figures import make_figures
+    from forecast.outputs.figures.report import make_figures
 
     bad = copy.deepcopy(data)
     for r in bad["responses"]:
         r["label"] = r["label"] + " $x^2$ " + HOSTILE
     bad["title"] = "$\\frac{1}{0}$ " + HOSTILE
     bad["command"] = "forecast $$ {{7*7}}"
-    rng = np.random.default_rng(0)
-    figs = make_figures(bad, _fake_pred(data, rng, 0.0), _fake_pred(data, rng, 0.0), None)
+    figs = make_figures(bad, _inner(data), vector=False)
+    assert set(figs) == {"forest", "prior_posterior", "heatmap"}
     assert all(v.startswith(PNG_SIG) for v in figs.values())
+
+
+# ---------------------------------------------------------------------- templates, sections, folding
+def test_a_users_stylesheet_replaces_the_shipped_one(data, tmp_path):
+    """report.templates: a folder whose report.css replaces the shipped stylesheet (page.html still shipped);
+    the stylesheet cannot close its <style> element."""
+    from forecast.outputs.render import stylesheet
+
+    shipped = render_html(data, FIGURES)
+    assert stylesheet() in shipped
+    (tmp_path / "report.css").write_text("body{background:#123456}\n", encoding="utf-8")
+    page = render_html(data, FIGURES, templates=tmp_path)
+    assert "<style>\nbody{background:#123456}\n</style>" in page and stylesheet() not in page
+    assert page.replace("body{background:#123456}\n", stylesheet()) == shipped  # nothing else changed
+    (tmp_path / "report.css").write_text("b{}</style><script>alert(1)</script>", encoding="utf-8")
+    with pytest.raises(ValueError, match="report.css must not contain"):
+        render_html(data, FIGURES, templates=tmp_path)
+
+
+def test_report_templates_setting_names_a_folder(tmp_path):
+    from omegaconf import OmegaConf
+
+    from forecast.errors import ConfigError
+    from forecast.outputs.report import report_templates
+
+    assert report_templates(OmegaConf.create({"report": {"templates": ""}})) is None
+    assert report_templates(OmegaConf.create({"report": {"templates": str(tmp_path)}})) == tmp_path
+    with pytest.raises(ConfigError, match=r"report.templates: .* is not a folder .*empty string"):
+        report_templates(OmegaConf.create({"report": {"templates": str(tmp_path / "nope")}}))
+
+
+def test_every_section_has_an_id_and_a_folded_section_is_a_details_element(data, monkeypatch):
+    """Sections are the unit of the page: listed once in SECTIONS under unique ids; a section in FOLDED renders as
+    <details> with its heading as the summary (the other sections, and the Markdown, unchanged)."""
+    from forecast.outputs.render import sections
+
+    ids = [sid for sid, _ in sections.SECTIONS]
+    assert len(ids) == len(set(ids)) and {"header", "headline", "provenance"} <= set(ids)
+    plain_html, plain_md = render_html(data, FIGURES), render_markdown(data, FIGURE_FILES)
+    monkeypatch.setattr(sections, "FOLDED", frozenset({"polls"}))
+    page = render_html(data, FIGURES)
+    assert '<details class="fold" id="polls"><summary>Polls</summary>\n<div class="table-wrap">' in page
+    assert page.count("<details") == 1 and ">Polls</h2>" not in page and ">Polls</h2>" in plain_html
+    assert render_markdown(data, FIGURE_FILES) == plain_md

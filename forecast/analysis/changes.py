@@ -16,7 +16,6 @@ Pareto k, removed evidence and ``update=refit``.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from pathlib import Path
@@ -212,7 +211,7 @@ def _shapley_table(prev: dict[str, Any], current: pd.Series, res: dict[str, Any]
             "order": "none: each part is the change's average contribution over every order of adding the changes; "
                      "'±' columns are Monte Carlo standard errors",
             "max_pareto_k": round(float(res["max_k"]), 3) if np.isfinite(res["max_k"]) else None,
-            "png": waterfall(rows[:3], parts)}
+            "parts": parts}
 
 
 def _table(prev: dict[str, Any], current: pd.Series, means: list, name: str | None,
@@ -243,39 +242,7 @@ def _table(prev: dict[str, Any], current: pd.Series, means: list, name: str | No
            "order": "evidence added in the order it became known, then removed evidence, then changed priors"}
     if means:
         out["figure"] = "changes"
-        out["png"] = waterfall(rows[:3], [s["label"] for s in steps] + (["unexplained"] if unexplained else []))
+        out["parts"] = [s["label"] for s in steps] + (["unexplained"] if unexplained else [])
     else:
         out["note"] = "the previous report did not record its state: change shown without attribution"
     return out
-
-
-def waterfall(rows: list[dict[str, Any]], parts: list[str]) -> bytes:
-    """A waterfall per response: previous -> each part -> current."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, max(len(rows), 1), figsize=(3.6 * max(len(rows), 1), 3.4), dpi=100, squeeze=False)
-    for ax, row in zip(axes[0], rows, strict=False):
-        level = row["previous"]
-        xs = ["previous"]
-        ax.bar(0, level, color="0.7")
-        for i, part in enumerate(parts, start=1):
-            v = row.get(part, 0.0) or 0.0
-            ax.bar(i, v, bottom=level, color="#c0392b" if v < 0 else "#2e86c1")
-            level += v
-            xs.append(part if len(part) <= 18 else part[:16] + "…")
-        ax.bar(len(parts) + 1, row["current"], color="0.3")
-        xs.append("current")
-        ax.set_xticks(range(len(xs)), xs, rotation=60, ha="right", fontsize=6)
-        ax.set_ylim(0, 1)
-        ax.set_title(row["response"], fontsize=8)
-    axes[0][0].set_ylabel("P(response)")
-    fig.text(0.01, 0.005, "forecast: attribution by refitting each step (forecast/analysis/changes.py)", fontsize=6,
-             color="0.4")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()

@@ -3,15 +3,14 @@
 ``replay`` refits the model as of each date (each fit cached by its inputs hash; with ``update=auto``
 a date that only adds evidence to a cached fit is a PSIS update of it when its Pareto k <= 0.7,
 recorded per row, so each row is at most one reweighting away from an exact fit) and tabulates every
-scenario's responses; ``write_replay`` stores ``reports/history_replay.csv``; ``history_figure`` draws
-each scenario's top responses over time with a mark where each evidence entry arrived. Reports embed
-that figure when the replay exists (``replay_section``).
+scenario's responses; ``write_replay`` stores ``reports/history_replay.csv``; reports draw
+each scenario's top responses over time with a mark where each evidence entry arrived when the replay
+exists (``replay_section``; the figure: ``forecast.outputs.figures.history``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -83,41 +82,6 @@ def as_of_config(cfg, date: dt.date):
     return c
 
 
-def history_figure(replay_df: pd.DataFrame, arrivals: dict[str, tuple[str, str]], scenario: str,
-                   top_n: int = 4) -> bytes:
-    """Each scenario's top responses over the replay dates, with evidence arrivals marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    df = replay_df[replay_df["scenario"] == scenario].copy()
-    df["as_of"] = pd.to_datetime(df["as_of"])
-    last = df[df["as_of"] == df["as_of"].max()].sort_values("mean", ascending=False)
-    top = list(last["response"].head(top_n))
-    fig, ax = plt.subplots(figsize=(8, 3.6), dpi=100)
-    for r in top:
-        s = df[df["response"] == r].sort_values("as_of")
-        ax.plot(s["as_of"], s["mean"], marker="o", label=r.replace("_", " "))
-    for i, (eid, (date, _)) in enumerate(sorted(arrivals.items(), key=lambda kv: kv[1][0])):
-        x = pd.Timestamp(date)
-        if df["as_of"].min() <= x <= df["as_of"].max():
-            ax.axvline(x, color="0.6", lw=0.8, ls="--")
-            ax.annotate(eid, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=6,
-                        va="top", ha="right", color="0.35", xytext=(-2, -2 - 0 * i), textcoords="offset points")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("P(response)")
-    ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10)
-    ax.legend(fontsize=7, loc="lower left")
-    fig.text(0.01, 0.01, "forecast history --replay (posterior means; dashed: evidence entries)", fontsize=6,
-             color="0.4")
-    fig.autofmt_xdate()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 REPLAY_COLUMNS = ["as_of", "scenario", "response", "mean"]
 
 
@@ -160,25 +124,12 @@ def write_replay(reports: Path, df: pd.DataFrame) -> Path:
     return path
 
 
-def replay_section(reports: Path, scenario: str, cache: Path | None = None) -> tuple[dict[str, Any] | None,
-                                                                                     bytes | None]:
-    """The history figure and its table for a report, when a replay exists. With ``cache`` the figure
-    is kept under a key of the replay's rows, the scenario, this module's code and matplotlib's
-    version (``forecast.memo``)."""
-    from forecast import memo
-
+def replay_section(reports: Path, scenario: str) -> tuple[dict[str, Any] | None, pd.DataFrame | None]:
+    """The history section's data for a report (its dates and the evidence arrivals) and the replay table to draw,
+    when a replay of ``scenario`` exists."""
     df = load_replay(reports)
     if df is None or scenario not in set(df["scenario"]):
         return None, None
-    arrivals = df.attrs.get("arrivals", {})
-    key = memo.digest("history", memo.source(__file__), memo.version("matplotlib"), scenario,
-                      df.to_csv(index=False), arrivals)
-    hit = memo.get_pngs(cache, "history", key)
-    if hit is not None and "history" in hit:
-        png = hit["history"]
-    else:
-        png = history_figure(df, arrivals, scenario)
-        memo.put_pngs(cache, "history", key, {"history": png})
     sub = df[df["scenario"] == scenario]
     table = sub.pivot_table(index="as_of", columns="response", values="mean").round(3)
-    return {"dates": list(table.index), "arrivals": df.attrs.get("arrivals", {})}, png
+    return {"dates": list(table.index), "arrivals": df.attrs.get("arrivals", {})}, df

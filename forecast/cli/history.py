@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from forecast.analysis.replay import ARTICLE_DATE, history_figure, replay, write_replay
+from forecast.analysis.replay import ARTICLE_DATE, replay, write_replay
 from forecast.cli.console import ArgParser, say
 from forecast.errors import InputError
 from forecast.files import atomic_write_file
 from forecast.inputs import config as _config
 from forecast.inputs.readers import parse_date
+from forecast.outputs.figures import history as history_figure
+from forecast.outputs.figures import write
 from forecast.outputs.history import history_path, read_history
 
 
@@ -42,7 +44,7 @@ def cmd_history(args: list[str]) -> int:
     path = write_replay(_config.paths(cfg)["reports"], df)
     reports = _config.paths(cfg)["reports"]
     for s in sorted(set(df["scenario"])):
-        png = history_figure(df, df.attrs["arrivals"], s)
+        png = write.png(history_figure.history(df, df.attrs["arrivals"], s))
         atomic_write_file(reports / f"history_{s}.png", png)
     say(f"replay written: {path} ({df['as_of'].nunique()} dates x {df['scenario'].nunique()} scenarios)")
     return 0

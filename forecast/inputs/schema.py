@@ -125,6 +125,8 @@ class ReportSchema:
     max_divergences: int = _s(MISSING, "int", 0, 10_000_000)
     min_bfmi: float = _s(MISSING, "float", 0.0, 10.0)
     whatif_draws: int = _s(2000, "int", 0, 100_000, help="posterior draws the What if panel embeds (0: no panel)")
+    templates: str = _s("", "str", help="a folder whose page.html, report.css or whatif.html replace the shipped "
+                        "report templates by name (empty: the shipped ones)")
 
 
 @dataclass

@@ -4,18 +4,15 @@ Computed once for every scenario of a run (``forecast.analysis.pooling``), then 
 report: per response the article-only prior, the article's forecast, each analyst's forecast, the
 pooled forecast with its interval and the judgement that moves the pool most; the article's claims
 beside the analysts' revisions; what moved since the last report with each added or changed
-judgement (and its author) as a cause; and a figure of the spread.
+judgement (and its author) as a cause (its figure: ``forecast.outputs.figures.analysts``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import time
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from forecast.analysis import pooling
 from forecast.errors import InputError
@@ -126,7 +123,6 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
         changes = judgement_changes(pool, inputs, prev, s, state) if prev else None
         if changes:
             sec["changes"] = changes
-        sec["png"] = spread_figure(sec, name)
         out[name] = sec
     return out
 
@@ -195,41 +191,3 @@ def _attribute(pool, inputs, prev, s, before, prev_raw, cur_raw) -> dict[str, An
     return {"previous_generated_at": prev.get("generated_at"), "rows": rows,
             "causes": [label for label, _ in steps[1:]],
             "order": "judgements added, revised or removed in the order they were made"}
-
-
-def spread_figure(sec: dict[str, Any], scenario: str, top: int = 8) -> bytes:
-    """Per response (the most disputed first): article-only prior, article forecast, each analyst, the pool."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = sec["rows"][:top]
-    analysts = [a["analyst"] for a in sec["analysts"]]
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * len(rows) + 2.0), dpi=100)
-    colors = plt.get_cmap("tab10")
-    y = np.arange(len(rows))[::-1]
-    for i, row in enumerate(rows):
-        ax.plot([row["pooled_low"], row["pooled_high"]], [y[i]] * 2, color="#c0392b", lw=2.5, alpha=0.5,
-                label="pool interval" if i == 0 else None)
-        ax.scatter(row["article_prior"], y[i], marker="|", s=160, color="0.6", label="article-only prior" if i == 0
-                   else None)
-        ax.scatter(row["article"], y[i], marker="o", s=40, facecolors="none", edgecolors="k",
-                   label="article forecast" if i == 0 else None)
-        for k, a in enumerate(analysts):
-            ax.scatter(row["analysts"][a], y[i] + 0.12 * (k - (len(analysts) - 1) / 2), marker="^", s=36,
-                       color=colors(k + 1), label=a if i == 0 else None)
-        ax.scatter(row["pooled"], y[i], marker="D", s=44, color="#c0392b", label=f"{sec['pool']} pool" if i == 0
-                   else None)
-    ax.set_yticks(y, [r["label"][:42] for r in rows], fontsize=7)
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("P(response)")
-    ax.set_title(f"{scenario}: where the analysts disagree", fontsize=9)
-    ax.legend(fontsize=6, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
-    fig.text(0.01, 0.005, "forecast: analysts' judgements pooled (forecast/analysis/pooling.py)", fontsize=6,
-             color="0.4")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()

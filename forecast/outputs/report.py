@@ -30,6 +30,7 @@ from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
 from forecast.model.update import NotReweightable
 from forecast.outputs.analysts import analysts_sections
+from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
 
@@ -250,6 +251,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
                   out_dir: Path | None = None, overrides: list[str] | None = None,
                   previous: dict[str, dict] | None = None) -> list[Path]:
     """One report folder per scenario, all from the same posterior."""
+    templates = report_templates(cfg)  # a bad folder stops before anything is computed
     all_names = _config.list_scenarios()
     all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
     current = scenario_profiles(cfg, inputs.ontology, None)
@@ -257,7 +259,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    from forecast.model.update import resample, weighted_mean
+    from forecast.model.update import weighted_mean
 
     all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
@@ -276,25 +278,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
-        # figures draw equally weighted draws: a PSIS update's weighted draws resampled (systematic)
-        fp, fq = pred.sel(scenario=[name]), prior_pred.sel(scenario=[name])
-        fp = resample(fp, fitted.weights) if fitted.weights is not None else fp
-        fq = resample(fq, fitted.prior_weights) if fitted.prior_weights is not None else fq
-        figures = _figures(cfg, data, fp, fq, inputs) if with_figures else {}
-        if previous is not None and name in previous:
-            changes = dict(previous[name])
-            png = changes.pop("png", None)
-            if png is not None and with_figures:
-                figures["changes"] = png
-            data["changes"] = changes
-        replay, history_png = replay_section(_config.paths(cfg)["reports"], name, _config.paths(cfg)["cache"])
-        if history_png is not None and with_figures:
-            figures["history"] = history_png
-            data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
-        if name in analysts:
-            data["analysts"] = {k: v for k, v in analysts[name].items() if k != "png"}
-            data["analysts"]["figure"] = "analysts"
-            figures["analysts"] = analysts[name]["png"]
+        figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
+        figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
         whatif = None
         if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
@@ -304,13 +289,12 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             data["whatif"] = W.summary(draws)
 
         def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif) -> None:
-            for fname, png in figures.items():
-                (tmp / f"{fname}.png").write_bytes(png)
+            write_figures(tmp, figures)
             (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
-            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif), encoding="utf-8")
-            (tmp / "report.md").write_text(render_markdown(data, {k: f"{k}.png" for k in figures}),
-                                           encoding="utf-8")
+            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
+                                             encoding="utf-8")
+            (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
             _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
@@ -320,27 +304,78 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     return paths
 
 
+def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
+                              analysts: dict[str, dict], with_figures: bool) -> dict[str, bytes]:
+    """Add to ``data`` what moved since the previous report, the replay's history and the analysts' section when
+    the run has them; returns their figures (none with ``report.figures=false``). Matplotlib is imported only to
+    draw a figure the run has."""
+    figures: dict[str, bytes] = {}
+    if previous is not None and name in previous:
+        changes = dict(previous[name])
+        parts = changes.pop("parts", None)  # the waterfall's columns, in the table's order
+        if parts is not None and with_figures:
+            from forecast.outputs.figures import write
+            from forecast.outputs.figures.changes import waterfall
+
+            figures |= write.files("changes", waterfall(changes["rows"][:3], parts, changes.get("method", "")))
+        data["changes"] = changes
+    replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
+    if replay_df is not None and with_figures:
+        from forecast.outputs.figures.history import history_png
+
+        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
+        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+    if name in analysts:
+        data["analysts"] = {**analysts[name], "figure": "analysts"}
+        if with_figures:
+            from forecast.outputs.figures import write
+            from forecast.outputs.figures.analysts import spread
+
+            figures |= write.files("analysts", spread(analysts[name], name))
+    return figures
+
+
+def report_templates(cfg: DictConfig) -> Path | None:
+    """``report.templates``: the folder of templates replacing the shipped ones (None: the shipped ones)."""
+    from forecast.errors import ConfigError
+    from forecast.paths import resolve
+
+    value = str(cfg.report.get("templates") or "").strip()
+    if not value:
+        return None
+    folder = resolve(value, "")
+    if not folder.is_dir():
+        raise ConfigError("report.templates", f"{value!r} is not a folder ({folder})",
+                          "create it with the templates to replace (page.html, report.css, whatif.html), or set it "
+                          "to an empty string for the shipped ones")
+    return folder
+
+
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
+INNER_PROB = 0.5  # the forest's thick bar
 
 
-def _figures(cfg: DictConfig, data: dict[str, Any], fp: xr.Dataset, fq: xr.Dataset, inputs: Inputs) -> dict[str, bytes]:
-    """``make_figures``, kept under a key of everything it reads (the report data's keys it uses, the
-    draws, the ontology's labels, the figure code and matplotlib's version): matplotlib is imported
-    only when something to draw has changed."""
+def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
+    """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
+    response's 50% HDI (the tables' weighted summary at 0.5), kept under a key of everything they read (the
+    report data's keys they use, the 50% intervals, the ontology's labels, the figure code and matplotlib's
+    version): matplotlib is imported only when something to draw has changed."""
     from forecast import memo
+    from forecast.outputs.figures import code_key
 
-    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
-    key = memo.digest("figures", memo.source(Path(__file__).parent / "figures.py"), memo.version("matplotlib"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels,
-                      *[np.asarray(ds["p"].values) for ds in (fp, fq)],
-                      *[np.asarray(ds["response"].values, dtype=str) for ds in (fp, fq)])
     cache = _config.paths(cfg)["cache"]
+    inner = _stats(pred["p"].sel(scenario=data["scenario"]), INNER_PROB, "response", convergence=False,
+                   weights=fitted.weights, cache=cache)
+    inner50 = {str(r): (float(row["hdi_low"]), float(row["hdi_high"])) for r, row in inner.iterrows()}
+    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
+    key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50)
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
-    from forecast.outputs.figures import make_figures  # matplotlib: imported only to draw
+    from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
-    out = make_figures(data, fp, fq, inputs)
+    out = make_figures(data, inner50, labels)
     memo.put_pngs(cache, "figures", key, out)
     return dict(out)
 

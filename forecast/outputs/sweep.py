@@ -13,7 +13,6 @@ result file with ``register_result`` and its rows join the same summary.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,6 @@ from forecast.files import atomic_write_file, read_report
 
 JOB_FILE = "job.json"
 SUMMARY_SCHEMA_VERSION = 1
-MAX_PANELS = 8
 
 
 def _forecast_result(data: dict[str, Any]) -> dict[str, Any]:
@@ -125,54 +123,13 @@ def _label(job: dict[str, Any], varying: list[str]) -> str:
 
 def figure(summary: dict[str, Any]) -> bytes | None:
     """Mean and HDI of the quantities that move most across the sweep, one panel each, one row per result."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from forecast.outputs.figures import sweep as sweep_figure
+    from forecast.outputs.figures import write
 
     rows = [(_label(j, summary["varying"]) + (f" [{r['folder']}]" if len(j["results"]) > 1 else ""), r)
             for j in summary["jobs"] for r in j["results"] if r.get("estimates")]
-    if not rows:
-        return None
-    quantities = sorted({q for _, r in rows for q in r["estimates"]})
-
-    def spread(q: str) -> float:
-        means = [r["estimates"][q]["mean"] for _, r in rows if q in r["estimates"]
-                 and r["estimates"][q]["mean"] is not None]
-        return (max(means) - min(means)) if means else -1.0
-
-    shown = sorted(quantities, key=lambda q: (-spread(q), q))[:MAX_PANELS]
-    ncol = min(4, len(shown))
-    nrow = math.ceil(len(shown) / ncol)
-    height = max(2.5, 0.28 * len(rows) + 1.2)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol + 2.5, height * nrow), sharey=True, squeeze=False)
-    ys = list(range(len(rows)))
-    for ax, q in zip(axes.ravel(), shown, strict=False):
-        for y, (_, r) in zip(ys, rows, strict=True):
-            e = r["estimates"].get(q)
-            if not e or e["mean"] is None:
-                continue
-            ok = r.get("diagnostics_ok", True)
-            ax.plot([e["hdi_low"], e["hdi_high"]], [y, y], color="0.35" if ok else "tab:red", lw=2)
-            ax.plot([e["mean"]], [y], "o", color="black" if ok else "tab:red", ms=4)
-        ax.set_title(q, fontsize=9)
-        ax.set_xlim(0, 1)
-        ax.grid(axis="x", alpha=0.3)
-    for ax in axes.ravel()[len(shown):]:
-        ax.set_visible(False)
-    axes[0, 0].set_yticks(ys, [label for label, _ in rows])
-    for ax in axes.ravel():
-        ax.tick_params(labelsize=8)
-        ax.set_ylim(len(rows) - 0.5, -0.5)
-    fig.suptitle(f"sweep {summary['sweep']}: {summary['n_jobs']} jobs, mean and HDI "
-                 f"(red: diagnostics failed)", fontsize=10)
-    fig.tight_layout()
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    fig = sweep_figure.summary(summary, rows)
+    return None if fig is None else write.png(fig)
 
 
 def write_summary(sweep_reports: Path, summary: dict[str, Any]) -> Path:

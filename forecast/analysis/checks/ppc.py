@@ -9,7 +9,6 @@ observed count falls outside the central 90% predictive interval. LOO-PIT uses a
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -70,42 +69,3 @@ def ppc(idata: xr.DataTree, ont, episodes, seed: int = 0, hyper: dict | None = N
     ks = kstest(pit, "uniform")
     return {"counts": counts, "flags": list(counts.loc[counts["flag"], "response"]), "loo_pit": pit,
             "loo_pit_ks_p": float(ks.pvalue), "n_cells": int(len(pit)), "tree": tree}
-
-
-def counts_figure(counts: pd.DataFrame) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    c = counts.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 0.32 * len(c) + 1.2), dpi=100)
-    y = np.arange(len(c))
-    ax.hlines(y, c["low"], c["high"], color="0.6", lw=4, label="90% predictive interval")
-    ax.plot(c["mean"], y, "|", color="0.2", ms=10, label="predictive mean")
-    col = np.where(c["flag"], "tab:red", "tab:blue")
-    ax.scatter(c["observed"], y, color=col, zorder=3, label="observed count")
-    ax.set_yticks(y, [f"{r.replace('_', ' ')} (n={n})" for r, n in zip(c["response"], c["cells"], strict=True)],
-                  fontsize=7)
-    ax.set_xlabel("coded cells where the response happened")
-    ax.set_title("Posterior predictive check per response (red: outside the 90% interval)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def loo_pit_figure(tree: xr.DataTree) -> bytes:
-    import arviz_plots as azp
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from forecast.analysis.checks.figures import plot_collection_png
-
-    pc = azp.plot_loo_pit(tree, var_names=["y"], backend="matplotlib")
-    png = plot_collection_png(pc)
-    plt.close("all")
-    return png

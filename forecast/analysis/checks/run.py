@@ -1,4 +1,5 @@
-"""All checks for one configuration: the numbers (JSON-able) and the figures (PNG bytes).
+"""All checks for one configuration: the numbers (JSON-able) and the numbers to draw
+(``forecast.outputs.figures.checks`` draws them).
 
 ``run_checks`` takes the shipped fit (cached) and runs, in order of cost: the prior predictive check
 against the article, the posterior predictive checks and LOO-PIT, PSIS-LOO over episodes, prior
@@ -42,10 +43,11 @@ def _round(x: Any, nd: int = 4) -> Any:
 
 
 def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
-               say=None) -> tuple[dict[str, Any], dict[str, bytes]]:
-    from forecast.analysis.checks import figures as F
+               say=None) -> tuple[dict[str, Any], dict[str, tuple]]:
+    """The checks' results (JSON-able) and, by figure stem, the arguments of the function that draws it
+    (``forecast.outputs.figures.checks.DRAW``): data frames, arrays and the LOO-PIT and SBC trees."""
     from forecast.analysis.checks.loo import loo_episodes
-    from forecast.analysis.checks.ppc import counts_figure, loo_pit_figure, ppc
+    from forecast.analysis.checks.ppc import ppc
     from forecast.analysis.checks.prior_check import prior_check
     from forecast.analysis.checks.sensitivity import sensitivity
     from forecast.analysis.checks.track import summary_line, track_record
@@ -54,7 +56,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
     ont = inputs.ontology
     out: dict[str, Any] = {"as_of": inputs.as_of.isoformat(), "inputs_hash": fitted.inputs_hash,
                            "n_episodes": len(inputs.episodes.table), "timings": {}}
-    figs: dict[str, bytes] = {}
+    figs: dict[str, tuple] = {}
     t = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -67,15 +69,15 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
     out["prior_check"] = {"claims": _records(pc["claims"]), "orderings": _records(pc["orderings"]),
                           "effects": _records(pc["effects"]), "unclaimed_flags": _records(pc["unclaimed"]),
                           "n_cells": pc["n_cells"], "n_unclaimed": pc["n_unclaimed"]}
-    figs["prior_claims"] = F.claims_figure(pc["claims"])
+    figs["prior_claims"] = (pc["claims"],)
     lap("prior_check")
 
     say("checks: posterior predictive counts per response and LOO-PIT")
     pp = ppc(fitted.idata, ont, inputs.episodes, seed=int(cfg.seed) % 2**31, hyper=inputs.hyper)
     out["ppc"] = {"counts": _records(pp["counts"]), "flags": pp["flags"], "n_cells": pp["n_cells"],
                   "loo_pit_ks_p": pp["loo_pit_ks_p"]}
-    figs["ppc_counts"] = counts_figure(pp["counts"])
-    figs["loo_pit"] = loo_pit_figure(pp["tree"])
+    figs["ppc_counts"] = (pp["counts"],)
+    figs["loo_pit"] = (pp["tree"],)
     lap("ppc")
 
     say("checks: PSIS-LOO over episodes")
@@ -84,7 +86,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
     ep_ll = episode_loglik(fitted.idata, ont, inputs.episodes, hyper=inputs.hyper)
     lo = loo_episodes(fitted.idata, ont, inputs.episodes, ep_ll)
     out["loo"] = lo
-    figs["loo_k"] = F.pareto_k_figure(lo["per_episode"])
+    figs["loo_k"] = (lo["per_episode"],)
     lap("loo")
 
     say("checks: prior sensitivity (power-scaling) for every scenario")
@@ -99,7 +101,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
                    "top_claims": {r: [[c, v] for c, v in v_] for r, v_ in s["top_claims"].items()},
                    "flags": s["flags"]}
         if n == cfg.scenario.name:
-            figs["psense_claims"] = F.psense_figure(s["per_claim"], n)
+            figs["psense_claims"] = (s["per_claim"], n)
     out["sensitivity"] = sens
     lap("sensitivity")
 
@@ -114,6 +116,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
 
     if backtest:
         from forecast.analysis.checks.backtest import backtest as run_backtest
+        from forecast.analysis.checks.scores import reliability_bins
 
         say("checks: leave-future-out back-test (PSIS-LFO; refits cached)")
         bt = run_backtest(inputs, sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"],
@@ -121,19 +124,20 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
         if bt.get("ok"):
             cells = bt.pop("cells")
             bt["cells"] = _records(cells.drop(columns=["episode_pos"]))
-            figs["reliability"] = F.reliability_png(cells["y"].to_numpy(), cells["model"].to_numpy())
-            figs["backtest"] = F.backtest_figure(bt["table"])
+            y, p = cells["y"].to_numpy(), cells["model"].to_numpy()
+            figs["reliability"] = (y, p, reliability_bins(y, p))
+            figs["backtest"] = (bt["table"],)
         out["backtest"] = bt
         lap("backtest")
 
     if sbc_simulations:
-        from forecast.analysis.checks.sbc import ecdf_figure, rank_tests, run_sbc
+        from forecast.analysis.checks.sbc import rank_tests, run_sbc
 
         say(f"checks: simulation-based calibration ({sbc_simulations} simulations, simuk)")
         draws = 300
         s = run_sbc(inputs, num_simulations=sbc_simulations, draws=draws, tune=draws, seed=int(cfg.seed) % 2**31)
         out["sbc"] = {"simulations": sbc_simulations, "draws": 2 * draws, **rank_tests(s.simulations, 2 * draws)}
-        figs["sbc_ecdf"] = ecdf_figure(s.simulations)
+        figs["sbc_ecdf"] = (s.simulations,)
         lap("sbc")
     out["headline"] = headline(out)
     return _round(out), figs

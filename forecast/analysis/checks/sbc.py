@@ -60,18 +60,3 @@ def rank_tests(simulations, n_draws: int, bins: int = 10) -> dict[str, Any]:
         r["flag"] = bool(r["p_value"] < 0.01 / max(m, 1))
     return {"n_quantities": m, "tests": rows, "flags": [r["quantity"] for r in rows if r["flag"]],
             "min_p": min(r["p_value"] for r in rows) if rows else None}
-
-
-def ecdf_figure(simulations, var_names: list[str] | None = None) -> bytes:
-    import arviz_plots as azp
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    pc = azp.plot_ecdf_pit(simulations, var_names=var_names, backend="matplotlib")
-    from forecast.analysis.checks.figures import plot_collection_png
-
-    png = plot_collection_png(pc, dpi=80)
-    plt.close("all")
-    return png

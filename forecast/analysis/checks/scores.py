@@ -44,29 +44,6 @@ def reliability_bins(y: np.ndarray, p: np.ndarray) -> list[dict[str, float]]:
     return bins
 
 
-def reliability_figure(y: np.ndarray, p: np.ndarray, title: str = "") -> bytes:
-    """scoringrules' CORP reliability diagram (consistency band) with the count per PAV bin annotated."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from scoringrules.visualization import reliability_diagram
-
-    np.random.seed(0)  # the consistency band's bootstrap uses the global generator
-    fig = plt.figure(figsize=(5, 5), dpi=100)
-    ax = reliability_diagram(np.asarray(y, dtype=float), np.asarray(p, dtype=float), uncertainty_band="consistency")
-    for b in reliability_bins(y, p):
-        ax.annotate(str(b["n"]), (b["mean_forecast"], b["observed"]), fontsize=7, color="0.25",
-                    xytext=(3, 3), textcoords="offset points")
-    ax.set_title(title or "Reliability (CORP, PAV bins; numbers = cells per bin)", fontsize=9)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def spiegelhalter(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """Spiegelhalter's (1986) calibration test for binary forecasts: under calibration
     Z = sum (y - p)(1 - 2p) / sqrt(sum (1 - 2p)^2 p (1 - p)) is standard normal. Flagged at |Z| > 2.58."""

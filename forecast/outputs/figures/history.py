@@ -1,0 +1,55 @@
+"""The forecast history: a scenario's top responses as of each replay date, with evidence arrivals marked."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from forecast.outputs.figures.style import stamp, style, subplots
+
+
+def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
+            top_n: int = 4) -> Figure:
+    """``replay_df``: the replay table (as_of, scenario, response, mean); ``arrivals``: evidence id -> (date known,
+    summary)."""
+    with style():
+        df = replay_df[replay_df["scenario"] == scenario].copy()
+        df["as_of"] = pd.to_datetime(df["as_of"])
+        last = df[df["as_of"] == df["as_of"].max()].sort_values("mean", ascending=False)
+        top = list(last["response"].head(top_n))
+        fig, ax = subplots(figsize=(8, 3.6))
+        for r in top:
+            s = df[df["response"] == r].sort_values("as_of")
+            ax.plot(s["as_of"], s["mean"], marker="o", label=r.replace("_", " "))
+        for eid, (date, _) in sorted(arrivals.items(), key=lambda kv: kv[1][0]):
+            x = pd.Timestamp(date)
+            if df["as_of"].min() <= x <= df["as_of"].max():
+                ax.axvline(x, color="0.6", lw=0.8, ls="--")
+                ax.annotate(eid, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=6,
+                            va="top", ha="right", color="0.35", xytext=(-2, -2), textcoords="offset points")
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("P(response)")
+        ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10)
+        ax.legend(fontsize=7, loc="lower left")
+        fig.autofmt_xdate()
+        stamp(fig, "forecast history --replay (posterior means; dashed: evidence entries)", __name__)
+    return fig
+
+
+def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None) -> bytes:
+    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the scenario, the
+    figure code and matplotlib's version (``forecast.memo``)."""
+    from forecast import memo
+    from forecast.outputs.figures import code_key, write
+
+    arrivals = replay_df.attrs.get("arrivals", {})
+    key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals)
+    hit = memo.get_pngs(cache, "history", key)
+    if hit is not None and "history" in hit:
+        return hit["history"]
+    png = write.png(history(replay_df, arrivals, scenario))
+    memo.put_pngs(cache, "history", key, {"history": png})
+    return png

@@ -1,0 +1,207 @@
+"""Blocks to one self-contained HTML page.
+
+Escaping happens in one place: ``esc`` (``html.escape`` with quotes) on every text from data; links only for http(s)
+URLs. The page shell (``templates/page.html``), its stylesheet (``templates/report.css``) and the What if panel's
+frame (``templates/whatif.html``) are Jinja templates with autoescape on: a user restyles a report by editing them
+(or, with ``templates=``, a folder of files that replace them by name) without touching Python. Values reach a
+template escaped; only the stylesheet, the panel's JSON data and its script go in as checked markup.
+
+No external URL except the links to sources the reader may click. The one script is the "What if ...?" panel's
+(``whatif.js``, inlined and allowed by its hash in the page's Content-Security-Policy, which forbids every fetch);
+its data is a JSON block (``<`` ``>`` ``&`` escaped) and every text it shows goes in as ``textContent``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from markupsafe import Markup
+
+from forecast.outputs.render import document as doc
+from forecast.outputs.render.document import BADGES, Block, Section, Span, safe_url
+from forecast.outputs.render.format import num, s
+
+_WRAP = {"strong": "<strong>{}</strong>", "code": "<code>{}</code>", "muted": '<span class="muted">{}</span>',
+         "quote": "<q>{}</q>"}
+_TD_CLASS = {"r": ' class="num"', "n": ' class="nw"', "w": ' class="wide"'}
+
+
+def esc(x: Any) -> str:
+    """Text from data, escaped for HTML text and attributes (the one escaping function of the page)."""
+    return html.escape(s(x), quote=True)
+
+
+def _safe(text: str) -> Markup:
+    """Markup a template inserts as is: only text built by this module from escaped parts, or checked files."""
+    return Markup(text)  # noqa: S704 - every caller passes escaped or checked text
+
+
+# ---------------------------------------------------------------------- spans and blocks
+def span(sp: Span) -> str:
+    e = esc(sp.text)
+    if sp.kind in _WRAP:
+        return _WRAP[sp.kind].format(e)
+    if sp.kind == "ids":  # snake_case identifiers: allow line breaks after underscores
+        e = e.replace("_", "_<wbr>")
+        return _WRAP["muted"].format(e) if sp.arg == "muted" else e
+    if sp.kind == "br":
+        return "<br>"
+    if sp.kind == "link":
+        url = safe_url(sp.arg)
+        if url is None:
+            return e
+        href = esc(url)
+        return f'<a href="{href}" title="{href}" rel="noopener noreferrer">{e}</a>'
+    if sp.kind == "bar":
+        frac = min(1.0, max(0.0, num(sp.arg) or 0.0))
+        return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
+                f'<span class="fill" style="width:{frac * 100:.1f}%"></span></span></span>')
+    if sp.kind == "badge":
+        return f'<span class="badge {sp.arg if sp.arg in BADGES else "muted"}">{e}</span>'
+    return e
+
+
+def cell(c: Iterable[Span]) -> str:
+    return "".join(span(x) for x in c)
+
+
+def _table(t: doc.Table) -> str:
+    head = "".join(f"<th{_TD_CLASS['r'] if t.align[j:j + 1] == 'r' else ''}>{esc(h)}</th>"
+                   for j, h in enumerate(t.headers))
+    body = "".join("<tr>" + "".join(f"<td{_TD_CLASS.get(t.align[j:j + 1], '')}>{cell(c)}</td>"
+                                    for j, c in enumerate(r)) + "</tr>" for r in t.rows)
+    narrow = ' class="narrow"' if t.align.endswith("*") else ""
+    return f'<div class="table-wrap"><table{narrow}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _figure(f: doc.Figure, figures: Mapping[str, bytes]) -> str:
+    png = figures.get(f.name)
+    if not isinstance(png, bytes | bytearray) or not png:
+        return ""
+    b64 = base64.b64encode(bytes(png)).decode("ascii")
+    cap = esc(f.caption)
+    return (f'<figure><img src="data:image/png;base64,{b64}" alt="{cap}" loading="eager">'
+            f"<figcaption>{cap}</figcaption></figure>")
+
+
+def _fields(f: doc.Fields) -> str:
+    items = "".join(f"<dt>{esc(k)}</dt><dd>{cell(v)}</dd>" for k, v in f.items)
+    return f"<footer><h2>{esc(f.title)}</h2><dl>{items}</dl></footer>"
+
+
+class Page(NamedTuple):
+    """What the page needs besides the blocks: the figures by stem, the panel's data, the template folder."""
+
+    figures: Mapping[str, bytes]
+    whatif: Mapping[str, Any] | None = None
+    templates: Path | None = None
+
+
+def block(b: Block, page: Page) -> str:
+    if isinstance(b, doc.Heading):
+        return f"<h{b.level}>{cell(b.cell)}</h{b.level}>"
+    if isinstance(b, doc.Para):
+        return f"<p>{cell(b.cell)}</p>"
+    if isinstance(b, doc.Warn):
+        return f'<div class="warn" role="alert">{cell(b.cell)}</div>'
+    if isinstance(b, doc.Items):
+        return '<ul class="plain">' + "".join(f"<li>{cell(i)}</li>" for i in b.items) + "</ul>"
+    if isinstance(b, doc.Table):
+        return _table(b)
+    if isinstance(b, doc.Figure):
+        return _figure(b, page.figures)
+    if isinstance(b, doc.Fields):
+        return _fields(b)
+    if isinstance(b, doc.Panel):
+        return _panel(b.summary, page)
+    raise TypeError(f"not a block: {b!r}")
+
+
+# ---------------------------------------------------------------------- the What if panel
+@cache
+def whatif_script() -> str:
+    """The panel's JavaScript (forecast/outputs/whatif.js, package data)."""
+    js = files("forecast.outputs").joinpath("whatif.js").read_text(encoding="utf-8")
+    if "</script" in js.lower() or "<!--" in js:
+        raise ValueError("whatif.js must not contain '</script' or '<!--' (it is inlined into report.html)")
+    return js
+
+
+def json_for_script(obj: Any) -> str:
+    """JSON safe inside a ``<script type="application/json">`` block: ASCII only, ``<`` ``>`` ``&`` escaped, so
+    no text from the data can end the block or open a comment."""
+    text = json.dumps(obj, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _panel(summary: Mapping[str, Any], page: Page) -> str:
+    """The panel: the labels and the explanation from the template (escaped), the controls built by whatif.js."""
+    data = None if page.whatif is None else _safe(json_for_script(page.whatif))
+    script = None if page.whatif is None else _safe(whatif_script())
+    return _env(page.templates).get_template("whatif.html").render(
+        draws=_safe(esc(summary.get("draws"))), of_draws=_safe(esc(summary.get("of_draws"))),
+        command=_safe(esc(summary.get("command"))),
+        payload=data, script=script).rstrip("\n")
+
+
+def csp(script: bool) -> str:
+    """The page's Content-Security-Policy: nothing fetched; the panel's inline script allowed by its hash only."""
+    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    if script:
+        digest = base64.b64encode(hashlib.sha256(whatif_script().encode("utf-8")).digest()).decode("ascii")
+        policy += f"; script-src 'sha256-{digest}'"
+    return policy
+
+
+# ---------------------------------------------------------------------- the page
+@cache
+def _env(templates: Path | None):
+    import jinja2
+
+    shipped = jinja2.PackageLoader("forecast.outputs.render", "templates")
+    loader = shipped if templates is None else jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(templates)), shipped])
+    return jinja2.Environment(loader=loader, autoescape=True, keep_trailing_newline=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def stylesheet(templates: Path | None = None) -> str:
+    """The report's CSS (``report.css`` from ``templates``, else the shipped one), checked to stay inside <style>."""
+    env = _env(templates)
+    css, _, _ = env.loader.get_source(env, "report.css")
+    if "</style" in css.lower() or "<!--" in css:
+        raise ValueError("report.css must not contain '</style' or '<!--' (it is inlined into the page)")
+    return css
+
+
+class _Rendered(NamedTuple):
+    id: str
+    fold: bool
+    summary: Markup
+    body: Markup
+
+
+def _section(sec: Section, page: Page) -> _Rendered | None:
+    blocks = list(sec.blocks)
+    summary = ""
+    if sec.fold and blocks and isinstance(blocks[0], doc.Heading):  # a folded section's heading is its summary line
+        summary = cell(blocks.pop(0).cell)
+    body = "\n".join(x for x in (block(b, page) for b in blocks) if x)
+    if not body and not summary:
+        return None
+    return _Rendered(sec.id, sec.fold, _safe(summary), _safe(body))
+
+
+def render_page(title: Any, sections: list[Section], page: Page) -> str:
+    """One self-contained HTML page: inline CSS, figures as data: URIs, no external resources."""
+    rendered = [r for r in (_section(x, page) for x in sections) if r is not None]
+    script = page.whatif is not None and any(isinstance(b, doc.Panel) for x in sections for b in x.blocks)
+    return _env(page.templates).get_template("page.html").render(
+        csp=_safe(csp(script)), title=_safe(esc(title)), css=_safe(stylesheet(page.templates)), sections=rendered)

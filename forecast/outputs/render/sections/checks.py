@@ -1,0 +1,210 @@
+"""Model checks: the "How good are these probabilities?" section of every scenario report (``summary``) and the
+checks page of ``forecast check`` (``checks_page``, reports/checks/checks.html and checks.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from forecast.outputs.render.document import H1, H2, Block, Figure, P, Section, Span, T, Table
+from forecast.outputs.render.format import fmt, num, pct, s
+from forecast.outputs.render.sections.context import Ctx, sorted_responses
+
+COMPARATOR_LABELS = {
+    "model": "Model (history only, leave-future-out)",
+    "base_rate": "(a) base rate of the response among earlier episodes (Laplace)",
+    "base_rate_action": "(b) base rate within earlier episodes of the same action type",
+    "article_prior": "(c) article-only prior (hindsight for the cells before the article, 2026-01-16)",
+    "half": "(d) 0.5",
+}
+
+
+# ---------------------------------------------------------------------- the scenario report's section
+def summary(data: Mapping[str, Any], ctx: Ctx | None = None) -> list[Block]:
+    """The headline of the last ``forecast check`` (reports/checks/), this scenario's prior-sensitivity flag next
+    to each probability, and its track record."""
+    c = data.get("checks")
+    out: list[Block] = [H2("How good are these probabilities?")]
+    if not isinstance(c, Mapping):
+        return out + [P(T("No model checks yet: run "), Span("code", "forecast check"),
+                        T(" (back-test, calibration, predictive checks, prior sensitivity; reports/checks/)."))]
+    h = c.get("headline") or {}
+    bt = h.get("backtest")
+    if isinstance(bt, Mapping):
+        m, a, b = bt.get("model") or {}, bt.get("base_rate") or {}, bt.get("base_rate_action") or {}
+        half = bt.get("half") or {}
+        verdict = "beats" if num(m.get("log_score")) is not None and num(a.get("log_score")) is not None and \
+            m["log_score"] < a["log_score"] else "does not beat"
+        out.append(P(T(f"Back-test (each of {bt.get('cells')} coded cells of {bt.get('episodes')} episodes "
+                       "predicted from the episodes before it): the model's log score "
+                       f"{fmt(m.get('log_score'))} and Brier {fmt(m.get('brier'))} {verdict} the base rate "
+                       f"(log {fmt(a.get('log_score'))}, Brier {fmt(a.get('brier'))}); same action type's base "
+                       f"rate log {fmt(b.get('log_score'))}, Brier {fmt(b.get('brier'))}; 0.5 gives log "
+                       f"{fmt(half.get('log_score'))}, Brier {fmt(half.get('brier'))}. Calibration: "
+                       f"miscalibration {fmt(h.get('miscalibration'))}, "
+                       f"Spiegelhalter z {fmt(h.get('calibration_z'))}.")))
+    loo = h.get("loo") or {}
+    ppc_flags = ", ".join(h.get("ppc_flags") or []) or "no response"
+    out.append(P(T(f"Predictive checks on the record flag: {ppc_flags}; "
+                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}), influential episodes: "
+                   f"{', '.join(loo.get('influential') or []) or 'none'}; prior predictive flags: "
+                   f"{fmt(h.get('prior_flags'))}.")))
+    flags = c.get("flags") or {}
+    tops = c.get("top_claims") or {}
+    rows = []
+    for r in sorted_responses(data):
+        rid = str(r.get("response"))
+        diag = str(flags.get(rid) or "")
+        top = ", ".join(str(t[0]) for t in (tops.get(rid) or [])[:3])
+        rows.append([[T(r.get("label"))], [T(pct(r.get("mean")))],
+                     [Span("badge", diag.replace("potential ", ""), "fail") if diag not in ("", "✓") else T("—")],
+                     [Span("ids", top, "muted")]])
+    if rows:
+        out.append(Table(["Response", "Probability", "Prior sensitivity", "Claims it depends on most"], rows, "lrlw"))
+    if c.get("track_record"):
+        out.append(P(T(str(c["track_record"]))))
+    if data.get("checks_figure"):
+        out.append(Figure("checks_reliability", "Back-test reliability diagram (from forecast check)"))
+    out.append(P(Span("muted", f"From forecast check as of {s(c.get('as_of'))} "
+                               f"(posterior {s(c.get('inputs_hash'))}); "
+                               f"the full checks: reports/{s(c.get('link'))}")))
+    return out
+
+
+# ---------------------------------------------------------------------- the checks page
+def _f(x: Any, nd: int = 3) -> str:
+    try:
+        return f"{float(x):.{nd}f}"
+    except (TypeError, ValueError):
+        return "—"
+
+
+def _table(headers: list[str], rows: list[list[str]], align: str) -> Table:
+    return Table(headers, [[[T(c)] for c in r] for r in rows], align)
+
+
+def checks_page(c: Mapping[str, Any]) -> list[Section]:
+    """The checks page of ``forecast check``'s results (checks.json), section by section."""
+    return [Section(sid, fn(c)) for sid, fn in (
+        ("title", _title), ("backtest", _backtest), ("ppc", _ppc), ("loo", _loo), ("prior-check", _prior_check),
+        ("sensitivity", _sensitivity), ("sbc", _sbc), ("track-record", _track_record))]
+
+
+def _title(c: Mapping[str, Any]) -> list[Block]:
+    return [H1("Are these probabilities any good? Model checks"),
+            P(Span("muted", f"Data as of {c.get('as_of')} · posterior {c.get('inputs_hash')} · "
+                            f"{c.get('n_episodes')} coded episodes · command: forecast check"))]
+
+
+def _backtest(c: Mapping[str, Any]) -> list[Block]:
+    bt = c.get("backtest") or {}
+    b: list[Block] = [H2("Back-test: each episode predicted from the episodes before it")]
+    if not bt.get("ok"):
+        return b + [P(T(f"Not run: {bt.get('reason', 'skipped (--no-backtest)')}."))]
+    b.append(P(T(f"{bt['n_cells']} coded cells of {bt['n_predicted_episodes']} episodes (from "
+                 f"{bt['first_predicted']} on, ordered by date), each predicted by a fit on the earlier "
+                 f"episodes only (PSIS-LFO, {bt['n_refits']} refit(s) at Pareto k > {bt['k_threshold']}). "
+                 "The back-test model leaves the article's claims out: the article (2026-01-16) postdates "
+                 f"the cells ({bt.get('after_article', 0)} cell(s) are later than it). Lower is better.")))
+    rows = [[COMPARATOR_LABELS.get(k, k), _f(v["log_score"]), _f(v["brier"]), str(v["n"]),
+             _f(bt["murphy"][k]["miscalibration"]), _f(bt["murphy"][k]["discrimination"]),
+             _f(bt["calibration"][k]["z"], 2)] for k, v in bt["table"].items()]
+    b.append(_table(["Forecaster", "Log score", "Brier", "Cells", "Miscalibration (MCB)", "Discrimination (DSC)",
+                     "Spiegelhalter z"], rows, "lrrrrrr"))
+    unc = next(iter(bt["murphy"].values()))["uncertainty"]
+    b.append(P(T(f"Brier = MCB − DSC + UNC (CORP decomposition; UNC = {_f(unc)}). "
+                 "|z| > 2.58 flags miscalibration.")))
+    b.append(Figure("backtest", "Back-test scores on the same cells"))
+    b.append(Figure("reliability", "Reliability diagram (CORP: PAV-pooled bins, consistency band)"))
+    b.append(_table(["Forecast range", "Mean forecast", "Observed frequency", "Cells"],
+                    [[f"{_f(x['p_low'], 2)}–{_f(x['p_high'], 2)}", _f(x["mean_forecast"]), _f(x["observed"]),
+                      str(x["n"])] for x in bt["reliability_bins"]], "lrrr*"))
+    return b
+
+
+def _ppc(c: Mapping[str, Any]) -> list[Block]:
+    pp = c["ppc"]
+    return [H2("Posterior predictive check per response"),
+            P(T(f"Observed count of coded cells where the response happened against the 90% posterior predictive "
+                f"interval. Flagged: {', '.join(pp['flags']) or 'none'}. LOO-PIT over {pp['n_cells']} cells: "
+                f"KS p = {_f(pp['loo_pit_ks_p'])}.")),
+            _table(["Response", "Cells", "Observed", "Predictive mean", "90% interval", "Flag"],
+                   [[r["response"], str(r["cells"]), str(r["observed"]), _f(r["mean"], 1),
+                     f"{_f(r['low'], 0)}–{_f(r['high'], 0)}", "OUTSIDE" if r["flag"] else ""] for r in pp["counts"]],
+                   "lrrrrl*"),
+            Figure("ppc_counts", "Observed counts and 90% predictive intervals"),
+            Figure("loo_pit", "LOO-PIT of every coded cell (arviz-plots)")]
+
+
+def _loo(c: Mapping[str, Any]) -> list[Block]:
+    lo = c["loo"]
+    return [H2("PSIS-LOO over episodes"),
+            P(T(f"elpd_loo = {_f(lo['elpd'], 1)} (SE {_f(lo['se'], 1)}), p_loo = {_f(lo['p_loo'], 1)}, "
+                f"{lo['n']} episodes, max Pareto k {_f(lo['max_k'], 2)}. Influential (k > 0.7): "
+                f"{', '.join(lo['influential']) or 'none'}.")),
+            _table(["Episode", "elpd_i", "Pareto k"],
+                   [[p["episode"], _f(p["elpd_i"], 2), _f(p["pareto_k"], 2)] for p in lo["per_episode"]], "lrr*"),
+            Figure("loo_k", "Pareto k per episode")]
+
+
+def _prior_check(c: Mapping[str, Any]) -> list[Block]:
+    pc = c["prior_check"]
+    b: list[Block] = [
+        H2("Prior predictive check against the article"),
+        P(T("The article-only fit's P(response | action), at the article's reference opinion, against each "
+            "claim's elicited 90% range (flag: the prior mean falls outside).")),
+        _table(["Claim", "Action", "Response", "Elicited 90%", "Prior mean", "Prior 90%", "Flag"],
+               [[f"{r['claim']} ({r['id']})", r["action"], r["response"],
+                 f"{_f(r['elicited_low'], 2)}–{_f(r['elicited_high'], 2)}", _f(r["prior_mean"], 2),
+                 f"{_f(r['prior_low'], 2)}–{_f(r['prior_high'], 2)}", "FLAG" if r["flag"] else ""]
+                for r in pc["claims"]], "lllrrrl"),
+        Figure("prior_claims", "Article-only prior against each claim's elicited range")]
+    if pc["orderings"]:
+        b.append(_table(["Ordering claim", "Lower", "Higher", "P(holds) under the prior"],
+                        [[f"{r['claim']} ({r['id']})", r["lower"], r["higher"], _f(r["p_holds"], 2)]
+                         for r in pc["orderings"]], "lllr"))
+    b.append(P(T(f"Cells no claim speaks about ({pc['n_unclaimed']} of {pc['n_cells']}) where the article-only "
+                 "prior is confidently high (> 0.5) or low (< 0.02), with the part of the linear predictor that "
+                 "drives it (logit scale):")))
+    b.append(_table(["Action", "Response", "Prior mean", "Intercept", "Covariates × slopes", "Cell", "Driver"],
+                    [[r["action"], r["response"], _f(r["prior_mean"], 2), _f(r["alpha"], 2), _f(r["xbeta"], 2),
+                      _f(r["delta"], 2), r["driver"]] for r in pc["unclaimed_flags"]], "llrrrrl"))
+    return b
+
+
+def _sensitivity(c: Mapping[str, Any]) -> list[Block]:
+    b: list[Block] = [
+        H2("Prior sensitivity (power-scaling)"),
+        P(T("Per scenario and response: sensitivity of the probability to power-scaling the article's claims "
+            "(prior) and the history and polls (likelihood), arviz-stats' diagnosis at 0.05, and the three "
+            "claims it depends on most when each is power-scaled alone."))]
+    for scen, x in c["sensitivity"].items():
+        rows = []
+        for r, v in x["summary"].items():
+            tops = ", ".join(f"{n} ({_f(y, 3)})" for n, y in x["top_claims"].get(r, []))
+            rows.append([r, _f(v["prior"]), _f(v["likelihood"]), "" if v["diagnosis"] == "✓" else v["diagnosis"], tops])
+        b += [P(Span("strong", scen)),
+              _table(["Response", "Prior", "Likelihood", "Diagnosis", "Most influential claims"], rows, "lrrlw")]
+    b.append(Figure("psense_claims", "Sensitivity of each response to each claim (configured scenario)"))
+    return b
+
+
+def _sbc(c: Mapping[str, Any]) -> list[Block]:
+    if "sbc" not in c:
+        return [H2("Simulation-based calibration"),
+                P(T("Not run here (heavy): `forecast check --sbc N` or bench/sbc.py; see "
+                    "bench/reports/checks-report.md."))]
+    x = c["sbc"]
+    return [H2("Simulation-based calibration (simuk)"),
+            P(T(f"{x['simulations']} simulations, {x['draws']} posterior draws each; chi-square test of "
+                f"{x['n_quantities']} rank histograms (Bonferroni at 0.01): min p = {_f(x['min_p'], 4)}; "
+                f"flagged: {', '.join(x['flags']) or 'none'}.")),
+            Figure("sbc_ecdf", "ECDF-PIT of the SBC ranks")]
+
+
+def _track_record(c: Mapping[str, Any]) -> list[Block]:
+    b: list[Block] = [H2("Track record of resolved branches")]
+    for scen, t in c["track_record"].items():
+        b.append(P(Span("strong", f"{scen}: "), T(t["summary"])))
+    b.append(P(Span("muted", "Timings (s): " + ", ".join(f"{k} {v}" for k, v in c.get("timings", {}).items()))))
+    return b

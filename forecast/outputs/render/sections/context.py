@@ -1,0 +1,34 @@
+"""What every section needs from the report data, computed once per page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from forecast.outputs.render.format import num
+
+
+class Ctx(NamedTuple):
+    """Response labels by id, the credible interval's probability as text, the diagnostics and their thresholds."""
+
+    labels: dict[str, str]
+    hdi_txt: str
+    diag: Mapping[str, Any]
+    thr: Mapping[str, Any]
+
+
+def context(data: Mapping[str, Any]) -> Ctx:
+    hdi = num(data.get("hdi_prob")) or 0.9
+    diag = data.get("diagnostics") or {}
+    labels = {str(r.get("response")): str(r.get("label") or r.get("response")) for r in data.get("responses", [])}
+    return Ctx(labels, f"{hdi:.0%}", diag, diag.get("thresholds") or {})
+
+
+def sorted_responses(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The responses, most probable first (a response without a mean last)."""
+
+    def key(r: Mapping[str, Any]) -> float:
+        m = num(r.get("mean"))
+        return 1.0 if m is None else -m
+
+    return sorted(data.get("responses", []), key=key)

@@ -1,0 +1,137 @@
+"""Reference material: the article's claims, precedents and evidence, polls, diagnostics, provenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from forecast.outputs.render.document import H2, Block, Cell, Fields, P, Span, T, Table, linkify, sources_cell
+from forecast.outputs.render.format import fmt, num, pct, s
+from forecast.outputs.render.sections.context import Ctx
+
+_CHECKS = (  # label, value key, threshold key, passes(value, threshold)
+    ("max R-hat (response probabilities, public opinion)", "max_rhat", "max_rhat", "≤"),
+    ("min bulk ESS (same)", "min_ess_bulk", "min_ess_bulk", "≥"),
+    ("divergences", "divergences", "max_divergences", "≤"), ("min BFMI", "min_bfmi", "min_bfmi", "≥"),
+    ("this scenario's max R-hat", "scenario_max_rhat", "max_rhat", "≤"),
+    ("this scenario's min bulk ESS", "scenario_min_ess_bulk", "min_ess_bulk", "≥"),
+)
+
+
+def diag_rows(d: Mapping[str, Any], thr: Mapping[str, Any]) -> list[tuple[str, Any, str, bool | None]]:
+    """(check, value, threshold text, passed or None if unknown) for one diagnostics dict."""
+    rows: list[tuple[str, Any, str, bool | None]] = []
+    for i, (name, key, tkey, op) in enumerate(_CHECKS):
+        if i >= 4 and key not in d:
+            continue
+        v, t = num(d.get(key)), num(thr.get(tkey))
+        ok = None if v is None or t is None else (v <= t if op == "≤" else v >= t)
+        rows.append((name, d.get(key), f"{op} {s(thr.get(tkey))}", ok))
+    rows.append(("chains × draws", f"{s(d.get('chains'))} × {s(d.get('draws'))}", "", None))
+    return rows
+
+
+def _diag_table(d: Mapping[str, Any], thr: Mapping[str, Any]) -> Table:
+    rows = []
+    for name, value, t, ok in diag_rows(d, thr):
+        badge = Span("badge", "n/a", "muted") if ok is None else (
+            Span("badge", "pass", "ok") if ok else Span("badge", "FAIL", "fail"))
+        rows.append([[T(name)], [T(fmt(value))], [T(t or "—")], [badge]])
+    return Table(["Check", "Value", "Threshold", "Result"], rows, "lrnl*")
+
+
+def priors(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    rows = []
+    for c in data.get("claims", []):
+        dist: Cell = [T(c.get("distribution"))]
+        if c.get("note"):
+            dist += [Span("br"), Span("muted", s(c.get("note")))]
+        origin = [T(c.get("origin"))]
+        if num(c.get("strength")) not in (None, 1.0):
+            origin += [Span("muted", f" (strength {fmt(c.get('strength'))})")]
+        rows.append([[Span("code", s(c.get("id")))], [T(c.get("constrains"))], [Span("quote", s(c.get("quote")))],
+                     [T(c.get("location")), Span("br"), *[Span("muted", x.text, x.arg) if x.kind == "text" else x
+                                                          for x in linkify(c.get("source"))]],
+                     dist, origin])
+    return [H2("The article's claims, as priors"),
+            Table(["ID", "Constrains", "Quote (verbatim)", "Where", "Encoded as", "Origin"], rows, "llllll")]
+
+
+def precedents(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    rows = []
+    for p in data.get("precedents", []):
+        coded = p.get("coded") or {}
+        yes = [str(k) for k, v in coded.items() if num(v) == 1]
+        no = [str(k) for k, v in coded.items() if num(v) == 0]
+        cc: Cell = []
+        if yes:
+            cc += [Span("strong", "yes: "), Span("ids", ", ".join(yes))]
+        if no:
+            cc += ([Span("br")] if yes else []) + [Span("strong", "no: "), Span("ids", ", ".join(no), "muted")]
+        rows.append([[Span("code", s(p.get("id")))], [T(p.get("date"))], [T(p.get("title"))],
+                     [Span("ids", s(p.get("action_type")))], [Span("ids", fmt(p.get("attributes") or {}), "muted")],
+                     cc or [T("—")], sources_cell(p.get("sources")), [T(p.get("verified"))]])
+    return [H2("Precedents and evidence used"),
+            Table(["ID", "Date", "Event", "Action type", "Attributes", "Coded responses", "Sources", "Verified"],
+                  rows, "lnlllwll")]
+
+
+def polls(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    rows = [[[Span("code", s(q.get("id")))], [T(q.get("pollster"))], [T(q.get("date"))], [T(fmt(q.get("n")))],
+             [T(pct(q.get("share_opposed")))], [T(q.get("use"))], [T(q.get("wording"))], linkify(q.get("source"))]
+            for q in data.get("polls", [])]
+    if not rows:
+        return []
+    return [H2("Polls"),
+            Table(["ID", "Pollster", "Date", "n", "Opposed", "Use", "Wording", "Source"], rows, "llnrrlll")]
+
+
+def diagnostics(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    diag, thr = ctx.diag, ctx.thr
+    blocks: list[Block] = [
+        H2("Diagnostics"),
+        P(T("Convergence checks of the posterior fit. All must pass for the numbers to be trusted.")),
+        _diag_table(diag, thr)]
+    if diag.get("max_rhat_all") is not None:
+        blocks.append(P(T(f"Worst R-hat over every stored parameter, the hierarchy's scales included "
+                          f"(informational): {fmt(diag.get('max_rhat_all'))} "
+                          f"({s(diag.get('max_rhat_all_variable'))}).")))
+    if isinstance(diag.get("prior_fit"), Mapping):
+        blocks += [P(Span("strong", "Prior fit (informational): "),
+                     T("the same checks on the article-only fit that produces the grey prior intervals. They "
+                       "do not gate the report.")),
+                   _diag_table(diag["prior_fit"], thr)]
+    return blocks
+
+
+def update_text(u: Any) -> str:
+    """How the posterior was obtained: cache hit, exact fit/refit (why), or a PSIS update (k, ESS)."""
+    if not isinstance(u, Mapping):
+        return "—"
+    if u.get("method") == "psis":
+        prior = f", prior k {fmt(u.get('prior_pareto_k'))}" if u.get("prior_pareto_k") is not None else ""
+        return (f"PSIS update of cached posterior {s(u.get('base_hash'))} by {fmt(u.get('changes') or []) or '—'}: "
+                f"Pareto k {fmt(u.get('pareto_k'))}{prior} (<= {fmt(u.get('k_max'))}), ESS of the weights "
+                f"{fmt(u.get('ess_weights'))} of {fmt(u.get('draws'))} draws; importance-weighted means, "
+                "intervals and composites (update=refit for the exact fit)")
+    if u.get("method") == "refit":
+        return f"exact fit ({s(u.get('reason'))})"
+    return s(u.get("method"))
+
+
+def provenance(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    src = data.get("provenance") if isinstance(data.get("provenance"), Mapping) else {}
+    restated = "; ".join(f"{s(r.get('claim'))} restates {fmt(list(r.get('restates') or []))}: kept the "
+                         f"{s(r.get('kept'))}, left out {s(r.get('left_out'))}"
+                         for r in (src.get("restated") or []) if isinstance(r, Mapping))
+    return [Fields("Provenance", [
+        ("Command", [Span("code", s(data.get("command")))]),
+        ("Inputs hash", [Span("code", s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
+        ("Sampler", [T(fmt(data.get("sampler") or {}) or "—")]),
+        ("Versions", [T(fmt(data.get("versions") or {}) or "—")]), ("Generated at", [T(data.get("generated_at"))]),
+        ("From cache", [T(fmt(bool(data.get("from_cache"))))]),
+        ("Posterior", [T(update_text(data.get("update")))]),
+        ("Schema version", [T(data.get("schema_version"))]),
+        ("Evidence ids", [T(fmt(list(data.get("evidence_ids") or [])) or "—")]),
+        ("Article's claims before their date", [T(s(src.get("priors_before_article") or "exclude"))]),
+        ("Restated sources (counted once)", [T(restated or "—")])])]

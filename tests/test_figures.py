@@ -1,0 +1,158 @@
+"""The figures package: one home for matplotlib, one writer, a footer naming a module that exists, every figure
+drawn from numbers it is given (no MCMC: small seeded tables)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "forecast"
+FIGURES = PACKAGE / "outputs" / "figures"
+PNG_SIG = b"\x89PNG\r\n\x1a\n"
+
+
+def _py(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_matplotlib_lives_in_the_figures_package_only():
+    """No module outside forecast/outputs/figures imports matplotlib, and only the writer saves a figure: statistics
+    first (analysis returns numbers), drawing second (one package, one set of settings, one writer)."""
+    outside, savers = [], []
+    for path in _py(PACKAGE):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n.split(".")[0] == "matplotlib" for n in names) and FIGURES not in path.parents:
+                outside.append(str(path.relative_to(ROOT)))
+            if isinstance(node, ast.Attribute) and node.attr == "savefig":
+                savers.append(str(path.relative_to(ROOT)))
+    assert outside == [], f"matplotlib imported outside forecast/outputs/figures: {outside}"
+    assert sorted(set(savers)) == ["forecast/outputs/figures/write.py"], savers
+
+
+def test_every_figure_is_stamped_with_its_own_module():
+    """Every function of the package that returns a matplotlib Figure stamps it, and names ``__name__``: the
+    footer's path is the module's own file, which exists (a moved module cannot leave a stale path behind)."""
+    from forecast.outputs.figures.style import module_path
+
+    unstamped = []
+    for path in _py(FIGURES):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for fn in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
+            returns = ast.unparse(fn.returns) if fn.returns is not None else ""
+            if "Figure" not in returns or path.stem in ("style", "write"):  # the shared helpers draw nothing
+                continue
+            calls = [c for c in ast.walk(fn) if isinstance(c, ast.Call) and getattr(c.func, "id", "") == "stamp"]
+            helper = any(isinstance(c, ast.Call) and getattr(c.func, "id", "") == "_finish" for c in ast.walk(fn))
+            if not (calls or helper):
+                unstamped.append(f"{path.name}:{fn.name}")
+            assert all(ast.unparse(c.args[2]) == "__name__" for c in calls), f"{path.name}:{fn.name}"
+    assert unstamped == []
+    module = "forecast.outputs.figures.report"
+    assert (ROOT / module_path(module)).is_file()
+
+
+def _footer(fig) -> str:
+    return " ".join(t.get_text() for t in fig.texts if t.get_text().startswith("made by "))
+
+
+def _made_by_exists(fig) -> None:
+    m = re.search(r"made by (\S+)", _footer(fig))
+    assert m and (ROOT / m.group(1)).is_file(), _footer(fig)
+
+
+def test_waterfall_history_spread_and_sweep_draw_their_numbers():
+    from forecast.outputs.figures import analysts, changes, history, sweep, write
+
+    rows = [{"response": "A", "previous": 0.4, "current": 0.5, "change": 0.1, "E-1": 0.08, "rest": 0.02}]
+    fig = changes.waterfall(rows, ["E-1", "rest"], "Shapley values by PSIS weights")
+    assert "Shapley values by PSIS weights" in " ".join(t.get_text() for t in fig.texts)  # the method it used
+    tops = sorted(round(float(p.get_y() + p.get_height()), 6) for p in fig.axes[0].patches)
+    assert tops == [0.4, 0.48, 0.5, 0.5]  # previous, +E-1, +rest, current
+    _made_by_exists(fig)
+    assert write.png(fig).startswith(PNG_SIG)
+
+    df = pd.DataFrame({"as_of": ["2026-01-16", "2026-02-01"] * 2, "scenario": ["s"] * 4,
+                       "response": ["a", "a", "b", "b"], "mean": [0.2, 0.3, 0.6, 0.5]})
+    fig = history.history(df, {"E-1": ("2026-01-20", "a poll")}, "s")
+    assert sorted(tuple(np.round(line.get_ydata(), 6)) for line in fig.axes[0].get_lines()
+                  if len(line.get_ydata()) == 2 and line.get_linestyle() == "-") == [(0.2, 0.3), (0.6, 0.5)]
+    _made_by_exists(fig)
+    write.png(fig)
+
+    sec = {"pool": "log", "analysts": [{"analyst": "ana"}],
+           "rows": [{"label": "A", "pooled_low": 0.2, "pooled_high": 0.6, "article_prior": 0.3, "article": 0.4,
+                     "analysts": {"ana": 0.5}, "pooled": 0.45}]}
+    fig = analysts.spread(sec, "s")
+    _made_by_exists(fig)
+    write.png(fig)
+
+    summary = {"sweep": "sw", "n_jobs": 1}
+    fig = sweep.summary(summary, [("job000", {"estimates": {"q": {"mean": 0.3, "hdi_low": 0.1, "hdi_high": 0.5}}})])
+    _made_by_exists(fig)
+    assert write.png(fig).startswith(PNG_SIG)
+    assert sweep.summary(summary, []) is None
+
+
+def test_checks_figures_from_the_checks_numbers():
+    """The checks page's figures from the numbers ``run_checks`` leaves to draw: PNG and SVG for each, the same
+    bytes twice (the reliability band's bootstrap is seeded)."""
+    from forecast.analysis.checks.scores import reliability_bins
+    from forecast.outputs.figures.checks import checks_figures
+
+    rng = np.random.default_rng(3)
+    claims = pd.DataFrame({"claim": ["c1", "c2"], "id": ["C01", "C02"], "action": ["a", "b"], "response": ["r", "s"],
+                           "elicited_low": [0.1, 0.3], "elicited_high": [0.4, 0.7], "prior_low": [0.05, 0.2],
+                           "prior_high": [0.5, 0.6], "prior_mean": [0.2, 0.4], "flag": [False, True]})
+    counts = pd.DataFrame({"response": ["r", "s"], "cells": [10, 12], "observed": [3, 9], "mean": [3.2, 5.0],
+                           "low": [1, 2], "high": [6, 8], "flag": [False, True]})
+    p = rng.uniform(0.05, 0.95, 200)
+    y = (rng.uniform(size=200) < p).astype(float)
+    data = {"prior_claims": (claims,), "ppc_counts": (counts,),
+            "loo_k": ([{"episode": "P01", "pareto_k": 0.2}, {"episode": "P02", "pareto_k": 0.9}],),
+            "psense_claims": (pd.DataFrame(rng.uniform(size=(3, 2)), index=["r", "s", "t"], columns=["C01", "C02"]),
+                              "scen"),
+            "reliability": (y, p, reliability_bins(y, p)),
+            "backtest": ({"model": {"log_score": 0.5, "brier": 0.17}, "half": {"log_score": 0.69, "brier": 0.25}},)}
+    figs = checks_figures(data)
+    assert set(figs) == {*data, *(f"{k}.svg" for k in data)}
+    assert all(figs[k].startswith(PNG_SIG) for k in data)
+    assert checks_figures(data) == figs
+
+
+def test_memo_keeps_a_figure_with_its_vector_and_redraws_a_damaged_one(tmp_path):
+    from forecast import memo
+
+    files = {"forest": PNG_SIG + b"x", "forest.svg": b"<?xml version='1.0'?><svg/>"}
+    memo.put_pngs(tmp_path, "figures", "k", files)
+    assert memo.get_pngs(tmp_path, "figures", "k") == files
+    (tmp_path / "derived" / "figures" / "k-forest.svg").write_bytes(b"\x89PNG not an svg")
+    assert memo.get_pngs(tmp_path, "figures", "k") is None
+
+
+@pytest.mark.parametrize("stem", ["forest", "forest.svg"])
+def test_report_folder_names(stem):
+    from forecast.outputs.figures import figure_files, file_name
+
+    assert file_name(stem) == ("forest.svg" if stem.endswith(".svg") else "forest.png")
+    assert figure_files({"forest": b"", "forest.svg": b""}) == {"forest": "forest.png"}
+
+
+def test_importing_the_report_path_imports_no_matplotlib():
+    """A cached report takes its figures from the memo: the modules on its path import matplotlib only to draw."""
+    import subprocess
+    import sys
+
+    code = ("import sys, forecast.outputs.report, forecast.outputs.figures, forecast.outputs.render, "
+            "forecast.outputs.checks_report, forecast.analysis.replay, forecast.analysis.changes, "
+            "forecast.analysis.checks.run; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout
