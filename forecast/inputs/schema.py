@@ -32,7 +32,7 @@ def _pos(help: str) -> Any:  # noqa: A002
     return _s(MISSING, "float", 0.0, 100.0, lo_open=True, help=help)
 
 
-# Ablation switches, for honest measurement (bench/model16_ablation.py): four turn one of issue #16's model
+# Ablation switches, for honest measurement (bench/studies/model-changes-ablation/): four turn one of issue #16's model
 # changes off each, attribute_cells tries the fix its calibration finding proposes. The first choice is the
 # shipped model. A switch at its default is left out of the model's hyperparameters
 # (forecast.inputs.config.hyper), so the default configuration's inputs hash is the one it had before the

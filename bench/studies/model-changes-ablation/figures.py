@@ -1,7 +1,7 @@
 """Issue 16's figures from the default fit: the opinion, the opinion effect, cell calibration and
 executed retaliation, and the cells behind each multi-action claim.
 
-    PYTHONPATH=. FORECAST_HOME=. python bench/model16_figures.py [overrides...] [--json out.json]
+    PYTHONPATH=. FORECAST_HOME=. python bench/studies/model-changes-ablation/figures.py [overrides...] [--json out.json]
 
 Calibration uses the fitted probability of every coded likelihood cell (the model's own cell
 definition: conditional on a coded threat; marginal over an uncoded one), with the episode factor
@@ -145,7 +145,7 @@ def calibration(p: np.ndarray, y: np.ndarray) -> list[dict]:
     """Cells / expected / observed per probability bin. Binning fitted (in-sample) probabilities selects on
     the outcomes (an event lifts its own cell's fitted probability out of the low bins), so low bins look
     short of events and high bins rich in them; pass leave-one-episode-out probabilities for a fair check
-    (bench/model16_ablation.py, bench/reports/model16-ablation.md section 3)."""
+    (ablation.py, this study's README section 3)."""
     edges = [0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
     out = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):

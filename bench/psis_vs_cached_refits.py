@@ -1,6 +1,6 @@
 """PSIS vs refit from the posteriors bench/psis_vs_refit.py cached: no sampling, the current update code.
 
-    .venv/bin/python bench/psis_posthoc.py CACHE_DIR [--scenario one_time_raid]
+    .venv/bin/python bench/psis_vs_cached_refits.py CACHE_DIR [--scenario one_time_raid]
 
 For every cached posterior whose inputs hold exactly one evidence entry, reweights the cached
 evidence-free posterior by that entry with forecast.model.update (as ``update=auto`` would) and
@@ -19,12 +19,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dated import results_path  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cache")
     ap.add_argument("--scenario", default="one_time_raid")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "psis_posthoc.json"))
+    ap.add_argument("--out", default=str(results_path("psis-vs-cached-refits")))
     args = ap.parse_args()
     import xarray as xr
 

@@ -1,7 +1,8 @@
 """The same sweep on joblib, local Ray (head + worker node on 127.0.0.1) and submitit's local executor,
 each against its own empty posterior cache, so every engine samples every posterior itself.
 
-    python bench/cluster_sweep.py [--draws 100 --tune 100 --chains 2] [--out bench/cluster_results.json]
+    python bench/cluster_launchers.py [--draws 100 --tune 100 --chains 2]
+        [--out bench/results/DATE-cluster-launchers.json]
 
 Prints and writes wall times, the fits sampled, and per-fit costs (compile, sampling) read from the
 sweeps' summaries. The numba/PyTensor compile cache is the user's (shared by all three), as it would be
@@ -21,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dated import results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["as_of=2026-01-16,2026-03-01", "scenario=air_strikes,one_time_raid,repeated_raids"]
@@ -54,7 +57,7 @@ def main() -> int:
     ap.add_argument("--tune", type=int, default=100)
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--only", nargs="*", default=["joblib", "ray", "submitit"])
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "cluster_results.json")
+    ap.add_argument("--out", type=Path, default=results_path("cluster-launchers"))
     args = ap.parse_args()
     sampler = [f"sampler.draws={args.draws}", f"sampler.tune={args.tune}", f"sampler.chains={args.chains}"]
     env = {**os.environ, "FORECAST_HOME": str(ROOT),

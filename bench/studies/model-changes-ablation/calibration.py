@@ -1,10 +1,10 @@
 """Why the fitted 0.1-0.3 calibration bin is short of events: its cells, by response, action type and kind,
 under the fitted and the leave-one-episode-out probabilities, and the consent cells' coding.
 
-    PYTHONPATH=$PWD FORECAST_HOME=$PWD python bench/model16_calibration.py [--variant v6] \
-        [--json bench/reports/model16-ablation.json] [--png bench/reports/model16-calibration.png]
+    PYTHONPATH=$PWD FORECAST_HOME=$PWD python bench/studies/model-changes-ablation/calibration.py [--variant v6] \
+        [--json results/ablation-seed1.json] [--png results/calibration.png]
 
-Reads the per-cell probabilities bench/model16_ablation.py stored (no fit) and the inputs (for each cell's
+Reads the per-cell probabilities ablation.py stored (no fit) and the inputs (for each cell's
 kind: conditional on a coded threat, or marginal over an uncoded one). Prints markdown tables.
 """
 
@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent  # this study: its scripts import each other, its results stay here
+ROOT = HERE.parents[2]
+sys.path[:0] = [str(ROOT), str(HERE)]
 
-from bench.model16_ablation import attribute_coded  # noqa: E402
+from ablation import attribute_coded  # noqa: E402
 
 LO, HI = 0.1, 0.3
 
@@ -93,8 +94,8 @@ def figure(c: pd.DataFrame, path: Path, title: str) -> None:
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--variant", default="v6")
-    ap.add_argument("--json", default=str(ROOT / "bench" / "reports" / "model16-ablation.json"))
-    ap.add_argument("--png", default=str(ROOT / "bench" / "reports" / "model16-calibration.png"))
+    ap.add_argument("--json", default=str(HERE / "results" / "ablation-seed1.json"))
+    ap.add_argument("--png", default=str(HERE / "results" / "calibration.png"))
     ns = ap.parse_args(argv)
     import forecast
 

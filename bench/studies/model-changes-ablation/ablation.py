@@ -1,13 +1,13 @@
 """Issue #16's changes one at a time: issue #10's back-test and the leave-one-episode-out elpd before and
 after each model change, with the product's own check code.
 
-    cd WT && PYTHONPATH=$PWD FORECAST_HOME=$PWD nice -n 10 python bench/model16_ablation.py \
-        [--as-of 2026-11-29] [--only v0,v3] [--json bench/reports/model16-ablation.json] [--table-only]
+    cd WT && PYTHONPATH=$PWD FORECAST_HOME=$PWD nice -n 10 python bench/studies/model-changes-ablation/ablation.py \
+        [--as-of 2026-11-29] [--only v0,v3] [--json results/ablation-seed1.json] [--table-only]
 
 The variants are cumulative (conf/model/default.yaml's ablation switches): v0 has every change of issue #16
 off and no rank effect (main before issue #16), v1 = v0 + change 1, ..., v5 = all of issue #16, v6 = v5 + the
 rank effect (issue #10) = today's main, and v7 = v6 with the consent cells left out of the record
-(bench/reports/model16-ablation.md, section 3). For each variant:
+(this study's README, section 3). For each variant:
 
 - the full model (article + record + polls) fitted with the configured sampler and seed (cached by its
   inputs hash under .cache/posteriors; ``update=refit``: exact draws);
@@ -22,10 +22,10 @@ rank effect (issue #10) = today's main, and v7 = v6 with the consent cells left 
   reuses that back-test's model column (only comparator (c) is recomputed): changes 1 and 3 act on the
   polls and the claims, which the history-only back-test leaves out;
 - the calibration bins 0.1-0.3 and 0.7-0.9 of the fitted cells and executed retaliation predicted vs
-  observed (bench/model16_figures.py), and the same bins from the leave-one-episode-out predictions.
+  observed (figures.py), and the same bins from the leave-one-episode-out predictions.
 
 Results go to the JSON after each variant (a rerun skips variants already there unless --redo); the
-markdown table beside it (model16-ablation-table.md). An episode whose Pareto k exceeds 0.7 is refitted
+markdown table beside it (<json stem>-table.md). An episode whose Pareto k exceeds 0.7 is refitted
 without it (exact LOO). Nothing here is tuned: it reads fits.
 """
 
@@ -42,10 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent  # this study: its scripts import each other, its results stay here
+ROOT = HERE.parents[2]
+sys.path[:0] = [str(ROOT), str(HERE)]
 
-from bench import model16_figures as M16  # noqa: E402
+import figures as M16  # noqa: E402
 
 # each change with the overrides that switch it OFF (conf/model/default.yaml)
 CHANGES = [
@@ -156,7 +157,7 @@ def loo_predictive_bins(post, d, inputs, log_weights, ploo: np.ndarray, keep: np
                         seed: int = 16) -> list[dict]:
     """The leave-one-episode-out predictive of the number of events per bin of the LOO probabilities: each
     episode's cells replicated from a draw of its own LOO posterior (the PSIS weights of that episode left out)
-    and one factor draw per episode, as bench/model16_figures.predictive_bins does for the fitted cells. The bins
+    and one factor draw per episode, as figures.predictive_bins does for the fitted cells. The bins
     are set by the LOO probabilities, which do not depend on the episode's own outcomes, so the observed counts
     are a fair draw from this reference."""
     q, nodes, w = M16.node_cell_probabilities(post, d, inputs)  # (S, n, Q)
@@ -287,7 +288,7 @@ def run_variant(name: str, spec: dict, as_of: dt.date, refs: dict[str, pd.DataFr
                     "vs_base_rate_action": paired(vals, base.loc[ids].values), "exact_refits": bad})
     res["timings"]["loo"] = round(time.perf_counter() - t, 1)
 
-    # ---------------- calibration of the fitted cells (bench/model16_figures.py) and of the LOO predictions
+    # ---------------- calibration of the fitted cells (figures.py) and of the LOO predictions
     t = time.perf_counter()
     d = design(inputs)
     post = fitted.idata["posterior"].to_dataset()
@@ -443,7 +444,7 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--as-of", default="2026-11-29")
     ap.add_argument("--only", default="", help="comma-separated variants (default: all)")
-    ap.add_argument("--json", default=str(ROOT / "bench" / "reports" / "model16-ablation.json"))
+    ap.add_argument("--json", default=str(HERE / "results" / "ablation-seed1.json"))
     ap.add_argument("--redo", action="store_true", help="recompute variants already in the JSON")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--extra", nargs="*", default=[], help="overrides added to every variant (smoke tests)")

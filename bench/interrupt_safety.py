@@ -1,7 +1,7 @@
 """Complete or nothing: interrupt a fresh fit at random moments and check nothing incomplete is kept.
 
-    .venv/bin/python bench/interrupt.py [--trials 10] [--seed 1] [--signal INT|TERM] [--max-delay 60]
-                                        [--after "sampling the posterior"]
+    .venv/bin/python bench/interrupt_safety.py [--trials 10] [--seed 1] [--signal INT|TERM] [--max-delay 60]
+                                        [--after "sampling the posterior"] [--out FILE]
 
 Each trial starts a child process that fits the small synthetic model (tests/synthetic.py) into an
 empty posterior cache with the CLI's signal handling installed, waits a seeded random delay (from the
@@ -15,7 +15,8 @@ checks the outcome:
 - with 130/143: no posterior file and no temporary file in the cache folder;
 - with 0: the cached file is complete (the configured chains x draws, finite values, its hash).
 
-Prints one JSON line per trial and a summary; exit status 1 if any trial broke the rule.
+Prints one JSON line per trial and a summary, and writes the trials' lines to ``--out`` (default
+``bench/results/<date>-interrupt-safety.jsonl``); exit status 1 if any trial broke the rule.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dated import results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLER = {"nuts_sampler": "nutpie", "draws": 500, "tune": 500, "chains": 2, "cores": 1, "target_accept": 0.9}
@@ -107,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--signal", choices=["INT", "TERM"], default="INT")
     ap.add_argument("--max-delay", type=float, default=60.0, help="seconds after the child's start (or --after)")
     ap.add_argument("--after", help="count the delay from the child's progress line holding this text")
+    ap.add_argument("--out", type=Path, default=None, help="the trials' JSON lines (default: a dated results file)")
     ns = ap.parse_args(argv)
     rng = random.Random(ns.seed)
     sig = getattr(signal, f"SIG{ns.signal}")
@@ -116,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         r = trial(rng.uniform(0.0 if ns.after else 1.0, ns.max_delay), sig, env, ns.after)
         print(json.dumps(r), flush=True)
         results.append(r)
+    out = ns.out or results_path("interrupt-safety", ".jsonl")
+    out.write_text("".join(json.dumps(r) + "\n" for r in results))
     bad = [r for r in results if not r["ok"]]
     print(json.dumps({"trials": len(results), "broken": len(bad),
                       "exits": sorted({r["exit"] for r in results}),

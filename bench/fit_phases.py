@@ -1,6 +1,6 @@
 """Where a fit's time goes, in a fresh process: import, load, build, compile, sampling, diagnostics.
 
-    .venv/bin/python bench/fit_split.py [--cold]
+    .venv/bin/python bench/fit_phases.py [--cold]
 
 Uses an empty posterior cache (so it samples); --cold also empties the compile caches.
 """

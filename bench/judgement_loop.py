@@ -1,4 +1,4 @@
-"""The analyst's wait, measured: from `forecast judgement add` to the pooled report (issue #12).
+"""The analyst's wait, measured: from `forecast judgement add` to the pooled report.
 
 Works on a throwaway copy of the project (conf/, data/, the posterior cache), so the checkout is never
 touched. Steps, each timed as a separate process the way an analyst runs them:
@@ -8,10 +8,11 @@ touched. Steps, each timed as a separate process the way an analyst runs them:
 3. `forecast judgement add --analyst example-hawk ...`           a new, dated judgement (revises its C33 reading)
 4. `forecast analysts=[example-hawk,example-dove]`               the pooled report after: what moved names it
 
-Prints one JSON line: per step the seconds, and per response of the scenario the article-only prior,
+Prints one JSON line and writes it to a dated results file (``bench/results/<date>-judgement-loop.json``):
+per step the seconds, and per response of the scenario the article-only prior,
 the article's forecast, each example analyst's forecast and the log and linear pools.
 
-    .venv/bin/python bench/judgements.py [--scenario one_time_raid]
+    .venv/bin/python bench/judgement_loop.py [--scenario one_time_raid]
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dated import results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 ANALYSTS = "analysts=[example-hawk,example-dove]"
@@ -84,6 +87,7 @@ def main() -> None:
         out["responses_after"] = [{"response": r["response"], **r["analysts"], "log_pool": r["pooled"]}
                                   for r in after["rows"]]
         print(json.dumps(out))
+        results_path("judgement-loop").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 published means differ? Run three times with one PYTENSOR base_compiledir (the first run is cold):
 
     D=$(mktemp -d); for i in 1 2 3; do PYTENSOR_FLAGS=base_compiledir=$D PYTHONPATH=. FORECAST_HOME=. \\
-        python bench/model16_repro.py /tmp/repro_$i.npz; done
-    python bench/model16_repro.py --compare /tmp/repro_1.npz /tmp/repro_2.npz /tmp/repro_3.npz
+        python bench/studies/model-changes-ablation/repro.py /tmp/repro_$i.npz; done
+    python bench/studies/model-changes-ablation/repro.py --compare /tmp/repro_1.npz /tmp/repro_2.npz /tmp/repro_3.npz
 
 Samples the posterior only (nutpie, the default sampler settings and seed), no posterior cache.
 """

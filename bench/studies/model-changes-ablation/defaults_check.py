@@ -1,6 +1,7 @@
 """Does the default configuration still build the same model from the same inputs?
 
-    PYTHONPATH=. FORECAST_HOME=. python bench/model16_defaults_check.py OUT.json [--as-of 2026-11-29]
+    PYTHONPATH=. FORECAST_HOME=. python bench/studies/model-changes-ablation/defaults_check.py OUT.json \
+        [--as-of 2026-11-29]
 
 Writes, for the default configuration (and the configured overrides given after ``--``): the inputs'
 fingerprint digest, the inputs hash, the code digest, the hash recomputed with another code digest

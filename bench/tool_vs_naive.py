@@ -1,6 +1,6 @@
 """Benchmark: this tool against a naive PyMC workflow on the same model, side by side.
 
-Run on the project machine (2 cores) with `make bench` (or `.venv/bin/python bench/run.py`). Every
+Run on the project machine (2 cores) with `make bench` (or `.venv/bin/python bench/tool_vs_naive.py`). Every
 configuration runs in a fresh process; configurations alternate round by round so machine drift hits
 them alike. Medians over rounds; ratios against (a). Nothing here is a test: no threshold fails a
 build, the table reports what was measured.
@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dated import results_path
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -94,7 +96,7 @@ def last_json(out: str) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    ap.add_argument("--out", default=str(results_path("tool-vs-naive")))
     args = ap.parse_args()
     base_env = {**os.environ}
     work = Path(tempfile.mkdtemp(prefix="forecast-bench-"))

@@ -1,11 +1,11 @@
-"""Issue #11's benchmark: the analyst's loop, side by side in one run (fresh processes, same machine).
+"""The analyst's loop, side by side in one run (fresh processes, same machine).
 
-    .venv/bin/python bench/analyst.py [--rounds 1] [--out bench/analyst.json]
+    .venv/bin/python bench/analyst_loop.py [--rounds 1] [--out bench/results/DATE-analyst-loop.json]
 
-(a) naive: build the model, `pm.sample()` defaults, `az.summary` (as bench/run.py)
+(a) naive: build the model, `pm.sample()` defaults, `az.summary` (as bench/tool_vs_naive.py)
 (w) `forecast scenario=one_time_raid`, compile cache warm, posterior cache empty, article-only prior cached
     (the usual case: the evidence changed, the priors did not)
-(w0) the same with the prior cache empty too (every fit before issue #11 paid this)
+(w0) the same with the prior cache empty too (every fit paid this before the article-only prior was cached)
 (c) the same command again: posterior cached
 (p) after a report: `forecast evidence add poll ...` then `forecast scenario=one_time_raid` (PSIS path,
     the report with what moved)
@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import NAIVE, PY, ROOT, last_json, timed  # noqa: E402
+from dated import results_path  # noqa: E402
+from tool_vs_naive import NAIVE, PY, ROOT, last_json, timed  # noqa: E402
 
 POLL = ["poll", "--id", "E-2026-12-bench-poll", "--date-known", "2026-11-20",
         "--source", "https://example.org/poll", "--summary", "Bench poll: El Financiero monthly, 79% oppose US strikes",
@@ -38,7 +39,7 @@ POLL = ["poll", "--id", "E-2026-12-bench-poll", "--date-known", "2026-11-20",
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--out", default=str(ROOT / "bench" / "analyst.json"))
+    ap.add_argument("--out", default=str(results_path("analyst-loop")))
     ap.add_argument("--skip", default="", help="letters of runs to skip, e.g. m")
     args = ap.parse_args()
     env = {**os.environ}
