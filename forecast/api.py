@@ -75,7 +75,7 @@ def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9, weights=N
 def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                  out_dir: Path | None = None, overrides: list[str] | None = None,
                  previous: dict[str, dict] | None = None) -> list[Path]:
-    """Write the report folders (see DESIGN.md's contract); returns their paths."""
+    """Write the report folders (see the contract of docs/design.md); returns their paths."""
     return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous)
 
 

@@ -149,7 +149,7 @@ class ForecastSchema:
     evidence: bool = _s(True, "bool", help="include data/evidence/ entries")
     paths: PathsSchema = field(default_factory=PathsSchema)
     all_scenarios: bool = _s(False, "bool", help="one fit, a report for every scenario")
-    alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts)")
+    alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts.py)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")
     update: str = _s("auto", "choice", choices=("auto", "refit"),
