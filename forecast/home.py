@@ -1,7 +1,7 @@
 """A new project home: ``forecast init DIR`` (``forecast.init``).
 
 The settings (``conf/``) and the reference data set (``data/``) ship inside the package: a wheel carries them
-under ``forecast/_home/`` (``setup.py`` copies the repository's top-level folders there when it builds; git holds
+in ``_home/`` beside this module (``setup.py`` copies the repository's top-level folders there when it builds; git holds
 one copy), and a checkout, where the package runs in place, has them beside it. ``init`` copies them into the new
 home, each folder complete or not at all, with an empty ``reports/`` and a README that says what the folder is.
 """
