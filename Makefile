@@ -19,7 +19,7 @@ lint:
 
 bench:
 	@tools/bootstrap.sh test
-	.venv/bin/python bench/run.py
+	.venv/bin/python bench/tool_vs_naive.py
 
 clean-cache:
 	rm -rf .cache

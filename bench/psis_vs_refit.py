@@ -1,6 +1,6 @@
 """PSIS update vs exact refit, every shipped evidence entry added one at a time (the real model).
 
-    .venv/bin/python bench/psis_vs_refit.py [--scenario one_time_raid] [--out bench/psis_vs_refit.json]
+    .venv/bin/python bench/psis_vs_refit.py [--scenario one_time_raid] [--out bench/results/DATE-psis-vs-refit.json]
 
 Fits the evidence-free state once (cached), then for each entry of data/evidence/: the PSIS update of
 that posterior by the entry (``update=auto``) and an exact refit of the same inputs (``update=refit``),
@@ -22,11 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dated import results_path  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scenario", default="one_time_raid")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "psis_vs_refit.json"))
+    ap.add_argument("--out", default=str(results_path("psis-vs-refit")))
     ap.add_argument("--only", nargs="*", help="evidence ids (default: all)")
     args = ap.parse_args()
     import forecast

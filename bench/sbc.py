@@ -1,7 +1,7 @@
-"""Simulation-based calibration of the shipped model with simuk (issue #10, check 6). Not run by CI.
+"""Simulation-based calibration of the shipped model with simuk. Not run by CI.
 
-    .venv/bin/python bench/sbc.py [--sims 100] [--chunk 10] [--draws 300] [--out bench/sbc]
-    .venv/bin/python bench/sbc.py --combine [--out bench/sbc]     # tests and figure from the chunks so far
+    .venv/bin/python bench/sbc.py [--sims 100] [--chunk 10] [--draws 300] [--out bench/results/DATE-sbc]
+    .venv/bin/python bench/sbc.py --combine --out bench/results/DATE-sbc     # tests and figure from its chunks so far
 
 Builds the shipped model from the default configuration's inputs (history, polls, the article's
 claims as pseudo-observations), lets simuk draw parameters and every observed variable from the prior
@@ -16,6 +16,7 @@ a rerun continues with the next chunk. Writes ``sbc.json`` (chi-square test per 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ import forecast
 from forecast.analysis.checks.sbc import TOP_LEVEL, rank_tests, run_sbc
 from forecast.outputs.figures import write
 from forecast.outputs.figures.checks import sbc_ecdf
+
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def combined(out: Path) -> tuple[xr.DataTree, int]:
@@ -43,7 +46,8 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=10)
     ap.add_argument("--draws", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=str(Path(__file__).parent / "sbc"))
+    # one folder per study (its chunks, tests and figure): today's, or name an earlier one to resume or combine it
+    ap.add_argument("--out", default=str(RESULTS / f"{dt.date.today().isoformat()}-sbc"))
     ap.add_argument("--combine", action="store_true", help="only recompute the tests and figure from the chunks")
     ns = ap.parse_args()
     out = Path(ns.out)

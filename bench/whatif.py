@@ -1,8 +1,8 @@
-"""The "What if ...?" panel (issue #18): report size, the panel's response time in headless Chromium, the page's
+"""The "What if ...?" panel: report size, the panel's response time in headless Chromium, the page's
 JavaScript against the Python path on the real report, and the what-if against an exact refit.
 
     FORECAST_HOME=. .venv/bin/python bench/whatif.py [--scenario one_time_raid] [--rounds 7] [--no-refit]
-                                                      [--out bench/whatif.json] [--shots bench/]
+                                                      [--out bench/results/DATE-whatif.json]
 
 Uses the project's cached posterior (fits it when there is none), writes the scenario's report into a temporary
 folder, opens it in Chromium (/usr/bin/chromium) and, per case of hypothetical evidence, times `--rounds`
@@ -37,6 +37,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from dated import results_path  # noqa: E402
 
 
 def _driver(profile: Path):
@@ -169,8 +171,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="one_time_raid")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--no-refit", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "whatif.json"))
-    ap.add_argument("--shots", default=str(ROOT / "bench"), help="folder for the panel's screenshots")
+    ap.add_argument("--out", default=str(results_path("whatif")))
     ap.add_argument("--psis-report-only", action="store_true", help="only the PSIS-update report, into --out")
     args = ap.parse_args()
     home = Path(os.environ.get("FORECAST_HOME", ROOT))
@@ -233,7 +234,7 @@ def main() -> None:
     refit_cases = {"poll 85% of 1000, new pollster", "episode one_time_raid, expel_agents=1, diplomatic_protest=0"}
     profile = Path(tempfile.mkdtemp(prefix="forecast-whatif-chromium-"))
     drv = _driver(profile)
-    shots = Path(args.shots)
+    shots = Path(args.out).with_suffix("")  # the run's screenshots beside its results: <out>-panel.png, ...
     try:
         t0 = time.perf_counter()
         drv.get(page.as_uri())
@@ -261,14 +262,14 @@ def main() -> None:
                 drv.set_window_size(1280, height + 300)
                 drv.execute_script("window.scrollTo(0, arguments[0].getBoundingClientRect().top + window.scrollY - 60)",
                                    el)
-                drv.save_screenshot(str(shots / "whatif_panel.png"))
+                drv.save_screenshot(f"{shots}-panel.png")
                 drv.set_window_size(1280, 1000)
             if not res.reliable:
                 warn = drv.find_element("id", "whatif-warning")
                 row["warning_shown"] = warn.is_displayed()
                 row["commands"] = res.commands
                 drv.execute_script("arguments[0].scrollIntoView()", warn)
-                drv.save_screenshot(str(shots / "whatif_unreliable.png"))
+                drv.save_screenshot(f"{shots}-unreliable.png")
             if name in refit_cases and res.reliable and not args.no_refit:
                 print(f"refitting for {name!r} ...", flush=True)
                 exact, refit_s = _refit(res, home, paths(cfg)["cache"], args.scenario)

@@ -10,6 +10,7 @@ The public API (everything the CLI does)::
     pred = forecast.predict_scenarios(cfg, inputs, fit)   # xarray, per scenario x response
     forecast.write_report(cfg, inputs, fit)       # reports/<...>/
     forecast.whatif(cfg, [forecast.Poll(share=0.85, n=1000)])   # hypothetical evidence: before -> after
+    forecast.init("my-home")                      # a new project home (conf/, data/, reports/)
 """
 
 from forecast.api import (  # noqa: E402
@@ -20,6 +21,7 @@ from forecast.api import (  # noqa: E402
     check,
     compose,
     fit,
+    init,
     load_inputs,
     predict_scenarios,
     summarize,
@@ -30,5 +32,5 @@ from forecast.errors import ConfigError, DiagnosticsError, ForecastError, InputE
 from forecast.version import __version__  # noqa: E402
 
 __all__ = ["ConfigError", "DiagnosticsError", "Episode", "ForecastError", "InputError", "Judgement", "Poll",
-           "__version__", "build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios", "summarize",
-           "whatif", "write_report"]
+           "__version__", "build_model", "check", "compose", "fit", "init", "load_inputs", "predict_scenarios",
+           "summarize", "whatif", "write_report"]

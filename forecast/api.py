@@ -9,6 +9,7 @@ import pandas as pd
 import xarray as xr
 from omegaconf import DictConfig
 
+from forecast import home as _home
 from forecast.analysis import whatif as _whatif
 from forecast.analysis.whatif import Episode, Judgement, Poll
 from forecast.inputs import config as _config
@@ -21,8 +22,15 @@ from forecast.outputs.report import command_line, write_reports
 
 compose = _config.compose
 
-__all__ = ["Episode", "Judgement", "Poll", "build_model", "check", "compose", "fit", "load_inputs", "predict_scenarios",
-           "sampler_settings", "scenarios", "summarize", "whatif", "write_report"]
+__all__ = ["Episode", "Judgement", "Poll", "build_model", "check", "compose", "fit", "init", "load_inputs",
+           "predict_scenarios", "sampler_settings", "scenarios", "summarize", "whatif", "write_report"]
+
+
+def init(folder: str | Path, *, force: bool = False) -> Path:
+    """Write a new project home into ``folder``: the package's settings (``conf/``) and reference data
+    (``data/``), an empty ``reports/`` and a README; returns its path. ``force`` accepts a folder that holds
+    other files (nothing is overwritten). Run forecast inside it, or set ``FORECAST_HOME`` to it."""
+    return _home.init(folder, force=force)
 
 
 def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
@@ -75,7 +83,7 @@ def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9, weights=N
 def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                  out_dir: Path | None = None, overrides: list[str] | None = None,
                  previous: dict[str, dict] | None = None) -> list[Path]:
-    """Write the report folders (see DESIGN.md's contract); returns their paths."""
+    """Write the report folders (see the contract of docs/design.md); returns their paths."""
     return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous)
 
 

@@ -11,7 +11,6 @@ EXIT_IOERR = 74  # EX_IOERR: a write failed (disk full, file-size limit, read-on
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the lock
 EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a notification channel failed (`forecast alerts test`)
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
-EXIT_TERMINATED = 143  # 128 + SIGTERM
 EXIT_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`forecast scenarios | head -1`)
 
 

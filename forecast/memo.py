@@ -1,4 +1,4 @@
-"""Content-addressed results of pure computations, kept under ``<cache>/derived/`` (issue 11).
+"""Content-addressed results of pure computations, kept under ``<cache>/derived/``.
 
 A cached report recomputes nothing that its inputs have not changed: the summary statistics of each
 scenario's draws and the figures drawn from them are pure functions of the draws, the settings and

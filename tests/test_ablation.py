@@ -1,4 +1,4 @@
-"""The ablation switches (conf/model/default.yaml; bench/model16_ablation.py): each turns one of issue #16's
+"""The ablation switches (conf/model/default.yaml; bench/studies/model-changes-ablation/): each turns one of issue #16's
 model changes, or issue #10's rank effect, off, and changes the model in that way only. No fitting: each
 test builds the model (or its inputs) and reads the graph or the design.
 """

@@ -475,7 +475,7 @@ def test_scheduled_runs_alert_when_evidence_moves_a_forecast(default_fit, tmp_pa
 
 
 def test_hostile_text_in_a_run_stays_text_in_the_digest_and_the_feed(tmp_path):
-    from .test_hostile import HOSTILE, assert_inert_html
+    from .hostile.corpus import HOSTILE, assert_inert_html
 
     reports = tmp_path / "reports"
     hostile = _report(inputs_hash="b" * 20)

@@ -9,7 +9,7 @@ Synthetic back-test (one small fit and PSIS-LFO refits only at k > 0.7): 160 syn
 the last 30 predicted from the earlier ones. The model (which knows action type and covariates) must
 beat the pooled base rate's log score by > 0.05 nats per cell and 0.5 by > 0.1, and pass Spiegelhalter's
 test; the same forecasts made overconfident (logit x 4) must fail it. (On the real record the margin
-over the pooled base rate is 0.14 nats: bench/reports/checks-report.md.)
+over the pooled base rate is 0.14 nats: docs/model-checks.md.)
 
 PPC on the synthetic fit: the right model flags no response; the same posterior checked against a
 record where one response's outcomes are flipped flags exactly that response.

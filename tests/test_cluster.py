@@ -20,7 +20,7 @@ import pytest
 
 from forecast.cli import sweep as cli_sweep
 from forecast.model.fit import clear_stale_writes
-from forecast.outputs.sweep import collect, comparable
+from forecast.outputs.sweep import collect
 
 ROOT = Path(__file__).resolve().parents[1]
 # 2 as-of dates with different evidence x 3 scenarios: 6 jobs, 2 distinct posteriors; as_of first, so the
@@ -28,6 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ["as_of=2026-01-16,2026-03-01", "scenario=air_strikes,one_time_raid,repeated_raids",
          "sampler.draws=100", "sampler.tune=100", "sampler.chains=2"]
 N_JOBS, N_HASHES = 6, 2
+
+
+def comparable(summary: dict) -> dict:
+    """What must not depend on the launcher: a sweep's summary without timings, places, the sweep's name and
+    reuse flags."""
+    out = {k: v for k, v in summary.items() if k not in ("sweep", "n_reused", "path")}
+    out["jobs"] = [{k: v for k, v in j.items() if k not in ("seconds", "reused", "where", "fit")}
+                   for j in summary["jobs"]]
+    return out
 
 
 def _ray_local():

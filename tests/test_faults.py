@@ -286,10 +286,10 @@ def test_sigterm_while_a_report_folder_is_written_keeps_the_previous_one(tmp_pat
 @pytest.mark.slow
 def test_sigint_during_a_real_nutpie_fit_caches_nothing(tmp_path):
     """Bug caught: nutpie swallows Ctrl-C and returns partial draws, cached under the full hash. A real nutpie fit of
-    the small synthetic model is sent SIGINT once sampling has begun (bench/interrupt.py does it at ten random
+    the small synthetic model is sent SIGINT once sampling has begun (bench/interrupt_safety.py does it at ten random
     moments): exit 130, no posterior file, no temporary file."""
     sys.path.insert(0, str(ROOT / "bench"))
-    import interrupt
+    import interrupt_safety as interrupt
 
     sampler = {**interrupt.SAMPLER, "draws": 400, "tune": 300}
     cache = tmp_path / "cache"

@@ -20,7 +20,6 @@ from forecast.inputs.data import load_ontology
 from forecast.inputs.judgements import (
     add_judgement,
     analyst_claims,
-    linear_pool_grid,
     load_analyst,
     log_pool,
     log_pool_claims,
@@ -193,6 +192,13 @@ def test_log_and_linear_pools_match_their_known_answers():
     assert parse_weights(["a", "b"], {"a": 3}) == {"a": 0.75, "b": 0.25}
     with pytest.raises(InputError, match="pool_weights.c.*not one of the selected analysts"):
         parse_weights(["a", "b"], {"c": 1})
+
+
+def linear_pool_grid(logpdfs: list, weights: list[float], grid):
+    """Linear pool (mixture) of densities at the grid points, sum w_i p_i: the pool the log pool is contrasted with
+    (the product's linear pool mixes reweighted draws, forecast/analysis/pooling.py)."""
+    w = np.asarray(weights, dtype=float) / float(np.sum(weights))
+    return sum(wi * np.exp(np.asarray(f(grid), dtype=float)) for wi, f in zip(w, logpdfs, strict=True))
 
 
 def test_log_pool_claims_of_the_shipped_examples(world):

@@ -1,5 +1,5 @@
 """Simulation-based calibration with simuk of the project's model on a tiny world (the full run on the
-shipped model is bench/sbc.py, figures in bench/reports/checks-report.md).
+shipped model is bench/sbc.py, figures in docs/model-checks.md).
 
 The model's SBC is opt-in (FORECAST_SBC=1): each simulation recompiles and refits (~10 s on an idle
 2-core machine, 60 s under load), so 20 simulations exceed CI's budget. The tiny world: 2 action types

@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from forecast.analysis import whatif as W
-from forecast.inputs.data import STANCES, _episodes
+from forecast.inputs.data import STANCES, episodes_from_records
 from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA
 from forecast.model.fit import Fit
 from forecast.model.predict import predict
@@ -81,7 +81,7 @@ def episode_change(inputs, action: str, coded: dict[str, int], date: dt.date):
     ont = inputs.ontology
     table = {"id": "E-x", "date": date, "action_type": action, **{k: ont.actions.at[action, k] for k in ont.attributes},
              "title": "", "sources": "", "verified": "evidence", "origin": "evidence"}
-    ep = _episodes([table], [{"id": "E-x", **{r: float(v) for r, v in coded.items()}}], ont)
+    ep = episodes_from_records([table], [{"id": "E-x", **{r: float(v) for r, v in coded.items()}}], ont)
     return Change("E-x", "episode", (ep.table, ep.outcomes))
 
 

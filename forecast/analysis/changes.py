@@ -143,13 +143,13 @@ def _shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[s
     (removed evidence, too many changes, a Pareto k > 0.7, update=refit): then the refit path runs."""
     from forecast.analysis import update as A
     from forecast.model import update as U
-    from forecast.model.fit import _family, sampler_settings
+    from forecast.model.fit import posterior_family, sampler_settings
 
     steps = seq[1:]
     if (str(cfg.get("update") or "auto") != "auto" or not steps or len(steps) > A.MAX_PLAYERS
             or any(kind == "evidence removed" for _, kind, _ in steps)):
         return None
-    fam = _family(sampler_settings(cfg), int(cfg.seed))
+    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
     start = seq[0][2]
     f0 = fit_config(cfg, start)
     if say:

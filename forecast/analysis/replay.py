@@ -29,7 +29,7 @@ from forecast.model.update import weighted_mean
 from forecast.safe_text import csv_frame
 
 REPLAY_FILE = "history_replay.csv"
-ARTICLE_DATE = "2026-01-16"  # the Brookings commentary: written 10-16 Jan 2026 (research/claims.md)
+ARTICLE_DATE = "2026-01-16"  # the Brookings commentary: written 10-16 Jan 2026 (docs/sources/article.md)
 
 
 def replay_dates(cfg, inputs_all, start: str = ARTICLE_DATE) -> list[dt.date]:

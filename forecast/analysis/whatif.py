@@ -1,7 +1,8 @@
-"""What if ...? Hypothetical evidence answered by reweighting a report's own posterior draws (issue #18).
+"""What if ...? Hypothetical evidence answered by reweighting a report's own posterior draws.
 
 A hypothetical piece of evidence only reweights the posterior: p(params | data, e) ∝ p(params | data) p(e | params),
-so each stored draw gets the weight p(e | params), Pareto-smoothed (PSIS, the machinery of issue 11). Three kinds:
+so each stored draw gets the weight p(e | params), Pareto-smoothed (PSIS, as new evidence updates a cached posterior).
+Three kinds:
 
 - a **poll**: share opposed and sample size, by a pollster the posterior knows (its stored wording effect) or by a
   new pollster (its wording effect integrated out): ``forecast.model.update.poll_loglik``;
@@ -9,7 +10,7 @@ so each stored draw gets the weight p(e | params), Pareto-smoothed (PSIS, the ma
   as the evidence loader has it): ``forecast.model.likelihood.episode_loglik_eta``, its episode factor integrated
   out, at the current opinion (a new episode lies inside the poll window);
 - an analyst's **judgement** about one cell, P(response | action) with a plausible range: the maximum-entropy Beta
-  with ``mass`` in [lower, upper] (the encoding of issue 12's judgements and of the evidence log's signals),
+  with ``mass`` in [lower, upper] (the encoding of analysts' judgements and of the evidence log's signals),
   entered as a signal at the current opinion: ``forecast.model.update.cell_claim_loglik``.
 
 The report's page (``report.html``'s "What if ...?" panel, ``forecast/outputs/whatif.js``) embeds exactly the
@@ -373,9 +374,9 @@ def base_log_ratio(cfg, inputs: Inputs, fitted) -> np.ndarray | None:
         return None
     from forecast.analysis import update as A
     from forecast.inputs.config import paths
-    from forecast.model.fit import _family, sampler_settings
+    from forecast.model.fit import posterior_family, sampler_settings
 
-    fam = _family(sampler_settings(cfg), int(cfg.seed))
+    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
     changes, pollsters = A.base_of(fitted, inputs, fam, paths(cfg)["cache"])
     lr = U.Terms(fitted.idata, inputs, pollsters).total(changes)
     w, _, _ = U.psis_weights(lr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from forecast.errors import InputError
 
@@ -14,6 +15,20 @@ def say(msg: str) -> None:
         print(f"forecast: {msg}", file=sys.stderr, flush=True)
     except (OSError, ValueError, AttributeError):  # a closed or broken stderr is no reason to stop the work
         pass
+
+
+def yaml_scalar(v: Any) -> Any:
+    """A flag's text as the YAML scalar it spells (800 -> int, 0.9 -> float), so the entries and
+    judgements a command writes stay typed."""
+    import yaml
+
+    if not isinstance(v, str):
+        return v
+    try:
+        out = yaml.safe_load(v)
+    except (yaml.YAMLError, ValueError):  # e.g. 2026-02-30 parses as an impossible timestamp
+        return v
+    return out if isinstance(out, int | float) and not isinstance(out, bool) else v
 
 
 class ArgParser(argparse.ArgumentParser):

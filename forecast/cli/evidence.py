@@ -20,7 +20,7 @@ import datetime as dt
 from typing import Any
 
 from forecast.cli.console import ArgParser as _Parser
-from forecast.cli.console import say
+from forecast.cli.console import say, yaml_scalar
 from forecast.errors import InputError
 from forecast.inputs import config as _config
 from forecast.inputs.data import load_ontology, load_polls
@@ -99,19 +99,6 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
     return out
 
 
-def _scalar(v: Any) -> Any:
-    """A flag's text as the YAML scalar it spells (800 -> int, 0.9 -> float), so entries stay typed."""
-    import yaml
-
-    if not isinstance(v, str):
-        return v
-    try:
-        out = yaml.safe_load(v)
-    except (yaml.YAMLError, ValueError):  # e.g. 2026-02-30 parses as an impossible timestamp
-        return v
-    return out if isinstance(out, int | float) and not isinstance(out, bool) else v
-
-
 def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     top = {"id": ns.id, "date_known": ns.date_known, "source": ns.source, "summary": ns.summary, "kind": ns.kind}
     if ns.kind == "poll":
@@ -123,7 +110,7 @@ def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     else:
         body = {"actions": [a.strip() for a in ns.actions.split(",") if a.strip()], "response": ns.response_id,
                 "lower": ns.lower, "upper": ns.upper, "mass": ns.mass, "strength": ns.strength}
-    body = {k: ({kk: _scalar(vv) for kk, vv in v.items()} if isinstance(v, dict) else _scalar(v))
+    body = {k: ({kk: yaml_scalar(vv) for kk, vv in v.items()} if isinstance(v, dict) else yaml_scalar(v))
             for k, v in body.items()}
     return {**top, ns.kind: body}
 

@@ -22,8 +22,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from forecast.cli.console import ArgParser as _Parser
-from forecast.cli.console import say
-from forecast.cli.evidence import _scalar
+from forecast.cli.console import say, yaml_scalar
 from forecast.errors import InputError
 from forecast.inputs import config as _config
 from forecast.inputs.data import load_ontology
@@ -84,11 +83,11 @@ def judgement_from_args(ns: argparse.Namespace) -> dict[str, Any]:
         raw["revises"] = ns.revises
     raw["constrains"] = con
     if ns.kind != "ordering":
-        el = {"lower": _scalar(ns.lower), "upper": _scalar(ns.upper), "mass": _scalar(ns.mass)}
+        el = {"lower": yaml_scalar(ns.lower), "upper": yaml_scalar(ns.upper), "mass": yaml_scalar(ns.mass)}
         if ns.family:
             el = {"family": ns.family, **el}
         raw["elicit"] = el
-    raw["strength"] = _scalar(ns.strength)
+    raw["strength"] = yaml_scalar(ns.strength)
     return raw
 
 

@@ -1,5 +1,6 @@
 """Command line: a thin layer over the Python API.
 
+    forecast init DIR [--force]           write a new project home (conf/, data/, reports/) into DIR; run forecast there
     forecast [HYDRA OVERRIDES]            one scenario's report (scenario=NAME, all_scenarios=true, --multirun ...)
     forecast scenarios                    list the scenarios
     forecast evidence add|check|list ...  the analysts' evidence log
@@ -51,7 +52,7 @@ from forecast.errors import (
 )
 from forecast.files import read_report, warn
 
-SUBCOMMANDS = {"scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check", "whatif"}
+SUBCOMMANDS = {"init", "scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check", "whatif"}
 
 
 def _quiet_libraries() -> None:
@@ -219,7 +220,7 @@ def _check_sweep(overrides: list[str]) -> None:
             try:
                 values = list(p.sweep_string_iterator())
             except HydraException:
-                continue  # e.g. glob(): Hydra expands it against the group's options (checked by _check_override)
+                continue  # e.g. glob(): Hydra expands it against the group's options (checked by check_override)
             key = p.get_key_element()
             for v in values:
                 compose([*fixed, f"{key}={v}"], hydra_dirs=True)
@@ -269,14 +270,14 @@ def _hydra_main(argv: list[str]) -> int:
     import hydra
 
     from forecast.cli import sweep
-    from forecast.inputs.config import _check_override, compose, validate
+    from forecast.inputs.config import check_override, compose, validate
     from forecast.paths import conf_dir
 
     args = hydra_args(argv)
     overrides = list(args.overrides)
     if not args.shell_completion:  # completion's own words (install=bash, query=bash) are not overrides
         for o in overrides:
-            _check_override(o)
+            check_override(o)
         if args.multirun:
             _check_sweep(overrides)
         else:

@@ -1,7 +1,8 @@
 """Layer 1, inputs: parse and validate everything under ``data/`` and ``conf/`` into an ``Inputs``.
 
-``readers`` (safe file readers and field parsers), ``config`` (Hydra composition and validation),
-``data`` (ontology, precedents, polls), ``priors`` (the article's claims), ``evidence`` (the
-analysts' dated log), ``load`` (all of it, filtered to ``as_of``). Imports only ``forecast.errors``,
-``forecast.paths`` and ``forecast.files`` from outside this package.
+``readers`` (safe file readers and field parsers), ``schema`` (the typed settings: Hydra structured configs),
+``config`` (composition, validation, scenario profiles), ``data`` (ontology, precedents, polls), ``priors`` (the
+article's claims, dated, PreliZ elicitation), ``evidence`` (the analysts' dated log), ``judgements`` (analysts'
+dated judgements and their pooling rules), ``load`` (``load_inputs``: all of it filtered to ``as_of``, each source
+counted once). Imports only the base modules from outside this package.
 """

@@ -20,7 +20,6 @@ from forecast.paths import conf_dir, resolve
 
 _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
-SAMPLER_KEYS = {"name", "nuts_sampler", "draws", "tune", "chains", "cores", "target_accept", "first_draws"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
             "update"}
@@ -49,7 +48,7 @@ def group_options(group: str) -> list[str]:
     return sorted(p.stem for p in (conf_dir() / group).glob("*.yaml"))
 
 
-def _check_override(o: str) -> None:
+def check_override(o: str) -> None:
     """Refuse what Hydra would accept but the tool must not: unknown or traversing config-group
     choices (``priors=../../x``), ``_target_`` keys. Sweep lists and functions are checked token by token."""
     import fnmatch
@@ -110,7 +109,7 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
 
     overrides = list(overrides)
     for o in overrides:
-        _check_override(o)
+        check_override(o)
     gh = GlobalHydra.instance()
     was_initialized = gh.is_initialized()
     try:

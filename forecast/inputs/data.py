@@ -289,10 +289,11 @@ def load_precedents(path: Path, ont: Ontology, today: dt.date) -> Episodes:
         table["origin"] = "precedent"
         tables.append(table)
         outcomes.append({"id": table["id"], **coded})
-    return _episodes(tables, outcomes, ont)
+    return episodes_from_records(tables, outcomes, ont)
 
 
-def _episodes(tables: list[dict], outcomes: list[dict], ont: Ontology) -> Episodes:
+def episodes_from_records(tables: list[dict], outcomes: list[dict], ont: Ontology) -> Episodes:
+    """Episodes (their table and coded outcomes) from one record per episode: precedents and evidence episodes."""
     cols = ["id", "date", "action_type", *ont.attributes, "title", "sources", "verified", "origin"]
     t = pd.DataFrame.from_records(tables, columns=cols).set_index("id")
     o = pd.DataFrame.from_records(outcomes).set_index("id") if outcomes else pd.DataFrame(index=t.index)

@@ -27,7 +27,14 @@ import yaml
 
 from forecast.errors import InputError
 from forecast.files import create_new_file
-from forecast.inputs.data import Episodes, Ontology, _episodes, episode_from_record, poll_from_record, polls_frame
+from forecast.inputs.data import (
+    Episodes,
+    Ontology,
+    episode_from_record,
+    episodes_from_records,
+    poll_from_record,
+    polls_frame,
+)
 from forecast.inputs.priors import Claim, parse_claim
 from forecast.inputs.readers import (
     check_keys,
@@ -194,7 +201,7 @@ def load_evidence(evidence_dir: Path, ont: Ontology, today: dt.date, as_of: dt.d
             coded.append({"id": entry.id, **payload[1]})
         else:
             signals.append(payload)
-    return EvidenceLog(entries, _episodes(tables, coded, ont), polls_frame(polls), signals)
+    return EvidenceLog(entries, episodes_from_records(tables, coded, ont), polls_frame(polls), signals)
 
 
 def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.date, polls=None) -> Path:

@@ -316,15 +316,6 @@ def log_pool_grid(logpdfs: list, weights: list[float], grid):
     return dens / np.trapezoid(dens, grid)
 
 
-def linear_pool_grid(logpdfs: list, weights: list[float], grid):
-    """Linear pool (mixture) of densities at the grid points: sum w_i p_i."""
-    import numpy as np
-
-    grid = np.asarray(grid, dtype=float)
-    w = np.asarray(weights, dtype=float) / float(np.sum(weights))
-    return sum(wi * np.exp(np.asarray(f(grid), dtype=float)) for wi, f in zip(w, logpdfs, strict=True))
-
-
 def _effective(c: Claim) -> dict[str, float]:
     """The distribution a one-per-model claim actually puts on its parameter (after strength)."""
     s = c.scaled()

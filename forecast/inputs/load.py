@@ -68,7 +68,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
         claims, episodes, polls, signals, restated = _restatements(claims, episodes, polls, signals, ont)
     provenance = {"priors_before_article": "apply" if early else "exclude", "claims_applied_before_their_date": early,
                   "restated": restated}
-    if switch(hyper, "restatements") == "keep":  # ablation: the model before issue #16
+    if switch(hyper, "restatements") == "keep":  # ablation: the older model, which counted both
         provenance["restatements"] = "keep: each claim and the source it restates both counted (ablation)"
     if switch(hyper, "attribute_cells") == "leave_out":
         episodes, provenance["attribute_cells_left_out"] = _attribute_cells(episodes, ont)

@@ -32,8 +32,8 @@ def _pos(help: str) -> Any:  # noqa: A002
     return _s(MISSING, "float", 0.0, 100.0, lo_open=True, help=help)
 
 
-# Ablation switches, for honest measurement (bench/model16_ablation.py): four turn one of issue #16's model
-# changes off each, attribute_cells tries the fix its calibration finding proposes. The first choice is the
+# Ablation switches, for honest measurement (bench/studies/model-changes-ablation/): four turn one of the last round's
+# model changes off each, attribute_cells tries the fix its calibration finding proposes. The first choice is the
 # shipped model. A switch at its default is left out of the model's hyperparameters
 # (forecast.inputs.config.hyper), so the default configuration's inputs hash is the one it had before the
 # switches existed. Do not change a default here: flip it in conf/model/ instead.
@@ -101,16 +101,16 @@ class ModelSchema:
     kappa_prior_sigma: float = _pos("HalfNormal scale of the opinion effect when the article's C13 is not used")
     sigma_opinion_past: float = _pos("sd of the logit opinion of episodes before the poll window")
     sigma_rank: float = _s(MISSING, "float", 0.0, 100.0, help="Normal sd of the intercept change per sd of the "
-                           "ontology's escalation rank (0: no rank effect, the model before issue #10's change)")
+                           "ontology's escalation rank (0: no rank effect: the intercepts ignore the rank)")
     # ablation switches (ABLATION_SWITCHES): the first choice is the shipped model
     poll_effects: str = _switch("poll_effects", "free: a free wording effect per pollster; sum_to_zero: "
-                                "house effects summing to zero (before issue #16)")
+                                "house effects summing to zero (the older model)")
     episode_opinion: str = _switch("episode_opinion", "own_time: each episode at the opinion of its time; "
-                                   "reference: at the article's reference opinion (before issue #16)")
+                                   "reference: at the article's reference opinion, no opinion term (the older model)")
     claims_per_action: str = _switch("claims_per_action", "once: a claim naming k actions is one "
-                                     "pseudo-observation; each: k of them (before issue #16)")
+                                     "pseudo-observation; each: k of them (the older model)")
     restatements: str = _switch("restatements", "drop: a source a claim restates is counted once; keep: "
-                                "both are counted (before issue #16)")
+                                "both are counted (the older model)")
     attribute_cells: str = _switch("attribute_cells", "observe: cells of a response whose coding restates an action "
                                    "attribute (responses.csv coded_from) are observations; leave_out: they are not")
 
@@ -149,7 +149,7 @@ class ForecastSchema:
     evidence: bool = _s(True, "bool", help="include data/evidence/ entries")
     paths: PathsSchema = field(default_factory=PathsSchema)
     all_scenarios: bool = _s(False, "bool", help="one fit, a report for every scenario")
-    alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts)")
+    alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts.py)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")
     update: str = _s("auto", "choice", choices=("auto", "refit"),

@@ -174,8 +174,8 @@ def _cell_terms(claims: list, acts: list[str], resps: list[str],
     """One pseudo-observation per cell claim or signal: of the mean of logit P(response | action) over
     the k actions it names, with the claim's own precision (a claim is one piece of evidence, however
     many action types it lists). Returns the flattened cells, the (claims x cells) averaging matrix,
-    and each claim's (mu, sd, name). ``once=False`` (ablation ``model.claims_per_action=each``, the model
-    before issue #16): one pseudo-observation per named action, each with the claim's full precision."""
+    and each claim's (mu, sd, name). ``once=False`` (ablation ``model.claims_per_action=each``, as the model
+    once counted claims): one pseudo-observation per named action, each with the claim's full precision."""
     act, resp, mu, sd, names, rows = [], [], [], [], [], []
     for c in claims:
         m, s = c.logit_normal()
@@ -300,7 +300,7 @@ def build_model(inputs: Inputs) -> pm.Model:
         sd_ar = pm.HalfNormal("sd_alpha_response", h["sigma_alpha_response"])
         z_ad = pm.Normal("z_alpha_domain", 0, 1, dims="domain")
         z_ar = pm.Normal("z_alpha_response", 0, 1, dims="response")
-        # the ontology's escalation rank informs the intercepts (issue #10's prior predictive check: without it
+        # the ontology's escalation rank informs the intercepts (the prior predictive check found that without it
         # a grave step no claim speaks about, e.g. severing relations, borrowed its domain's mild protests' level
         # and was a priori likelier than the gravest lever the article names). The sign is not imposed: the
         # claims about mild and grave steps learn it.
@@ -338,7 +338,7 @@ def build_model(inputs: Inputs) -> pm.Model:
         logit_ref = float(np.log(ref / (1 - ref)))
         shift = d.opinion_sign * kappa * (logit(theta) - logit_ref)
         if len(d.poll_n) and switch(h, "poll_effects") == "sum_to_zero":
-            # ablation (the model before issue #16): house effects summing to zero over the pollsters, so
+            # ablation (as the model once was): house effects summing to zero over the pollsters, so
             # theta is the pollsters' average opinion
             house = pm.ZeroSumNormal("house", h["sigma_house"], dims="pollster")
             pm.Binomial(OBS_POLL, n=d.poll_n, logit_p=on * (logit(theta) + house[d.poll_house]),
@@ -391,7 +391,7 @@ def build_model(inputs: Inputs) -> pm.Model:
                 else:
                     logit_ep = pt.ones(len(d.ep_recent)) * logit(theta)
                 eta_ep = eta_ep + d.opinion_sign * kappa * (logit_ep - logit_ref)[:, None]
-            # else ablation model.episode_opinion=reference (the model before issue #16): every episode at the
+            # else ablation model.episode_opinion=reference (as the model once was): every episode at the
             # reference opinion, no opinion term
             eta_obs = eta_ep[d.obs_ep, d.obs_resp]
             ch = np.flatnonzero(d.obs_mask.any(axis=1))

@@ -67,7 +67,7 @@ def code_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def _family(sampler: dict[str, Any], seed: int | None) -> dict[str, Any]:
+def posterior_family(sampler: dict[str, Any], seed: int | None) -> dict[str, Any]:
     """What besides the inputs defines a posterior: sampler, seed, cache format, code and versions."""
     v = versions()
     out = {"sampler": sampler, "cache_format": CACHE_FORMAT, "code": code_digest(),
@@ -78,7 +78,7 @@ def _family(sampler: dict[str, Any], seed: int | None) -> dict[str, Any]:
 
 
 def inputs_hash(inputs: Inputs, sampler: dict[str, Any], seed: int) -> str:
-    payload = {"inputs": inputs.fingerprint(), **_family(sampler, seed)}
+    payload = {"inputs": inputs.fingerprint(), **posterior_family(sampler, seed)}
     blob = json.dumps(payload, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -91,7 +91,7 @@ def prior_hash(inputs: Inputs, sampler: dict[str, Any]) -> str:
     data fit's seed: one prior fit serves every posterior that shares this key."""
     fp = inputs.fingerprint()
     payload = {**{k: fp[k] for k in ("attributes", "actions", "responses", "claims", "hyper")},
-               **_family(sampler, None), "prior": 1}
+               **posterior_family(sampler, None), "prior": 1}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
@@ -260,7 +260,7 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
     from forecast.model import update as U
 
     t0 = time.perf_counter()
-    cands = U.ancestors(cache_dir, inputs, _family(sampler, seed))
+    cands = U.ancestors(cache_dir, inputs, posterior_family(sampler, seed))
     if not cands:
         return None, None
     n, bh, changes, st = cands[0]
@@ -397,7 +397,7 @@ def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, p
         _save(idata, path, sampler)
         from forecast.model.update import record, state
 
-        record(path.parent.parent, h, state(inputs, _family(sampler, seed)))
+        record(path.parent.parent, h, state(inputs, posterior_family(sampler, seed)))
     return Fit(as_stored(idata), h, False, timings, path)
 
 

@@ -1,5 +1,9 @@
-"""Layer 4, outputs: report data (``report``), figures (``figures/``: every figure, one writer), HTML/Markdown
-rendering (``render/``: document model, sections, writers, templates), the published-forecast history
-(``history``), the checks page (``checks_report``), the analysts' section (``analysts``), alerts (``news``,
-``channels``) and sweep summaries (``sweep``). Imports the layers below only.
+"""Layer 4, outputs: what the tool writes for people and other tools.
+
+``report`` (a report's data: the contract of docs/design.md), ``figures/`` (every figure: one style, one PNG and SVG
+writer, one module per page), ``render/`` (the document model, sections, the HTML and Markdown writers, templates),
+``history`` (``reports/history.csv``), ``checks_report`` (``reports/checks/``), ``analysts`` (the pooled analysts'
+section), ``news`` (the alerts log, Atom feed and digest), ``channels`` (webhook and e-mail delivery), ``sweep`` (a
+multirun's summary) and ``whatif.js`` (the report's What if panel, inlined into ``report.html``). Imports the layers
+below only.
 """

@@ -114,7 +114,7 @@ def command_line(overrides: list[str] | None) -> str:
 def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
                       pred: xr.Dataset, prior_pred: xr.Dataset, all_means: pd.DataFrame,
                       overrides: list[str] | None = None) -> dict[str, Any]:
-    """Everything a report shows, as plain JSON-able data (the contract in DESIGN.md)."""
+    """Everything a report shows, as plain JSON-able data (the contract in docs/design.md)."""
     rep = OmegaConf.to_container(cfg.report, resolve=True)
     hdi_prob = float(rep["hdi_prob"])
     ont = inputs.ontology

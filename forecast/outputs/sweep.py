@@ -107,15 +107,6 @@ def collect(sweep_reports: Path, expected_jobs: list[int] | None = None) -> dict
     }
 
 
-def comparable(summary: dict[str, Any]) -> dict[str, Any]:
-    """What must not depend on the launcher: the summary without timings, places, the sweep's name and
-    reuse flags."""
-    out = {k: v for k, v in summary.items() if k not in ("sweep", "n_reused", "path")}
-    out["jobs"] = [{k: v for k, v in j.items() if k not in ("seconds", "reused", "where", "fit")}
-                   for j in summary["jobs"]]
-    return out
-
-
 def _label(job: dict[str, Any], varying: list[str]) -> str:
     parts = [o for o in job["overrides"] if o.partition("=")[0] in varying]
     return f"job{job['job']:03d}" + (": " + " ".join(parts) if parts else "")

@@ -1,4 +1,4 @@
-/* forecast: the "What if ...?" panel of report.html (issue #18). No network, no server, no library.
+/* forecast: the "What if ...?" panel of report.html. No network, no server, no library.
 
    A hypothetical piece of evidence reweights the report's embedded posterior draws: its log-likelihood per
    draw, by the formulas of the Python model (forecast/model/update.py: poll_loglik, cell_claim_loglik;

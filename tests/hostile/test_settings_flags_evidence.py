@@ -3,7 +3,7 @@ typed settings, and the evidence log validated the same way on the way in and on
 
 Every bad case ends in exit 2 and exactly one ``forecast: error:`` line naming the key (or flag, file, field), the
 value and what is allowed; every good case does what a Hydra user expects. Nothing here fits a model: the fit guard
-of tests/test_hostile.py raises ``WouldFit`` (a case that reaches it passed every check, as some must).
+of tests/hostile/conftest.py raises ``WouldFit`` (a case that reaches it passed every check, as some must).
 """
 
 from __future__ import annotations
@@ -22,13 +22,8 @@ from forecast.inputs import readers
 from forecast.inputs.data import load_ontology, load_polls
 from forecast.inputs.evidence import add_entry, load_evidence, read_entry_file
 
-from .. import test_hostile as corpus
 from ..conftest import TODAY
-from ..test_hostile import EV_POLL, POLL_FLAGS, WouldFit, _flags, assert_cli_error, entry, one_line, run_cli
-
-# the corpus's fixtures: a throwaway project as $FORECAST_HOME, the fit guard (autouse), the logger restorer
-home = corpus.home
-_never_fit = corpus._never_fit
+from .corpus import EV_POLL, POLL_FLAGS, WouldFit, assert_cli_error, entry, one_line, poll_flags, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -225,22 +220,23 @@ def test_subcommands_keep_working(home, capsys):
 RLO, ZWSP, LRI = "\u202e", "\u200b", "\u2066"
 
 EVIDENCE_CLI_CASES = [
-    pytest.param(_flags(id="E-a") + ["--id", "E-b"], r"argument --id: given more than once", id="repeated-id-flag"),
-    pytest.param(_flags() + ["--share-opposed", "0.9"], r"argument --share-opposed: given more than once",
+    pytest.param(poll_flags(id="E-a") + ["--id", "E-b"], r"argument --id: given more than once", id="repeated-id-flag"),
+    pytest.param(poll_flags() + ["--share-opposed", "0.9"], r"argument --share-opposed: given more than once",
                  id="repeated-share-flag"),
-    pytest.param(_flags() + ["--wording", "a", "--wording", "b"], r"argument --wording: given more than once",
+    pytest.param(poll_flags() + ["--wording", "a", "--wording", "b"], r"argument --wording: given more than once",
                  id="repeated-optional-flag"),
-    pytest.param(_flags(summary=f"poll {RLO}lanigiro"), r"'summary': contains U\+202E RIGHT-TO-LEFT OVERRIDE",
+    pytest.param(poll_flags(summary=f"poll {RLO}lanigiro"), r"'summary': contains U\+202E RIGHT-TO-LEFT OVERRIDE",
                  id="summary-rlo"),
-    pytest.param(_flags(source=f"https://ex{ZWSP}ample.org"), r"'source': contains U\+200B ZERO WIDTH SPACE",
+    pytest.param(poll_flags(source=f"https://ex{ZWSP}ample.org"), r"'source': contains U\+200B ZERO WIDTH SPACE",
                  id="source-zwsp"),
-    pytest.param(_flags(pollster=f"{LRI}P"), r"'poll.pollster': contains U\+2066 LEFT-TO-RIGHT ISOLATE",
+    pytest.param(poll_flags(pollster=f"{LRI}P"), r"'poll.pollster': contains U\+2066 LEFT-TO-RIGHT ISOLATE",
                  id="pollster-lri"),
-    pytest.param(_flags() + ["--wording", "a\tb"], r"'poll.wording': contains U\+0009", id="wording-tab"),
-    pytest.param(_flags() + ["--wording", "a\x1b[31mred"], r"'poll.wording': contains U\+001B", id="wording-escape"),
-    pytest.param(_flags(summary="x" * 501), r"'summary': is 501 characters, over the 500-character limit",
+    pytest.param(poll_flags() + ["--wording", "a\tb"], r"'poll.wording': contains U\+0009", id="wording-tab"),
+    pytest.param(poll_flags() + ["--wording", "a\x1b[31mred"], r"'poll.wording': contains U\+001B",
+                 id="wording-escape"),
+    pytest.param(poll_flags(summary="x" * 501), r"'summary': is 501 characters, over the 500-character limit",
                  id="summary-too-long"),
-    pytest.param(_flags(pollster="p" * 201), r"'poll.pollster': is 201 characters", id="pollster-too-long"),
+    pytest.param(poll_flags(pollster="p" * 201), r"'poll.pollster': is 201 characters", id="pollster-too-long"),
 ]
 
 
@@ -270,9 +266,9 @@ def test_evidence_add_episode_repeats_are_errors(home, capsys, extra, pattern):
 
 
 def test_ids_are_unique_regardless_of_case(home, capsys):
-    code, err = run_cli(["evidence", "add", "poll", *_flags(id="E-Case")], capsys)
+    code, err = run_cli(["evidence", "add", "poll", *poll_flags(id="E-Case")], capsys)
     assert code == 0, err
-    code, err = run_cli(["evidence", "add", "poll", *_flags(id="e-case", n="901")], capsys)
+    code, err = run_cli(["evidence", "add", "poll", *poll_flags(id="e-case", n="901")], capsys)
     assert_cli_error(code, err, r"\(entry e-case\), key 'id': an entry with this id exists "
                                 r"\(data/evidence/E-Case.yaml; ids are compared regardless of case\)")
     entry(EV_POLL, id="e-CASE", poll={"n": 555})(home / "data")  # written by hand
@@ -281,9 +277,9 @@ def test_ids_are_unique_regardless_of_case(home, capsys):
 
 
 def test_the_same_poll_twice_is_refused_both_ways(home, capsys):
-    code, err = run_cli(["evidence", "add", "poll", *_flags(id="E-p1")], capsys)
+    code, err = run_cli(["evidence", "add", "poll", *poll_flags(id="E-p1")], capsys)
     assert code == 0, err
-    code, err = run_cli(["evidence", "add", "poll", *_flags(id="E-p2", pollster=" P ")], capsys)
+    code, err = run_cli(["evidence", "add", "poll", *poll_flags(id="E-p2", pollster=" P ")], capsys)
     assert_cli_error(code, err, r"\(entry E-p2\), poll: repeats poll E-p1 in data/evidence \(same pollster, date, "
                                 r"n and share_opposed\): it would count twice")
     # the El Financiero poll of the shipped log, entered again under a new id
@@ -303,7 +299,7 @@ def test_a_poll_repeating_polls_csv_is_refused(home, capsys):
     csv_path = home / "data" / "polls.csv"
     csv_path.write_text(csv_path.read_text() + "CSV-1,Pollster X,2026-10-30,900,0.8,likelihood,w,adults,src,\n",
                         encoding="utf-8")
-    code, err = run_cli(["evidence", "add", "poll", *_flags(id="E-x", pollster="pollster x")], capsys)
+    code, err = run_cli(["evidence", "add", "poll", *poll_flags(id="E-x", pollster="pollster x")], capsys)
     assert_cli_error(code, err, r"repeats poll CSV-1 in data/polls.csv")
     entry(EV_POLL, id="E-x", date_known="2026-11-01", poll={"pollster": "Pollster X", "date": "2026-10-30", "n": 900,
                                    "share_opposed": 0.8})(home / "data")
@@ -357,4 +353,4 @@ def test_add_file_with_hidden_characters_deep_inside(home, tmp_path, capsys):
 
 
 def test_poll_flags_are_what_the_corpus_expects():
-    assert POLL_FLAGS[POLL_FLAGS.index("--n") + 1] == "900" and Path  # _flags edits these
+    assert POLL_FLAGS[POLL_FLAGS.index("--n") + 1] == "900" and Path  # poll_flags edits these

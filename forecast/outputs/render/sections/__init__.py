@@ -4,7 +4,7 @@ A section is a function ``(data, ctx) -> list[Block]`` (an empty list: the secti
 registered in ``SECTIONS`` under a stable id (the anchor and CSS hook of its ``<section>``). To add one, write the
 function in the module of its group (``scenario``: the forecast itself; ``changes``: change over time; ``analysts``;
 ``checks``; ``reference``: claims, precedents, polls, diagnostics, provenance) and add a line here. ``FOLDED`` names
-the sections the HTML page shows collapsed.
+the sections the HTML page shows collapsed; ``context`` computes once per page what every section needs.
 """
 
 from __future__ import annotations

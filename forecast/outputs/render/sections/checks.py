@@ -193,7 +193,7 @@ def _sbc(c: Mapping[str, Any]) -> list[Block]:
     if "sbc" not in c:
         return [H2("Simulation-based calibration"),
                 P(T("Not run here (heavy): `forecast check --sbc N` or bench/sbc.py; see "
-                    "bench/reports/checks-report.md."))]
+                    "docs/model-checks.md."))]
     x = c["sbc"]
     return [H2("Simulation-based calibration (simuk)"),
             P(T(f"{x['simulations']} simulations, {x['draws']} posterior draws each; chi-square test of "
