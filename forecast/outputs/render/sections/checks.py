@@ -50,9 +50,14 @@ def summary(data: Mapping[str, Any], ctx: Ctx | None = None) -> list[Block]:
         out.append(P(Span("strong", "The article's claims: "), T(s(art.get("sentence")))))
     loo = h.get("loo") or {}
     ppc_flags = ", ".join(h.get("ppc_flags") or []) or "no response"
+    vs = loo.get("vs_base_rate_action") or {}
+    vs_txt = (f", {num(vs.get('elpd_diff')):+.1f} nats (SE {num(vs.get('se')):.1f}) over the same action type's "
+              "base rate" if num(vs.get("elpd_diff")) is not None and num(vs.get("se")) is not None else "")
+    z_txt = (f"; leave-one-episode-out calibration: Spiegelhalter z {fmt(h.get('loo_calibration_z'))}"
+             if h.get("loo_calibration_z") is not None else "")
     out.append(P(T(f"Predictive checks on the record flag: {ppc_flags}; "
-                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}), influential episodes: "
-                   f"{', '.join(loo.get('influential') or []) or 'none'}; prior predictive flags: "
+                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}{vs_txt}), influential episodes: "
+                   f"{', '.join(loo.get('influential') or []) or 'none'}{z_txt}; prior predictive flags: "
                    f"{fmt(h.get('prior_flags'))}.")))
     flags = c.get("flags") or {}
     tops = c.get("top_claims") or {}
