@@ -31,7 +31,7 @@ def no_fit(monkeypatch):
 @pytest.mark.parametrize("args, words", [
     (["--sbc", "-1"], "--sbc"), (["--sbc", "two"], "--sbc"), (["--min-history", "0"], "--min-history"),
     (["--min-history", "500"], "--min-history"), (["--only", "loo,nonsense"], "nonsense"),
-    (["--only", "sbc"], "--sbc"), (["--only", ""], "--only"),
+    (["--only", "sbc"], "--sbc"), (["--only", ""], "--only"), (["--only", "backtest", "--no-backtest"], "--only"),
 ])
 def test_bad_options_are_refused_in_one_line_before_any_work(args, words, no_fit, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:

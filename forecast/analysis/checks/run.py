@@ -69,7 +69,11 @@ def selected(only: list[str] | set[str] | None, sbc_simulations: int = 0, backte
         if "sbc" in only and sbc_simulations <= 0:
             raise ConfigError("--only sbc", "SBC needs a number of simulations", "add --sbc N (N >= 1)")
         out = [c for c in CHECKS if c in only]
-    return [c for c in out if backtest or c != "backtest"]
+    out = [c for c in out if backtest or c != "backtest"]
+    if not out:
+        raise ConfigError("--only", "nothing left to run (--no-backtest takes the back-test out)",
+                          "drop --no-backtest or choose another check")
+    return out
 
 
 def backtest_inputs_at(cfg, today=None):
