@@ -88,17 +88,26 @@ def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] 
 
 
 def check(cfg: DictConfig, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
-          say=None) -> Path:
+          only: list[str] | None = None, say=None) -> Path:
     """Run the model checks for this configuration (the fit and the back-test's refits are cached) and write
-    ``reports/checks/`` (checks.json, checks.html, checks.md, figures); returns that folder. Later scenario
-    reports show its headline in "How good are these probabilities?"."""
-    from forecast.analysis.checks.run import run_checks
+    ``reports/checks/`` (checks.json, checks.html, checks.md, figures); returns that folder. ``only`` runs some
+    of ``forecast.analysis.checks.run.CHECKS`` (the others are kept from the previous checks of the same
+    posterior). Later scenario reports show its headline in "How good are these probabilities?"."""
+    from forecast.analysis.checks.run import run_checks, selected
+    from forecast.errors import ConfigError
     from forecast.outputs.checks_report import write_checks
 
+    selected(only, sbc_simulations, backtest)  # a bad choice fails here, before any work
+    if sbc_simulations < 0:
+        raise ConfigError("--sbc", f"{sbc_simulations} simulations", "give 0 (no SBC) or more")
     inputs = load_inputs(cfg)
+    n = len(inputs.episodes.table)
+    if backtest and (only is None or "backtest" in only) and not 1 <= min_history < n:
+        raise ConfigError("--min-history", f"{min_history} with {n} coded episodes",
+                          f"give a number from 1 to {n - 1}")
     fitted = fit_config(cfg, inputs, notify=say, update="refit")  # the checks need exact (unweighted) draws
     checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
-                                 min_history=min_history, say=say)
+                                 min_history=min_history, only=only, say=say)
     return write_checks(_config.paths(cfg)["reports"], checks, figures)
 
 

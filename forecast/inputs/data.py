@@ -37,6 +37,9 @@ FORMS = {"threat", "executed"}
 EPISODE_FIXED = {"id", "date", "title", "action_type", "research_action_codes", "research_consent",
                  "sources", "verified", "notes"}
 POLL_USES = {"likelihood", "prior_only"}
+# the responses.csv columns the model reads (its design: domain, stance, required threat, escalation rank in the
+# intercepts, opinion sign; the form constrains `requires`): the posterior cache key covers them
+MODEL_RESPONSE_COLUMNS = ("domain", "stance", "form", "requires", "escalation_rank", "opinion_sign")
 
 
 # --------------------------------------------------------------------------- ontology
@@ -376,9 +379,13 @@ class Inputs:
                     for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
         ont = self.ontology
         return {
-            "attributes": ont.attributes,
+            # what the design reads: an attribute's description and an action's or response's label, description
+            # or research code do not change the posterior; every column the model reads must be here
+            # (tests/test_cache_key.py changes each one and expects a new hash)
+            "attributes": {k: {f: v for f, v in spec.items() if f != "description"}
+                           for k, spec in ont.attributes.items()},
             "actions": frame(ont.actions[list(ont.attributes)]),
-            "responses": frame(ont.responses[["domain", "stance", "form", "requires", "opinion_sign"]]),
+            "responses": frame(ont.responses[list(MODEL_RESPONSE_COLUMNS)]),
             "episodes": frame(self.episodes.table.reindex(columns=["date", "action_type", *ont.attributes])),
             "outcomes": frame(self.episodes.outcomes.reindex(columns=ont.response_ids)),
             # reindex: an empty table (no poll or episode known by as_of) is an ordinary input

@@ -140,4 +140,5 @@ def sbc_ecdf(simulations, var_names: list[str] | None = None) -> Figure:
 
 # file stem -> the function that draws it (the checks page's figure blocks name these stems)
 DRAW = {"prior_claims": claims, "ppc_counts": ppc_counts, "loo_pit": loo_pit, "loo_k": pareto_k,
-        "psense_claims": psense, "reliability": reliability, "backtest": backtest, "sbc_ecdf": sbc_ecdf}
+        "psense_claims": psense, "reliability": reliability, "loo_reliability": reliability, "backtest": backtest,
+        "sbc_ecdf": sbc_ecdf}

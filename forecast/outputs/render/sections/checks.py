@@ -11,10 +11,12 @@ from forecast.outputs.render.format import fmt, num, pct, s
 from forecast.outputs.render.sections.context import Ctx, sorted_responses
 
 COMPARATOR_LABELS = {
-    "model": "Model (history only, leave-future-out)",
+    "model": "Published model (as of the day before each episode)",
+    "no_claims": "The same without the article's claims",
+    "history_only": "The record alone (no claims, polls or signals)",
     "base_rate": "(a) base rate of the response among earlier episodes (Laplace)",
     "base_rate_action": "(b) base rate within earlier episodes of the same action type",
-    "article_prior": "(c) article-only prior (hindsight for the cells before the article, 2026-01-16)",
+    "article_prior": "(c) article-only prior (hindsight for the cells before the article)",
     "half": "(d) 0.5",
 }
 
@@ -36,18 +38,26 @@ def summary(data: Mapping[str, Any], ctx: Ctx | None = None) -> list[Block]:
         verdict = "beats" if num(m.get("log_score")) is not None and num(a.get("log_score")) is not None and \
             m["log_score"] < a["log_score"] else "does not beat"
         out.append(P(T(f"Back-test (each of {bt.get('cells')} coded cells of {bt.get('episodes')} episodes "
-                       "predicted from the episodes before it): the model's log score "
+                       "predicted by the model as published the day before it): the model's log score "
                        f"{fmt(m.get('log_score'))} and Brier {fmt(m.get('brier'))} {verdict} the base rate "
                        f"(log {fmt(a.get('log_score'))}, Brier {fmt(a.get('brier'))}); same action type's base "
                        f"rate log {fmt(b.get('log_score'))}, Brier {fmt(b.get('brier'))}; 0.5 gives log "
                        f"{fmt(half.get('log_score'))}, Brier {fmt(half.get('brier'))}. Calibration: "
                        f"miscalibration {fmt(h.get('miscalibration'))}, "
                        f"Spiegelhalter z {fmt(h.get('calibration_z'))}.")))
+    art = c.get("article")  # have the article's claims improved the forecasts since its date? (forecast check)
+    if isinstance(art, Mapping) and art.get("sentence"):
+        out.append(P(Span("strong", "The article's claims: "), T(s(art.get("sentence")))))
     loo = h.get("loo") or {}
     ppc_flags = ", ".join(h.get("ppc_flags") or []) or "no response"
+    vs = loo.get("vs_base_rate_action") or {}
+    vs_txt = (f", {num(vs.get('elpd_diff')):+.1f} nats (SE {num(vs.get('se')):.1f}) over the same action type's "
+              "base rate" if num(vs.get("elpd_diff")) is not None and num(vs.get("se")) is not None else "")
+    z_txt = (f"; leave-one-episode-out calibration: Spiegelhalter z {fmt(h.get('loo_calibration_z'))}"
+             if h.get("loo_calibration_z") is not None else "")
     out.append(P(T(f"Predictive checks on the record flag: {ppc_flags}; "
-                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}), influential episodes: "
-                   f"{', '.join(loo.get('influential') or []) or 'none'}; prior predictive flags: "
+                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}{vs_txt}), influential episodes: "
+                   f"{', '.join(loo.get('influential') or []) or 'none'}{z_txt}; prior predictive flags: "
                    f"{fmt(h.get('prior_flags'))}.")))
     flags = c.get("flags") or {}
     tops = c.get("top_claims") or {}
@@ -86,8 +96,9 @@ def _table(headers: list[str], rows: list[list[str]], align: str) -> Table:
 def checks_page(c: Mapping[str, Any]) -> list[Section]:
     """The checks page of ``forecast check``'s results (checks.json), section by section."""
     return [Section(sid, fn(c)) for sid, fn in (
-        ("title", _title), ("backtest", _backtest), ("ppc", _ppc), ("loo", _loo), ("prior-check", _prior_check),
-        ("sensitivity", _sensitivity), ("sbc", _sbc), ("track-record", _track_record))]
+        ("title", _title), ("backtest", _backtest), ("ppc", _ppc), ("loo", _loo), ("claims", _claims_loo),
+        ("prior-check", _prior_check), ("sensitivity", _sensitivity), ("sbc", _sbc),
+        ("track-record", _track_record))]
 
 
 def _title(c: Mapping[str, Any]) -> list[Block]:
@@ -96,26 +107,53 @@ def _title(c: Mapping[str, Any]) -> list[Block]:
                             f"{c.get('n_episodes')} coded episodes · command: forecast check"))]
 
 
+NOT_RUN = "Not run (forecast check --only)."
+
+
 def _backtest(c: Mapping[str, Any]) -> list[Block]:
     bt = c.get("backtest") or {}
-    b: list[Block] = [H2("Back-test: each episode predicted from the episodes before it")]
+    b: list[Block] = [H2("Back-test: each episode predicted by the model as published the day before it")]
     if not bt.get("ok"):
-        return b + [P(T(f"Not run: {bt.get('reason', 'skipped (--no-backtest)')}."))]
+        return b + [P(T(f"Not run: {bt.get('reason', 'not selected (forecast check --only or --no-backtest)')}."))]
+    sc = bt.get("since_claims") or {}
+    fits = ", ".join(f"{v.get('n_refits')} ({COMPARATOR_LABELS.get(k, k).split(' (')[0].lower()})"
+                     for k, v in (bt.get("lfo") or {}).items())
     b.append(P(T(f"{bt['n_cells']} coded cells of {bt['n_predicted_episodes']} episodes (from "
-                 f"{bt['first_predicted']} on, ordered by date), each predicted by a fit on the earlier "
-                 f"episodes only (PSIS-LFO, {bt['n_refits']} refit(s) at Pareto k > {bt['k_threshold']}). "
-                 "The back-test model leaves the article's claims out: the article (2026-01-16) postdates "
-                 f"the cells ({bt.get('after_article', 0)} cell(s) are later than it). Lower is better.")))
+                 f"{bt['first_predicted']} on, ordered by date), each predicted by the model as a report published "
+                 "the day before the episode would have fitted it: the record known that day, the article's claims "
+                 "only from their date (before it every article prior, the opinion's and its effect's included, is "
+                 "the weakly-informative default), polls from their date and inside that day's poll window, earlier "
+                 "episodes at the opinion of their time as seen that day. Beside it, on the same cells: the same "
+                 "model without the article's claims (the same record, polls and evidence; until the claims' date "
+                 "the same fits) and the record alone. PSIS leave-future-out: exact fits "
+                 f"{fits}, {bt.get('n_exact_fits', '—')} distinct (refit at Pareto k > {bt['k_threshold']} or when "
+                 "the change is no reweighting; each an ordinary cached fit). "
+                 f"{bt.get('after_article', 0)} cell(s) were predicted with the article's claims. Lower is better.")))
     rows = [[COMPARATOR_LABELS.get(k, k), _f(v["log_score"]), _f(v["brier"]), str(v["n"]),
              _f(bt["murphy"][k]["miscalibration"]), _f(bt["murphy"][k]["discrimination"]),
              _f(bt["calibration"][k]["z"], 2)] for k, v in bt["table"].items()]
     b.append(_table(["Forecaster", "Log score", "Brier", "Cells", "Miscalibration (MCB)", "Discrimination (DSC)",
                      "Spiegelhalter z"], rows, "lrrrrrr"))
     unc = next(iter(bt["murphy"].values()))["uncertainty"]
-    b.append(P(T(f"Brier = MCB − DSC + UNC (CORP decomposition; UNC = {_f(unc)}). "
-                 "|z| > 2.58 flags miscalibration.")))
+    b.append(P(T(f"Brier = MCB − DSC + UNC (CORP decomposition; UNC = {_f(unc)}). |z| > 2.58 flags "
+                 "miscalibration. Out of sample: every probability here was computed without the episode it "
+                 "predicts.")))
+    b.append(P(Span("strong", "Have the article's claims helped since its date? "), T(sc.get("sentence") or "—")))
+    if sc.get("n_cells"):
+        b.append(_table(["Cells since the claims", "Episodes", "Log score with / without claims",
+                         "Brier with / without", "Difference (log, SE)", "Difference (Brier, SE)",
+                         "Cells worse / better"],
+                        [[str(sc["n_cells"]), ", ".join(sc.get("episodes") or []),
+                          f"{_f(sc['with_claims']['log_score'])} / {_f(sc['without_claims']['log_score'])}",
+                          f"{_f(sc['with_claims']['brier'])} / {_f(sc['without_claims']['brier'])}",
+                          f"{_f(sc['log_score_diff'])} ({_f(sc.get('log_score_diff_se'))})",
+                          f"{_f(sc['brier_diff'])} ({_f(sc.get('brier_diff_se'))})",
+                          f"{sc.get('cells_worse')} / {sc.get('cells_better')}"]], "rlllllr"))
+        b.append(P(T("The standard errors are over cells; the cells of one episode are not independent, so with a "
+                     "few episodes they understate the uncertainty.")))
     b.append(Figure("backtest", "Back-test scores on the same cells"))
-    b.append(Figure("reliability", "Reliability diagram (CORP: PAV-pooled bins, consistency band)"))
+    b.append(Figure("reliability", "Back-test reliability of the published model (CORP: PAV-pooled bins, "
+                                   "consistency band; out of sample)"))
     b.append(_table(["Forecast range", "Mean forecast", "Observed frequency", "Cells"],
                     [[f"{_f(x['p_low'], 2)}–{_f(x['p_high'], 2)}", _f(x["mean_forecast"]), _f(x["observed"]),
                       str(x["n"])] for x in bt["reliability_bins"]], "lrrr*"))
@@ -123,7 +161,9 @@ def _backtest(c: Mapping[str, Any]) -> list[Block]:
 
 
 def _ppc(c: Mapping[str, Any]) -> list[Block]:
-    pp = c["ppc"]
+    pp = c.get("ppc")
+    if not pp:
+        return [H2("Posterior predictive check per response"), P(T(NOT_RUN))]
     return [H2("Posterior predictive check per response"),
             P(T(f"Observed count of coded cells where the response happened against the 90% posterior predictive "
                 f"interval. Flagged: {', '.join(pp['flags']) or 'none'}. LOO-PIT over {pp['n_cells']} cells: "
@@ -137,18 +177,71 @@ def _ppc(c: Mapping[str, Any]) -> list[Block]:
 
 
 def _loo(c: Mapping[str, Any]) -> list[Block]:
-    lo = c["loo"]
+    lo = c.get("loo")
+    if not lo:
+        return [H2("PSIS-LOO over episodes"), P(T(NOT_RUN))]
+    vs = lo.get("vs_base_rate_action") or {}
     return [H2("PSIS-LOO over episodes"),
             P(T(f"elpd_loo = {_f(lo['elpd'], 1)} (SE {_f(lo['se'], 1)}), p_loo = {_f(lo['p_loo'], 1)}, "
                 f"{lo['n']} episodes, max Pareto k {_f(lo['max_k'], 2)}. Influential (k > 0.7): "
-                f"{', '.join(lo['influential']) or 'none'}.")),
+                f"{', '.join(lo['influential']) or 'none'}. Against the same action type's base rate, left out the "
+                f"same way (elpd {_f(vs.get('base_rate_action_elpd'), 1)}): {_f(vs.get('elpd_diff'), 1)} nats "
+                f"(SE {_f(vs.get('se'), 1)}), paired per episode.")),
             _table(["Episode", "elpd_i", "Pareto k"],
                    [[p["episode"], _f(p["elpd_i"], 2), _f(p["pareto_k"], 2)] for p in lo["per_episode"]], "lrr*"),
-            Figure("loo_k", "Pareto k per episode")]
+            Figure("loo_k", "Pareto k per episode"),
+            *_calibration(lo.get("calibration") or {})]
+
+
+def _calibration(cal: Mapping[str, Any]) -> list[Block]:
+    """The leave-one-episode-out calibration: Spiegelhalter z and the CORP/PAV bins, with and without the cells of
+    a response whose coding restates an action attribute."""
+    if not cal.get("all"):
+        return []
+    restating = ", ".join(cal.get("restating_responses") or []) or "none"
+    out: list[Block] = [P(Span("strong", "Calibration out of sample. "),
+                          T("Each coded cell's probability from the posterior without its episode (PSIS weights of "
+                            "the episode left out), so that the cell's own outcome has not moved it. Bins of fitted "
+                            "(in-sample) probabilities would mislead: an event pushes its own cell out of a low bin. "
+                            "The back-test's bins above are out of sample too (leave-future-out)."))]
+    rows = []
+    for key, label in (("all", "every coded cell"),
+                       ("without_restating", f"without the cells that restate an attribute ({restating})")):
+        v = cal.get(key)
+        if v:
+            z = v["spiegelhalter"]
+            rows.append([label, str(v["n_cells"]), _f(z["z"], 2), _f(z["p_value"], 3),
+                         _f(v["murphy"]["miscalibration"]), _f(v["murphy"]["discrimination"])])
+    out.append(_table(["Cells", "n", "Spiegelhalter z", "p", "Miscalibration (MCB)", "Discrimination (DSC)"], rows,
+                      "lrrrrr"))
+    out.append(Figure("loo_reliability", "Leave-one-episode-out reliability diagram (CORP/PAV, out of sample)"))
+    out.append(_table(["Forecast range (LOO)", "Mean forecast", "Observed frequency", "Cells"],
+                      [[f"{_f(x['p_low'], 2)}–{_f(x['p_high'], 2)}", _f(x["mean_forecast"]), _f(x["observed"]),
+                        str(x["n"])] for x in cal["all"]["reliability_bins"]], "lrrr*"))
+    return out
+
+
+def _claims_loo(c: Mapping[str, Any]) -> list[Block]:
+    cl = c.get("claims_loo")
+    if not cl:
+        return []
+    losses = ", ".join(f"{x['episode']} ({_f(x['elpd_diff'], 2)})" for x in cl.get("largest_losses") or [])
+    return [H2("PSIS-LOO with and without the article's claims"),
+            P(T(f"The published fit against a fit of the same record, polls and evidence without the article's "
+                f"claims (posterior {cl.get('inputs_hash_without')}): elpd {_f(cl.get('elpd_with'), 1)} with, "
+                f"{_f(cl.get('elpd_without'), 1)} without, difference {_f(cl.get('elpd_diff'), 1)} nats (SE "
+                f"{_f(cl.get('se'), 1)}) over {cl.get('n_episodes')} episodes, paired per episode; "
+                f"{cl.get('episodes_worse_with_claims')} episode(s) are predicted worse with the claims"
+                + (f", most: {losses}" if losses else "") + f" (max Pareto k {_f(cl.get('max_k_with'), 2)} with, "
+                f"{_f(cl.get('max_k_without'), 2)} without). The claims postdate almost every episode: this says "
+                "whether the record agrees with them, not whether they forecast (the back-test's comparison since "
+                "their date does)."))]
 
 
 def _prior_check(c: Mapping[str, Any]) -> list[Block]:
-    pc = c["prior_check"]
+    pc = c.get("prior_check")
+    if not pc:
+        return [H2("Prior predictive check against the article"), P(T(NOT_RUN))]
     b: list[Block] = [
         H2("Prior predictive check against the article"),
         P(T("The article-only fit's P(response | action), at the article's reference opinion, against each "
@@ -173,12 +266,19 @@ def _prior_check(c: Mapping[str, Any]) -> list[Block]:
 
 
 def _sensitivity(c: Mapping[str, Any]) -> list[Block]:
-    b: list[Block] = [
-        H2("Prior sensitivity (power-scaling)"),
-        P(T("Per scenario and response: sensitivity of the probability to power-scaling the article's claims "
-            "(prior) and the history and polls (likelihood), arviz-stats' diagnosis at 0.05, and the three "
-            "claims it depends on most when each is power-scaled alone."))]
-    for scen, x in c["sensitivity"].items():
+    b: list[Block] = [H2("Prior sensitivity (power-scaling)")]
+    sens = c.get("sensitivity") or {}
+    if not sens:
+        return b + [P(T(NOT_RUN))]
+    counts = (c.get("headline") or {}).get("psense")
+    if counts:
+        b.append(P(T(f"Flagged: {counts['prior_data_conflict']} of {counts['probabilities']} published probabilities "
+                     f"(scenario × response) for potential prior-data conflict, {counts['strong_prior']} for a "
+                     "dominant prior (strong prior / weak likelihood).")))
+    b.append(P(T("Per scenario and response: sensitivity of the probability to power-scaling the article's claims "
+                 "(prior) and the history and polls (likelihood), arviz-stats' diagnosis at 0.05, and the three "
+                 "claims it depends on most when each is power-scaled alone.")))
+    for scen, x in sens.items():
         rows = []
         for r, v in x["summary"].items():
             tops = ", ".join(f"{n} ({_f(y, 3)})" for n, y in x["top_claims"].get(r, []))
@@ -204,7 +304,10 @@ def _sbc(c: Mapping[str, Any]) -> list[Block]:
 
 def _track_record(c: Mapping[str, Any]) -> list[Block]:
     b: list[Block] = [H2("Track record of resolved branches")]
-    for scen, t in c["track_record"].items():
+    for scen, t in (c.get("track_record") or {}).items():
         b.append(P(Span("strong", f"{scen}: "), T(t["summary"])))
+    if c.get("carried_over"):
+        b.append(P(Span("muted", "Carried over from the previous forecast check of the same posterior: "
+                                 + ", ".join(c["carried_over"]))))
     b.append(P(Span("muted", "Timings (s): " + ", ".join(f"{k} {v}" for k, v in c.get("timings", {}).items()))))
     return b

@@ -1,0 +1,213 @@
+"""The posterior cache key covers every input the model reads (no fitting).
+
+``build_model`` is a function of ``design(inputs)`` and ``inputs.hyper`` alone. So, for every column of the
+ontology (each action attribute, each responses.csv column, each key of an attribute's spec) and every
+composite, changed one at a time on the shipped inputs: when the design changes, the inputs hash must change
+(else a cached posterior of another model is served); when it does not (a label, a description, a research
+code, a composite: composites are computed from the draws when a report is written), the hash stays, so no
+refit is wasted. Two columns the design does not read change the hash on purpose (listed in CONSERVATIVE). Every
+``model.*`` setting, changed alone, changes the hash.
+
+On main before this test, the ontology's ``escalation_rank`` (in the intercepts since the prior predictive
+check's fix) was missing from the fingerprint: changing armed resistance's rank from 10 to 1 gave the same
+hash and served the old posterior. ``test_escalation_rank_changes_the_hash_end_to_end`` edits the CSV as a
+user would and fails there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from forecast.inputs.data import Inputs, Ontology
+from forecast.model.build import design
+from forecast.model.fit import inputs_hash
+
+SAMPLER = {"nuts_sampler": "nutpie", "draws": 10, "tune": 10, "chains": 1, "cores": 1, "target_accept": 0.9}
+SEED = 1
+# read by no model term, but kept in the key on purpose: a response's form constrains `requires` (only an
+# executed response can require another), an attribute's range decides which values validate
+CONSERVATIVE = {("responses", "form"), ("attribute", "min"), ("attribute", "max")}
+
+
+def _same_design(a, b) -> bool:
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "chain":
+            if len(x) != len(y) or any(not (np.array_equal(i1, i2) and np.array_equal(m1, m2))
+                                       for (i1, m1), (i2, m2) in zip(x, y, strict=True)):
+                return False
+        elif isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+            if np.shape(x) != np.shape(y) or not np.array_equal(x, y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _with(inputs: Inputs, **ont) -> Inputs:
+    o = inputs.ontology
+    new = Ontology(ont.get("attributes", o.attributes), ont.get("actions", o.actions),
+                   ont.get("responses", o.responses), ont.get("composites", o.composites))
+    return dataclasses.replace(inputs, ontology=new)
+
+
+def _other(spec: dict, v):
+    """A different valid value of an attribute."""
+    if spec["type"] == "numeric":
+        return v + 1 if v + 1 <= spec["max"] else v - 1
+    if spec["type"] == "boolean":
+        return not bool(v)
+    return next(lv for lv in spec["levels"] if lv != v)
+
+
+def _changes(ont: Ontology):
+    """(where, column, changed ontology pieces): one column of one row changed at a time."""
+    acts, resp = ont.actions, ont.responses
+    for col in acts.columns:
+        a = acts.copy()
+        row = a.index[1]
+        a[col] = a[col].astype(object)
+        a.at[row, col] = _other(ont.attributes[col], a.at[row, col]) if col in ont.attributes else f"{a.at[row, col]}x"
+        yield "actions", col, {"actions": a}
+    first, second = resp.index[0], resp.index[1]
+    domains = sorted(set(resp["domain"]))
+    for col in resp.columns:
+        r = resp.copy()
+        r[col] = r[col].astype(object)
+        if col == "domain":
+            r.at[first, col] = next(d for d in domains if d != r.at[first, col])
+        elif col == "stance":
+            r.at[first, col] = "retaliatory" if r.at[first, col] == "accommodating" else "accommodating"
+        elif col == "form":
+            r.at[second, col] = "threat" if r.at[second, col] == "executed" else "executed"
+        elif col == "escalation_rank":  # armed resistance's rank 10 -> 1: the case that served a stale posterior
+            r.at[r["escalation_rank"].astype(int).idxmax(), col] = 1
+        elif col == "opinion_sign":
+            r.at[first, col] = 1 if r.at[first, col] != 1 else -1
+        elif col == "requires":  # an executed response that requires nothing now requires a threat
+            free = next(i for i in r.index if r.at[i, "form"] == "executed" and not r.at[i, "requires"]
+                        and not (r["requires"] == i).any())
+            r.at[free, col] = next(i for i in r.index if r.at[i, "form"] == "threat")
+        else:  # label, description, research code, coded_from: text the design does not read
+            r[col] = r[col].astype(str) + "x"
+        if col in ("escalation_rank", "opinion_sign"):
+            r[col] = r[col].astype(int)
+        assert not r.equals(resp), col
+        yield "responses", col, {"responses": r}
+    for name, spec in ont.attributes.items():
+        for key in spec:
+            attrs = {k: dict(v) for k, v in ont.attributes.items()}
+            s = attrs[name]
+            if key == "type":
+                continue  # another type needs other values in actions.csv: a new ontology, not one column
+            if key == "levels":
+                s["levels"] = [*s["levels"], "new_level"]
+            elif key == "baseline":
+                s["baseline"] = next(lv for lv in s["levels"] if lv != s["baseline"])
+            elif key == "description":
+                s["description"] = s["description"] + " (reworded)"
+            else:  # numeric: min, max, center, scale
+                s[key] = s[key] * 2 + 1 if key != "min" else s[key] - 1
+            yield "attribute", key, {"attributes": attrs}
+    for name, spec in ont.composites.items():
+        comp = {k: dict(v) for k, v in ont.composites.items()}
+        comp[name]["members"] = list(spec["members"])[:-1] or list(ont.response_ids)[:1]
+        comp[name]["label"] = spec["label"] + " (reworded)"
+        yield "composites", name, {"composites": comp}
+
+
+def test_every_ontology_column_the_model_reads_is_in_the_cache_key(inputs):
+    base_hash = inputs_hash(inputs, SAMPLER, SEED)
+    base_design = design(inputs)
+    seen = {"actions": set(), "responses": set(), "attribute": set()}
+    stale, wasted = [], []
+    for where, col, pieces in _changes(inputs.ontology):
+        changed = _with(inputs, **pieces)
+        h = inputs_hash(changed, SAMPLER, SEED)
+        try:
+            reads = not _same_design(base_design, design(changed))
+        except ValueError:  # e.g. another baseline level drops a covariate a claim names: another model entirely
+            reads = True
+        if reads and h == base_hash:
+            stale.append(f"{where}.{col}")
+        if not reads and h != base_hash and (where, col) not in CONSERVATIVE:
+            wasted.append(f"{where}.{col}")
+        if where in seen:
+            seen[where].add(col)
+    assert not stale, f"the model reads these but the cache key ignores them (a stale posterior is served): {stale}"
+    assert not wasted, f"the model does not read these, yet they change the cache key (a wasted refit): {wasted}"
+    # the test went through every column, including the one that was missing
+    assert seen["actions"] == set(inputs.ontology.actions.columns)
+    assert seen["responses"] == set(inputs.ontology.responses.columns) and "escalation_rank" in seen["responses"]
+
+
+def test_the_design_reads_escalation_rank(inputs):
+    """The premise of the stale-posterior bug: the rank is in the intercepts, so changing it is a new model."""
+    r = inputs.ontology.responses.copy()
+    top = r["escalation_rank"].idxmax()
+    r.at[top, "escalation_rank"] = 1
+    assert not np.array_equal(design(inputs).rank_z, design(_with(inputs, responses=r)).rank_z)
+
+
+def test_every_model_setting_changes_the_cache_key(cfg, inputs):
+    from omegaconf import OmegaConf
+
+    from forecast.inputs import config as _config
+    from forecast.inputs import schema
+
+    base = inputs_hash(inputs, SAMPLER, SEED)
+    keys = list(OmegaConf.to_container(cfg.model))
+    assert "sigma_rank" in keys and len(keys) > 20
+    for k in keys:
+        v = cfg.model[k]
+        values = [c for c in schema.ABLATION_SWITCHES[k] if c != v] if k in schema.ABLATION_SWITCHES else \
+            [v / 2 if isinstance(v, float) and 0 < v < 1 else v + 1]
+        for new in values:
+            c2 = cfg.copy()
+            OmegaConf.update(c2, f"model.{k}", new, force_add=True)
+            h = inputs_hash(dataclasses.replace(inputs, hyper=_config.hyper(c2)), SAMPLER, SEED)
+            assert h != base, f"model.{k}={new} leaves the inputs hash unchanged"
+
+
+def _edit_csv(path, row_id: str, col: str, value: str) -> None:
+    """Change one cell of a CSV under a copy of data/, as a user would."""
+    import csv
+
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    for row in rows:
+        if row["id"] == row_id:
+            row[col] = value
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _load(data_dir, cache, *overrides):
+    import forecast
+
+    return forecast.load_inputs(forecast.compose([f"paths.data={data_dir}", f"paths.cache={cache}", *overrides]))
+
+
+def test_escalation_rank_changes_the_hash_end_to_end(data_copy, session_cache):
+    """Armed resistance's rank 10 -> 1 in data/ontology/responses.csv: a new inputs hash (main served the old
+    posterior)."""
+    before = _load(data_copy, session_cache)
+    _edit_csv(data_copy / "ontology" / "responses.csv", "armed_resistance", "escalation_rank", "1")
+    after = _load(data_copy, session_cache)
+    assert after.ontology.responses.at["armed_resistance", "escalation_rank"] == 1
+    assert inputs_hash(after, SAMPLER, SEED) != inputs_hash(before, SAMPLER, SEED)
+
+
+def test_coded_from_changes_the_hash_only_where_the_model_reads_it(data_copy, session_cache):
+    """``coded_from`` reaches the model through the record: with ``model.attribute_cells=leave_out`` its cells
+    leave the outcomes (a new hash); with the default (``observe``) the model never reads it (the same hash)."""
+    leave = "model.attribute_cells=leave_out"
+    before_obs, before_leave = _load(data_copy, session_cache), _load(data_copy, session_cache, leave)
+    target = next(r for r, v in before_obs.ontology.responses["coded_from"].items() if v)
+    _edit_csv(data_copy / "ontology" / "responses.csv", target, "coded_from", "")
+    after_obs, after_leave = _load(data_copy, session_cache), _load(data_copy, session_cache, leave)
+    assert inputs_hash(after_obs, SAMPLER, SEED) == inputs_hash(before_obs, SAMPLER, SEED)
+    assert inputs_hash(after_leave, SAMPLER, SEED) != inputs_hash(before_leave, SAMPLER, SEED)
