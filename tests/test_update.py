@@ -1,4 +1,4 @@
-"""PSIS updates of a cached posterior (forecast/model/update.py) against exact refits, synthetic world.
+"""PSIS updates of a cached posterior (forecast/model/reweight.py) against exact refits, synthetic world.
 
 A posterior of 150 synthetic episodes (2 chains x 500 draws) is cached; the target adds 10 more
 episodes. The PSIS-updated means of all 32 action x response probabilities are compared with an exact
