@@ -321,11 +321,12 @@ def test_the_panel_in_the_page_is_escaped_and_allowed_by_hash_only(syn):
 
 
 def test_whatif_js_ships_as_package_data():
-    """whatif.js is inlined from the installed package: pyproject must ship it (not only a checkout has it)."""
+    """whatif_core.js and whatif.js are inlined from the installed package: pyproject must ship them."""
     import fnmatch
     import tomllib
     from pathlib import Path
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["forecast.outputs"]
-    assert any(fnmatch.fnmatch("whatif.js", p) for p in patterns)
+    for name in ("whatif_core.js", "whatif.js"):
+        assert any(fnmatch.fnmatch(name, p) for p in patterns), name

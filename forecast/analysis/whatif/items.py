@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from forecast.errors import InputError
 from forecast.inputs.data import Inputs, episode_from_record
 from forecast.inputs.priors import Claim, parse_claim
-
-if TYPE_CHECKING:
-    from forecast.analysis.whatif.draws import Draws
 
 KINDS = ("poll", "episode", "judgement")
 # (categories are data: the examples name no action or response of the shipped ontology)
@@ -143,8 +140,9 @@ def _no_rest(where: str, kv: dict[str, str], allowed: str) -> None:
         raise InputError(where, f"unknown name {next(iter(kv))!r}", f"use only {allowed}")
 
 
-def check_items(items: list[Item], draws: Draws, inputs: Inputs) -> list[Item]:
-    """Names checked against the posterior's ontology and pollsters; an episode's implied threats added."""
+def check_items(items: list[Item], draws: Any, inputs: Inputs) -> list[Item]:
+    """Names checked against the posterior's ontology and pollsters (``draws``: the report's ``Draws``); an
+    episode's implied threats added."""
     out: list[Item] = []
     for it in items:
         where = f"forecast whatif --{it.kind} {it.spec()!r}"
