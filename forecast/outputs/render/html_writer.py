@@ -6,9 +6,10 @@ frame (``templates/whatif.html``) are Jinja templates with autoescape on: a user
 (or, with ``templates=``, a folder of files that replace them by name) without touching Python. Values reach a
 template escaped; only the stylesheet, the panel's JSON data and its script go in as checked markup.
 
-No external URL except the links to sources the reader may click. The one script is the "What if ...?" panel's
-(``whatif_core.js`` then ``whatif.js``, inlined as one and allowed by its hash in the page's Content-Security-Policy, which forbids every fetch);
-its data is a JSON block (``<`` ``>`` ``&`` escaped) and every text it shows goes in as ``textContent``.
+No external URL except the links to sources the reader may click. The one script is the "What if ...?"
+panel's (``whatif_core.js`` then ``whatif.js``, inlined as one and allowed by its hash in the page's
+Content-Security-Policy, which forbids every fetch); its data is a JSON block (``<`` ``>`` ``&`` escaped) and
+every text it shows goes in as ``textContent``.
 """
 
 from __future__ import annotations
