@@ -37,6 +37,7 @@ from forecast.inputs.data import Episodes, Inputs, polls_frame
 from forecast.model.build import observed_cells
 from forecast.model.fit import fit
 from forecast.model.likelihood import cell_probabilities, episode_loglik
+from forecast.model.psis import psis_weights
 
 log = logging.getLogger("forecast")
 
@@ -131,10 +132,8 @@ def weighted_cell_p(fitted, ont, episodes: Episodes, pos: int, log_ratio: xr.Dat
         return np.zeros(0)
     if log_ratio is None:
         return cp.mean(("chain", "draw")).values
-    lw, _ = (-log_ratio).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(lw - lw.max())
-    w = w / w.sum()
-    return (cp * w).sum(("chain", "draw")).values
+    w = psis_weights(log_ratio.transpose("chain", "draw").values).w
+    return (cp * xr.DataArray(w, dims=("chain", "draw"))).sum(("chain", "draw")).values
 
 
 def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: xr.DataTree | None = None,
