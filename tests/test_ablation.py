@@ -139,12 +139,13 @@ def test_a_psis_update_follows_the_ablation_switches(default_inputs):
     inputs = _inputs("model.poll_effects=sum_to_zero")
     assert diff(state(inputs, {}), inputs, {}) == []
     polls = inputs.polls
-    assert polls["pollster"].nunique() > 1
-    extra = polls.iloc[[0]].rename(index={polls.index[0]: "P-new"}).assign(pollster="A new pollster")
+    used = polls[polls["use"] == "likelihood"]
+    assert used["pollster"].nunique() > 1
+    extra = used.iloc[[0]].rename(index={used.index[0]: "P-new"}).assign(pollster="A new pollster")
     target = dataclasses.replace(inputs, polls=pd.concat([polls, extra]))
     changes = diff(state(inputs, {}), target, {})
     assert [c.kind for c in changes] == ["poll"]
-    known = sorted(set(polls["pollster"]))
+    known = sorted(set(used["pollster"]))
     ds = xr.Dataset({"public_opposition": (("chain", "draw"), np.full((1, 4), 0.7)),
                      "house": (("chain", "draw", "pollster"), np.zeros((1, 4, len(known))))},
                     coords={"pollster": known})
