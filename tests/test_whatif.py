@@ -1,4 +1,4 @@
-"""The what-if path (forecast/analysis/whatif.py, `forecast whatif`): hypothetical evidence reweights the report's
+"""The what-if path (forecast/analysis/whatif/, `forecast whatif`): hypothetical evidence reweights the report's
 draws. No MCMC: seeded draws whose answer is known in closed form, and seeded random parameters of the real
 ontology pushed through the report's own code. The page's JavaScript is checked against this path in
 tests/test_whatif_browser.py."""

@@ -30,7 +30,7 @@ import numpy as np
 
 from forecast.inputs.config import paths
 from forecast.inputs.data import Inputs
-from forecast.model.fit import posterior_family, fit_config, sampler_settings
+from forecast.model.fit import fit_config, posterior_family, sampler_settings
 from forecast.model.posterior_index import read
 from forecast.model.predict import predict
 from forecast.model.psis import K_MAX, psis_weights
