@@ -3,7 +3,7 @@
     .venv/bin/python bench/psis_vs_cached_refits.py CACHE_DIR [--scenario one_time_raid]
 
 For every cached posterior whose inputs hold exactly one evidence entry, reweights the cached
-evidence-free posterior by that entry with forecast.model.update (as ``update=auto`` would) and
+evidence-free posterior by that entry with forecast.model.reweight (as ``update=auto`` would) and
 compares the scenario's response-probability means with the cached exact refit. Used when the update
 code changed after the refits were sampled (the refits do not depend on it).
 """
@@ -33,8 +33,9 @@ def main() -> None:
     import forecast
     from forecast.api import scenarios
     from forecast.inputs.load import load_inputs
-    from forecast.model import update as U
+    from forecast.model import reweight as U
     from forecast.model.predict import predict
+    from forecast.model.psis import K_MAX, psis_weights
 
     cache = Path(args.cache)
     cfg = forecast.compose([f"paths.cache={cache}", f"scenario={args.scenario}"])
@@ -62,15 +63,15 @@ def main() -> None:
         t = time.perf_counter()
         try:
             ch = U.diff(b, inp, fam)
-            lr = U.Terms(bidata, inp, base.get("pollsters", [])).total(ch)
+            lr = U.LogRatios(bidata, inp, base.get("pollsters", [])).total(ch)
         except U.NotReweightable as err:
             rows.append({"entry": e, "method": "refit", "reason": str(err)})
             print(json.dumps(rows[-1]), flush=True)
             continue
-        w, k, ess = U.psis_weights(lr)
+        w, k, ess = psis_weights(lr)
         secs = time.perf_counter() - t
         m_upd, m_ex = means(bidata, inp, w), means(load(st["hash"]), inp)
-        rows.append({"entry": e, "method": "psis" if k <= U.K_MAX else "refit (k > 0.7)", "pareto_k": round(k, 3),
+        rows.append({"entry": e, "method": "psis" if k <= K_MAX else "refit (k > 0.7)", "pareto_k": round(k, 3),
                      "ess_weights": round(ess, 1), "reweight_s": round(secs, 2),
                      "max_abs_diff_psis_vs_refit": round(float((m_upd - m_ex).abs().max()), 4),
                      "max_abs_move_base_vs_refit": round(float((m_base - m_ex).abs().max()), 4),

@@ -35,7 +35,7 @@ def main() -> None:
     from forecast.inputs.load import load_inputs
     from forecast.model.fit import fit_config
     from forecast.model.predict import predict
-    from forecast.model.update import weighted_mean
+    from forecast.model.summary import mean as weighted_mean
 
     cache = Path(tempfile.mkdtemp(prefix="forecast-psis-"))
     cfg = forecast.compose([f"paths.cache={cache}", f"scenario={args.scenario}"])

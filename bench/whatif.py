@@ -76,12 +76,12 @@ def _se(d, items, inputs, chains: int) -> dict[str, float]:
     from arviz_stats.base import array_stats
 
     from forecast.analysis import whatif as W
-    from forecast.model import update as U
+    from forecast.model.psis import psis_weights
 
     total = np.zeros(d.size) if d.base_log_ratio is None else d.base_log_ratio.astype(float)
     for it in W.check_items(items, d, inputs):
         total = total + W.item_loglik(d, it, inputs)
-    w, _, _ = U.psis_weights(total)
+    w, _, _ = psis_weights(total)
     chains = chains if d.size % chains == 0 else 1  # thin_index keeps chain order: S / chains draws each
     out = {}
     for j, r in enumerate(d.responses):
@@ -119,7 +119,7 @@ def _refit(res, home: Path, cache: Path, scenario: str) -> tuple[dict, float]:
 def _psis_report(home: Path, cache: Path, scenario: str, drv) -> dict:
     """A report whose posterior is a PSIS update: the panel against the headline and against the CLI."""
     from forecast.analysis import whatif as W
-    from forecast.model import update as U
+    from forecast.model.psis import psis_weights
 
     work = Path(tempfile.mkdtemp(prefix="forecast-whatif-psis-"))
     for sub in ("conf", "data"):
@@ -140,7 +140,7 @@ def _psis_report(home: Path, cache: Path, scenario: str, drv) -> dict:
     html_text = (rep / "report.html").read_text(encoding="utf-8")
     d = W.from_payload(json.loads(re.search(r'<script type="application/json" id="whatif-data">(.*?)</script>',
                                             html_text, re.S).group(1)))
-    w0, k0, ess0 = U.psis_weights(d.base_log_ratio.astype(float))
+    w0, k0, ess0 = psis_weights(d.base_log_ratio.astype(float))
     head = {r["response"]: r for r in data["responses"]}
     before = [(abs(float(w0 @ d.p[:, j].astype(float)) - head[r]["mean"]) / max(head[r]["mcse_mean"], 1e-9),
                abs(float(w0 @ d.p[:, j].astype(float)) - head[r]["mean"])) for j, r in enumerate(d.responses)]

@@ -57,27 +57,12 @@ def predict_scenarios(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[
 def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9, weights=None) -> pd.DataFrame:
     """Mean and HDI per scenario and response (or composite). Pass ``weights=fitted.weights``: a PSIS
     update's draws are importance-weighted (``None``, a cache hit or an exact fit: equal weights)."""
+    from forecast.model import summary
+
     da = pred[var]
-    if weights is None:
-        import arviz as az
-
-        hdi = az.hdi(da, prob=hdi_prob)
-        mean = da.mean(("chain", "draw"))
-        lo = hdi.sel(ci_bound="lower").drop_vars("ci_bound")
-        hi = hdi.sel(ci_bound="upper").drop_vars("ci_bound")
-        return xr.Dataset({"mean": mean, "hdi_low": lo, "hdi_high": hi}).to_dataframe().reset_index()
-    import numpy as np
-
-    from forecast.model.update import weighted_hdi, weighted_mean
-
-    w = np.asarray(weights, dtype=float)
-    mean = weighted_mean(da, w)
-    flat = da.stack(sample=("chain", "draw")).transpose(..., "sample")
-    bounds = np.apply_along_axis(lambda x: np.array(weighted_hdi(x, w.ravel(), hdi_prob)), -1, flat.values)
-    other = [d for d in flat.dims if d != "sample"]
-    lo = xr.DataArray(bounds[..., 0], dims=other, coords={d: flat[d] for d in other})
-    hi = xr.DataArray(bounds[..., 1], dims=other, coords={d: flat[d] for d in other})
-    return xr.Dataset({"mean": mean, "hdi_low": lo, "hdi_high": hi}).to_dataframe().reset_index()
+    lo, hi = summary.hdi(da, hdi_prob, weights)
+    out = xr.Dataset({"mean": summary.mean(da, weights), "hdi_low": lo, "hdi_high": hi})
+    return out.to_dataframe().reset_index()
 
 
 def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,

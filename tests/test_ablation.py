@@ -126,13 +126,31 @@ def test_sigma_rank_zero_removes_the_rank_effect(default_inputs):
         "rank_effect"}
 
 
-def test_a_psis_update_refuses_an_ablated_model(default_inputs):
-    """The PSIS terms are the shipped model's: an ablation switch makes a cached posterior's update a refit."""
-    from forecast.model.update import NotReweightable, diff, state
+def test_a_psis_update_follows_the_ablation_switches(default_inputs):
+    """The model's terms on stored draws follow every ablation switch (tests/test_terms.py pins them to PyMC), so
+    an ablated model's cached posterior is updated like the shipped model's; what no reweighting reproduces is
+    refused with the terms' one message: under zero-sum wording effects, a new pollster beside the others
+    (its effect changes theirs)."""
+    import pandas as pd
+    import xarray as xr
+
+    from forecast.model.reweight import LogRatios, NotReweightable, diff, state
 
     inputs = _inputs("model.poll_effects=sum_to_zero")
-    with pytest.raises(NotReweightable, match="ablation switch model.poll_effects"):
-        diff(state(inputs, {}), inputs, {})
+    assert diff(state(inputs, {}), inputs, {}) == []
+    polls = inputs.polls
+    used = polls[polls["use"] == "likelihood"]
+    assert used["pollster"].nunique() > 1
+    extra = used.iloc[[0]].rename(index={used.index[0]: "P-new"}).assign(pollster="A new pollster")
+    target = dataclasses.replace(inputs, polls=pd.concat([polls, extra]))
+    changes = diff(state(inputs, {}), target, {})
+    assert [c.kind for c in changes] == ["poll"]
+    known = sorted(set(used["pollster"]))
+    ds = xr.Dataset({"public_opposition": (("chain", "draw"), np.full((1, 4), 0.7)),
+                     "house": (("chain", "draw", "pollster"), np.zeros((1, 4, len(known))))},
+                    coords={"pollster": known})
+    with pytest.raises(NotReweightable, match="new pollster 'A new pollster' under model.poll_effects=sum_to_zero"):
+        LogRatios(xr.DataTree.from_dict({"posterior": ds}), target, known).total(changes)
 
 
 def test_the_consent_cells_restate_the_consent_attribute(default_inputs):

@@ -152,7 +152,7 @@ def test_importing_the_report_path_imports_no_matplotlib():
     import sys
 
     code = ("import sys, forecast.outputs.report, forecast.outputs.figures, forecast.outputs.render, "
-            "forecast.outputs.checks_report, forecast.analysis.replay, forecast.analysis.changes, "
+            "forecast.outputs.checks_report, forecast.analysis.replay, forecast.analysis.attribution, "
             "forecast.analysis.checks.run; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stdout

@@ -16,7 +16,10 @@ import numpy as np
 import xarray as xr
 
 from forecast.model.build import build_model, chain_index, observed_cells
-from forecast.model.likelihood import N_NODES, cell_logp_given_factor, episode_eta, episode_loglik
+from forecast.model.likelihood import episode_loglik
+from forecast.model.terms import EPISODE_NODES as N_NODES
+from forecast.model.terms import cell_logp_given_factor
+from forecast.model.terms import eta_episodes as episode_eta
 
 from .synthetic import simulate_inputs
 

@@ -49,7 +49,7 @@ def test_diagnostics_error_names_each_failing_report_with_its_own_numbers(tmp_pa
     monkeypatch.setattr(forecast.api, "load_inputs", lambda cfg: inputs)
     monkeypatch.setattr(forecast.api, "fit", lambda *a, **k: SimpleNamespace(from_cache=True, inputs_hash="h"))
     monkeypatch.setattr(forecast.api, "write_report", lambda *a, **k: dirs)
-    monkeypatch.setattr("forecast.analysis.changes.previous_reports", lambda *a, **k: {})
+    monkeypatch.setattr("forecast.analysis.attribution.previous_reports", lambda *a, **k: {})
     monkeypatch.setattr("forecast.outputs.history.append_history", lambda *a, **k: None)
     cfg = forecast.compose([f"paths.reports={tmp_path}", "all_scenarios=true"])
     with pytest.raises(DiagnosticsError) as e:

@@ -1,4 +1,4 @@
-"""Shapley attribution by PSIS weights (forecast/analysis/update.py) on a case with a known answer.
+"""Shapley attribution by PSIS weights (forecast/analysis/attribution/shapley.py) on a case with a known answer.
 
 The "posterior" is 4000 independent draws of theta ~ Normal(0, 1); each new entry j is an
 observation y_j ~ Normal(theta, 1), so with the entries of S added the exact posterior mean is
@@ -17,13 +17,13 @@ import itertools
 
 import numpy as np
 
-from forecast.analysis.update import psis_shapley, shapley
+from forecast.analysis.attribution.shapley import psis_shapley, shapley
 
 Y = {"poll": 0.9, "episode": -0.6, "signal": 0.35}
 
 
 class _Terms:
-    """Stands in for forecast.model.update.Terms: log-likelihood of each entry per draw."""
+    """Stands in for forecast.model.reweight.LogRatios: log-likelihood of each entry per draw."""
 
     def __init__(self, theta):
         self.theta = theta
@@ -90,27 +90,3 @@ def test_large_pareto_k_stops_the_attribution():
 
     res = psis_shapley(Sharp(theta), [], {"far": ["far"]}, theta[..., None])
     assert res is not None and "parts" not in res and res["max_k"] > 0.7
-
-
-def test_weighted_hdi_and_resampling():
-    """Equal weights give the plain HDI (the figures' own); doubling the weight of the upper half
-    moves the 90% interval up; systematic resampling reproduces a weighted mean within 0.01."""
-    import arviz as az
-
-    from forecast.model.update import resample, weighted_hdi
-
-    x = np.random.default_rng(3).standard_normal((2, 2000))
-    w = np.full(x.shape, 1 / x.size)
-    lo, hi = weighted_hdi(x, w, 0.9)
-    lo0, hi0 = (float(v) for v in az.hdi(x.ravel(), prob=0.9))
-    assert abs(lo - lo0) < 0.01 and abs(hi - hi0) < 0.01
-    w2 = np.where(x > 0, 2.0, 1.0)
-    w2 /= w2.sum()
-    lo2, hi2 = weighted_hdi(x, w2, 0.9)
-    assert lo2 > lo + 0.05 and hi2 > hi + 0.05
-    import xarray as xr
-
-    ds = xr.Dataset({"v": (("chain", "draw"), x)}, coords={"chain": [0, 1], "draw": np.arange(2000)})
-    r = resample(ds, w2)
-    assert r["v"].shape == (2, 2000)
-    assert abs(float(r["v"].mean()) - float((x * w2).sum())) < 0.01

@@ -1,4 +1,4 @@
-"""PSIS updates of a cached posterior (forecast/model/update.py) against exact refits, synthetic world.
+"""PSIS updates of a cached posterior (forecast/model/reweight.py) against exact refits, synthetic world.
 
 A posterior of 150 synthetic episodes (2 chains x 500 draws) is cached; the target adds 10 more
 episodes. The PSIS-updated means of all 32 action x response probabilities are compared with an exact
@@ -30,6 +30,7 @@ import xarray as xr
 from forecast.inputs.data import Episodes
 from forecast.inputs.priors import parse_claim
 from forecast.model import fit as F
+from forecast.model import summary
 from forecast.model.fit import fit
 
 from .synthetic import simulate_inputs
@@ -57,18 +58,11 @@ def world(tmp_path_factory):
 
 
 def _mean_and_mcse(f, base=None):
-    """Each cell's mean and its Monte Carlo standard error: an exact fit's MCSE of the mean (autocorrelation
-    included), or a PSIS update's self-normalised importance-sampling MCSE (r_eff from the base draws' ESS)."""
-    import arviz as az
-
+    """Each cell's mean and its Monte Carlo standard error (forecast.model.summary): an exact fit's MCSE of the
+    mean (autocorrelation included), or a PSIS update's self-normalised importance-sampling MCSE (r_eff from the
+    base draws' ESS)."""
     p = f.idata["posterior"]["p"]
-    if f.weights is None:
-        return p.mean(("chain", "draw")).values, az.mcse(f.idata, var_names=["p"], method="mean")["p"].values
-    w = xr.DataArray(f.weights, dims=("chain", "draw"))
-    m = (p * w).sum(("chain", "draw"))
-    r_eff = np.minimum(az.ess(f.idata, var_names=["p"], method="mean")["p"].values / f.weights.size, 1.0)
-    se = np.sqrt((w**2 * (p - m) ** 2).sum(("chain", "draw")).values / r_eff)
-    return m.values, se
+    return summary.mean(p, f.weights).values, np.asarray(summary.mcse_mean(p, f.weights))
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""The what-if path (forecast/analysis/whatif.py, `forecast whatif`): hypothetical evidence reweights the report's
+"""The what-if path (forecast/analysis/whatif/, `forecast whatif`): hypothetical evidence reweights the report's
 draws. No MCMC: seeded draws whose answer is known in closed form, and seeded random parameters of the real
 ontology pushed through the report's own code. The page's JavaScript is checked against this path in
 tests/test_whatif_browser.py."""
@@ -15,13 +15,15 @@ import shlex
 import numpy as np
 import pandas as pd
 import pytest
-import xarray as xr
 from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import betainc, expit
 
 from forecast.analysis import whatif as W
+from forecast.analysis.whatif import beta as B
 from forecast.errors import InputError
-from forecast.model import update as U
+from forecast.model import terms as T
+from forecast.model.psis import psis_weights
+from forecast.model.reweight import LogRatios
 
 from .synthetic import simulate_inputs
 from .whatif_draws import draws_from_fit, episode_change, fake_fit, synthetic_draws, with_opinion_signs
@@ -52,10 +54,9 @@ def test_a_poll_moves_the_opinion_as_the_conjugate_posterior(syn):
     d = synthetic_draws(syn, S=4000, theta=theta, house=np.zeros((4000, 1)))
     res = W.reweight(d, [W.Poll(0.6, 20, "A")], syn)
     th = _row(res, "public_opposition", "opinion")
-    ds = xr.Dataset({"public_opposition": (("chain", "draw"), d.theta.astype(float)[None]),
-                     "house": (("chain", "draw", "pollster"), d.house.astype(float)[None])}, coords={"pollster": ["A"]})
     poll = pd.DataFrame([{"pollster": "A", "n": 20, "share_opposed": 0.6}])
-    w, _, _ = U.psis_weights(U.poll_loglik(ds, syn, poll, ["A"])[0])  # the same weights, to size the MC error
+    # the same weights, to size the MC error
+    w = psis_weights(T.poll_loglik(d.theta.astype(float), d.house.astype(float), ["A"], poll, syn.hyper)).w
     se = _is_se(d.theta.astype(float), w)
     assert abs(th["before_mean"] - 0.8) < 0.01
     assert abs(th["after_mean"] - 2 / 3) < 4 * se + 1e-3, (th["after_mean"], se, "the poll term is wrong")
@@ -89,7 +90,7 @@ def test_a_judgement_moves_its_cell_as_the_normal_posterior(syn):
     res = W.reweight(d, [item], syn)
     got = _row(res, "r3")["after_mean"]
     ll = -0.5 * ((mu - x) / sd) ** 2
-    se = _is_se(x, U.psis_weights(ll)[0])
+    se = _is_se(x, psis_weights(ll)[0])
     assert abs(got - expected) < 4 * se + 0.01, (got, expected, se)
     assert abs(_row(res, "r3")["before_mean"]) < 0.05 and expected > 0.5
 
@@ -108,7 +109,7 @@ def test_an_episode_weighs_each_draw_by_its_coded_cells(syn):
     expected = float(np.sum(wq * x * expit(x)) / np.sum(wq * expit(x)))  # about 0.41
     res = W.reweight(d, [W.Episode("a1", (("r0", 1),))], syn)
     got = _row(res, "r0")["after_mean"]
-    se = _is_se(d.eta[:, a, r].astype(float), U.psis_weights(np.log(expit(d.eta[:, a, r].astype(float))))[0])
+    se = _is_se(d.eta[:, a, r].astype(float), psis_weights(np.log(expit(d.eta[:, a, r].astype(float))))[0])
     assert abs(got - expected) < 4 * se + 0.005, (got, expected, se)
     zero = _row(W.reweight(d, [W.Episode("a1", (("r0", 0),))], syn), "r0")["after_mean"]
     assert abs(zero + expected) < 4 * se + 0.005, "y = 0 must pull the cell down as much as y = 1 pulls it up"
@@ -139,21 +140,22 @@ def test_the_what_if_terms_are_the_psis_updates_terms(syn):
     d = draws_from_fit(cfg, inputs, fitted, "a2", n_draws=400)
     assert d.size == 400 and d.total_draws == 600
     idx = W.thin_index(600, 400)
-    terms = U.Terms(fitted.idata, inputs, ["A", "B"])
+    terms = LogRatios(fitted.idata, inputs, ["A", "B"])
     ep = W.Episode("a2", (("r0", 1), ("r3", 0), ("r5", 1)))
     got = W.item_loglik(d, ep, inputs)
     want = terms.one(episode_change(inputs, "a2", dict(ep.responses), inputs.as_of)).ravel()[idx]
     np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
     item = W.Judgement("a3", "r0", 0.3, 0.6, 0.8)
     claim = W.judgement_claim(item, inputs)
-    want = U.cell_claim_loglik(terms.lp(True), inputs, claim).ravel()[idx]
+    want = T.cell_claim_loglik(terms.lp(True), inputs.ontology, inputs.hyper, claim).ravel()[idx]
     np.testing.assert_allclose(W.item_loglik(d, item, inputs), want, rtol=2e-5, atol=2e-5)
-    ref = U.cell_claim_loglik(terms.lp(False), inputs, claim).ravel()[idx]
+    ref = T.cell_claim_loglik(terms.lp(False), inputs.ontology, inputs.hyper, claim).ravel()[idx]
     assert np.max(np.abs(ref - want)) > 1e-2, "the test cannot tell current from reference opinion"
     for poll in (W.Poll(0.7, 900, "B"), W.Poll(0.7, 900)):
         name = poll.pollster or "someone new"
-        want = U.poll_loglik(fitted.idata["posterior"].to_dataset(), inputs,
-                             pd.DataFrame([{"pollster": name, "n": 900, "share_opposed": 0.7}]), ["A", "B"]).ravel()
+        ds = fitted.idata["posterior"].to_dataset()
+        want = T.poll_loglik(ds["public_opposition"].values, *T.stored_house(ds),
+                             pd.DataFrame([{"pollster": name, "n": 900, "share_opposed": 0.7}]), inputs.hyper).ravel()
         np.testing.assert_allclose(W.item_loglik(d, poll, inputs), want[idx], rtol=2e-5, atol=2e-5)
 
 
@@ -167,12 +169,12 @@ def test_the_reports_own_update_and_the_what_if_are_smoothed_together(syn):
     d = synthetic_draws(syn, S=S, theta=theta, base_log_ratio=base)
     none = W.reweight(d, [], syn)
     th = _row(none, "public_opposition", "opinion")
-    w0, k0, _ = U.psis_weights(d.base_log_ratio.astype(float))
+    w0, k0, _ = psis_weights(d.base_log_ratio.astype(float))
     assert th["before_mean"] == pytest.approx(float(w0 @ d.theta.astype(float)), abs=1e-12)
     assert th["after_mean"] == th["before_mean"] and none.pareto_k == k0
     poll = W.Poll(0.75, 500, "A")
     res = W.reweight(d, [poll], syn)
-    w, k, _ = U.psis_weights(d.base_log_ratio.astype(float) + W.item_loglik(d, poll, syn))
+    w, k, _ = psis_weights(d.base_log_ratio.astype(float) + W.item_loglik(d, poll, syn))
     assert _row(res, "public_opposition", "opinion")["after_mean"] == pytest.approx(float(w @ d.theta.astype(float)),
                                                                                     abs=1e-12)
     assert res.pareto_k == pytest.approx(k)
@@ -272,9 +274,9 @@ def test_maxent_beta_is_the_constrained_maximum_and_close_to_preliz(lower, upper
     a, b = W.maxent_beta(lower, upper, mass)
     assert abs(betainc(a, b, upper) - betainc(a, b, lower) - mass) < 1e-9
     mu = a / (a + b)
-    h = W._entropy_at(mu, lower, upper, mass)
+    h = B._entropy_at(mu, lower, upper, mass)
     for dm in (-1e-3, 1e-3, -1e-2, 1e-2):
-        assert W._entropy_at(mu + dm, lower, upper, mass) <= h + 1e-12
+        assert B._entropy_at(mu + dm, lower, upper, mass) <= h + 1e-12
     pz = elicit("Beta", lower, upper, mass)
     assert a == pytest.approx(pz["alpha"], rel=2e-3) and b == pytest.approx(pz["beta"], rel=2e-3)
 
@@ -287,7 +289,10 @@ def test_thinning_and_the_payload_round_trip(syn):
     assert np.array_equal(W.thin_index(3000, 2000), (np.arange(2000) * 3000) // 2000)
     d = synthetic_draws(syn, S=300, base_log_ratio=np.linspace(-1, 1, 300))
     back = W.from_payload(json.loads(json.dumps(W.payload(d))))
+    assert d.eta_reference is None and back.eta_reference is None  # only under model.episode_opinion=reference
     for k in W.ARRAYS:
+        if k == "eta_reference":
+            continue
         assert np.array_equal(getattr(back, k), getattr(d, k)) and getattr(back, k).dtype == np.float32
 
 
@@ -320,11 +325,12 @@ def test_the_panel_in_the_page_is_escaped_and_allowed_by_hash_only(syn):
 
 
 def test_whatif_js_ships_as_package_data():
-    """whatif.js is inlined from the installed package: pyproject must ship it (not only a checkout has it)."""
+    """whatif_core.js and whatif.js are inlined from the installed package: pyproject must ship them."""
     import fnmatch
     import tomllib
     from pathlib import Path
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["forecast.outputs"]
-    assert any(fnmatch.fnmatch("whatif.js", p) for p in patterns)
+    for name in ("whatif_core.js", "whatif.js"):
+        assert any(fnmatch.fnmatch(name, p) for p in patterns), name

@@ -75,8 +75,8 @@ def synthetic_draws(inputs, *, S: int = 2000, seed: int = 0, theta=None, eta=Non
 
 
 def episode_change(inputs, action: str, coded: dict[str, int], date: dt.date):
-    """An evidence episode as the PSIS update machinery receives it (forecast.model.update.Change)."""
-    from forecast.model.update import Change
+    """An evidence episode as the PSIS update machinery receives it (forecast.model.reweight.Change)."""
+    from forecast.model.reweight import Change
 
     ont = inputs.ontology
     table = {"id": "E-x", "date": date, "action_type": action, **{k: ont.actions.at[action, k] for k in ont.attributes},

@@ -3,10 +3,10 @@
 An analyst's judgements change only claim terms of the model (pseudo-observations of cell
 probabilities, orderings, the priors of effects and latent drivers), all of which are functions of
 stored posterior draws. So the posterior under an analyst's claims is the article posterior
-reweighted by ``exp(T_analyst - T_article)`` (importance sampling, Pareto-smoothed: PSIS, Vehtari et
-al. 2024, via arviz-stats), and the log pool is the same with the log pool's claims (one model, so
-one set of weights). The linear pool is the weighted mixture of the analysts' reweighted draws. No
-fit is needed unless the Pareto k of a reweighting exceeds 0.7 (the draws then cannot represent the
+reweighted by ``exp(T_analyst - T_article)`` (the model's claim terms, ``forecast.model.terms``;
+importance sampling, Pareto-smoothed: ``forecast.model.psis``), and the log pool is the same with the log
+pool's claims (one model, so one set of weights). The linear pool is the weighted mixture of the analysts'
+reweighted draws. No fit is needed unless the Pareto k of a reweighting exceeds 0.7 (the draws then cannot represent the
 new posterior): that analyst's (or the log pool's) claims are refitted exactly, cached by their
 inputs hash like every fit. ``tests/test_judgements.py`` checks the shortcut against exact refits.
 """
@@ -35,24 +35,13 @@ from forecast.inputs.judgements import (
     parse_weights,
 )
 from forecast.inputs.priors import Claim
-from forecast.model.build import (
-    ALPHA,
-    BETA,
-    DELTA,
-    KAPPA,
-    LOADING,
-    THETA,
-    chain_index,
-    log_sigmoid,
-    marginal_p,
-    quadrature,
-)
+from forecast.model import summary
+from forecast.model import terms as T
 from forecast.model.fit import Fit, fit_config
 from forecast.model.predict import predict
+from forecast.model.psis import K_MAX, psis_weights
 
 log = logging.getLogger("forecast")
-K_MAX = 0.7  # PSIS reliability threshold (Vehtari et al.): above it, refit exactly
-EPS = 1e-9
 
 
 @dataclass
@@ -61,74 +50,30 @@ class Base:
 
     fit: Fit
     claims: list[Claim]
+    ds: xr.Dataset  # the stored draws
     lp_ref: np.ndarray  # (chain, draw, action, response): logit P at the reference opinion
-    g: np.ndarray  # (chain, draw, covariate)
-    theta: np.ndarray  # (chain, draw)
-    kappa: np.ndarray
     pred: xr.Dataset | None = None  # predictions of the scenarios, (chain, draw, scenario, response)
     t_base: np.ndarray | None = None
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.lp_ref.shape[:2]
+
 
 def make_base(fit: Fit, claims: list[Claim], inputs: Inputs, scenarios: dict[str, dict] | None = None) -> Base:
-    ont, h = inputs.ontology, inputs.hyper
-    post = fit.idata["posterior"].to_dataset()
-    X = ont.covariates(ont.actions)  # (A, K): as the model's eta_act
-    eta = (post[ALPHA].values[:, :, None, :] + np.einsum("ak,cdkr->cdar", X, post[BETA].values)
-           + post[DELTA].values)
-    nodes, weights = quadrature(int(h["quadrature_nodes"]))
-    p = marginal_p(eta, post[LOADING].values[:, :, None, None, :], chain_index(ont), nodes, weights, np)
-    p = np.clip(p, EPS, 1 - EPS)
-    b = Base(fit, claims, np.log(p) - np.log1p(-p), post["g"].values, post[THETA].values, post[KAPPA].values)
+    T.require_supported(inputs.hyper)
+    ds = fit.idata["posterior"].to_dataset()
+    b = Base(fit, claims, ds, T.logit_p_actions(ds, inputs.ontology, inputs.hyper, current_opinion=False))
     if scenarios:
-        b.pred = predict(fit.idata, ont, h, scenarios)
+        b.pred = predict(fit.idata, inputs.ontology, inputs.hyper, scenarios)
     b.t_base = claim_terms(claims, b, inputs)
     return b
 
 
 def claim_terms(claims: list[Claim], base: Base, inputs: Inputs) -> np.ndarray:
-    """Sum of the log densities of every claim-dependent term of the model at each draw, (chain, draw):
-    the same terms ``model.build`` adds (cell pseudo-observations, orderings, the slopes' priors, the
-    latent drivers' priors)."""
-    ont = inputs.ontology
-    acts, resps, covs = ont.action_ids, ont.response_ids, ont.covariate_names
-    from scipy import stats  # here, not at import: seconds the cached report path never needs
-
-    total = np.zeros(base.theta.shape)
-    g_mu = np.zeros(len(covs))
-    g_sd = np.full(len(covs), float(inputs.hyper["slope_sd"]))
-    for c in claims:
-        if getattr(c, "unused", None):
-            continue  # dated after as_of or restating a kept source: no term of the model
-        enc = c.scaled()
-        if c.kind == "cell":
-            mu, sd = c.logit_normal()
-            r = resps.index(c.response)
-            # one pseudo-observation of the mean logit over the actions the claim names (as model.build)
-            mean_lp = np.mean([base.lp_ref[:, :, acts.index(a), r] for a in c.actions], axis=0)
-            total += stats.norm.logpdf(mu, loc=mean_lp, scale=sd)
-        elif c.kind == "ordering":
-            for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
-                diff = (base.lp_ref[:, :, acts.index(a2), resps.index(r2)]
-                        - base.lp_ref[:, :, acts.index(a1), resps.index(r1)])
-                total += log_sigmoid(enc["sharpness"] * diff, np)
-        elif c.kind == "effect":
-            k = covs.index(c.covariate)
-            g_mu[k], g_sd[k] = enc["mu"], enc["sigma"]
-        elif c.target == THETA:
-            total += stats.beta.logpdf(base.theta, enc["alpha"], enc["beta"])
-        elif c.target == KAPPA:
-            total += stats.halfnorm.logpdf(base.kappa, scale=enc["sigma"])
-    total += stats.norm.logpdf(base.g, loc=g_mu, scale=g_sd).sum(axis=-1)
-    return total
-
-
-def psis(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
-    """Pareto-smoothed normalised log weights (chain, draw) and the Pareto k of the reweighting."""
-    import arviz_stats  # noqa: F401 - registers the .azstats accessor
-
-    da = xr.DataArray(-log_ratio, dims=("chain", "draw"))  # psislw smooths 1/ratio (the LOO convention)
-    lw, k = da.azstats.psislw(dim=["chain", "draw"])
-    return lw.values, float(k)
+    """Every claim-dependent term of the model at each draw, (chain, draw): ``forecast.model.terms.claims_loglik``
+    (cell pseudo-observations, orderings, the slopes' priors, the latent drivers' priors, defaults included)."""
+    return T.claims_loglik(base.ds, base.lp_ref, inputs.ontology, inputs.hyper, claims)
 
 
 @dataclass
@@ -149,10 +94,11 @@ class Component:
 
 def reweight(base: Base, claims: list[Claim], inputs: Inputs, label: str) -> Component:
     if claims is base.claims:
-        n = base.theta.size
-        return Component(label, base, claims, np.full(base.theta.shape, -np.log(n)), None, "its own fit")
-    lw, k = psis(claim_terms(claims, base, inputs) - base.t_base)
-    ess = 1.0 / float(np.exp(2 * lw).sum())  # effective draws of the reweighting (Kish)
+        n = int(np.prod(base.shape))
+        return Component(label, base, claims, np.full(base.shape, -np.log(n)), None, "its own fit")
+    w, k, ess = psis_weights(claim_terms(claims, base, inputs) - base.t_base)
+    with np.errstate(divide="ignore"):
+        lw = np.log(w)
     return Component(label, base, claims, lw, k, f"importance sampling from the article fit (Pareto k {k:.2f}, "
                                                  f"{ess:.0f} effective of {lw.size} draws)")
 
@@ -248,19 +194,15 @@ def without(pool: Pool, inputs: Inputs, analyst: str, drop: str | None = None,
 
 
 def weighted_interval(pool: Pool, scenario: int, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    """Equal-tailed interval of the pooled forecast per response (weighted quantiles of the draws)."""
+    """The pooled forecast's HDI per response (``prob`` of the weighted draws, the narrowest interval: the
+    report's other intervals are HDIs too); for the linear pool, of the mixture of the analysts' draws."""
     parts = [(pool.pooled, 1.0)] if pool.pooled is not None else [(pool.components[a], pool.weights[a])
                                                                     for a in pool.analysts]
     vals = np.concatenate([c.base.pred["p"].values[:, :, scenario, :].reshape(-1, c.base.pred.sizes["response"])
                            for c, _ in parts])
     w = np.concatenate([wt * np.exp(c.lw).ravel() for c, wt in parts])
-    lo, hi = [], []
-    for r in range(vals.shape[1]):
-        order = np.argsort(vals[:, r])
-        cw = np.cumsum(w[order]) / w.sum()
-        lo.append(vals[order, r][np.searchsorted(cw, (1 - prob) / 2)])
-        hi.append(vals[order, r][min(np.searchsorted(cw, 1 - (1 - prob) / 2), len(cw) - 1)])
-    return np.array(lo), np.array(hi)
+    bounds = np.array([summary.weighted_hdi(vals[:, r], w, prob) for r in range(vals.shape[1])])
+    return bounds[:, 0], bounds[:, 1]
 
 
 def rebuild_sets(state: dict[str, Any], inputs: Inputs, today: dt.date) -> dict[str, list[Judgement]]:

@@ -23,9 +23,9 @@ from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.evidence import load_evidence
 from forecast.inputs.load import load_inputs
+from forecast.model import summary
 from forecast.model.fit import fit_config
 from forecast.model.predict import predict
-from forecast.model.update import weighted_mean
 from forecast.safe_text import csv_frame
 
 REPLAY_FILE = "history_replay.csv"
@@ -60,7 +60,7 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
                    f"PSIS update (k {fitted.update['pareto_k']})" if fitted.weights is not None else "fitted")
             say(f"replay as of {d}: {how} {fitted.inputs_hash}")
         pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-        m = weighted_mean(pred["p"], fitted.weights).to_pandas()
+        m = summary.mean(pred["p"], fitted.weights).to_pandas()
         u = fitted.update or {}
         method = "psis" if fitted.weights is not None else "exact"
         for s in names:

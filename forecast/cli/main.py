@@ -70,7 +70,7 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
     """Fit once (or hit the cache) and write the configured scenario's report (or all of them).
     In a sweep, ``job`` receives the inputs hash and report folders, and a finished job is reused."""
     from forecast import api
-    from forecast.analysis.changes import previous_reports
+    from forecast.analysis.attribution import previous_reports
     from forecast.inputs import config as _config
     from forecast.outputs.history import append_history, check_history, history_path
 

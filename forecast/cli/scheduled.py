@@ -37,7 +37,7 @@ from filelock import FileLock, Timeout
 
 from forecast import api
 from forecast.analysis.alerts import alert_settings
-from forecast.analysis.changes import previous_reports
+from forecast.analysis.attribution import previous_reports
 from forecast.cli.console import ArgParser
 from forecast.cli.console import say as _say
 from forecast.errors import EXIT_DIAGNOSTICS, EXIT_OK, ForecastError, InputError, Interrupted, LockedError

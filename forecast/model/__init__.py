@@ -1,7 +1,6 @@
-"""Layer 2, model: the PyMC model and what is computed from its stored draws.
-
-``build`` (the pure ``build_model`` and its numeric design), ``fit`` (sampling, diagnostics, the posterior and
-article-only prior caches), ``predict`` (any action profile from the stored draws), ``likelihood`` (the record's
-log-likelihood per episode from stored draws, for checks and updates), ``update`` (PSIS reweighting of a cached
-posterior by new evidence or claims). Imports ``forecast.inputs`` and the base modules only.
+"""Layer 2, model: the PyMC model (``build``) and its terms on stored draws in numpy (``terms``), fitting and
+the posterior cache (``fit``), predictions for any action profile (``predict``), the history's likelihood per
+episode (``likelihood``), the one PSIS (``psis``) and summary of draws (``summary``), and the PSIS update of a
+cached posterior (``reweight``, from the index of cached states ``posterior_index``). Imports
+``forecast.inputs`` and the base modules only.
 """

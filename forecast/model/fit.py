@@ -105,7 +105,7 @@ class Fit:
     from_cache: bool
     timings: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
-    # a PSIS update (forecast.model.update): normalised importance weights (chain, draw) of the
+    # a PSIS update (forecast.model.reweight): normalised importance weights (chain, draw) of the
     # posterior draws and (when a claim changed) of the article-only prior's, and the provenance
     weights: np.ndarray | None = None
     prior_weights: np.ndarray | None = None
@@ -215,7 +215,7 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
         progress: bool = False, use_cache: bool = True, notify=None, update: str = "auto") -> Fit:
     """The posterior for these inputs: from the cache when the inputs hash is there; else, with
     ``update="auto"``, a PSIS update of the nearest cached ancestor when its Pareto k <= 0.7
-    (``forecast.model.update``); else sampled (``update="refit"`` always samples on a cache miss)."""
+    (``forecast.model.reweight``); else sampled (``update="refit"`` always samples on a cache miss)."""
     if update not in ("auto", "refit"):
         from forecast.errors import ConfigError
 
@@ -257,17 +257,19 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
                  notify=None) -> tuple[Fit | None, str | None]:
     """Reweight the nearest cached ancestor (PSIS; Vehtari et al. 2024, Bürkner, Gabry & Vehtari
     2020): the Fit when every Pareto k <= 0.7, else (None, the reason to refit)."""
-    from forecast.model import update as U
+    from forecast.model import reweight as U
+    from forecast.model.posterior_index import ancestors
+    from forecast.model.psis import K_MAX, psis_weights
 
     t0 = time.perf_counter()
-    cands = U.ancestors(cache_dir, inputs, posterior_family(sampler, seed))
+    cands = ancestors(cache_dir, inputs, posterior_family(sampler, seed))
     if not cands:
         return None, None
     n, bh, changes, st = cands[0]
     base = _load(cache_dir / "posteriors" / f"{bh}.nc", bh)
     if base is None:
         return None, None
-    post = U.Terms(base, inputs, st.get("pollsters", []))
+    post = U.LogRatios(base, inputs, st.get("pollsters", []))
     try:
         lr = post.total(changes)
     except U.NotReweightable as e:
@@ -275,22 +277,22 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
         if notify:
             notify(reason)
         return None, reason
-    w, k, ess = U.psis_weights(lr)
+    w, k, ess = psis_weights(lr)
     prov: dict[str, Any] = {"method": "psis", "base_hash": bh, "pareto_k": round(k, 3) if np.isfinite(k) else None,
-                            "ess_weights": round(ess, 1), "draws": int(w.size), "k_max": U.K_MAX,
+                            "ess_weights": round(ess, 1), "draws": int(w.size), "k_max": K_MAX,
                             "changes": [f"{c.kind} {c.label}" for c in changes]}
     wp = None
     if any(c.kind == "claim" for c in changes):
-        prior = U.Terms(base, inputs, [], group="prior")
-        wp, kp, essp = U.psis_weights(prior.total(changes, claims_only=True))
+        prior = U.LogRatios(base, inputs, [], group="prior")
+        wp, kp, essp = psis_weights(prior.total(changes, claims_only=True))
         prov.update(prior_pareto_k=round(kp, 3) if np.isfinite(kp) else None, prior_ess_weights=round(essp, 1))
     # a non-finite k (weights collapsed on one draw: ESS 1) is the worst case, never a pass
     ks = [prov["pareto_k"]] + ([prov["prior_pareto_k"]] if "prior_pareto_k" in prov else [])
     ks = [np.inf if x is None else x for x in ks]
     prov["seconds"] = round(time.perf_counter() - t0, 2)
     what = ", ".join(prov["changes"]) or "nothing"
-    if ks and max(ks) > U.K_MAX:
-        reason = (f"PSIS update from {bh} ({what}) has Pareto k {max(ks):.2f} > {U.K_MAX}: refitting")
+    if ks and max(ks) > K_MAX:
+        reason = (f"PSIS update from {bh} ({what}) has Pareto k {max(ks):.2f} > {K_MAX}: refitting")
         log.info(reason)
         if notify:
             notify(reason)
@@ -299,7 +301,7 @@ def _psis_update(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: 
                        "update": json.dumps(prov)})
     msg = (f"PSIS update of cached posterior {bh} by {what}: Pareto k {prov['pareto_k']}"
            + (f" (prior {prov['prior_pareto_k']})" if "prior_pareto_k" in prov else "")
-           + f" <= {U.K_MAX}, ESS of the weights {ess:.0f} of {w.size} draws (no refit; update=refit forces one)")
+           + f" <= {K_MAX}, ESS of the weights {ess:.0f} of {w.size} draws (no refit; update=refit forces one)")
     log.info(msg)
     if notify:
         notify(msg)
@@ -395,7 +397,8 @@ def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, p
                         "prior_group": "posterior of the article-only model (claims, no history, polls or evidence)"})
     if path is not None:
         _save(idata, path, sampler)
-        from forecast.model.update import record, state
+        from forecast.model.posterior_index import record
+        from forecast.model.reweight import state
 
         record(path.parent.parent, h, state(inputs, posterior_family(sampler, seed)))
     return Fit(as_stored(idata), h, False, timings, path)

@@ -1,7 +1,7 @@
 """Predictions for any action profile from a fitted posterior, as labelled xarray.
 
-Uses the very functions the model uses (``model.marginal_p``/``node_logp``), with numpy, on the
-stored posterior draws: a scenario is an action profile fed to the fitted model, never a refit.
+Uses the model's own terms (``forecast.model.terms.eta_profiles``, ``model.build.node_logp``), with numpy,
+on the stored posterior draws: a scenario is an action profile fed to the fitted model, never a refit.
 """
 
 from __future__ import annotations
@@ -9,36 +9,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 from forecast.errors import InputError
 from forecast.inputs.data import Ontology
-from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, chain_index, node_logp, quadrature
-
-
-def _eta(group: xr.Dataset, ont: Ontology, hyper: dict, profiles: list[dict[str, Any]], actions: list[str],
-         current_opinion: bool) -> np.ndarray:
-    X = ont.covariates(pd.DataFrame.from_records(profiles, columns=list(ont.attributes)))  # (n, K)
-    alpha = group[ALPHA].values  # (c, d, R)
-    beta = group[BETA].values  # (c, d, K, R)
-    delta = group[DELTA].values  # (c, d, A, R)
-    idx = [ont.action_ids.index(a) for a in actions]
-    eta = alpha[:, :, None, :] + np.einsum("nk,cdkr->cdnr", X, beta) + delta[:, :, idx, :]
-    if current_opinion:
-        ref = hyper["opinion_reference"]
-        theta = group[THETA].values[:, :, None, None]
-        kappa = group[KAPPA].values[:, :, None, None]
-        sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
-        eta = eta + sign * kappa * (np.log(theta / (1 - theta)) - np.log(ref / (1 - ref)))
-    return eta
+from forecast.model import terms as T
+from forecast.model.build import LOADING, chain_index, node_logp, quadrature
 
 
 def node_probabilities(idata: xr.DataTree, ont: Ontology, hyper: dict, profiles: list[dict[str, Any]],
                        actions: list[str], group: str = "posterior") -> tuple[np.ndarray, np.ndarray]:
     """P(r | profile, f = node) for each quadrature node: (chain, draw, n, Q, R), and the weights."""
     ds = idata[group].to_dataset()
-    eta = _eta(ds, ont, hyper, profiles, actions, current_opinion=True)
+    eta = T.eta_profiles(ds, ont, hyper, profiles, actions)
     loading = ds[LOADING].values[:, :, None, None, :]  # (c, d, 1, 1, R)
     nodes, weights = quadrature(int(hyper["quadrature_nodes"]))
     lp = node_logp(eta, loading, chain_index(ont), nodes, np)

@@ -112,7 +112,8 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                       "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
                      for i, c in enumerate(cnames)]
         sec = {"pool": pool.method, "composites": comps, "weights": {a: _r(w) for a, w in pool.weights.items()},
-               "interval": f"{hdi_prob:.0%} equal-tailed interval of the pooled draws",
+               "interval": f"{hdi_prob:.0%} HDI of the pooled draws (the narrowest interval, as every interval "
+                           "of the report)",
                "pooled_method": (pool.pooled.method if pool.pooled is not None else
                                  "mixture of the analysts' forecasts, weighted"),
                "analysts": analysts, "judgements": judgements, "rows": rows, "state": state,

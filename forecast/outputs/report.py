@@ -20,15 +20,16 @@ import xarray as xr
 from omegaconf import DictConfig, OmegaConf
 
 from forecast.analysis import whatif as W
-from forecast.analysis.changes import report_state
+from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
 from forecast.files import OWNED_MARKERS, REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
 from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
+from forecast.model import summary
 from forecast.model.fit import Fit, diagnostics, versions
 from forecast.model.predict import predict
-from forecast.model.update import NotReweightable
+from forecast.model.reweight import NotReweightable
 from forecast.outputs.analysts import analysts_sections
 from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
@@ -49,14 +50,14 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
     """mean, sd, HDI, P(> 0.5), the Monte Carlo standard error of the mean and (optionally) bulk ESS and
     R-hat per ``dim`` label of (chain, draw, dim).
 
-    With ``weights`` (a PSIS update, forecast.model.update) the mean, sd, HDI and P(> 0.5) are
-    importance-weighted; ESS, R-hat and the MCSE stay those of the underlying draws. With ``cache``
+    With ``weights`` (a PSIS update) the mean, sd, HDI, P(> 0.5) and the MCSE are importance-weighted
+    (``forecast.model.summary``); ESS and R-hat stay those of the underlying draws. With ``cache``
     (the project's cache folder) the result is kept under a key of the draws, weights, settings and
     this module's code (``forecast.memo``): a cached report never imports arviz."""
     from forecast import memo
 
     da = da.transpose("chain", "draw", dim)
-    key = memo.digest("stats", memo.source(__file__), memo.version("arviz-stats"),
+    key = memo.digest("stats", memo.source(__file__), memo.source(summary.__file__), memo.version("arviz-stats"),
                       da.values, np.asarray(da[dim].values, dtype=str), hdi_prob, convergence,
                       np.asarray(weights) if weights is not None else None)
     hit = memo.get_json(cache, "stats", key)
@@ -71,40 +72,7 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
 
 def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool,
                weights: np.ndarray | None) -> pd.DataFrame:
-    import arviz as az
-
-    nan = np.full(da.sizes[dim], np.nan)
-    if weights is not None:
-        from forecast.model.update import weighted_hdi
-
-        W = xr.DataArray(weights, dims=("chain", "draw"))
-        mean = (da * W).sum(("chain", "draw"))
-        vals = da.transpose("chain", "draw", dim).values.reshape(-1, da.sizes[dim])
-        hd = np.array([weighted_hdi(vals[:, j], weights, hdi_prob) for j in range(vals.shape[1])])
-        ess = az.ess(da, method="bulk") if convergence else nan
-        rhat = az.rhat(da) if convergence else nan
-        sd = np.sqrt(((da - mean) ** 2 * W).sum(("chain", "draw"))).to_numpy()
-        return pd.DataFrame({
-            "mean": mean.to_numpy(), "sd": sd,
-            "hdi_low": hd[:, 0], "hdi_high": hd[:, 1],
-            "p_gt_half": ((da > 0.5) * W).sum(("chain", "draw")).to_numpy(),
-            # the weighted mean's Monte Carlo error: sd over the square root of the weights' ESS (1 / sum w^2)
-            "mcse_mean": sd * np.sqrt(float(np.sum(np.square(weights)))),
-            "ess_bulk": np.asarray(ess), "r_hat": np.asarray(rhat),
-        }, index=list(da[dim].values))
-    hdi = az.hdi(da, prob=hdi_prob)
-    ess = az.ess(da, method="bulk") if convergence else nan
-    rhat = az.rhat(da) if convergence else nan
-    return pd.DataFrame({
-        "mean": da.mean(("chain", "draw")).to_numpy(),
-        "sd": da.std(("chain", "draw")).to_numpy(),
-        "hdi_low": hdi.sel(ci_bound="lower").to_numpy(),
-        "hdi_high": hdi.sel(ci_bound="upper").to_numpy(),
-        "p_gt_half": (da > 0.5).mean(("chain", "draw")).to_numpy(),
-        "mcse_mean": np.asarray(az.mcse(da, method="mean")),
-        "ess_bulk": np.asarray(ess),
-        "r_hat": np.asarray(rhat),
-    }, index=list(da[dim].values))
+    return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence)
 
 
 def command_line(overrides: list[str] | None) -> str:
@@ -259,9 +227,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     sc = {**all_sc, **current}
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    from forecast.model.update import weighted_mean
-
-    all_means = weighted_mean(pred["p"], fitted.weights).to_pandas()
+    all_means = summary.mean(pred["p"], fitted.weights).to_pandas()
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
     log_ratio = None

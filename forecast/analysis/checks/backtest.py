@@ -58,6 +58,7 @@ from forecast.inputs.data import Episodes, Inputs, polls_frame
 from forecast.model.build import THETA_PAST, observed_cells
 from forecast.model.fit import fit, inputs_hash
 from forecast.model.likelihood import cell_probabilities, episode_loglik
+from forecast.model.psis import psis_weights
 
 log = logging.getLogger("forecast")
 
@@ -150,10 +151,8 @@ def weighted_cell_p(fitted, ont, episodes: Episodes, pos: int, log_ratio: xr.Dat
         return np.zeros(0)
     if log_ratio is None:
         return cp.mean(("chain", "draw")).values
-    lw, _ = (-log_ratio).azstats.psislw(dim=["chain", "draw"])
-    w = np.exp(lw - lw.max())
-    w = w / w.sum()
-    return (cp * w).sum(("chain", "draw")).values
+    w = psis_weights(log_ratio.transpose("chain", "draw").values).w
+    return (cp * xr.DataArray(w, dims=("chain", "draw"))).sum(("chain", "draw")).values
 
 
 # ---------------------------------------------------------------------- one forecast origin to the next

@@ -20,21 +20,17 @@ import xarray as xr
 from scipy.stats import beta as beta_dist
 from scipy.stats import norm
 
-from forecast.model.build import ALPHA, BETA, DELTA, LOADING, chain_index, marginal_p, quadrature
+from forecast.model import terms as T
+from forecast.model.build import LOADING
 
 HIGH, LOW = 0.5, 0.02
 
 
 def reference_parts(ds: xr.Dataset, ont, hyper) -> dict[str, np.ndarray]:
     """Linear-predictor parts and P(r | a) at the reference opinion: arrays (chain, draw, A, R)."""
-    X = ont.covariates(ont.actions)
-    alpha = ds[ALPHA].values[:, :, None, :]
-    xb = np.einsum("ak,cdkr->cdar", X, ds[BETA].values)
-    delta = ds[DELTA].values
-    eta = alpha + xb + delta
-    nodes, w = quadrature(int(hyper["quadrature_nodes"]))
-    p = marginal_p(eta, ds[LOADING].values[:, :, None, None, :], chain_index(ont), nodes, w, np)
-    return {"p": p, "alpha": np.broadcast_to(alpha, eta.shape), "xbeta": xb, "delta": delta}
+    parts = T.linear_predictor(ds, ont.covariates(ont.actions), np.arange(len(ont.action_ids)))
+    p = T.p_marginal(sum(parts.values()), ds[LOADING].values, ont, hyper)
+    return {"p": p, **parts}
 
 
 def prior_check(idata: xr.DataTree, ont, hyper, claims: list, group: str = "prior") -> dict[str, Any]:

@@ -20,49 +20,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.stats import beta as beta_dist
-from scipy.stats import binom, halfnorm
-from scipy.stats import norm as norm_dist
 
-from forecast.analysis.checks.prior_check import reference_parts
-from forecast.inputs.schema import switch
-from forecast.model.build import KAPPA, THETA
+from forecast.model import terms as T
+from forecast.model.build import THETA
 from forecast.model.likelihood import episode_loglik
 
 
 def claim_terms(ds: xr.Dataset, ont, hyper, claims: list) -> dict[str, np.ndarray]:
-    """Each claim's log-density term per draw: {claim name: (chain, draw)}."""
-    p = reference_parts(ds, ont, hyper)["p"]
-    lp = np.log(np.clip(p, 1e-9, 1 - 1e-9)) - np.log1p(-np.clip(p, 1e-9, 1 - 1e-9))
-    acts, resps = ont.action_ids, ont.response_ids
-    out = {}
-    each = switch(hyper, "claims_per_action") == "each"  # ablation: a pseudo-observation per named action
-    for c in claims:
-        if getattr(c, "unused", None):
-            continue  # dated after as_of or restating a kept source: no term of the model
-        if c.kind == "cell":
-            mu, sd = c.logit_normal()
-            # one pseudo-observation of the mean logit over the actions the claim names (as build_model)
-            lps = [lp[:, :, acts.index(a), resps.index(c.response)] for a in c.actions]
-            out[c.name] = (sum(norm_dist.logpdf(mu, x, sd) for x in lps) if each
-                           else norm_dist.logpdf(mu, np.mean(lps, axis=0), sd))
-        elif c.kind == "ordering":
-            k = c.scaled()["sharpness"]
-            t = 0.0
-            for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
-                diff = lp[:, :, acts.index(a2), resps.index(r2)] - lp[:, :, acts.index(a1), resps.index(r1)]
-                t = t - np.logaddexp(0.0, -k * diff)
-            out[c.name] = t
-        elif c.kind == "effect" and "g" in ds:
-            s = c.scaled()
-            g = ds["g"].values[..., ont.covariate_names.index(c.covariate)]
-            out[c.name] = norm_dist.logpdf(g, s["mu"], s["sigma"])
-        elif c.kind == "latent" and c.target == THETA and THETA in ds:
-            s = c.scaled()
-            out[c.name] = beta_dist.logpdf(ds[THETA].values, s["alpha"], s["beta"])
-        elif c.kind == "latent" and c.target == KAPPA and KAPPA in ds:
-            out[c.name] = halfnorm.logpdf(ds[KAPPA].values, scale=c.scaled()["sigma"])
-    return out
+    """Each used claim's log-density term per draw, by the model's own terms: {claim name: (chain, draw)}."""
+    T.require_supported(hyper)
+    lp = T.logit_p_actions(ds, ont, hyper, current_opinion=False)
+    return {c.name: T.claim_loglik(ds, lp, ont, hyper, c) for c in claims if not getattr(c, "unused", None)}
 
 
 def sensitivity_tree(idata: xr.DataTree, inputs, p_scenario: xr.DataArray,
@@ -77,13 +45,8 @@ def sensitivity_tree(idata: xr.DataTree, inputs, p_scenario: xr.DataArray,
     like = {"history": ep_ll.sum("episode")}
     polls = inputs.polls[inputs.polls["use"] == "likelihood"] if len(inputs.polls) else inputs.polls
     if len(polls) and THETA in ds:
-        theta = ds[THETA].values
-        house = ds["house"] if "house" in ds else None
-        total = np.zeros(theta.shape)
-        for _, row in polls.iterrows():
-            h = house.sel(pollster=row["pollster"]).values if house is not None and "pollster" in house.dims else 0.0
-            q = 1 / (1 + np.exp(-(np.log(theta / (1 - theta)) + h)))
-            total = total + binom.logpmf(round(row["n"] * row["share_opposed"]), int(row["n"]), q)
+        house, pollsters = T.stored_house(ds)
+        total = T.poll_loglik(ds[THETA].values, house, pollsters, polls, inputs.hyper)
         like["polls"] = xr.DataArray(total, dims=dims, coords=coords)
     log_lik = xr.Dataset(like)
     post = xr.Dataset({"p": p_scenario})

@@ -6,9 +6,10 @@ frame (``templates/whatif.html``) are Jinja templates with autoescape on: a user
 (or, with ``templates=``, a folder of files that replace them by name) without touching Python. Values reach a
 template escaped; only the stylesheet, the panel's JSON data and its script go in as checked markup.
 
-No external URL except the links to sources the reader may click. The one script is the "What if ...?" panel's
-(``whatif.js``, inlined and allowed by its hash in the page's Content-Security-Policy, which forbids every fetch);
-its data is a JSON block (``<`` ``>`` ``&`` escaped) and every text it shows goes in as ``textContent``.
+No external URL except the links to sources the reader may click. The one script is the "What if ...?"
+panel's (``whatif_core.js`` then ``whatif.js``, inlined as one and allowed by its hash in the page's
+Content-Security-Policy, which forbids every fetch); its data is a JSON block (``<`` ``>`` ``&`` escaped) and
+every text it shows goes in as ``textContent``.
 """
 
 from __future__ import annotations
@@ -126,13 +127,19 @@ def block(b: Block, page: Page) -> str:
 
 
 # ---------------------------------------------------------------------- the What if panel
+WHATIF_JS = ("whatif_core.js", "whatif.js")  # the numeric core, then the panel (package data): one inline script
+
+
 @cache
 def whatif_script() -> str:
-    """The panel's JavaScript (forecast/outputs/whatif.js, package data)."""
-    js = files("forecast.outputs").joinpath("whatif.js").read_text(encoding="utf-8")
-    if "</script" in js.lower() or "<!--" in js:
-        raise ValueError("whatif.js must not contain '</script' or '<!--' (it is inlined into report.html)")
-    return js
+    """The panel's JavaScript: forecast/outputs/whatif_core.js (the numbers) then whatif.js (the DOM)."""
+    parts = []
+    for name in WHATIF_JS:
+        js = files("forecast.outputs").joinpath(name).read_text(encoding="utf-8")
+        if "</script" in js.lower() or "<!--" in js:
+            raise ValueError(f"{name} must not contain '</script' or '<!--' (it is inlined into report.html)")
+        parts.append(js)
+    return "\n".join(parts)
 
 
 def json_for_script(obj: Any) -> str:

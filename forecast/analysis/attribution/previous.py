@@ -1,17 +1,10 @@
-"""What moved since the previous report, and why: an attribution computed by refitting.
+"""What moved since the previous report, and why: the report's change table (and its waterfall's parts).
 
-The previous report records its state (evidence ids, priors, as_of). Starting from that state under
-the current code and data, the changes are applied one at a time (new evidence in the order it
-became known, removed evidence, then each changed prior), each intermediate state fitted (and
-cached by its inputs hash). A change's part is the shift in the posterior mean it causes at its
-step; the parts telescope, so with the residual "model, data and Monte Carlo" part (the previous
-state refitted now minus the previous report's numbers) they add up to the total change exactly.
-Parts depend on the order (a path decomposition); the order is stated in every report.
-
-When every change is reweightable (added evidence, changed claims; ``update=auto``) the parts are
-instead order-free Shapley values computed from one set of stored draws by PSIS weights
-(``forecast.analysis.update``), each with its Monte Carlo error; this refit path stays for large
-Pareto k, removed evidence and ``update=refit``.
+The previous report records its state (evidence ids, priors, as_of). The parts come from Shapley values
+by PSIS weights of one posterior when every change is reweightable (``attribution.shapley``), else from
+refitting each step of the path from that state to the current one (``attribution.refit``). Either way
+the residual "model, data and Monte Carlo" part (the previous state refitted now minus the previous
+report's numbers) and the parts add up to the total change.
 """
 
 from __future__ import annotations
@@ -25,12 +18,13 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
+from forecast.analysis.attribution.refit import attribution_path, refit_means
+from forecast.analysis.attribution.shapley import shapley_parts
 from forecast.files import read_report, report_dir
 from forecast.inputs.config import paths, scenario_profiles
 from forecast.inputs.data import Inputs
-from forecast.inputs.evidence import load_evidence
-from forecast.inputs.load import load_inputs
-from forecast.model.fit import Fit, fit_config
+from forecast.model import summary
+from forecast.model.fit import Fit
 from forecast.model.predict import predict
 
 log = logging.getLogger("forecast")
@@ -48,36 +42,6 @@ def _read_previous(path: Path) -> dict[str, Any] | None:
     if data is None:
         log.warning("previous report %s is unreadable or of another schema version: no comparison", path)
     return data
-
-
-def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[str, str, Inputs]]:
-    """The sequence of (label, kind, inputs) from the previous state to the current one."""
-    import datetime as dt
-
-    cur_ev = list(inputs.evidence_ids)
-    prev_ev = [e for e in state.get("evidence_ids", []) if e]
-    cur_priors = OmegaConf.to_container(cfg.priors, resolve=False)
-    prev_priors = state.get("priors") or cur_priors
-    today = dt.date.today()
-    log_entries = {e.id: e for e in load_evidence(paths(cfg)["data"] / "evidence", inputs.ontology, today).entries}
-    ev = {e for e in prev_ev if e in log_entries}
-    priors = {k: v for k, v in prev_priors.items()}
-    seq = [("previous state, refitted now", "start", load_inputs(cfg, evidence_only=set(ev), priors=priors))]
-    added = sorted((e for e in cur_ev if e not in ev), key=lambda e: (log_entries[e].date_known, e))
-    for e in added:
-        ev.add(e)
-        seq.append((e, "evidence added", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
-    for e in sorted(ev - set(cur_ev)):
-        ev.discard(e)
-        seq.append((e, "evidence removed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
-    for name in sorted(set(prev_priors) | set(cur_priors)):
-        if prev_priors.get(name) != cur_priors.get(name):
-            if name in cur_priors:
-                priors[name] = cur_priors[name]
-            else:
-                priors.pop(name, None)
-            seq.append((f"prior {name}", "prior changed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
-    return seq
 
 
 def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir: Path | None = None,
@@ -108,18 +72,12 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir
                 out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), [], None)
             continue
         seq = attribution_path(cfg, inputs, state)
-        shap = _shapley_parts(cfg, inputs, seq, sc, say)
+        shap = shapley_parts(cfg, inputs, seq, sc, say)
         if shap is not None:
             for n in members:
                 out[n] = _shapley_table(prev[n], _current_means(fitted, inputs, sc, n), shap, n)
             continue
-        means = []
-        for label, kind, inp in seq:
-            f = fit_config(cfg, inp, update="refit")  # the exact path: each step refitted (cached by its hash)
-            if say:
-                say(f"attribution step '{label}': {'cache hit' if f.from_cache else 'fitted'} {f.inputs_hash}")
-            pred = predict(f.idata, inp.ontology, inp.hyper, sc)
-            means.append((label, kind, f.inputs_hash, pred["p"].mean(("chain", "draw")).to_pandas()))
+        means = refit_means(cfg, seq, sc, say)
         final_hash = means[-1][2]
         for n in members:
             out[n] = _table(prev[n], _current_means(fitted, inputs, sc, n), means, n,
@@ -132,53 +90,8 @@ def _prev_meta(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _current_means(fitted: Fit, inputs: Inputs, sc: dict, name: str) -> pd.Series:
-    from forecast.model.update import weighted_mean
-
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {name: sc[name]})
-    return weighted_mean(pred["p"], fitted.weights).to_pandas().loc[name]
-
-
-def _shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[str, Any] | None:
-    """Shapley parts of every step of ``seq`` by PSIS weights of the start state's draws, or None
-    (removed evidence, too many changes, a Pareto k > 0.7, update=refit): then the refit path runs."""
-    from forecast.analysis import update as A
-    from forecast.model import update as U
-    from forecast.model.fit import posterior_family, sampler_settings
-
-    steps = seq[1:]
-    if (str(cfg.get("update") or "auto") != "auto" or not steps or len(steps) > A.MAX_PLAYERS
-            or any(kind == "evidence removed" for _, kind, _ in steps)):
-        return None
-    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
-    start = seq[0][2]
-    f0 = fit_config(cfg, start)
-    if say:
-        say(f"attribution: start state {'cache hit' if f0.from_cache else 'fitted'} {f0.inputs_hash}; "
-            f"Shapley values of {len(steps)} change(s) by PSIS weights")
-    try:
-        base, pollsters = A.base_of(f0, start, fam, paths(cfg)["cache"])
-        players, before = {}, start
-        for label, _, inp in steps:
-            players[label] = U.diff(U.state(before, fam), inp, fam)
-            before = inp
-    except (U.NotReweightable, OSError, ValueError, KeyError) as e:
-        log.info("Shapley attribution not available (%s): refitting each step", e)
-        return None
-    pred = predict(f0.idata, inputs.ontology, inputs.hyper, sc)["p"]
-    try:
-        res = A.psis_shapley(U.Terms(f0.idata, inputs, pollsters), base, players, pred.values, A.ess_factor(f0))
-    except U.NotReweightable as e:
-        if say:
-            say(f"attribution: {e}: refitting each step")
-        return None
-    if res is None or "parts" not in res:
-        if say:
-            say(f"attribution: Pareto k {res['max_k']:.2f} > {U.K_MAX} for {res['subset']}: refitting each step")
-        return None
-    res["coords"] = (list(pred["scenario"].values), list(pred["response"].values))
-    res["players"] = list(players)
-    res["kinds"] = {label: kind for label, kind, _ in steps}
-    return res
+    return summary.mean(pred["p"], fitted.weights).to_pandas().loc[name]
 
 
 def _shapley_table(prev: dict[str, Any], current: pd.Series, res: dict[str, Any], name: str) -> dict[str, Any]:
@@ -207,7 +120,7 @@ def _shapley_table(prev: dict[str, Any], current: pd.Series, res: dict[str, Any]
     steps = [{"label": RESIDUAL, "kind": "refit of the previous state under the current code and data"}]
     steps += [{"label": p, "kind": f"{res['kinds'][p]} (Shapley value, PSIS)"} for p in players]
     return {"previous": _prev_meta(prev), "rows": rows, "steps": steps, "figure": "changes",
-            "method": "Shapley values by PSIS weights of one posterior (forecast/analysis/update.py)",
+            "method": "Shapley values by PSIS weights of one posterior (forecast/analysis/attribution/shapley.py)",
             "order": "none: each part is the change's average contribution over every order of adding the changes; "
                      "'±' columns are Monte Carlo standard errors",
             "max_pareto_k": round(float(res["max_k"]), 3) if np.isfinite(res["max_k"]) else None,
