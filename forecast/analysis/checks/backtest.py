@@ -25,7 +25,7 @@ The cells of the configured record are scored (a cell a claim restates, left out
 
 PSIS leave-future-out (Bürkner, Gabry & Vehtari, J. Stat. Comput. Simul. 90(14), 2020): one exact fit at the
 first forecast origin; each later origin's posterior is the last exact fit reweighted by the ratio of the two
-models' densities (``forecast.model.update``: the episodes added, the episodes that left the poll window, the
+models' densities (``forecast.model.reweight``: the episodes added, the episodes that left the poll window, the
 polls, signals and claims that entered), Pareto-smoothed; the model is refitted when Pareto k > 0.7 or when
 the change is no reweighting (a claim entering takes its restated cells out of the record). arviz-stats'
 ``lfo_cv`` is not used: its importance ratio is the likelihood of the observations added since the last fit,
@@ -158,33 +158,23 @@ def weighted_cell_p(fitted, ont, episodes: Episodes, pos: int, log_ratio: xr.Dat
 # ---------------------------------------------------------------------- one forecast origin to the next
 def log_ratio(base_fit, base_inputs: Inputs, target: Inputs) -> tuple[np.ndarray | None, str]:
     """The log density ratio target / base per stored draw of ``base_fit`` (None when the change is no
-    reweighting, with the reason): ``forecast.model.update``'s terms, the same the product's PSIS updates use.
+    reweighting, with the reason): ``forecast.model.reweight``'s log ratios, the terms the product's PSIS updates
+    use (``forecast.model.terms``, which follow every ablation switch)."""
+    from forecast.model import reweight as R
 
-    With an ablation switch on, the update module's claim and poll terms are the shipped model's, so only
-    episodes added or moved across the poll window (the history's own likelihood, which honours the switches)
-    are reweighted; anything else refits."""
-    from forecast.inputs.schema import ABLATION_SWITCHES
-    from forecast.model import update as U
-
-    def plain(i: Inputs) -> Inputs:
-        return dataclasses.replace(i, hyper={k: v for k, v in i.hyper.items() if k not in ABLATION_SWITCHES})
-
-    ablation = any(k in target.hyper for k in ABLATION_SWITCHES)
     family = {"backtest": 1}
     try:
-        changes = U.diff(U.state(plain(base_inputs), family), plain(target), family)
-    except U.NotReweightable as e:
+        changes = R.diff(R.state(base_inputs, family), target, family)
+    except R.NotReweightable as e:
         return None, str(e)
-    if ablation and any(c.kind not in ("episode", "episode_opinion") for c in changes):
-        return None, "an ablation switch is on and a claim, poll or signal changed"
     ds = base_fit.idata["posterior"]
     window = int(target.hyper.get("poll_window_days", 730))
     if THETA_PAST not in ds and any((target.as_of - d).days > window for d in target.episodes.table["date"]):
         return None, "an episode is now before the poll window but the fit has no era opinion"
     known = sorted(set(base_inputs.polls.loc[base_inputs.polls["use"] == "likelihood", "pollster"]))
     try:
-        return U.Terms(base_fit.idata, target, known).total(changes), ""
-    except U.NotReweightable as e:
+        return R.LogRatios(base_fit.idata, target, known).total(changes), ""
+    except R.NotReweightable as e:
         return None, str(e)
 
 
@@ -220,8 +210,6 @@ class LFO:
     def step(self, base: _Base | None, target: Inputs) -> tuple[_Base, np.ndarray | None, float | None, bool]:
         """The posterior for ``target``: (the exact fit it comes from, normalised weights or None, Pareto k or None,
         refitted?)."""
-        from forecast.model.update import psis_weights
-
         h = self.hash(target)
         if base is None:
             return self.refit(target, h, "first forecast origin"), None, None, True
