@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from forecast.cli import sweep as cli_sweep
-from forecast.model.fit import clear_stale_writes
+from forecast.model.cache import clear_stale_writes
 from forecast.outputs.sweep import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,15 +133,15 @@ KILLED_WRITER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     import numpy as np, xarray as xr
-    from forecast.model import fit
+    from forecast.model import cache
     path = Path(sys.argv[1])
     def half_then_die(self, tmp, **kw):
         Path(tmp).write_bytes(b"\\x89HDF half a posterior")
         os.kill(os.getpid(), signal.SIGKILL)   # the worker dies mid-write (OOM killer, preemption)
     xr.DataTree.to_netcdf = half_then_die
-    fit.check_posterior = lambda *a, **k: None   # this fake posterior is not a complete fit: only the write matters
+    cache.check_posterior = lambda *a, **k: None   # this fake posterior is not a complete fit: only the write matters
     ds = xr.Dataset({"p": (("chain", "draw"), np.zeros((1, 2)))})
-    fit._save(xr.DataTree.from_dict({"posterior": ds, "prior": ds}), path)
+    cache.save(xr.DataTree.from_dict({"posterior": ds, "prior": ds}), path)
 """)
 
 

@@ -51,6 +51,7 @@ from forecast.files import (
     replace_link,
     report_dir,
 )
+from forecast.model import cache as cachemod
 from forecast.model.build import KAPPA, THETA, P
 from forecast.outputs.history import HISTORY_COLUMNS, append_history, check_history, read_history
 
@@ -127,7 +128,7 @@ def fake_sampler(monkeypatch):
     """Replace model building and sampling; ``calls`` counts the fits, ``mode`` picks what the sampler does."""
     state = {"calls": 0, "mode": "complete"}
 
-    def sample(model, sampler, seed, progress, notify=None, prior_seed=None):
+    def sample(model, sampler, seed, progress, notify=None, prior_seed=None, targets=None):
         state["calls"] += 1
         c, d = sampler["chains"], sampler["draws"]
         mode = state["mode"]
@@ -217,7 +218,7 @@ def test_a_bad_cache_file_is_moved_aside_kept_and_refitted(tmp_path, fake_sample
     assert len(aside) == 1 and aside[0].read_bytes() == before, "the bad file was not kept as it was"
     err = capsys.readouterr().err
     assert "moved aside" in err and "refitting" in err and err.count("\n") == 1, err
-    assert fitmod._read(path, h, SAMPLER)[1] is None
+    assert cachemod.read(path, h, SAMPLER)[1] is None
     again = fitmod.fit(syn, SAMPLER, 1, cache)
     assert again.from_cache and fake_sampler["calls"] == calls + 1
 
@@ -225,7 +226,7 @@ def test_a_bad_cache_file_is_moved_aside_kept_and_refitted(tmp_path, fake_sample
 def test_the_cache_file_is_checked_before_it_is_renamed_into_place(tmp_path, fake_sampler, syn, monkeypatch):
     """Bug caught: a file that did not read back complete (cut by a full disk, an interrupt during the write) renamed
     into place anyway. Nothing, not even the temporary file, is left."""
-    monkeypatch.setattr(fitmod, "_read", lambda *a: (None, "cut short"))
+    monkeypatch.setattr(cachemod, "read", lambda *a: (None, "cut short"))
     with pytest.raises(IncompleteFitError, match="does not read back complete"):
         fitmod.fit(syn, SAMPLER, 1, tmp_path / "cache")
     assert cache_files(tmp_path / "cache") == []

@@ -107,7 +107,7 @@ def test_a_fresh_fit_reports_from_the_same_numbers_as_its_cache_file(tmp_path):
     import numpy as np
     import xarray as xr
 
-    from forecast.model import fit
+    from forecast.model import cache
 
     rng = np.random.default_rng(0)
     ds = xr.Dataset({"p": (("chain", "draw", "response"), rng.random((2, 50, 3)))})
@@ -119,7 +119,7 @@ def test_a_fresh_fit_reports_from_the_same_numbers_as_its_cache_file(tmp_path):
     tree.to_netcdf(path, engine="h5netcdf", encoding=enc)
     with xr.open_datatree(path, engine="h5netcdf") as back:
         back = back.load()
-    got = fit.as_stored(tree)
+    got = cache.as_stored(tree)
     for g in ("posterior", "prior"):
         assert got[g]["p"].dtype == back[g]["p"].dtype == np.float32
         assert np.array_equal(got[g]["p"].values, back[g]["p"].values)

@@ -82,9 +82,9 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
     out_dir = _sweep_dir(cfg)
     if job is not None and out_dir is not None:
         from forecast.cli import sweep as _sweep
-        from forecast.model.fit import inputs_hash, sampler_settings
+        from forecast.model.fit import config_hash
 
-        job["inputs_hash"] = inputs_hash(inputs, sampler_settings(cfg), int(cfg.seed))
+        job["inputs_hash"] = config_hash(cfg, inputs)
         _sweep.clear_stale(out_dir)
         done = _sweep.finished(out_dir, overrides, job["inputs_hash"])
         if done is not None:

@@ -27,7 +27,9 @@ from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model import summary
-from forecast.model.fit import Fit, diagnostics, versions
+from forecast.model.cache import versions
+from forecast.model.diagnostics import diagnostics, gates
+from forecast.model.fit import Fit
 from forecast.model.predict import predict
 from forecast.model.reweight import NotReweightable
 from forecast.outputs.analysts import analysts_sections
@@ -117,7 +119,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
                                "members": spec["members"], "mean": _r(row["mean"]), "hdi_low": _r(row["hdi_low"]),
                                "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob,
                                "mcse_mean": _r(row["mcse_mean"], 5), "prior_mean": _r(cprior.at[cid, "mean"])})
-    thresholds = {k: rep[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")}
+    thresholds = gates(cfg)
     diag = diagnostics(fitted.idata, thresholds)
     # the scenario's own predictions must mix too
     diag["scenario_max_rhat"] = _r(post["r_hat"].max())
