@@ -22,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.analysis import whatif as W
 from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
-from forecast.files import OWNED_MARKERS, REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
+from forecast.files import atomic_write_dir
 from forecast.inputs import config as _config
 from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
@@ -32,7 +32,14 @@ from forecast.model.diagnostics import diagnostics, gates
 from forecast.model.fit import Fit
 from forecast.model.predict import predict
 from forecast.model.reweight import NotReweightable
-from forecast.outputs.analysts import analysts_sections
+from forecast.outputs.contract import (
+    OWNED_MARKERS,
+    REPORT_FILE,
+    REPORT_SCHEMA_VERSION,
+    Report,
+    WrittenReport,
+    report_dir,
+)
 from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
@@ -83,8 +90,9 @@ def command_line(overrides: list[str] | None) -> str:
 
 def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
                       pred: xr.Dataset, prior_pred: xr.Dataset, all_means: pd.DataFrame,
-                      overrides: list[str] | None = None) -> dict[str, Any]:
-    """Everything a report shows, as plain JSON-able data (the contract in docs/design.md)."""
+                      overrides: list[str] | None = None) -> Report:
+    """Everything a report shows, as plain JSON-able data (the contract: ``forecast.outputs.contract``,
+    ``docs/report-contract.md``)."""
     rep = OmegaConf.to_container(cfg.report, resolve=True)
     hdi_prob = float(rep["hdi_prob"])
     ont = inputs.ontology
@@ -219,8 +227,12 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                   out_dir: Path | None = None, overrides: list[str] | None = None,
-                  previous: dict[str, dict] | None = None) -> list[Path]:
-    """One report folder per scenario, all from the same posterior."""
+                  previous: dict[str, dict] | None = None,
+                  analysts: dict[str, dict] | None = None) -> list[WrittenReport]:
+    """One report folder per scenario, all from the same posterior; returns what it wrote (each folder and
+    the data of its ``forecast.json``, diagnostics included). ``previous``: scenario -> what moved since its
+    previous report (``forecast.analysis.attribution.previous_reports``); ``analysts``: scenario -> the analysts'
+    pooled forecasts (``forecast.analysis.analysts.analysts_sections``): computed before, shown here."""
     templates = report_templates(cfg)  # a bad folder stops before anything is computed
     all_names = _config.list_scenarios()
     all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
@@ -230,7 +242,6 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
     all_means = summary.mean(pred["p"], fitted.weights).to_pandas()
-    reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
     log_ratio = None
     if n_whatif > 0:
@@ -240,9 +251,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             # without it the panel's "before" would be the update's base posterior, not this report's: no panel
             log.warning("no What if panel: the PSIS update's log ratio could not be recomputed (%s)", e)
             n_whatif = 0
-    analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
-                                 float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
-    paths = []
+    analysts = analysts or {}
+    written = []
     for name in wanted:
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
@@ -256,9 +266,11 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
             whatif = W.payload(draws)
             data["whatif"] = W.summary(draws)
 
-        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif) -> None:
+        text = json_text(data)
+
+        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif, text=text) -> None:
             write_figures(tmp, figures)
-            (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
+            (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
                                              encoding="utf-8")
@@ -268,8 +280,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
         log.info("wrote %s", path)
-        paths.append(path)
-    return paths
+        written.append(WrittenReport(path, json.loads(text)))  # exactly what forecast.json holds
+    return written
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
