@@ -70,13 +70,20 @@ class Diagnostics(FitDiagnostics, total=False):
     prior_fit: FitDiagnostics
 
 
-class Response(TypedDict, total=False):
-    response: Required[str]
+class Estimate(TypedDict, total=False):
+    """A probability's posterior mean and highest-density interval (importance-weighted after a PSIS update)."""
+
     label: Required[str]
     mean: Required[float | None]
     hdi_low: Required[float | None]
     hdi_high: Required[float | None]
     hdi_prob: Required[float]
+    mcse_mean: float | None
+    prior_mean: float | None
+
+
+class Response(Estimate, total=False):
+    response: Required[str]
     domain: str
     stance: str
     form: str
@@ -84,25 +91,16 @@ class Response(TypedDict, total=False):
     escalation_rank: int
     sd: float | None
     p_gt_half: float | None
-    mcse_mean: float | None
-    prior_mean: float | None
     prior_hdi_low: float | None
     prior_hdi_high: float | None
     ess_bulk: float | None
     r_hat: float | None
 
 
-class Composite(TypedDict, total=False):
+class Composite(Estimate, total=False):
     composite: Required[str]
-    label: Required[str]
-    mean: Required[float | None]
-    hdi_low: Required[float | None]
-    hdi_high: Required[float | None]
-    hdi_prob: Required[float]
     kind: str
     members: list[str]
-    mcse_mean: float | None
-    prior_mean: float | None
 
 
 class Update(TypedDict, total=False):
