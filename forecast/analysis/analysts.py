@@ -55,14 +55,17 @@ def state_of(pool: pooling.Pool, known: dict[str, dict[str, Any]] | None = None)
 
 
 def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dict],
-                      previous: dict[str, dict[str, Any]] | None = None, say=None) -> dict[str, dict[str, Any]]:
+                      previous: dict[str, dict[str, Any]] | None = None, say=None,
+                      prior_pred=None) -> dict[str, dict[str, Any]]:
     """One section per scenario (empty when no analysts are selected). ``previous``: scenario -> the data of
-    its previous report, whose pooled forecast the section's "what moved" starts from."""
+    its previous report, whose pooled forecast the section's "what moved" starts from; ``prior_pred``: the
+    scenarios' article-only predictions, when already computed."""
     if not cfg.get("analysts"):
         return {}
     t0 = time.perf_counter()
     hdi_prob = float(cfg.report.hdi_prob)
-    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, scenarios, group="prior")
+    if prior_pred is None:
+        prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, scenarios, group="prior")
     sets = pooling.load_sets(cfg, inputs)
     if fitted.weights is not None:  # pooling reweights plain draws: start from the exact article posterior
         fitted = fit_config(cfg, inputs, update="refit")

@@ -22,16 +22,14 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.analysis import whatif as W
 from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
+from forecast.analysis.report_draws import ReportDraws, command_line
 from forecast.files import atomic_write_dir
 from forecast.inputs import config as _config
-from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model import summary
 from forecast.model.cache import versions
 from forecast.model.diagnostics import diagnostics, gates
 from forecast.model.fit import Fit
-from forecast.model.predict import predict
-from forecast.model.reweight import NotReweightable
 from forecast.outputs.contract import (
     OWNED_MARKERS,
     REPORT_FILE,
@@ -82,10 +80,6 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
 def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool,
                weights: np.ndarray | None) -> pd.DataFrame:
     return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence)
-
-
-def command_line(overrides: list[str] | None) -> str:
-    return "forecast " + " ".join(overrides or [])
 
 
 def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
@@ -225,46 +219,28 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- writing
-def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
-                  out_dir: Path | None = None, overrides: list[str] | None = None,
-                  previous: dict[str, dict] | None = None,
+def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
+                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
                   analysts: dict[str, dict] | None = None) -> list[WrittenReport]:
-    """One report folder per scenario, all from the same posterior; returns what it wrote (each folder and
-    the data of its ``forecast.json``, diagnostics included). ``previous``: scenario -> what moved since its
-    previous report (``forecast.analysis.attribution.previous_reports``); ``analysts``: scenario -> the analysts'
-    pooled forecasts (``forecast.analysis.analysts.analysts_sections``): computed before, shown here."""
-    templates = report_templates(cfg)  # a bad folder stops before anything is computed
-    all_names = _config.list_scenarios()
-    all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
-    current = scenario_profiles(cfg, inputs.ontology, None)
-    wanted = names or list(current)
-    sc = {**all_sc, **current}
-    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    all_means = summary.mean(pred["p"], fitted.weights).to_pandas()
-    n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
-    log_ratio = None
-    if n_whatif > 0:
-        try:  # a PSIS update's own log ratio (the same for every scenario), from the cache's index of states
-            log_ratio = W.base_log_ratio(cfg, inputs, fitted)
-        except (OSError, ValueError, KeyError, RuntimeError, NotReweightable) as e:
-            # without it the panel's "before" would be the update's base posterior, not this report's: no panel
-            log.warning("no What if panel: the PSIS update's log ratio could not be recomputed (%s)", e)
-            n_whatif = 0
+    """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
+    (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
+    before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
+    (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
+    ``forecast.analysis.analysts.analysts_sections``)."""
+    templates = report_templates(cfg)
+    sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
     analysts = analysts or {}
     written = []
-    for name in wanted:
-        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
+    for name in draws.names:
+        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
         figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
         whatif = None
-        if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
-            draws = W.build_draws(cfg, inputs, fitted, sc[name], pred, n_draws=n_whatif,
-                                  command=command_line(overrides), log_ratio=log_ratio)
-            whatif = W.payload(draws)
-            data["whatif"] = W.summary(draws)
+        if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
+            whatif = W.payload(draws.whatif[name])
+            data["whatif"] = W.summary(draws.whatif[name])
 
         text = json_text(data)
 

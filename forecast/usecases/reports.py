@@ -1,10 +1,10 @@
 """``forecast [overrides]``: the configured scenario's report (or every scenario's) from one fit.
 
 A request goes down the layers once: the inputs (``forecast.inputs``), the posterior (``forecast.model``:
-a cache hit, a PSIS update or a fit), what moved since the previous reports and the analysts' pooled
-forecasts (``forecast.analysis``: every refit they need happens here), then the report folders and the
-history (``forecast.outputs``), which only show what was computed. Nothing written is read back: the
-writer returns what it wrote, diagnostics included.
+a cache hit, a PSIS update or a fit), the scenarios' draws, what moved since the previous reports and the
+analysts' pooled forecasts (``forecast.analysis``: every refit they need happens here), then the report
+folders and the history (``forecast.outputs``), which summarise, draw and write what was computed. Nothing
+written is read back: the writer returns what it wrote, diagnostics included.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from forecast.analysis.analysts import analysts_sections
 from forecast.analysis.attribution import previous_reports
+from forecast.analysis.report_draws import report_draws
 from forecast.errors import DiagnosticsError
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
@@ -23,7 +24,7 @@ from forecast.model.fit import Fit, config_hash, fit_config
 from forecast.outputs import sweep as _sweep
 from forecast.outputs.contract import WrittenReport, read_reports
 from forecast.outputs.history import append_history, check_history, history_path
-from forecast.outputs.report import write_reports
+from forecast.outputs.report import report_templates, write_reports
 
 
 def _quiet(_msg: str) -> None:
@@ -70,13 +71,14 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
     (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
     ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed)."""
-    wanted = names or [cfg.scenario.name]
+    report_templates(cfg)  # a bad report.templates folder stops before anything is computed
+    draws = report_draws(cfg, inputs, fitted, names, overrides)
     analysts = {}
     if cfg.get("analysts"):
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-        analysts = analysts_sections(cfg, inputs, fitted, _config.scenario_profiles(cfg, inputs.ontology, wanted),
-                                     read_reports(reports, wanted))
-    return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous, analysts)
+        analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
+                                     read_reports(reports, draws.names), prior_pred=draws.prior_pred)
+    return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts)
 
 
 def _fit_line(fitted: Fit) -> list[str]:

@@ -4,12 +4,12 @@ report.html's "What if ...?" panel). Nothing is saved."""
 from __future__ import annotations
 
 from forecast.analysis import whatif as _whatif
+from forecast.analysis.report_draws import command_line
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import Fit, fit_config
 from forecast.model.predict import predict
-from forecast.outputs.report import command_line
 
 EXAMPLES = _whatif.EXAMPLES  # one example of each kind of item, as ``forecast whatif`` takes them
 
