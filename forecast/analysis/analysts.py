@@ -106,16 +106,8 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                     row.update(moved_most_by=f"{a}/{jid}", moved_most_author=author, moved_most_change=_r(d[s, r]))
             rows.append(row)
         rows.sort(key=lambda x: -max(abs(v - x["article"]) for v in [*x["analysts"].values(), x["pooled"]]))
-        comps = []
-        if "p_composite" in pool.article.base.pred:
-            cnames = list(pool.article.base.pred["composite"].values)
-            ca = pool.article.means("p_composite")
-            cc = {a: pool.components[a].means("p_composite") for a in pool.analysts}
-            cp = pool.pooled_means("p_composite")
-            comps = [{"composite": c, "label": inputs.ontology.composites[c]["label"], "article": _r(ca[s, i]),
-                      "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
-                     for i, c in enumerate(cnames)]
-        sec = {"pool": pool.method, "composites": comps, "weights": {a: _r(w) for a, w in pool.weights.items()},
+        sec = {"pool": pool.method, "composites": _composite_rows(pool, inputs, s),
+               "weights": {a: _r(w) for a, w in pool.weights.items()},
                "interval": f"{hdi_prob:.0%} HDI of the pooled draws (the narrowest interval, as every interval "
                            "of the report)",
                "pooled_method": (pool.pooled.method if pool.pooled is not None else
@@ -130,6 +122,18 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
             sec["changes"] = changes
         out[name] = sec
     return out
+
+
+def _composite_rows(pool: pooling.Pool, inputs: Inputs, s: int) -> list[dict[str, Any]]:
+    """Scenario ``s``'s composites: the article's forecast, each analyst's and the pool's."""
+    if "p_composite" not in pool.article.base.pred:
+        return []
+    ca = pool.article.means("p_composite")
+    cc = {a: pool.components[a].means("p_composite") for a in pool.analysts}
+    cp = pool.pooled_means("p_composite")
+    return [{"composite": c, "label": inputs.ontology.composites[c]["label"], "article": _r(ca[s, i]),
+             "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
+            for i, c in enumerate(pool.article.base.pred["composite"].values)]
 
 
 def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], s: int,

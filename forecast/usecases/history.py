@@ -15,8 +15,6 @@ import pandas as pd
 from forecast.analysis.replay import ARTICLE_DATE, replay, write_replay
 from forecast.files import atomic_write_file
 from forecast.inputs import config as _config
-from forecast.outputs.figures import history as history_figure
-from forecast.outputs.figures import write
 from forecast.outputs.history import history_path, read_history
 
 REPLAY_START = ARTICLE_DATE  # the replay's default first date: the article's
@@ -48,6 +46,9 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
     df = replay(cfg, scenarios, start, say)
     if df.empty:
         return Replay(df, None, [])
+    from forecast.outputs.figures import history as history_figure  # matplotlib: imported only to draw
+    from forecast.outputs.figures import write
+
     reports = _config.paths(cfg)["reports"]
     path = write_replay(reports, df)
     figures = [atomic_write_file(reports / f"history_{s}.png",
