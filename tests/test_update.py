@@ -131,6 +131,7 @@ def test_first_batch_is_extended_only_when_a_target_is_missed():
     assert missed_targets(tree(good[:, :50]), {**targets, "min_ess_bulk": 100}) == ""  # the gate read, not a copy
     moved = first_batch_targets(forecast.compose(["report.max_rhat=1.05", "report.min_ess_bulk=100"]))
     assert moved == {"max_rhat": 1.05, "min_ess_bulk": 100}
+    assert first_batch_targets(forecast.compose(["sampler.first_draws=null"])) is None  # no first batch: no gates
     sampler = {"draws": 2000, "first_draws": 1000}
     assert first_batch(sampler, targets) == 1000 and first_batch(sampler, None) is None  # no gates: all draws
     assert first_batch({**sampler, "first_draws": 2000}, targets) is None

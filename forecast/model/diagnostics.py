@@ -27,9 +27,11 @@ def gates(cfg) -> dict[str, Any]:
     return {k: cfg.report[k] for k in GATE_KEYS}
 
 
-def first_batch_targets(cfg) -> dict[str, float]:
+def first_batch_targets(cfg) -> dict[str, float] | None:
     """The gates a first batch of draws must meet (R-hat and bulk ESS of the gated quantities), else all the
-    configured draws are sampled."""
+    configured draws are sampled; None when the configured sampler draws no first batch."""
+    if first_batch(cfg.sampler, {}) is None:
+        return None
     return {"max_rhat": float(cfg.report.max_rhat), "min_ess_bulk": float(cfg.report.min_ess_bulk)}
 
 
