@@ -37,12 +37,12 @@ from forecast.usecases.whatif import whatif
 
 compose = _config.compose
 validate = _config.validate
-paths = _config.paths  # where the configured data/, reports/ and .cache/ are
+folders = _config.paths  # where the configured data/, reports/ and .cache/ are (``paths`` is the module)
 
 __all__ = ["Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
            "WHATIF_EXAMPLES", "WrittenReport", "alerts", "alerts_test", "build_model", "check", "compose",
-           "evidence_add", "evidence_check", "fit", "history", "history_replay", "init", "judgement_add",
-           "judgement_check", "load_inputs", "open_job_log", "parse_whatif_items", "paths", "predict_scenarios",
+           "evidence_add", "evidence_check", "fit", "folders", "history", "history_replay", "init", "judgement_add",
+           "judgement_check", "load_inputs", "open_job_log", "parse_whatif_items", "predict_scenarios",
            "read_report", "record_job", "run", "sampler_settings", "scenario_titles", "scenarios", "scheduled",
            "summarize", "summarize_sweep", "validate", "whatif", "write_report"]
 

@@ -178,3 +178,13 @@ def test_the_cli_rule_sees_a_bypass():
     graph = imports()
     graph["forecast.cli.check"] = {*graph["forecast.cli.check"], "forecast.model.fit"}
     assert cli_bypasses(graph) == ["forecast.cli.check -> forecast.model.fit"]
+
+
+def test_no_api_name_shadows_a_module():
+    """The package top re-exports the API: a name there that is also a module's (``forecast.paths``) would make
+    ``from forecast import paths`` return the function, not the module."""
+    import forecast
+
+    modules = {p.stem for p in ROOT.glob("*.py")} | {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    assert modules >= {"paths", "files", "api", "cli"}  # the names the check compares with are there
+    assert not set(forecast.__all__) & modules, set(forecast.__all__) & modules

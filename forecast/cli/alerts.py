@@ -39,7 +39,7 @@ def cmd_alerts(args: list[str]) -> int:
             print(f"    {row.url}")
     if not shown:
         say(f"no alerts{' since ' + since.isoformat() if since else ''} in "
-            f"{api.paths(cfg)['reports'] / 'alerts.jsonl'}")
+            f"{api.folders(cfg)['reports'] / 'alerts.jsonl'}")
     return EXIT_OK
 
 

@@ -28,5 +28,5 @@ def cmd_scheduled(args: list[str]) -> int:
     run = api.scheduled(cfg, ns.overrides, ns.wait)
     code = EXIT_OK if run.ok else EXIT_DIAGNOSTICS
     say(f"scheduled run finished in {time.perf_counter() - t0:.1f}s with exit status {code}; "
-        f"see {api.paths(cfg)['reports'] / 'index.html'}")
+        f"see {api.folders(cfg)['reports'] / 'index.html'}")
     return code
