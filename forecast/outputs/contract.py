@@ -206,6 +206,7 @@ class Checks(TypedDict):
     flags: dict[str, Any]
     top_claims: dict[str, Any]
     track_record: str | None
+    article: dict[str, Any] | None  # whether the article's claims improved the forecasts since its date
     link: str
 
 
