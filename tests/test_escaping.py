@@ -18,6 +18,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from forecast.analysis.replay import load_replay, write_replay
+from forecast.outputs.contract import WrittenReport
 from forecast.outputs.history import append_history, read_history
 from forecast.outputs.render import md_escape, render_html, render_markdown
 from forecast.outputs.report import probabilities_csv
@@ -70,9 +71,7 @@ def test_history_csv_neutralises_text_cells(tmp_path):
     data["responses"][0]["response"] = FORMULAS[0]
     data["scenario"] = "@evil"
     rep = tmp_path / "reports" / "one"
-    rep.mkdir(parents=True)
-    (rep / "forecast.json").write_text(json.dumps(data), encoding="utf-8")
-    path = append_history(tmp_path / "reports", tmp_path / "cache", [rep])
+    path = append_history(tmp_path / "reports", tmp_path / "cache", [WrittenReport(rep, json.loads(json.dumps(data)))])
     rows = _cells(path.read_text(encoding="utf-8"))
     assert rows[1][rows[0].index("id")] == "'" + FORMULAS[0]
     assert {row[rows[0].index("scenario")] for row in rows[1:]} == {"'@evil"}

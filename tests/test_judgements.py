@@ -225,11 +225,11 @@ def test_log_pool_claims_of_the_shipped_examples(world):
 
 
 def test_the_report_section_renders_only_when_analysts_are_selected():
-    from forecast.outputs.analysts import analysts_sections
+    from forecast.analysis.analysts import analysts_sections
     from forecast.outputs.render import render_markdown
 
     # without analysts=[...] nothing is computed or read (the default report is unchanged)
-    assert analysts_sections(OmegaConf.create({"analysts": []}), None, None, {}, None, Path("/nonexistent"), 0.9) == {}
+    assert analysts_sections(OmegaConf.create({"analysts": []}), None, None, {}, None) == {}
     base = {"title": "T", "responses": [], "claims": [], "precedents": [], "diagnostics": {"ok": True}}
     assert "Analysts' judgements" not in render_markdown(base, {})
     sec = {"pool": "log", "weights": {"a": 0.5, "b": 0.5}, "interval": "90% equal-tailed interval",
@@ -336,7 +336,7 @@ def test_linear_pool_is_the_mixture_and_attribution_names_the_judgement(syntheti
     judgement hi/J2 (and its pooled numbers) -> the change in P(r4 | a1) is credited to 'hi/J2 added
     (Analyst hi)', which carries most of it (a path that skipped the judgement would credit ~0)."""
     from forecast.analysis import pooling
-    from forecast.outputs.analysts import judgement_changes, state_of
+    from forecast.analysis.analysts import judgement_changes, state_of
 
     cfg, inputs, article_fit, sets, scen, weights, log_pool_ = synthetic_pool
     lin = pooling.pool_forecasts(cfg, inputs, article_fit, scen, sets, weights, "linear")

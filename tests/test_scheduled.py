@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from forecast.cli.main import main
-from forecast.cli.scheduled import _target, read_runs
 from forecast.files import atomic_write_dir
+from forecast.outputs.runs import read_runs
+from forecast.usecases.scheduled import target_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = [sys.executable, "-m", "forecast"]
@@ -50,9 +51,10 @@ def test_target_never_overwrites_an_earlier_day(tmp_path):
     old = tmp_path / "2026-11-01"
     old.mkdir()
     (old / "run.json").write_text(json.dumps({"inputs_hash": "aaaa1111", "complete": True}))
-    assert _target(tmp_path, dt.date(2026, 11, 1), today, "aaaa1111") == (old, True)
-    assert _target(tmp_path, dt.date(2026, 11, 1), today, "bbbb2222bbbb") == (tmp_path / "2026-11-01-bbbb2222", False)
-    assert _target(tmp_path, today, today, "bbbb2222") == (tmp_path / "2026-11-24", False)
+    assert target_folder(tmp_path, dt.date(2026, 11, 1), today, "aaaa1111") == (old, True)
+    assert target_folder(tmp_path, dt.date(2026, 11, 1), today, "bbbb2222bbbb") == (tmp_path / "2026-11-01-bbbb2222",
+                                                                                       False)
+    assert target_folder(tmp_path, today, today, "bbbb2222") == (tmp_path / "2026-11-24", False)
 
 
 @pytest.mark.slow

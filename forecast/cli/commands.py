@@ -3,21 +3,23 @@ alerts, whatif."""
 
 from __future__ import annotations
 
+import importlib
 import shlex
 
 from forecast.cli.console import ArgParser
 from forecast.errors import InputError
 
+# each a module forecast/cli/<name>.py with a function cmd_<name>(args) -> exit status
+COMMANDS = ("evidence", "judgement", "history", "scheduled", "alerts", "check", "whatif")
+SUBCOMMANDS = {"init", "scenarios", *COMMANDS}
+
 
 def cmd_scenarios(args: list[str]) -> int:
     ArgParser(prog="forecast scenarios", description="List the scenarios.").parse_args(args)
-    from omegaconf import OmegaConf
+    from forecast import api
 
-    from forecast.inputs.config import compose, list_scenarios
-
-    for name in list_scenarios():
-        sc = OmegaConf.to_container(compose([f"scenario={name}"]).scenario)
-        print(f"{name:22s} {sc.get('title', '')}")
+    for name, title in api.scenario_titles():
+        print(f"{name:22s} {title}")
     return 0
 
 
@@ -37,37 +39,11 @@ def cmd_init(args: list[str]) -> int:
 
 
 def dispatch(cmd: str, args: list[str]) -> int:
+    """Run subcommand ``cmd``: ``forecast.cli.<cmd>.cmd_<cmd>`` (imported only when used: a fast ``--help``)."""
     if cmd == "init":
         return cmd_init(args)
     if cmd == "scenarios":
         return cmd_scenarios(args)
-    if cmd == "evidence":
-        from forecast.cli.evidence import cmd_evidence
-
-        return cmd_evidence(args)
-    if cmd == "judgement":
-        from forecast.cli.judgement import cmd_judgement
-
-        return cmd_judgement(args)
-    if cmd == "history":
-        from forecast.cli.history import cmd_history
-
-        return cmd_history(args)
-    if cmd == "check":
-        from forecast.cli.check import cmd_check
-
-        return cmd_check(args)
-    if cmd == "scheduled":
-        from forecast.cli.scheduled import cmd_scheduled
-
-        return cmd_scheduled(args)
-    if cmd == "whatif":
-        from forecast.cli.whatif import cmd_whatif
-
-        return cmd_whatif(args)
-    if cmd == "alerts":
-        from forecast.cli.alerts import cmd_alerts
-
-        return cmd_alerts(args)
+    if cmd in COMMANDS:
+        return getattr(importlib.import_module(f"forecast.cli.{cmd}"), f"cmd_{cmd}")(args)
     raise InputError("command line", f"unknown command {cmd!r}", "see forecast --help")
-

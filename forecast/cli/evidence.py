@@ -19,12 +19,10 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from forecast import api
 from forecast.cli.console import ArgParser as _Parser
 from forecast.cli.console import say, yaml_scalar
 from forecast.errors import InputError
-from forecast.inputs import config as _config
-from forecast.inputs.data import load_ontology, load_polls
-from forecast.inputs.evidence import add_entry, load_evidence, read_entry_file
 from forecast.inputs.readers import parse_date
 
 
@@ -115,31 +113,19 @@ def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     return {**top, ns.kind: body}
 
 
-def _data_dir(ns) -> Any:
-    from forecast.paths import resolve
-
-    return resolve(ns.data_dir, "data") if getattr(ns, "data_dir", None) else _config.paths(_config.compose([]))["data"]
-
-
 def cmd_evidence(args: list[str]) -> int:
     ns = parser().parse_args(args)
-    today = dt.date.today()
-    data_dir = _data_dir(ns)
-    ont = load_ontology(data_dir)
+    data = getattr(ns, "data_dir", None)
     if ns.cmd == "add":
         if ns.file:
-            raw = read_entry_file(ns.file)
-        elif ns.kind:
-            raw = entry_from_args(ns)
+            path = api.evidence_add(file=ns.file, data=data)
         else:
-            raise InputError("forecast evidence add", "give an entry kind (poll, episode, signal) or --file",
-                             "see `forecast evidence add --help`")
-        polls = load_polls(data_dir / "polls.csv", today) if (data_dir / "polls.csv").is_file() else None
-        path = add_entry(data_dir / "evidence", raw, ont, today, polls)
+            path = api.evidence_add(entry_from_args(ns) if ns.kind else None, data=data)
         say(f"added {path}; rerun `forecast` to see what it moves")
         return 0
+    today = dt.date.today()
     as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today
-    log = load_evidence(data_dir / "evidence", ont, today, as_of)
+    log = api.evidence_check(as_of, data=data)
     if ns.cmd == "check":
         kinds = {k: sum(e.kind == k for e in log.entries) for k in ("poll", "episode", "signal")}
         say(f"evidence log valid: {len(log.entries)} entries known by {as_of} "

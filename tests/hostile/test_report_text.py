@@ -148,7 +148,7 @@ def test_hostile_text_loaded_from_files_is_escaped_end_to_end(home, tmp_path):
 
 
 def test_write_index_escapes_hostile_runs(tmp_path):
-    from forecast.cli.scheduled import write_index
+    from forecast.outputs.runs import write_index
 
     reports = tmp_path / "reports"
     bad_folder = '"><img src=x onerror=alert(1)>'
@@ -168,7 +168,7 @@ def test_write_index_escapes_hostile_runs(tmp_path):
 
 
 def test_write_index_never_links_a_javascript_url(tmp_path):
-    from forecast.cli.scheduled import write_index
+    from forecast.outputs.runs import write_index
 
     reports = tmp_path / "reports"
     (reports / "javascript:alert(1)").mkdir(parents=True)
@@ -179,7 +179,7 @@ def test_write_index_never_links_a_javascript_url(tmp_path):
 
 @pytest.mark.parametrize("line", ["42", "[1]", "null", '{"scenarios": 5, "folder": "2026-11-01"}', '{"folder": 5}'])
 def test_write_index_survives_odd_runs_lines(tmp_path, line):
-    from forecast.cli.scheduled import write_index
+    from forecast.outputs.runs import write_index
 
     reports = tmp_path / "reports"
     (reports / "2026-11-01").mkdir(parents=True)

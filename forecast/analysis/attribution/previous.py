@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,7 @@ from omegaconf import OmegaConf
 
 from forecast.analysis.attribution.refit import attribution_path, refit_means
 from forecast.analysis.attribution.shapley import shapley_parts
-from forecast.files import read_report, report_dir
-from forecast.inputs.config import paths, scenario_profiles
+from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model import summary
 from forecast.model.fit import Fit
@@ -37,23 +35,10 @@ def report_state(cfg, inputs: Inputs) -> dict[str, Any]:
             "as_of": inputs.as_of.isoformat()}
 
 
-def _read_previous(path: Path) -> dict[str, Any] | None:
-    data = read_report(path)
-    if data is None:
-        log.warning("previous report %s is unreadable or of another schema version: no comparison", path)
-    return data
-
-
-def previous_reports(cfg, inputs: Inputs, fitted: Fit, names: list[str], out_dir: Path | None = None,
+def previous_reports(cfg, inputs: Inputs, fitted: Fit, prev: dict[str, dict[str, Any]],
                      say=None) -> dict[str, dict[str, Any]]:
-    """For each scenario with an earlier report in place: the change table and its attribution."""
-    prev = {}
-    for n in names:
-        p = report_dir(Path(out_dir) if out_dir else paths(cfg)["reports"], n) / "forecast.json"
-        if p.is_file():
-            d = _read_previous(p)
-            if d and d.get("responses"):
-                prev[n] = d
+    """For each scenario with an earlier report (``prev``: scenario -> that report's data, as
+    ``forecast.outputs.contract.read_reports`` reads it): the change table and its attribution."""
     if not prev:
         return {}
     out: dict[str, dict[str, Any]] = {}

@@ -30,7 +30,7 @@ import numpy as np
 
 from forecast.inputs.config import paths
 from forecast.inputs.data import Inputs
-from forecast.model.fit import fit_config, posterior_family, sampler_settings
+from forecast.model.fit import fit_config, posterior_family
 from forecast.model.posterior_index import read
 from forecast.model.predict import predict
 from forecast.model.psis import K_MAX, psis_weights
@@ -114,7 +114,7 @@ def shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[st
     if (str(cfg.get("update") or "auto") != "auto" or not steps or len(steps) > MAX_PLAYERS
             or any(kind == "evidence removed" for _, kind, _ in steps)):
         return None
-    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
+    fam = posterior_family(cfg)
     start = seq[0][2]
     f0 = fit_config(cfg, start)
     if say:
