@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from matplotlib.figure import Figure
-
-from forecast.outputs.figures.style import stamp, style, subplots
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
             top_n: int = 4) -> Figure:
     """``replay_df``: the replay table (as_of, scenario, response, mean); ``arrivals``: evidence id -> (date known,
-    summary)."""
+    summary). Matplotlib is imported here, when a figure is drawn: ``history_png`` serves a kept one without it."""
+    import pandas as pd
+
+    from forecast.outputs.figures.style import stamp, style, subplots
+
     with style():
         df = replay_df[replay_df["scenario"] == scenario].copy()
         df["as_of"] = pd.to_datetime(df["as_of"])
@@ -43,13 +47,15 @@ def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = Non
     """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the scenario, the
     figure code and matplotlib's version (``forecast.memo``)."""
     from forecast import memo
-    from forecast.outputs.figures import code_key, write
+    from forecast.outputs.figures import code_key
 
     arrivals = replay_df.attrs.get("arrivals", {})
     key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals)
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         return hit["history"]
+    from forecast.outputs.figures import write
+
     png = write.png(history(replay_df, arrivals, scenario))
     memo.put_pngs(cache, "history", key, {"history": png})
     return png
