@@ -275,7 +275,8 @@ def _drivers(current: dict[str, Any], previous: dict[str, Any], label: str, top:
     kinds = {s.get("label"): s.get("kind") for s in ch.get("steps") or [] if isinstance(s, dict)}
     for row in ch.get("rows") or []:
         if isinstance(row, dict) and row.get("response") == label:
-            parts = [(k, v) for k, v in row.items() if k not in ("response", "previous", "current", "change")
+            parts = [(k, v) for k, v in row.items() if k not in ("id", "response", "previous", "current", "change")
+                     and not str(k).startswith("± ")  # a part's Monte Carlo standard error, not a cause
                      and isinstance(v, int | float) and abs(v) >= 5e-4]
             parts.sort(key=lambda kv: -abs(kv[1]))
             return [{"label": k, "kind": kinds.get(k, "unexplained" if k == "unexplained" else "?"),

@@ -72,10 +72,32 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Pa
         return int(run.reused["code"])
     for w in run.written:
         say(f"report: {w.path / 'report.html'}")
+        _echo_moves(w.data)
     error = run.diagnostics_error()
     if error is not None:
         raise error
     return EXIT_OK
+
+
+def _echo_moves(data: dict) -> None:
+    """What moved, on stdout: one line per material move (largest first), or that nothing material moved."""
+    from forecast.outputs.render.format import pct, points
+
+    ch = ((data.get("brief") or {}).get("bottom_line") or {}).get("changed") or {}
+    name = data.get("scenario")
+    if not ch or ch.get("status") == "first":
+        print(f"{name}: first brief, nothing to compare with")
+        return
+    when = str((ch.get("compared") or {}).get("generated_at") or "")[:10]
+    material = ch.get("material") or []
+    if not material:
+        print(f"{name}: no material change since the brief published {when}")
+    for m in material[:5]:
+        band = m.get("band_points")
+        cause = (m.get("causes") or [{}])[0]
+        print(f"{name}: {m.get('label')} {pct(m.get('previous'))} -> {pct(m.get('current'))} "
+              f"({points((m.get('points') or 0) / 100)}" + (f", noise ±{band:.1f}" if band is not None else "") + ")"
+              + (f", chiefly {cause.get('label')} {points((cause.get('points') or 0) / 100)}" if cause else ""))
 
 
 def _sweep_dir(cfg):

@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
-            "update"}
+            "update", "words"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -41,7 +41,7 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
 
 
-GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts")
+GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts", "words")
 
 
 def group_options(group: str) -> list[str]:
@@ -199,10 +199,29 @@ def validate(cfg: DictConfig) -> None:
         check_keys(node, keys, lambda k, section=section: f"{section}.{k}", ConfigError)
     for key, f in schema.leaves().items():
         _check_leaf(cfg, key, f)
+    from forecast.inputs.words import parse_scale
+
+    parse_scale(raw.get("words"), "words")
+    compare_with(cfg)
+
+
+def compare_with(cfg: DictConfig) -> str | None:
+    """``report.compare_with``: None for the last published brief, else the date (ISO) on or before which it was
+    published."""
+    value = str(cfg.report.get("compare_with") or "published").strip()
+    if value == "published":
+        return None
+    from forecast.inputs.readers import parse_date
+
+    try:
+        return parse_date(value, "report.compare_with").isoformat()
+    except InputError:
+        raise ConfigError("report.compare_with", f"{value!r} is neither 'published' nor a date",
+                          "write published (the last published brief) or a date YYYY-MM-DD") from None
 
 
 SECTIONS = {"scenario": schema.ScenarioSchema, "sampler": schema.SamplerSchema, "model": schema.ModelSchema,
-            "report": schema.ReportSchema, "paths": schema.PathsSchema}
+            "report": schema.ReportSchema, "paths": schema.PathsSchema, "words": schema.WordsSchema}
 
 
 def _check_leaf(cfg: DictConfig, key: str, f) -> None:

@@ -221,13 +221,18 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
                   overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
-                  analysts: dict[str, dict] | None = None) -> list[WrittenReport]:
+                  analysts: dict[str, dict] | None = None, published: bool = True) -> list[WrittenReport]:
     """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
     (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
     (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
-    ``forecast.analysis.analysts.analysts_sections``)."""
+    ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
+    preview, which says so)."""
+    from forecast.outputs import brief as B
+
     templates = report_templates(cfg)
+    question = B.question_for(_config.paths(cfg)["data"], inputs.ontology)  # a bad question file stops here
+    reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
     analysts = analysts or {}
     written = []
@@ -237,6 +242,9 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
         figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
+        data["brief"] = B.brief_data(cfg, inputs, data, question=question, published=published)
+        data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], reports, name, list(draws.names),
+                                                {n: sc[n]["title"] for n in sc})
         whatif = None
         if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
             whatif = W.payload(draws.whatif[name])
@@ -268,7 +276,7 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     figures: dict[str, bytes] = {}
     if previous is not None and name in previous:
         changes = dict(previous[name])
-        parts = changes.pop("parts", None)  # the waterfall's columns, in the table's order
+        parts = changes.get("parts")  # the causes' columns, in the table's order
         if parts is not None and with_figures:
             from forecast.outputs.figures import write
             from forecast.outputs.figures.changes import waterfall

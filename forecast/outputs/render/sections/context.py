@@ -9,19 +9,29 @@ from forecast.outputs.render.format import num
 
 
 class Ctx(NamedTuple):
-    """Response labels by id, the credible interval's probability as text, the diagnostics and their thresholds."""
+    """Response labels by id, the credible interval's probability as text, the diagnostics and their thresholds,
+    the brief (question, definitions, scale, bottom line: ``data["brief"]``, empty for an older report)."""
 
     labels: dict[str, str]
     hdi_txt: str
     diag: Mapping[str, Any]
     thr: Mapping[str, Any]
+    brief: Mapping[str, Any] = {}
+
+    def definition(self, ident: Any) -> str:
+        d = (self.brief.get("definitions") or {}).get(str(ident)) or {}
+        return str(d.get("definition") or "")
+
+    def word(self, ident: Any) -> str:
+        return str((self.brief.get("words") or {}).get(str(ident)) or "")
 
 
 def context(data: Mapping[str, Any]) -> Ctx:
     hdi = num(data.get("hdi_prob")) or 0.9
     diag = data.get("diagnostics") or {}
     labels = {str(r.get("response")): str(r.get("label") or r.get("response")) for r in data.get("responses", [])}
-    return Ctx(labels, f"{hdi:.0%}", diag, diag.get("thresholds") or {})
+    brief = data.get("brief") if isinstance(data.get("brief"), Mapping) else {}
+    return Ctx(labels, f"{hdi:.0%}", diag, diag.get("thresholds") or {}, brief)
 
 
 def sorted_responses(data: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -124,7 +124,7 @@ def provenance(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     restated = "; ".join(f"{s(r.get('claim'))} restates {fmt(list(r.get('restates') or []))}: kept the "
                          f"{s(r.get('kept'))}, left out {s(r.get('left_out'))}"
                          for r in (src.get("restated") or []) if isinstance(r, Mapping))
-    return [Fields("Provenance", [
+    return [H2("Provenance: how this report was made"), Fields("", [
         ("Command", [Span("code", s(data.get("command")))]),
         ("Inputs hash", [Span("code", s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
         ("Sampler", [T(fmt(data.get("sampler") or {}) or "—")]),
