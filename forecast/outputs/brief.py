@@ -231,3 +231,39 @@ def report_links(reports: Path, base: Path, name: str, written: list[str], title
         if (reports / "checks" / "checks.html").is_file():
             files.append(("model checks", f"{up}checks/checks.html"))
     return {"scenarios": others, "files": files}
+
+
+def published_rows(reports: Path, scenario: str) -> Any:
+    """The scenario's published briefs from the forecast history (as_of, response, mean), the latest per day."""
+    import pandas as pd
+
+    from forecast.outputs.history import history_path, read_history
+
+    df = read_history(history_path(reports))
+    if df.empty:
+        return None
+    df = df[(df["scenario"].astype(str) == scenario) & (df["kind"].astype(str) == "response")]
+    if df.empty:
+        return None
+    df = df.sort_values("published_at").drop_duplicates(["as_of", "id"], keep="last")
+    return pd.DataFrame({"as_of": df["as_of"].astype(str), "response": df["id"].astype(str),
+                         "mean": df["mean"].astype(float), "published_at": df["published_at"].astype(str)})
+
+
+def history_extent(replay: Any, published: Any, data: Mapping[str, Any], scenario: str) -> dict[str, Any]:
+    """How far the forecast history reaches: the replay's last date and the evidence it knew, the latest published
+    brief, and what this report knows that the replay does not (then the replay is older than the inputs)."""
+    sub = replay[replay["scenario"] == scenario]
+    last = str(sub["as_of"].max())
+    known: set[str] = set()
+    if "evidence_ids" in sub.columns:
+        ids = sub[sub["as_of"].astype(str) == last]["evidence_ids"].dropna().astype(str)
+        known = {e for v in ids for e in v.split(";") if e}
+    missing = sorted(set(data.get("evidence_ids") or []) - known) if "evidence_ids" in sub.columns else []
+    out: dict[str, Any] = {"replay_until": last, "missing_evidence": missing,
+                           "published_until": None if published is None or not len(published)
+                           else str(published["as_of"].max())}
+    hashes = set(sub[sub["as_of"].astype(str) == last]["inputs_hash"].astype(str)) if "inputs_hash" in sub else set()
+    out["same_inputs"] = not hashes or str(data.get("inputs_hash")) in hashes
+    out["older_than_inputs"] = bool(missing) or not out["same_inputs"]
+    return out

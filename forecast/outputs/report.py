@@ -285,10 +285,14 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:
+        from forecast.outputs.brief import history_extent, published_rows
         from forecast.outputs.figures.history import history_png
 
-        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
-        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        published = published_rows(_config.paths(cfg)["reports"], name)
+        labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
+        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"], published, labels)
+        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay",
+                           **history_extent(replay_df, published, data, name)}
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:

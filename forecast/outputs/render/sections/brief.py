@@ -81,32 +81,40 @@ def title(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
 
 
 def _changed_items(ch: Mapping[str, Any]) -> list[Cell]:
+    """The change since the compared brief: a lead line, then the material moves (largest first) with their noise
+    band and causes (muted: a phone shows the lead and the largest move's numbers)."""
     comp = ch.get("compared") or {}
     when = str(comp.get("generated_at") or "")[:10]
     if ch.get("status") == "first" or not comp:
         return [[T("No earlier published brief of this scenario: nothing to compare with yet.")]]
-    lead = f"Since the brief published {when} (data as of {s(comp.get('as_of'))})"
+    lead = f"Since the brief published {when}"
+    then = Span("muted", f" (its data as of {s(comp.get('as_of'))})")
     moves = list(ch.get("moves") or [])
     material = [m for m in moves if m.get("material")]
     sig = fmt(ch.get("noise_sigmas"))
     if not material:
         if not moves:
-            return [[T(f"{lead}: no material change. {s(ch.get('note') or '')}".strip())]]
+            return [[T(f"{lead}: "), Span("strong", "no material change"), then,
+                     T(f". {s(ch.get('note') or '')}".rstrip(". ") + ".")]]
         top = moves[0]
         band = top.get("band_points")
         noise = f", inside its noise band of ±{band:.1f}" if isinstance(band, int | float) else ""
-        return [[T(f"{lead}: no material change. The largest move, {s(top.get('label'))} "
-                   f"{signed_points(top.get('points'))}{noise}, is within Monte Carlo noise ({sig} standard errors).")]]
-    out: list[Cell] = [[T(f"{lead}, {len(material)} material move(s) (beyond {sig} Monte Carlo standard errors):")]]
+        return [[T(f"{lead}: "), Span("strong", "no material change"), T("."),
+                 Span("muted", f" The largest move, {s(top.get('label'))} {signed_points(top.get('points'))}"
+                               f"{noise}, is within Monte Carlo noise ({sig} standard errors).")]]
+    out: list[Cell] = [[T(f"{lead}: "), Span("strong", f"{len(material)} material move(s)"), then,
+                        Span("muted", f"; material: beyond its noise band of {sig} Monte Carlo standard errors.")]]
     for m in material[:3]:
         band = m.get("band_points")
-        cell: Cell = [Span("strong", s(m.get("label"))), T(f" {pct(m.get('previous'))} → {pct(m.get('current'))} "),
-                      T(f"({signed_points(m.get('points'))}"
-                        + (f", noise ±{band:.1f})" if isinstance(band, int | float) else ")"))]
+        cell: Cell = [Span("strong", s(m.get("label"))),
+                      T(f" {pct(m.get('previous'))} → {pct(m.get('current'))} ({signed_points(m.get('points'))})")]
+        extra = f"noise ±{band:.1f}" if isinstance(band, int | float) else ""
         causes = m.get("causes") or []
         if causes:
-            cell.append(T("; why: " + ", ".join(f"{s(c.get('label'))} {signed_points(c.get('points'))}"
-                                                 for c in causes[:2])))
+            extra += ("; " if extra else "") + "why: " + ", ".join(
+                f"{s(c.get('label'))} {signed_points(c.get('points'))}" for c in causes[:2])
+        if extra:
+            cell.append(Span("muted", f"; {extra}"))
         out.append(cell)
     return out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from forecast.outputs.render.document import H2, Block, Cell, Figure, Items, P, Panel, Span, T, Table
+from forecast.outputs.render.document import H2, Block, Cell, Figure, Items, P, Panel, Span, T, Table, Warn
 from forecast.outputs.render.format import fmt, num, pct, points, s
 from forecast.outputs.render.sections.context import Ctx
 
@@ -79,8 +79,19 @@ def history(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         H2("Forecast history"),
         P(T("The forecast refitted as of each date the evidence log changed (posterior means of "
             "this scenario's top responses); dashed lines mark when each evidence entry became "
-            f"known. Produced by {s(hist.get('command'))}.")),
+            f"known; diamonds are the published briefs since. Produced by {s(hist.get('command'))}.")),
         Figure(str(hist["figure"]), "Forecast history with evidence arrivals.")]
+    if hist.get("replay_until"):
+        pub = f"; the latest published brief is as of {s(hist.get('published_until'))}" \
+            if hist.get("published_until") else ""
+        blocks.insert(2, P(T(f"The replay runs to {s(hist.get('replay_until'))}{pub}.")))
+    if hist.get("older_than_inputs"):
+        missing = ", ".join(s(e) for e in hist.get("missing_evidence") or [])
+        why = (f"it does not know {missing}" if missing else
+               "its last date's inputs differ from this report's (the date has moved episodes out of the poll "
+               "window, or the data, claims or code changed)")
+        blocks.insert(3, Warn([Span("strong", "The replay is older than this report's inputs: "),
+                               T(f"{why}. Run {s(hist.get('command'))} to bring it up to date.")], "caution"))
     arrivals = hist.get("arrivals")
     if isinstance(arrivals, Mapping) and arrivals:
         rows = [[[Span("code", s(k))], [T(v[0] if isinstance(v, list | tuple) else v)],
