@@ -81,7 +81,8 @@ def test_another_scale_is_a_file_and_a_bad_one_is_refused():
 
     alt = B.scale_of(forecast.compose(["words=icd203_alt"]))
     assert alt.word(0.7) == "probable" and alt.word(0.02) == "remote"
-    good = {"name": "x", "title": "t", "source": "s", "bands": [{"from": 0, "word": "no"}, {"from": 0.5, "word": "yes"}]}
+    good = {"name": "x", "title": "t", "source": "s",
+            "bands": [{"from": 0, "word": "no"}, {"from": 0.5, "word": "yes"}]}
     assert parse_scale(good).word(0.5) == "yes"
     for bands, says in (([{"from": 0.1, "word": "a"}, {"from": 0.5, "word": "b"}], "start the first band at 0"),
                         ([{"from": 0, "word": "a"}, {"from": 0, "word": "b"}], "does not rise"),
