@@ -237,7 +237,7 @@ def test_markdown_tables(data):
     assert md.startswith("# " + data["title"])
     assert "| Response | Probability |" in md
     assert "| Outcome | Probability |" in md
-    assert "| ID | Constrains | Quote (verbatim) |" in md
+    assert "| Claim | Constrains | Quote (verbatim) |" in md
     assert "| ID | Date | Event |" in md
     assert "| Check | Value | Threshold | Result |" in md
     assert "![" in md and "(forest.png)" in md and "(heatmap.png)" in md

@@ -191,6 +191,7 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
                     "outlet": art.outlet, "date": art.date, "date_note": art.date_note, "url": art.url,
                     "citation": art.citation()},
         "definitions": defs,
+        "actions": {str(a): str(inputs.ontology.actions.at[a, "label"]) for a in inputs.ontology.action_ids},
         "scale": scale.as_dict(),
         "words": {k: scale.word(_num(v.get("mean"))) for k, v in est.items()},
         "bottom_line": {"most_likely": most_likely, "most_dangerous": dangerous, "changed": changed,

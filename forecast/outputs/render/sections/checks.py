@@ -8,7 +8,7 @@ from typing import Any
 
 from forecast.outputs.render.document import H1, H2, Block, Figure, P, Section, Span, T, Table
 from forecast.outputs.render.format import fmt, num, pct, s
-from forecast.outputs.render.sections.context import Ctx, sorted_responses
+from forecast.outputs.render.sections.context import Ctx, claim_names, sorted_responses
 
 COMPARATOR_LABELS = {
     "model": "Published model (as of the day before each episode)",
@@ -61,14 +61,15 @@ def summary(data: Mapping[str, Any], ctx: Ctx | None = None) -> list[Block]:
                    f"{fmt(h.get('prior_flags'))}.")))
     flags = c.get("flags") or {}
     tops = c.get("top_claims") or {}
+    names = claim_names(data)
     rows = []
     for r in sorted_responses(data):
         rid = str(r.get("response"))
         diag = str(flags.get(rid) or "")
-        top = ", ".join(str(t[0]) for t in (tops.get(rid) or [])[:3])
+        top = "; ".join(names.get(str(t[0]), str(t[0])) for t in (tops.get(rid) or [])[:3])
         rows.append([[T(r.get("label"))], [T(pct(r.get("mean")))],
                      [Span("badge", diag.replace("potential ", ""), "fail") if diag not in ("", "✓") else T("—")],
-                     [Span("ids", top, "muted")]])
+                     [Span("muted", top)]])
     if rows:
         out.append(Table(["Response", "Probability", "Prior sensitivity", "Claims it depends on most"], rows, "lrlw"))
     if c.get("track_record"):

@@ -25,6 +25,24 @@ class Ctx(NamedTuple):
     def word(self, ident: Any) -> str:
         return str((self.brief.get("words") or {}).get(str(ident)) or "")
 
+    def action(self, ident: Any) -> str:
+        """An action type's label (its id when the brief does not have it)."""
+        return str((self.brief.get("actions") or {}).get(str(ident)) or ident)
+
+
+def claim_names(data: Mapping[str, Any]) -> dict[str, str]:
+    """One name per claim, wherever a claim is named: its id and its short name in words ("C28 hostile without
+    consent"), looked up by id or by name."""
+    out: dict[str, str] = {}
+    for c in data.get("claims") or []:
+        if not isinstance(c, Mapping):
+            continue
+        shown = f"{c.get('id')} {str(c.get('name') or '').replace('_', ' ')}".strip()
+        for key in (c.get("id"), c.get("name")):
+            if key:
+                out[str(key)] = shown
+    return out
+
 
 def context(data: Mapping[str, Any]) -> Ctx:
     hdi = num(data.get("hdi_prob")) or 0.9
