@@ -135,39 +135,44 @@ def _changes(change: float, se: float) -> dict:
                                     "mcse": {r["response"]: se}},
                        "rows": [{"id": r["response"], "response": r["label"], "previous": r["mean"] - change,
                                  "current": r["mean"], "change": change, "E-poll": change - 0.001,
-                                 "Monte Carlo (same inputs)": 0.001}],
-                       "parts": ["Monte Carlo (same inputs)", "E-poll"]}
+                                 "sampling noise only (same inputs)": 0.001}],
+                       "parts": ["sampling noise only (same inputs)", "E-poll"]}
     return data
 
 
-def test_a_change_is_material_only_beyond_its_noise_band():
-    """The band is 2 standard errors of the difference of two means with MCSE 0.004 each: 2 * 0.004 * sqrt(2) =
-    1.13 points. A 1.0-point move is noise; 1.5 points is a material move, attributed to its cause in points."""
-    inside = B.what_changed(_changes(0.010, 0.004), 2.0, {})
-    assert inside["moves"][0]["band_points"] == pytest.approx(1.1, abs=0.05) and inside["material"] == []
+def test_a_change_is_material_only_beyond_its_noise_band_and_a_point():
+    """The band is 3 standard errors of the difference of two means with MCSE 0.004 each: 3 * 0.004 * sqrt(2) =
+    1.70 points. A 1.6-point move is noise; 1.8 points is a material move, attributed to its cause in points. With
+    precise means (MCSE 0.0005, a band of 0.2 points) a 0.8-point move is beyond its band but under the point a
+    reader sees: not material."""
+    inside = B.what_changed(_changes(0.016, 0.004), 3.0, {})
+    assert inside["moves"][0]["band_points"] == pytest.approx(1.7, abs=0.05) and inside["material"] == []
     assert inside["status"] == "no material change"
-    beyond = B.what_changed(_changes(0.015, 0.004), 2.0, {"E-poll": "a new poll"})
+    beyond = B.what_changed(_changes(0.018, 0.004), 3.0, {"E-poll": "a new poll"})
     m = beyond["material"][0]
-    assert beyond["status"] == "moved" and m["points"] == 1.5
-    assert m["causes"][0] == {"cause": "E-poll", "label": "E-poll (a new poll)", "points": 1.4}
+    assert beyond["status"] == "moved" and m["points"] == 1.8
+    assert m["causes"][0] == {"cause": "E-poll", "label": "E-poll (a new poll)", "points": 1.7}
+    small = B.what_changed(_changes(0.008, 0.0005), 3.0, {}, 1.0)
+    assert small["moves"][0]["band_points"] == pytest.approx(0.2, abs=0.05) and small["material"] == []
+    assert B.what_changed(_changes(0.008, 0.0005), 3.0, {}, 0.5)["material"]
 
 
 def test_the_bottom_line_and_stdout_say_no_material_change_in_words(cfg, inputs, capsys):
     from forecast.cli.main import _echo_moves
     from forecast.outputs.render import render_html
 
-    data = _changes(0.010, 0.004)
+    data = _changes(0.016, 0.004)
     data["brief"] = B.brief_data(cfg, inputs, data)
     page = render_html(data, {})
     box = page.split('class="box box-bottom-line"')[1].split("</section>")[0]
     assert "no material change" in box and "within Monte Carlo noise" in box
     _echo_moves(data)
     assert "no material change since the brief published 2026-12-01" in capsys.readouterr().out
-    data = _changes(0.015, 0.004)
+    data = _changes(0.018, 0.004)
     data["brief"] = B.brief_data(cfg, inputs, data)
     _echo_moves(data)
     out = capsys.readouterr().out
-    assert "+1.5 pts" in out and "noise ±1.1" in out and "chiefly E-poll" in out, out
+    assert "+1.8 pts" in out and "noise ±1.7" in out and "chiefly E-poll" in out, out
 
 
 # ---------------------------------------------------------------------- what moved: the analysis' rows

@@ -48,8 +48,8 @@ def pages(tmp_path_factory, cfg, inputs) -> dict[str, Path]:
                                     "mcse": {r["response"]: 0.004 for r in data["responses"]}},
                        "rows": [{"id": top["response"], "response": top["label"], "previous": top["mean"] - 0.05,
                                  "current": top["mean"], "change": 0.05, "E-2026-12-poll": 0.046,
-                                 "± E-2026-12-poll": 0.003, "Monte Carlo (same inputs)": 0.004}],
-                       "parts": ["Monte Carlo (same inputs)", "E-2026-12-poll"], "method": "Shapley values"}
+                                 "± E-2026-12-poll": 0.003, "sampling noise only (same inputs)": 0.004}],
+                       "parts": ["sampling noise only (same inputs)", "E-2026-12-poll"], "method": "Shapley values"}
     data["brief"] = brief_data(cfg, inputs, data)
     folder = reports / data["scenario"]
     folder.mkdir()

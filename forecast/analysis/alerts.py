@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.errors import ConfigError
 from forecast.inputs.config import list_scenarios, paths
 
-RESIDUAL = "model, data and Monte Carlo"  # the attribution's refit part (forecast.analysis.attribution)
+RESIDUAL = "model or data changed, refitted"  # the attribution's refit part (forecast.analysis.attribution)
 OK_STATUSES = ("ok", "unchanged", "diagnostics failed")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEYS = {"url": "url_env", "password": "password_env", "token": "url_env"}

@@ -131,8 +131,9 @@ class ReportSchema:
                          "this many days at the forecast's date")
     compare_with: str = _s("published", "str", help="what moved is measured against: published (the last published "
                            "brief of the scenario) or a date YYYY-MM-DD (the last published on or before it)")
-    noise_sigmas: float = _s(2.0, "float", 0.0, 10.0, lo_open=True, help="a change counts as material when it "
+    noise_sigmas: float = _s(3.0, "float", 0.0, 10.0, lo_open=True, help="a change counts as material when it "
                              "exceeds this many Monte Carlo standard errors of the difference (its noise band)")
+    material_points: float = _s(1.0, "float", 0.0, 100.0, help="and when it is at least this many percentage points")
 
 
 @dataclass

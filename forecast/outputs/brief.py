@@ -107,10 +107,11 @@ def _cause_label(part: str, summaries: Mapping[str, str]) -> str:
     return f"{part} ({summaries[part]})" if part in summaries else part
 
 
-def what_changed(data: Mapping[str, Any], sigmas: float, summaries: Mapping[str, str]) -> dict[str, Any]:
+def what_changed(data: Mapping[str, Any], sigmas: float, summaries: Mapping[str, str],
+                 min_points: float = 1.0) -> dict[str, Any]:
     """The change since the compared brief, per response in points with its noise band (``sigmas`` Monte Carlo
-    standard errors of the difference of the two means), the material moves (beyond their band) largest first,
-    each with the causes that moved it most."""
+    standard errors of the difference of the two means), the material moves (beyond their band and at least
+    ``min_points``) largest first, each with the causes that moved it most."""
     ch = data.get("changes")
     if not isinstance(ch, Mapping) or not ch:
         return {"compared": None, "moves": [], "material": [], "status": "first"}
@@ -127,7 +128,7 @@ def what_changed(data: Mapping[str, Any], sigmas: float, summaries: Mapping[str,
         a, b = _num(prev_se.get(rid)), _num(cur_se.get(rid))
         se = math.sqrt(a * a + b * b) if a is not None and b is not None else None
         band = sigmas * se if se is not None else None
-        material = abs(change) > band if band is not None else abs(change) >= 0.005
+        material = (abs(change) > band if band is not None else True) and abs(change) >= min_points / 100 - 1e-12
         causes = sorted(((p, _num(row.get(p))) for p in parts if _num(row.get(p)) is not None),
                         key=lambda pv: -abs(pv[1]))
         moves.append({"id": rid, "label": row.get("response"), "previous": _num(row.get("previous")),
@@ -140,7 +141,7 @@ def what_changed(data: Mapping[str, Any], sigmas: float, summaries: Mapping[str,
                                                    "method")},
             "moves": moves, "material": [m for m in moves if m["material"]],
             "status": "moved" if any(m["material"] for m in moves) else "no material change",
-            "noise_sigmas": sigmas, "note": ch.get("note")}
+            "noise_sigmas": sigmas, "material_points": min_points, "note": ch.get("note")}
 
 
 def track_record(data: Mapping[str, Any]) -> str | None:
@@ -178,7 +179,8 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
     if cfg.get("evidence", True):
         ev = load_evidence(_config.paths(cfg)["data"] / "evidence", inputs.ontology, dt.date.today())
         summaries = {e.id: e.summary for e in ev.entries}
-    changed = what_changed(data, float(cfg.report.get("noise_sigmas") or 2.0), summaries)
+    changed = what_changed(data, float(cfg.report.get("noise_sigmas") or 3.0), summaries,
+                           float(cfg.report.get("material_points", 1.0)))
     hdi = _num(data.get("hdi_prob")) or 0.9
     art = q.article
     return {

@@ -26,8 +26,8 @@ from forecast.model.fit import Fit
 from forecast.model.predict import predict
 
 log = logging.getLogger("forecast")
-RESIDUAL = "model, data and Monte Carlo"
-SAME_INPUTS = "Monte Carlo (same inputs)"
+RESIDUAL = "model or data changed, refitted"  # besides the evidence and claims; with Monte Carlo error
+SAME_INPUTS = "sampling noise only (same inputs)"
 
 
 def method_name(update: Any) -> str:
