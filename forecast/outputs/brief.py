@@ -27,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.evidence import load_evidence
-from forecast.inputs.question import Question, question_for  # noqa: F401 - question_for: the writer's
+from forecast.inputs.question import Question, question_for
+from forecast.inputs.withdraw import withdrawn_since  # noqa: F401 - question_for: the writer's
 from forecast.inputs.words import Scale, parse_scale
 
 CONDITIONAL = "Every number assumes the action happens; none says how likely the action is."
@@ -181,6 +182,10 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
         summaries = {e.id: e.summary for e in ev.entries}
     changed = what_changed(data, float(cfg.report.get("noise_sigmas") or 3.0), summaries,
                            float(cfg.report.get("material_points", 1.0)))
+    before = ((data.get("changes") or {}).get("previous") or {}).get("evidence_ids")
+    if isinstance(before, list):  # what left the evidence log since the compared brief, and why
+        changed["withdrawn"] = withdrawn_since(_config.paths(cfg)["data"], [str(e) for e in before],
+                                               [str(e) for e in data.get("evidence_ids") or []])
     hdi = _num(data.get("hdi_prob")) or 0.9
     art = q.article
     return {

@@ -99,7 +99,7 @@ def previous_reports(cfg, inputs: Inputs, fitted: Fit, prev: dict[str, dict[str,
 def _prev_meta(d: dict[str, Any]) -> dict[str, Any]:
     """What the change table says of the brief it compares with: when, its inputs, how its posterior was obtained,
     its folder and each response's Monte Carlo standard error (for the changes' noise bands)."""
-    out = {k: d.get(k) for k in ("generated_at", "inputs_hash", "as_of", "published_folder")}
+    out = {k: d.get(k) for k in ("generated_at", "inputs_hash", "as_of", "published_folder", "evidence_ids")}
     out["method"] = method_name(d.get("update"))
     out["mcse"] = {str(r["response"]): r.get("mcse_mean") for r in d.get("responses") or [] if "response" in r}
     return out

@@ -82,7 +82,18 @@ def title(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
 
 def _changed_items(ch: Mapping[str, Any]) -> list[Cell]:
     """The change since the compared brief: a lead line, then the material moves (largest first) with their noise
-    band and causes (muted: a phone shows the lead and the largest move's numbers)."""
+    band and causes (muted: a phone shows the lead and the largest move's numbers), then what was withdrawn."""
+    out = _moves(ch)
+    for w in ch.get("withdrawn") or []:
+        when = f" on {s(w.get('date'))}" if w.get("date") else ""
+        why = f": {s(w.get('reason'))}" if w.get("reason") else (
+            " (not recorded as withdrawn: removed by hand, or no longer known at this date)"
+            if w.get("action") != "withdrawn" else "")
+        out.append([Span("strong", "Withdrawn: "), T(f"{s(w.get('id'))}{when}{why}")])
+    return out
+
+
+def _moves(ch: Mapping[str, Any]) -> list[Cell]:
     comp = ch.get("compared") or {}
     when = str(comp.get("generated_at") or "")[:10]
     if ch.get("status") == "first" or not comp:
