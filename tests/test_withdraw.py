@@ -43,7 +43,7 @@ def test_an_unknown_id_lists_the_valid_ones_and_a_reason_is_required(data_copy):
     with pytest.raises(InputError, match="use one of: none"):
         restore(data_copy, ENTRY, TODAY)  # nothing withdrawn yet
     assert (data_copy / "evidence" / f"{ENTRY}.yaml").is_file()
-    assert not list((data_copy / "withdrawn").glob("*.yaml")) and not (data_copy / "withdrawn" / "log.csv").exists()
+    assert not list((data_copy / "withdrawn").glob("*.yaml")) and withdrawals(data_copy) == []
 
 
 def test_the_next_brief_says_what_was_withdrawn_and_why(data_copy, cfg, inputs):
