@@ -93,7 +93,7 @@ def test_executed_implies_its_threat(data_copy):
          r"responses.csv, row 13 \(id armed_resistance\), column 'stance': unknown stance 'neutral'"),
         # probability outside [0, 1]
         ("polls.csv", ",0.80,prior_only,", ",1.3,prior_only,",
-         r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; use a probability"),
+         r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; write a probability"),
         # malformed date
         ("precedents.csv", "P05,1990-04-02,", "P05,02/04/1990,",
          r"precedents.csv, row 6 \(id P05\), column 'date': '02/04/1990' is not a date; write it as YYYY-MM-DD"),

@@ -177,7 +177,19 @@ def parse_float(value: Any, where: str, lo: float | None = None, hi: float | Non
 
 
 def parse_prob(value: Any, where: str) -> float:
-    return parse_float(value, where, 0.0, 1.0, "a probability")
+    """A probability from 0 to 1; a percentage ("72%") is refused with the number to write instead (0.72)."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    if text.endswith("%"):
+        try:
+            pct = float(text[:-1])
+        except ValueError:
+            pct = None
+        if pct is not None and math.isfinite(pct) and 0 <= pct <= 100:
+            raise InputError(where, f"{text!r} is a percentage", f"write it as a probability: {pct / 100:g}")
+    try:
+        return parse_float(value, where, 0.0, 1.0, "a probability")
+    except InputError as e:
+        raise InputError(e.where, e.problem, "write a probability from 0 to 1 (0.72 for 72%)") from None
 
 
 def parse_int(value: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:

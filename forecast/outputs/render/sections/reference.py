@@ -129,7 +129,11 @@ def provenance(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     restated = "; ".join(f"{s(r.get('claim'))} restates {fmt(list(r.get('restates') or []))}: kept the "
                          f"{s(r.get('kept'))}, left out {s(r.get('left_out'))}"
                          for r in (src.get("restated") or []) if isinstance(r, Mapping))
+    prof = data.get("profile") or {}
     return [H2("Provenance: how this report was made"), Fields("", [
+        ("Scenario", [Span("code", s(data.get("scenario"))), T(f" {s(data.get('description') or '')}")]),
+        ("US action", [T(data.get("action"))] + ([Span("muted", " (profile: " + ", ".join(
+            f"{str(k).replace('_', ' ')} {fmt(v)}" for k, v in prof.items()) + ")")] if prof else [])),
         ("Command", [Span("code", s(data.get("command")))]),
         ("Inputs hash", [Span("code", s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
         ("Sampler", [T(fmt(data.get("sampler") or {}) or "—")]),
