@@ -151,6 +151,9 @@ def track_record(data: Mapping[str, Any]) -> str | None:
     c = data.get("checks")
     if not isinstance(c, Mapping):
         return None
+    art = c.get("article")
+    if isinstance(art, Mapping) and isinstance(art.get("sentence"), str) and art["sentence"].strip():
+        return art["sentence"].strip()
     for holder in (c, c.get("headline") or {}):
         for key in ("claims_sentence", "since_claims"):
             v = holder.get(key) if isinstance(holder, Mapping) else None

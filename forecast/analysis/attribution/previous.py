@@ -3,8 +3,10 @@
 The previous report records its state (evidence ids, priors, as_of). The parts come from Shapley values
 by PSIS weights of one posterior when every change is reweightable (``attribution.shapley``), else from
 refitting each step of the path from that state to the current one (``attribution.refit``). Either way
-the residual "model, data and Monte Carlo" part (the previous state refitted now minus the previous
-report's numbers) and the parts add up to the total change.
+the part of the previous brief's own state (that state evaluated now minus the brief's numbers, named for what
+it is: sampling noise only, a change of how the posterior was obtained, or the model or data changed) and the
+parts add up to the total change. The previous brief is the last published one (``forecast.outputs.published``)
+when the caller passes it.
 """
 
 from __future__ import annotations

@@ -86,6 +86,13 @@ class Box(NamedTuple):
     blocks: list
 
 
+class Fold(NamedTuple):
+    """Detail a reader may open (HTML: collapsed under its summary line; Markdown: shown whole after it)."""
+
+    summary: str
+    blocks: list
+
+
 class Nav(NamedTuple):
     """Navigation: labelled groups of links (the contents, the other scenarios, the files)."""
 
@@ -98,7 +105,7 @@ class Panel(NamedTuple):
     summary: Mapping[str, Any]
 
 
-Block = Heading | Para | Warn | Items | Table | Figure | Fields | Panel | Box | Nav
+Block = Heading | Para | Warn | Items | Table | Figure | Fields | Panel | Box | Nav | Fold
 
 
 class Section(NamedTuple):

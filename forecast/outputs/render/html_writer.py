@@ -168,6 +168,9 @@ def block(b: Block, page: Page) -> str:
         return _box(b, page)
     if isinstance(b, doc.Nav):
         return _nav(b)
+    if isinstance(b, doc.Fold):
+        inner = "\n".join(x for x in (block(y, page) for y in b.blocks) if x)
+        return f'<details class="more"><summary>{esc(b.summary)}</summary>{inner}</details>'
     raise TypeError(f"not a block: {b!r}")
 
 

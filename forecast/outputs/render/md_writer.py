@@ -93,6 +93,9 @@ def block(b: Block, figure_files: Mapping[str, str]) -> str:
                 parts.append(block(y, figure_files))
         body = "\n\n".join(x for x in parts if x)
         return f"## {md_escape(b.title)}\n\n{body}" if b.title else body
+    if isinstance(b, doc.Fold):
+        inner = "\n\n".join(x for x in (block(y, figure_files) for y in b.blocks) if x)
+        return f"**{md_escape(b.summary)}**\n\n{inner}"
     if isinstance(b, doc.Nav):
         lines = []
         for title, items in b.groups:
