@@ -178,6 +178,7 @@ def test_the_bottom_line_and_stdout_say_no_material_change_in_words(cfg, inputs,
 # ---------------------------------------------------------------------- what moved: the analysis' rows
 def test_same_inputs_a_method_switch_is_its_own_row():
     import pandas as pd
+
     from forecast.analysis.attribution.previous import SAME_INPUTS, _same_inputs
 
     prev = {"generated_at": "g", "inputs_hash": "h", "as_of": "2026-12-01", "update": {"method": "psis"},

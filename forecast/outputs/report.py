@@ -320,30 +320,31 @@ def report_templates(cfg: DictConfig) -> Path | None:
 
 
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
-INNER_PROB = 0.5  # the forest's thick bar
+QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
 def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
     """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
-    response's 50% HDI (the tables' weighted summary at 0.5), kept under a key of everything they read (the
-    report data's keys they use, the 50% intervals, the ontology's labels, the figure code and matplotlib's
-    version): matplotlib is imported only when something to draw has changed."""
+    response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
+    they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
+    matplotlib's version): matplotlib is imported only when something to draw has changed."""
     from forecast import memo
+    from forecast.model.summary import quantiles
     from forecast.outputs.figures import code_key
 
     cache = _config.paths(cfg)["cache"]
-    inner = _stats(pred["p"].sel(scenario=data["scenario"]), INNER_PROB, "response", convergence=False,
-                   weights=fitted.weights, cache=cache)
-    inner50 = {str(r): (float(row["hdi_low"]), float(row["hdi_high"])) for r, row in inner.iterrows()}
+    q = quantiles(pred["p"].sel(scenario=data["scenario"]), QUARTILES, fitted.weights).transpose("response", ...)
+    inner50 = {str(r): (float(v[0]), float(v[2])) for r, v in zip(q["response"].values, q.values, strict=True)}
+    medians = {str(r): float(v[1]) for r, v in zip(q["response"].values, q.values, strict=True)}
     labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
     key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50)
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50, medians)
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
     from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
-    out = make_figures(data, inner50, labels)
+    out = make_figures(data, inner50, labels, medians=medians)
     memo.put_pngs(cache, "figures", key, out)
     return dict(out)
 

@@ -118,8 +118,9 @@ def figures(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     n_prec = sum(1 for p in data.get("precedents", []) if p.get("origin") != "evidence")
     n_ev = len(data.get("precedents", [])) - n_prec
     return [H2("Uncertainty at a glance"),
-            Figure("forest", f"Each row is a response: the dot is the mean probability, the thick bar the "
-                             f"50% and the thin bar the {ctx.hdi_txt} credible interval."),
+            Figure("forest", f"Each row is a response. The dot is the middle value (as likely above as below), the "
+                             f"thick bar holds the middle half of the plausible values, the thin bar the "
+                             f"{ctx.hdi_txt} range of the table; the table's number is the average."),
             H2("What history changed"),
             P(T(f"Grey shows what the article alone implies (the priors); blue shows the forecast after the "
                 f"model also learned from {n_prec} historical precedents, {n_ev} recent events and the "
