@@ -277,11 +277,14 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     if previous is not None and name in previous:
         changes = dict(previous[name])
         parts = changes.get("parts")  # the causes' columns, in the table's order
-        if parts is not None and with_figures:
+        moved = [r for r in changes.get("rows") or [] if abs(r.get("change") or 0) >= 0.0005]
+        if not moved:  # nothing moved by 0.05 points: no figure of zeros
+            changes.pop("figure", None)
+        elif parts and with_figures:
             from forecast.outputs.figures import write
             from forecast.outputs.figures.changes import waterfall
 
-            figures |= write.files("changes", waterfall(changes["rows"][:3], parts, changes.get("method", "")))
+            figures |= write.files("changes", waterfall(moved[:3], parts, changes.get("method", "")))
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:

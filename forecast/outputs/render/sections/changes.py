@@ -61,8 +61,10 @@ def changes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     if rows:
         blocks.append(Table(["Response", "Before", "Now", "Change", "Noise band", *parts], rows,
                             "lrrrr" + "r" * len(parts)))
-    if quiet:
+    if quiet and rows:
         blocks.append(P(Span("muted", f"{quiet} other response(s) moved by less than 0.05 points.")))
+    elif quiet:
+        blocks.append(P(T("No response moved by 0.05 points or more.")))
     if ch.get("steps"):
         blocks.append(Items([[Span("strong", s(st.get("label"))), T(f": {s(st.get('kind'))}")]
                              for st in ch["steps"] if isinstance(st, Mapping)]))
