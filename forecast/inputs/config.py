@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from forecast.errors import ConfigError, InputError
+from forecast.errors import ConfigError, InputError, suggest
 from forecast.files import check_folder, ensure_dir
 from forecast.inputs import schema
 from forecast.inputs.readers import check_keys
@@ -74,7 +74,7 @@ def check_override(o: str) -> None:
             ok = t in options or (any(c in t for c in "*?[") and "/" not in t and ".." not in t
                                   and fnmatch.filter(options, t))
             if not ok:
-                raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", f"available: {', '.join(options)}")
+                raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", suggest(t, options))
     _check_bool_override(o)
 
 
@@ -346,7 +346,7 @@ def load_scenario(name: str) -> dict[str, Any]:
     from forecast.inputs.readers import read_yaml
 
     if name not in list_scenarios():
-        raise ConfigError(f"scenario {name!r}", "unknown scenario", f"available: {', '.join(list_scenarios())}")
+        raise ConfigError(f"scenario {name!r}", "unknown scenario", suggest(name, list_scenarios()))
     sc = read_yaml(conf_dir() / "scenario" / f"{name}.yaml")
     check_keys(sc, SCENARIO_KEYS, lambda k: f"conf/scenario/{name}.yaml, key '{k}'", ConfigError)
     _reject_targets(sc, f"conf/scenario/{name}.yaml")
