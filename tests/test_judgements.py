@@ -75,7 +75,13 @@ BAD = [
     ("sources", [], r"'sources'.*missing"),
     ("sources", ["https://ok.org", ""], r"'sources'\[1\]"),
     ("revises", "C99", r"'revises'.*'C99' is neither an article claim nor a judgement"),
-    ("revises", "C15", r"'revises'.*C15 constrains latent:public_opposition, this judgement cell"),
+    ("revises", "C15", r"'revises'.*C15 is about latent:public_opposition, this judgement about "
+                       r"P\(armed_resistance \| one_time_raid\)"),
+    # a cell about another response or other actions: accepted before, it silently dropped the article's claim
+    ("revises", "C32", r"'revises'.*C32 is about P\(expel_agents \| one_time_raid, repeated_raids, sustained_presence"
+                       r"\), this judgement about P\(armed_resistance \| one_time_raid\): revising it would drop .*; "
+                       r"revise C29 \(about the same\)"),
+    ("revises", "C30", r"'revises'.*C30 is about P\(armed_resistance \| repeated_raids, sustained_presence\)"),
     ("constrains", _DROP, r"constrains.*missing"),
     ("constrains.kind", "vibe", r"unknown kind 'vibe'"),
     ("constrains.actions", ["nowhere"], r"unknown action 'nowhere'"),
