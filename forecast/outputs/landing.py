@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from forecast.files import atomic_write_file, read_report
+from forecast.files import atomic_write_file
+from forecast.outputs.contract import read_report
 from forecast.outputs.render import render_html
 from forecast.outputs.render.document import H1, H2, Block, Cell, Items, P, Para, Section, Span, T, Table
 from forecast.outputs.render.format import fmt, pct, points, s

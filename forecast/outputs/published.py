@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from forecast.files import read_report
+from forecast.outputs.contract import read_report
 from forecast.outputs.history import history_path, read_history
 
 

@@ -24,6 +24,8 @@ from forecast.model.fit import Fit, config_hash, fit_config
 from forecast.outputs import sweep as _sweep
 from forecast.outputs.contract import WrittenReport, read_reports
 from forecast.outputs.history import append_history, check_history, history_path
+from forecast.outputs.landing import write_landing
+from forecast.outputs.published import last_published
 from forecast.outputs.report import report_templates, write_reports
 
 
@@ -122,9 +124,16 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
         say(line)
     names = report_names(cfg)
     say(f"writing {len(names)} report(s)")
-    prev = previous_reports(cfg, inputs, fitted, read_reports(out_dir or paths["reports"], names), say=say)
+    if out_dir is None:  # what moved is measured against each scenario's last published brief
+        on = _config.compare_with(cfg)
+        earlier = {n: d for n in names if (d := last_published(paths["reports"], n, on)) is not None}
+    else:  # a sweep's job: against the report in its own folder
+        earlier = read_reports(out_dir, names)
+    prev = previous_reports(cfg, inputs, fitted, earlier, say=say)
     written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev)
     append_history(paths["reports"], paths["cache"], written)
+    if out_dir is None:  # every command that writes reports ends with an up-to-date landing page
+        say(f"landing page: {write_landing(paths['reports'])}")
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}

@@ -166,7 +166,8 @@ def test_write_index_escapes_hostile_runs(tmp_path):
     assert_inert_html(page)
     assert html.escape(HOSTILE) in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b onmouseover=alert(1)&gt;ok" in page
-    assert listings(tmp_path, reports) == {**before, str(reports): sorted([*before[str(reports)], "index.html"])}
+    assert listings(tmp_path, reports) == {**before, str(reports): sorted([*before[str(reports)], "index.html",
+                                                                             "runs.html"])}
 
 
 def test_write_index_never_links_a_javascript_url(tmp_path):
