@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from forecast.cli.commands import SUBCOMMANDS, dispatch
+from forecast.cli.commands import SUBCOMMANDS, dispatch, refuse_unknown_command
 from forecast.cli.console import say, warn
 from forecast.errors import (
     EXIT_INPUT,
@@ -391,6 +392,8 @@ def _main(argv: list[str]) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             _quiet_libraries()
             code = dispatch(argv[0], argv[1:])
+        elif argv and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", argv[0]):  # a bare word: no command, no key=value
+            refuse_unknown_command(argv[0])
         else:
             code = _hydra_main(argv)
     except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM (Interrupted)

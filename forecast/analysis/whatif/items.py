@@ -89,6 +89,13 @@ def _number(value: str, where: str, lo: float, hi: float, fix: str, whole: bool 
     try:
         x = float(s)
     except ValueError:
+        pct = s[:-1].strip() if s.endswith("%") else None
+        try:
+            p = float(pct) if pct else None
+        except ValueError:
+            p = None
+        if p is not None and hi <= 1 and 0 <= p <= 100:  # a share written as a percentage
+            raise InputError(where, f"{s!r} is a percentage", f"write it as a probability: {p / 100:g}") from None
         raise InputError(where, f"{s!r} is not a number", fix) from None
     if not math.isfinite(x):
         raise InputError(where, f"{s} is not finite", fix)
