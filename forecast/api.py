@@ -53,7 +53,7 @@ __all__ = ["Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSIO
            "history_replay", "init", "judgement_add", "judgement_check", "load_inputs", "open_job_log",
            "parse_whatif_items", "predict_scenarios", "read_report", "record_job", "responses", "run",
            "sampler_settings", "scenario_titles", "scenarios", "scheduled", "summarize", "summarize_sweep", "validate",
-           "whatif", "write_report"]
+           "what_moved", "whatif", "write_report"]
 
 
 def init(folder: str | Path, *, force: bool = False) -> Path:
@@ -87,6 +87,14 @@ def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: b
 def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Action profiles of the named scenarios (default: the configured one)."""
     return _config.scenario_profiles(cfg, inputs.ontology, names)
+
+
+def what_moved(report: dict[str, Any]) -> list[str]:
+    """What moved in a written report (``WrittenReport.data``) since the brief it is compared with, one line per
+    material move, or one line saying nothing material moved (what ``forecast`` prints on stdout)."""
+    from forecast.outputs.brief import what_moved_lines
+
+    return what_moved_lines(report)
 
 
 def scenario_titles() -> list[tuple[str, str]]:

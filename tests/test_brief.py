@@ -201,6 +201,7 @@ def _write(folder: Path, data: dict) -> None:
 
 
 def test_last_published_reads_the_history_and_finds_the_report(tmp_path):
+    from forecast.outputs.contract import load_written
     from forecast.outputs.history import append_history
     from forecast.outputs.published import last_published
 
@@ -209,9 +210,9 @@ def test_last_published_reads_the_history_and_finds_the_report(tmp_path):
     older["generated_at"], older["as_of"] = "2026-11-01T02:15:00+00:00", "2026-11-01"
     newer["generated_at"], newer["as_of"] = "2026-12-01T02:15:00+00:00", "2026-12-01"
     _write(reports / "2026-11-01" / "one_time_raid", older)
-    append_history(reports, cache, [reports / "2026-11-01" / "one_time_raid"])
+    append_history(reports, cache, [load_written(reports / "2026-11-01" / "one_time_raid")])
     _write(reports / "one_time_raid", newer)
-    append_history(reports, cache, [reports / "one_time_raid"])
+    append_history(reports, cache, [load_written(reports / "one_time_raid")])
     assert last_published(reports, "air_strikes") is None
     got = last_published(reports, "one_time_raid")
     assert got["generated_at"] == newer["generated_at"] and got["published_folder"] == "one_time_raid"

@@ -82,23 +82,10 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Pa
 
 def _echo_moves(data: dict) -> None:
     """What moved, on stdout: one line per material move (largest first), or that nothing material moved."""
-    from forecast.outputs.render.format import pct, points
+    from forecast import api
 
-    ch = ((data.get("brief") or {}).get("bottom_line") or {}).get("changed") or {}
-    name = data.get("scenario")
-    if not ch or ch.get("status") == "first":
-        print(f"{name}: first brief, nothing to compare with")
-        return
-    when = str((ch.get("compared") or {}).get("generated_at") or "")[:10]
-    material = ch.get("material") or []
-    if not material:
-        print(f"{name}: no material change since the brief published {when}")
-    for m in material[:5]:
-        band = m.get("band_points")
-        cause = (m.get("causes") or [{}])[0]
-        print(f"{name}: {m.get('label')} {pct(m.get('previous'))} -> {pct(m.get('current'))} "
-              f"({points((m.get('points') or 0) / 100)}" + (f", noise ±{band:.1f}" if band is not None else "") + ")"
-              + (f", chiefly {cause.get('label')} {points((cause.get('points') or 0) / 100)}" if cause else ""))
+    for line in api.what_moved(data):
+        print(line)
 
 
 def _sweep_dir(cfg):

@@ -278,3 +278,27 @@ def history_extent(replay: Any, published: Any, data: Mapping[str, Any], scenari
     out["same_inputs"] = not hashes or str(data.get("inputs_hash")) in hashes
     out["older_than_inputs"] = bool(missing) or not out["same_inputs"]
     return out
+
+
+def what_moved_lines(data: Mapping[str, Any], most: int = 5) -> list[str]:
+    """What moved since the compared brief, one plain line per material move (largest first, at most ``most``), or
+    one line saying there is nothing to compare with or no material change: what a run prints on stdout."""
+    from forecast.outputs.render.format import pct, points
+
+    ch = ((data.get("brief") or {}).get("bottom_line") or {}).get("changed") or {}
+    name = data.get("scenario")
+    if not ch or ch.get("status") == "first":
+        return [f"{name}: first brief, nothing to compare with"]
+    when = str((ch.get("compared") or {}).get("generated_at") or "")[:10]
+    material = ch.get("material") or []
+    if not material:
+        return [f"{name}: no material change since the brief published {when}"]
+    out = []
+    for m in material[:most]:
+        band = m.get("band_points")
+        cause = (m.get("causes") or [{}])[0]
+        out.append(f"{name}: {m.get('label')} {pct(m.get('previous'))} -> {pct(m.get('current'))} "
+                   f"({points((m.get('points') or 0) / 100)}" + (f", noise ±{band:.1f}" if band is not None else "")
+                   + ")" + (f", chiefly {cause.get('label')} {points((cause.get('points') or 0) / 100)}"
+                            if cause else ""))
+    return out
