@@ -52,14 +52,15 @@ def whatif(drv, page: Path, out: Path) -> None:
     drv.find_element(By.ID, "whatif-poll-n").clear()
     drv.find_element(By.ID, "whatif-poll-n").send_keys("1000")
     drv.execute_script("arguments[0].click()", drv.find_element(By.ID, "whatif-add"))
-    Select(drv.find_element(By.ID, "whatif-kind")).select_by_value("episode")
+    Select(drv.find_element(By.ID, "whatif-kind")).select_by_value("episode")  # the report's action, preselected
     for sel in drv.find_elements(By.CSS_SELECTOR, "#whatif-episode select[data-response]"):
-        if sel.get_attribute("data-response") in ("expel_agents", "threat_expel_agents"):
+        if sel.get_attribute("data-response") == "expel_agents":
             Select(sel).select_by_value("1")
     drv.execute_script("arguments[0].click()", drv.find_element(By.ID, "whatif-add"))
-    panel = drv.find_element(By.ID, "whatif-panel")
-    drv.execute_script("arguments[0].scrollIntoView()", panel)
-    panel.screenshot(str(out / "whatif-after-poll-and-episode.png"))
+    Select(drv.find_element(By.ID, "whatif-kind")).select_by_value("poll")  # fold the episode's form away
+    items = drv.find_element(By.ID, "whatif-items")
+    drv.execute_script("arguments[0].scrollIntoView({block: 'start'}); window.scrollBy(0, -150)", items)
+    drv.save_screenshot(str(out / "whatif-after-poll-and-episode.png"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,6 +55,13 @@ def _known_names(entry: Any, ont: Ontology) -> None:
     if not isinstance(entry, dict):
         return
     episode, signal = entry.get("episode"), entry.get("signal")
+    actions = [episode.get("action_type")] if isinstance(episode, dict) else []
+    actions += list(signal.get("actions") or []) if isinstance(signal, dict) and isinstance(
+        signal.get("actions"), list) else []
+    for a in actions:
+        if isinstance(a, str) and a not in ont.action_ids:
+            raise InputError(f"action {a!r}", f"unknown action type {a!r}",
+                             suggest(a, ont.action_ids, "the action types (forecast actions lists them)"))
     names = list((episode.get("responses") or {}) if isinstance(episode, dict) and
                  isinstance(episode.get("responses"), dict) else [])
     if isinstance(signal, dict) and isinstance(signal.get("response"), str):

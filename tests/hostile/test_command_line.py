@@ -34,7 +34,8 @@ CLI_CASES = [
     # `_target_` through an override
     pytest.param(["+scenario._target_=os.system"], r"`_target_` is not allowed", id="target-override"),
     # not a key=value override
-    pytest.param(["no_equals_sign"], r"not of the form key=value", id="not-an-override"),
+    pytest.param(["no_equals_sign"], r"unknown command 'no_equals_sign'; use one of the commands: .*; or give "
+                 r"settings as key=value", id="not-an-override"),
     # wrong type for a sampler setting
     pytest.param(["sampler.draws=abc"], r"sampler.draws: 'abc' is not a whole number", id="draws-abc"),
     pytest.param(["sampler.target_accept=1.3"], r"sampler.target_accept: 1.3 is not in", id="target-accept"),
