@@ -84,7 +84,7 @@ def test_executed_implies_its_threat(data_copy):
         # unknown category
         ("precedents.csv", ",economic_coercion,2,none,", ",economic_blockade,2,none,",
          r"precedents.csv, row 4 \(id P03\), column 'action_type': unknown action type 'economic_blockade'; "
-         r"use one of"),
+         r"did you mean 'economic_coercion'\? use one of"),
         ("ontology/actions.csv", "5,none,true,military,one_time,false,A1", "5,maybe,true,military,one_time,false,A1",
          r"actions.csv, row 2 \(id air_strikes\), column 'consent': unknown consent level 'maybe'; use one of"),
         # domains are data (any id), but a stance is one of the model's two signs

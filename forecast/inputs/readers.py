@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from forecast.errors import InputError
+from forecast.errors import InputError, suggest
 from forecast.paths import project_root
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -213,7 +213,7 @@ def parse_bool(value: Any, where: str) -> bool:
 def parse_choice(value: Any, where: str, choices: list[str] | set[str], what: str = "value") -> str:
     s = str(value).strip() if value is not None else ""
     if s not in choices:
-        raise InputError(where, f"unknown {what} {s!r}", f"use one of: {', '.join(sorted(choices))}")
+        raise InputError(where, f"unknown {what} {s!r}", suggest(s, sorted(choices)))
     return s
 
 
