@@ -108,6 +108,8 @@ def _moves(ch: Mapping[str, Any]) -> list[Cell]:
             return [[T(f"{lead}: "), Span("strong", "no material change"), then,
                      T(f". {s(ch.get('note') or '')}".rstrip(". ") + ".")]]
         top = moves[0]
+        if abs(num(top.get("points")) or 0) < 0.05:
+            return [[T(f"{lead}: "), Span("strong", "no material change"), T("; nothing moved.")]]
         band = top.get("band_points")
         noise = f", inside its noise band of ±{band:.1f}" if isinstance(band, int | float) else ""
         return [[T(f"{lead}: "), Span("strong", "no material change"), T("."),
