@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 
 # names defined in other modules, imported by ``__getattr__`` when first asked for
 ELSEWHERE = ("Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
-             "WHATIF_EXAMPLES", "WrittenReport", "alerts", "alerts_test", "build_model", "check", "evidence_add",
-             "evidence_check", "history", "history_replay", "judgement_add", "judgement_check", "load_inputs",
-             "parse_whatif_items", "read_report", "record_job", "run", "sampler_settings", "scheduled",
-             "summarize_sweep", "whatif", "write_report")
+             "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check",
+             "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "history", "history_replay",
+             "judgement_add", "judgement_check", "load_inputs", "parse_whatif_items", "read_report", "record_job",
+             "responses", "run", "sampler_settings", "scheduled", "summarize_sweep", "whatif", "write_report")
 __all__ = sorted([*ELSEWHERE, "compose", "fit", "folders", "init", "open_job_log", "predict_scenarios",
-                  "scenario_titles", "scenarios", "summarize", "validate"])
+                  "scenario_titles", "scenarios", "summarize", "validate", "what_moved"])
 
 
 def __getattr__(name: str) -> Any:
@@ -50,10 +50,13 @@ def __getattr__(name: str) -> Any:
         from forecast.usecases import alerts as m
     elif name == "check":
         from forecast.usecases import checks as m
-    elif name in ("evidence_add", "evidence_check", "judgement_add", "judgement_check"):
+    elif name in ("evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "judgement_add",
+                  "judgement_check"):
         from forecast.usecases import evidence as m
     elif name in ("REPLAY_START", "history", "history_replay"):
         from forecast.usecases import history as m
+    elif name in ("actions", "responses"):
+        from forecast.usecases import ontology as m
     elif name in ("Run", "record_job", "run", "summarize_sweep", "write_report"):
         from forecast.usecases import reports as m
     elif name in ("ScheduledRun", "scheduled"):
@@ -132,6 +135,14 @@ def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -
     from forecast.inputs import config
 
     return config.scenario_profiles(cfg, inputs.ontology, names)
+
+
+def what_moved(report: dict[str, Any]) -> list[str]:
+    """What moved in a written report (``WrittenReport.data``) since the brief it is compared with, one line per
+    material move, or one line saying nothing material moved (what ``forecast`` prints on stdout)."""
+    from forecast.outputs.brief import what_moved_lines
+
+    return what_moved_lines(report)
 
 
 def scenario_titles() -> list[tuple[str, str]]:
