@@ -90,3 +90,30 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
             assert "arviz_stats" in heavy(mods, NOT_ON_THE_CACHED_PATH)
     assert "kept from the run that computed it" in err, err
     assert heavy(mods, NOT_ON_THE_CACHED_PATH) == [], err
+
+
+def test_the_history_figure_is_kept_when_only_the_publication_time_changed(tmp_path, monkeypatch):
+    """A report with nothing new publishes the same numbers again under a new time stamp: the history figure (which
+    draws each published brief's date and mean) is served from the memo, not redrawn (the time stamp in its key
+    redrew it at every run, importing matplotlib: about half of a cached report's time after a replay). Changing a
+    published mean still redraws it."""
+    import pandas as pd
+
+    from forecast.outputs.figures import history as hist
+
+    replay = pd.DataFrame({"as_of": ["2026-02-01", "2026-02-22"] * 2, "scenario": ["s"] * 4,
+                           "response": ["a", "a", "b", "b"], "mean": [0.2, 0.3, 0.5, 0.4]})
+    replay.attrs["arrivals"] = {"E-1": ("2026-02-22", "a poll")}
+
+    def published(at: str, mean_a: float = 0.31) -> pd.DataFrame:
+        return pd.DataFrame({"as_of": ["2026-12-07"] * 2, "response": ["a", "b"], "mean": [mean_a, 0.41],
+                             "published_at": [at] * 2})
+
+    first = hist.history_png(replay, "s", tmp_path, published("2026-12-07T08:00:00"))
+    drawn = []
+    real = hist.history
+    monkeypatch.setattr(hist, "history", lambda *a, **k: drawn.append(1) or real(*a, **k))
+    assert hist.history_png(replay, "s", tmp_path, published("2026-12-07T09:30:00")) == first
+    assert drawn == []
+    assert hist.history_png(replay, "s", tmp_path, published("2026-12-07T09:30:00", mean_a=0.35)) != first
+    assert drawn == [1]

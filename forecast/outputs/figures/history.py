@@ -60,13 +60,15 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
 
 def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
                 published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
-    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs,
-    the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
+    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs
+    (their dates and means), the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
     from forecast import memo
     from forecast.outputs.figures import code_key
 
     arrivals = replay_df.attrs.get("arrivals", {})
-    pub = None if published is None else published.to_csv(index=False)
+    # what the figure draws of the published briefs: not when each was published (a report with nothing new
+    # publishes the same numbers again, and its figure must not be redrawn for a new time stamp)
+    pub = None if published is None else published[["as_of", "response", "mean"]].to_csv(index=False)
     key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
                       dict(labels or {}))
     hit = memo.get_pngs(cache, "history", key)
