@@ -8,6 +8,7 @@ article's 80%, 2026-01-16) was dropped as a restatement of El Financiero's poll 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -87,10 +88,9 @@ def test_the_check_finds_a_sentence_counted_twice():
     c32 = next(c for c in claims if c.id == "C32")
     c33 = next(c for c in claims if c.id == "C33")
     assert shared_run(c32.quote, c33.quote) and not cells_of(c32, ont) & cells_of(c33, ont)
-    import dataclasses
 
-    dup = dataclasses.replace(c39, name="dup", id="C39-again", kind="ordering", response=None, actions=(),
-                              cells=(("sustained_presence", "engage_us_rivals"), ("sustained_presence", "expel_agents")))
+    cells = (("sustained_presence", "engage_us_rivals"), ("sustained_presence", "expel_agents"))
+    dup = dataclasses.replace(c39, name="dup", id="C39-again", kind="ordering", response=None, actions=(), cells=cells)
     assert [(a, b) for a, b, _ in double_counts([*claims, dup], ont)] == [("C39", "C39-again")]
 
 

@@ -32,14 +32,27 @@ from forecast.errors import IncompleteFitError, raise_if_interrupted
 from forecast.files import atomic_write_with, ensure_dir, move_aside
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
-from forecast.model.build import ALPHA, BETA, DELTA, EVIDENCE_SWITCH, KAPPA, LOADING, THETA, THETA_PAST, P, build_model
+from forecast.model.build import (
+    ALPHA,
+    BETA,
+    CLAIM_WEIGHT,
+    DELTA,
+    EVIDENCE_SWITCH,
+    KAPPA,
+    LOADING,
+    THETA,
+    THETA_PAST,
+    P,
+    build_model,
+)
 from forecast.version import __version__
 
 log = logging.getLogger("forecast")
 
 CACHE_FORMAT = 5  # bump when what a cached posterior file holds changes
 STORED = ["mu_alpha", "rank_effect", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain",
-          "tau_slope_response", "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA, P]
+          "tau_slope_response", "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA,
+          CLAIM_WEIGHT, P]
 
 
 def versions() -> dict[str, str]:
