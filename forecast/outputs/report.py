@@ -159,7 +159,48 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "provenance": dict(inputs.provenance),
         "all_scenarios": {s: {r: _r(all_means.at[s, r]) for r in all_means.columns} for s in all_means.index},
         "state": report_state(cfg, inputs),
+        "model_notes": model_notes(inputs, fitted, scenario, pred["p"].sel(scenario=name),
+                                   prior_pred["p"].sel(scenario=name)),
     }
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray | None, qs: tuple[float, ...]) -> list[float]:
+    x = np.asarray(x, dtype=float).ravel()
+    w = np.full(x.size, 1.0 / x.size) if w is None else np.asarray(w, dtype=float).ravel() / np.sum(w)
+    o = np.argsort(x, kind="stable")
+    c = np.cumsum(w[o])
+    return [float(x[o][min(int(np.searchsorted(c, q)), x.size - 1)]) for q in qs]
+
+
+def model_notes(inputs: Inputs, fitted: Fit, scenario: dict[str, Any], p_post: xr.DataArray,
+                p_prior: xr.DataArray) -> dict[str, Any]:
+    """What the report says about the model's own assumptions: the learned weight of the article's claims, the
+    opinion of the episodes before the poll window, and what sets each interval's width."""
+    from forecast.analysis.intervals import drivers
+    from forecast.inputs.schema import switch
+    from forecast.model.build import CLAIM_WEIGHT
+
+    h = inputs.hyper
+    post = fitted.idata["posterior"]
+    out: dict[str, Any] = {}
+    if CLAIM_WEIGHT in post:
+        x = post[CLAIM_WEIGHT].values
+        m = float(np.sum(x.ravel() * (fitted.weights.ravel() / np.sum(fitted.weights)))) if fitted.weights is not None \
+            else float(x.mean())
+        lo, hi = _weighted_quantiles(x, fitted.weights, (0.05, 0.95))
+        out["article_weight"] = {"mean": _r(m, 3), "low": _r(lo, 3), "high": _r(hi, 3), "prob": 0.9}
+    elif any(not c.unused for c in inputs.claims):
+        out["article_weight"] = {"fixed": 1.0}
+    window = int(h.get("poll_window_days", 730))
+    out["era_opinion"] = {"mode": switch(h, "era_opinion"), "reference": float(h["opinion_reference"]),
+                          "poll_window_days": window,
+                          "episodes_before_window": int(sum((inputs.as_of - d).days > window
+                                                            for d in inputs.episodes.table["date"]))}
+    rows = drivers(post.to_dataset(), inputs, scenario["action"], scenario["profile"],
+                   p_post.transpose("chain", "draw", "response").values,
+                   p_prior.transpose("chain", "draw", "response").values, fitted.weights, fitted.prior_weights)
+    out["interval_drivers"] = [{k: (_r(v, 3) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+    return out
 
 
 def _claim_row(c) -> dict[str, Any]:

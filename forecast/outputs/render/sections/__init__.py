@@ -32,6 +32,7 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("priors", reference.priors),
     ("precedents", reference.precedents),
     ("polls", reference.polls),
+    ("model-notes", reference.model_notes),
     ("diagnostics", reference.diagnostics),
     ("provenance", reference.provenance),
 )

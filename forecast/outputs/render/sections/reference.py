@@ -86,6 +86,50 @@ def polls(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
             Table(["ID", "Pollster", "Date", "n", "Opposed", "Use", "Wording", "Source"], rows, "llnrrlll")]
 
 
+def model_notes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    """The model's own assumptions: the learned weight of the article's claims, the opinion of older episodes,
+    and what sets each interval's width (report data ``model_notes``)."""
+    notes = data.get("model_notes")
+    if not isinstance(notes, Mapping):
+        return []
+    blocks: list[Block] = [H2("The model's own assumptions")]
+    w = notes.get("article_weight")
+    if isinstance(w, Mapping) and w.get("mean") is not None:
+        blocks.append(P(Span("strong", "How far the article is trusted: "),
+                        T(f"the record and the polls give the article's claims a weight of {fmt(w.get('mean'))} "
+                          f"(90% interval {fmt(w.get('low'))}-{fmt(w.get('high'))}; 1 is full weight, 0 none), "
+                          "learnt from how far the claims sit from what the record supports.")))
+    elif isinstance(w, Mapping):
+        blocks.append(P(Span("strong", "How far the article is trusted: "),
+                        T("at full weight (model.claim_weight=fixed).")))
+    era = notes.get("era_opinion")
+    if isinstance(era, Mapping) and era.get("mode") == "reference" and num(era.get("episodes_before_window")):
+        blocks.append(P(Span("strong", "The opinion of earlier episodes is assumed: "),
+                        T(f"{fmt(era.get('episodes_before_window'))} episodes older than the poll window "
+                          f"({fmt(era.get('poll_window_days'))} days) are fitted at the article's "
+                          f"{pct(era.get('reference'))} opposed, since no poll measures the opinion of their time; "
+                          "forecast check shows how far these probabilities move under another value.")))
+    rows = []
+    for r in notes.get("interval_drivers") or []:
+        if not isinstance(r, Mapping):
+            continue
+        parts = r.get("parts") if isinstance(r.get("parts"), Mapping) else {}
+        rows.append([[T(ctx.labels.get(str(r.get("response")), r.get("response")))],
+                     [T(f"{fmt(r.get('cells'))} ({fmt(r.get('events'))})")], [T(fmt(r.get("cells_all")))],
+                     [T(f"{fmt(r.get('sd_prior'))} → {fmt(r.get('sd_post'))}")], [T(pct(r.get("record_share")))],
+                     [T(" / ".join(pct(parts.get(k)) for k in ("intercept", "slopes", "cell", "opinion")))]])
+    if rows:
+        blocks += [P(Span("strong", "What sets each interval's width: "),
+                     T("coded cells of this action type in the record (how many happened) and of the response over "
+                       "all action types; the spread (sd) of the probability's logit in the article-only prior and in "
+                       "the posterior, and the share of the former the record removed; the share of the posterior's "
+                       "spread from the response's pooled intercept, the slopes it shares with other actions, this "
+                       "action's own cell and the opinion.")),
+                   Table(["Response", "Cells here (happened)", "Cells, all actions", "sd: prior → posterior",
+                          "Removed by the record", "Intercept / slopes / cell / opinion"], rows, "lrrrrl")]
+    return blocks
+
+
 def diagnostics(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     diag, thr = ctx.diag, ctx.thr
     blocks: list[Block] = [
