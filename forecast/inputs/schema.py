@@ -43,9 +43,9 @@ ABLATION_SWITCHES: dict[str, tuple[str, str]] = {
     "claims_per_action": ("once", "each"),  # 3: a claim naming k actions is 1 pseudo-observation | k of them
     "restatements": ("drop", "keep"),  # 4: a restated source counted once | twice (claim and source)
     # cells of a response whose coding restates an action attribute (responses.csv coded_from): left out of
-    # the record | observed (issue #24: bench/studies/article_weight/)
+    # the record | observed (issue #24: bench/studies/article-weight/)
     "attribute_cells": ("leave_out", "observe"),
-    # issue #24 (bench/studies/article_weight/): episodes before the poll window at the article's reference
+    # issue #24 (bench/studies/article-weight/): episodes before the poll window at the article's reference
     # opinion | at a free era opinion theta_past
     "era_opinion": ("reference", "free"),
     # the polled opinion moves responses to the actions it is about (attributes.yaml opinion_levels) | to all

@@ -1,10 +1,10 @@
 """Issue 24's model changes one at a time: does the article earn its place, and what does each change do?
 
-    cd WT && PYTHONPATH=$PWD FORECAST_HOME=$PWD nice -n 10 .venv/bin/python bench/studies/article_weight/study.py \
-        [--as-of 2026-11-29] [--only v0,v3] [--json bench/studies/article_weight/results-DATE.json] [--table-only]
+    cd WT && FORECAST_HOME=$PWD nice -n 10 .venv/bin/python bench/studies/article-weight/study.py \
+        [--as-of 2026-11-29] [--only v0,v3] [--json bench/studies/article-weight/results/DATE-study.json] [--table-only]
 
 The variants are cumulative, in the order the changes were made (each with the reason stated in
-bench/studies/article_weight/README.md, none chosen by these scores):
+README.md beside this script, none chosen by these scores):
 
 - v0  main before issue 24 (8dcef99): its data/ and conf/priors/article.yaml, every new switch at its old value;
 - v1  + each sentence once: C48-effect, C30-order and C39-order gone; the article's 80% a poll (ARTICLE-80),
@@ -12,7 +12,8 @@ bench/studies/article_weight/README.md, none chosen by these scores):
 - v2  + the consent cells left out of the record (model.attribute_cells=leave_out);
 - v3  + the era opinion fixed at the reference (model.era_opinion=reference);
 - v4  + the opinion moves only responses to military action (model.opinion_scope=scoped);
-- v5  + the learned weight on the article's claims (model.claim_weight=learned) = today's defaults.
+- v5  + the learned weight on the article's claims (model.claim_weight=learned);
+- v6  + negotiating new rules a neutral response (data/ontology/responses.csv) = today's defaults.
 
 For each variant, with the product's code where it exists and the prototype terms of ``prototype_terms.py``
 (pinned against PyMC's log density for the variant's own model before anything is computed) where it does not:
@@ -31,7 +32,7 @@ For each variant, with the product's code where it exists and the prototype term
 - the learned weight's posterior (mean, 90% equal-tailed interval) where the model has one.
 
 Results go to the JSON after each variant (a rerun skips variants already there unless --redo); the table
-beside it (``results-DATE-table.md``). Nothing here is tuned: it reads fits.
+beside it (``results/DATE-study-table.md``). Nothing here is tuned: it reads fits.
 """
 
 from __future__ import annotations
@@ -49,13 +50,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT))
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent  # this study: its scripts import each other, its results stay in results/
+ROOT = HERE.parents[2]
+sys.path[:0] = [str(ROOT), str(HERE), str(HERE.parent / "model-changes-ablation")]
 BASE = "8dcef99"  # main before issue 24
 
-from bench.model16_ablation import base_rate_elpd, episode_log_weights, paired  # noqa: E402
-from bench.studies.article_weight import prototype_terms as T  # noqa: E402
+import prototype_terms as T  # noqa: E402
+from ablation import base_rate_elpd, episode_log_weights, paired  # noqa: E402
 
 OLD = ["model.attribute_cells=observe", "model.era_opinion=free", "model.opinion_scope=all",
        "model.claim_weight=fixed"]
@@ -291,7 +292,7 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--as-of", default="2026-11-29")
     ap.add_argument("--only", default="")
-    ap.add_argument("--json", default=str(HERE / f"results-{dt.date.today().isoformat()}.json"))
+    ap.add_argument("--json", default=str(HERE / "results" / f"{dt.date.today().isoformat()}-study.json"))
     ap.add_argument("--redo", action="store_true")
     ap.add_argument("--table-only", action="store_true")
     ap.add_argument("--extra", nargs="*", default=[], help="overrides added to every variant (screening)")

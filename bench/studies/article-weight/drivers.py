@@ -2,10 +2,10 @@
 scenarios (v0 and v6), and, for embedded agents -> negotiate a framework, each covariate's contribution x_k *
 beta[k, r] to its linear predictor (posterior mean) in every variant.
 
-    cd WT && PYTHONPATH=$PWD FORECAST_HOME=$PWD .venv/bin/python bench/studies/article_weight/drivers.py \
-        [--json bench/studies/article_weight/results-2026-12-06.json]
+    cd WT && FORECAST_HOME=$PWD .venv/bin/python bench/studies/article-weight/drivers.py \
+        [--json bench/studies/article-weight/results/2026-12-06-study.json]
 
-Reads the posteriors ``study.py`` cached (by the inputs hash its JSON records); writes interval-drivers-DATE.json
+Reads the posteriors ``study.py`` cached (by the inputs hash its JSON records); writes DATE-interval-drivers.json
 beside the results.
 """
 
@@ -21,18 +21,19 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+sys.path[:0] = [str(ROOT), str(HERE)]
 
-from bench.studies.article_weight import prototype_terms as T  # noqa: E402
-from bench.studies.article_weight.study import base_home, load  # noqa: E402
+import prototype_terms as T  # noqa: E402
+from study import base_home, load  # noqa: E402
 
 SCENARIOS = ("embedded_agents", "one_time_raid", "joint_raids_coerced")
 
 
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--json", default=str(Path(__file__).resolve().parent / "results-2026-12-06.json"))
+    ap.add_argument("--json", default=str(HERE / "results" / "2026-12-06-study.json"))
     ns = ap.parse_args(argv)
     T.patch()
     from forecast.analysis.intervals import drivers
@@ -66,7 +67,7 @@ def main(argv: list[str]) -> None:
                 for row, m in zip(rows, pp.mean(("chain", "draw")).values, strict=True):
                     row["p_mean"] = float(m)
                 out["drivers"].setdefault(v, {})[sc] = rows
-    dest = path.parent / f"interval-drivers-{path.stem.replace('results-', '')}.json"
+    dest = path.parent / f"{path.stem.replace('-study', '')}-interval-drivers.json"
     dest.write_text(json.dumps(out, indent=1, default=float))
     print(json.dumps(out["negotiate_after_embedded_slopes"], indent=1))
     for v in out["drivers"]:
