@@ -253,3 +253,72 @@ def test_the_record_sets_the_weight_of_claims_it_contradicts(tmp_path_factory):
     assert agree.mean() > 0.5, agree.mean()
     assert contradict.mean() < 0.15, contradict.mean()
     assert np.quantile(contradict, 0.95) < np.quantile(agree, 0.05)
+
+
+# ---------------------------------------------------------------------- the era opinion's sensitivity band
+def _band_world():
+    """The synthetic world with responses that move with the opinion, polls of the polled opinion, and episodes on
+    both sides of the poll window; the polls are about actions without consent (a0, voluntary, is out of scope)."""
+    from forecast.inputs.data import Episodes, polls_frame
+
+    base = simulate_inputs(n_episodes=40, seed=6)
+    attrs = {**base.ontology.attributes, "consent": {**base.ontology.attributes["consent"], "opinion_levels": ["none"]}}
+    ont = dataclasses.replace(base.ontology, attributes=attrs)
+    ont.responses.loc[["r0", "r3", "r6"], "opinion_sign"] = [1, 1, -1]
+    table = base.episodes.table.copy()
+    table.loc[table.index[:10], "date"] = dt.date(2025, 6, 1)
+    polls = polls_frame([{"id": "q", "pollster": "A", "date": dt.date(2025, 6, 1), "n": 900, "share_opposed": 0.6,
+                          "use": "likelihood", "wording": "", "source": "s"}])
+    return dataclasses.replace(base, ontology=ont, episodes=Episodes(table, base.episodes.outcomes), polls=polls)
+
+
+def _prior_draws(inputs, n=400, seed=2):
+    import pymc as pm
+    import xarray as xr
+
+    from forecast.model.fit import STORED
+
+    model = forecast.build_model(inputs)
+    names = [v for v in STORED if v in model.named_vars]
+    with model:
+        tree = pm.sample_prior_predictive(draws=n, var_names=names, random_seed=seed)
+    return xr.DataTree.from_dict({"posterior": tree["prior"].to_dataset()})
+
+
+def test_the_era_band_reads_the_earlier_episodes_at_another_opinion():
+    """era_band reweights by the earlier episodes' likelihood at another opinion: that likelihood is the model's
+    own (the same as the free-era model's with its era opinion there, which tests/test_terms.py pins to PyMC), only
+    episodes the polls are about move, and with no opinion effect nothing moves at all."""
+    from forecast.analysis.checks.era_opinion import era_band
+    from forecast.model import terms as T
+    from forecast.model.predict import predict
+
+    inputs = _band_world()
+    idata = _prior_draws(inputs)
+    ds = idata["posterior"].to_dataset()
+    ont, h = inputs.ontology, inputs.hyper
+    x = 0.55
+    free = ds.assign({THETA_PAST: (("chain", "draw"), np.full(ds[THETA].shape, x))})
+    want = T.eta_episodes(free, ont, inputs.episodes, {**h, "era_opinion": "free"}, inputs.as_of)
+    got = T.eta_episodes(ds, ont, inputs.episodes, h, inputs.as_of, past=np.log(x / (1 - x)))
+    np.testing.assert_allclose(got, want, atol=1e-10)
+    at_ref = T.eta_episodes(ds, ont, inputs.episodes, h, inputs.as_of)
+    moved = np.abs(got - at_ref).max(axis=(0, 1, 3)) > 1e-9
+    old = ~T.in_window(inputs.episodes.table["date"], inputs.as_of, h)
+    scoped = ont.opinion_scope(inputs.episodes.table).astype(bool)
+    assert (moved == (old & scoped)).all() and moved.any()
+
+    sc = {a: {"action": a, "profile": ont.profile(a)} for a in ont.action_ids}
+    p = predict(idata, ont, h, sc)["p"]
+    band = era_band(idata, inputs, p)
+    assert band["applies"] and band["band"][0] < h["opinion_reference"] < band["band"][1]
+    assert band["max_abs_change"] > 1e-3
+    still = _zero_kappa(idata)
+    assert era_band(still, inputs, predict(still, ont, h, sc)["p"])["max_abs_change"] < 1e-12
+
+
+def _zero_kappa(idata):
+    import xarray as xr
+
+    ds = idata["posterior"].to_dataset()
+    return xr.DataTree.from_dict({"posterior": ds.assign({KAPPA: ds[KAPPA] * 0.0})})

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.model.build import ALPHA, BETA, DELTA, observed_cells
-from forecast.model.predict import _eta
+from forecast.model import terms as T
+from forecast.model.build import observed_cells
 
 PARTS = ("intercept", "slopes", "cell", "opinion")
 
@@ -53,12 +53,10 @@ def drivers(ds: xr.Dataset, inputs, action: str, profile: dict[str, Any], p_post
     R = len(ont.response_ids)
     w = np.full(p_post.shape[0] * p_post.shape[1], 1.0 / (p_post.shape[0] * p_post.shape[1])) if weights is None \
         else np.asarray(weights, dtype=float).ravel() / np.sum(weights)
-    X = ont.covariates(pd.DataFrame.from_records([profile], columns=list(ont.attributes)))[0]
-    a = ont.action_ids.index(action)
-    alpha = ds[ALPHA].values.reshape(-1, R)
-    slopes = np.einsum("k,skr->sr", X, ds[BETA].values.reshape(-1, len(X), R))
-    cell = ds[DELTA].values.reshape(-1, len(ont.action_ids), R)[:, a]
-    eta = _eta(ds, ont, hyper, [profile], [action], current_opinion=True).reshape(-1, R)
+    X = ont.covariates(pd.DataFrame.from_records([profile], columns=list(ont.attributes)))
+    parts = T.linear_predictor(ds, X, [ont.action_ids.index(action)])
+    alpha, slopes, cell = (parts[k].reshape(-1, R) for k in ("alpha", "xbeta", "delta"))
+    eta = T.eta_profiles(ds, ont, hyper, [profile], [action]).reshape(-1, R)
     opinion = eta - alpha - slopes - cell
     lpost = _logit(np.asarray(p_post).reshape(-1, R))
     lprior = None if p_prior is None else _logit(np.asarray(p_prior).reshape(-1, R))

@@ -122,7 +122,9 @@ class Design:
     claim_avg: np.ndarray  # (n_claims, n_cells): 1/k on the k cells of each claim
     claim_mu: np.ndarray
     claim_sd: np.ndarray
-    g_claimed: np.ndarray  # (K,) bool: the global slope has an article (effect) claim
+    claim_article: np.ndarray  # (n_claims,) bool: the pseudo-observation is the article's (learned weight)
+    order_article: np.ndarray  # (n_pairs,) bool: the ordering step is the article's
+    g_claimed: np.ndarray  # (K,) bool: the global slope's prior is an article (effect) claim
     kappa_claimed: bool  # the opinion effect's prior is an article claim (C13)
     theta_claimed: bool  # the opinion's prior is an article claim (C15)
     order_lo: np.ndarray  # (n_pairs, 2) [action, response]
@@ -178,13 +180,13 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def _cell_terms(claims: list, acts: list[str], resps: list[str],
-                once: bool = True) -> tuple[list, list, np.ndarray, list, list, list]:
+                once: bool = True) -> tuple[list, list, np.ndarray, list, list, list, list]:
     """One pseudo-observation per cell claim or signal: of the mean of logit P(response | action) over
     the k actions it names, with the claim's own precision (a claim is one piece of evidence, however
     many action types it lists). Returns the flattened cells, the (claims x cells) averaging matrix,
-    and each claim's (mu, sd, name). ``once=False`` (ablation ``model.claims_per_action=each``, as the model
-    once counted claims): one pseudo-observation per named action, each with the claim's full precision."""
-    act, resp, mu, sd, names, rows = [], [], [], [], [], []
+    and each claim's (mu, sd, name, from the article). ``once=False`` (ablation ``model.claims_per_action=each``, as
+    the model once counted claims): one pseudo-observation per named action, each with the claim's full precision."""
+    act, resp, mu, sd, names, rows, article = [], [], [], [], [], [], []
     for c in claims:
         m, s = c.logit_normal()
         groups = [list(c.actions)] if once else [[a] for a in c.actions]
@@ -196,10 +198,11 @@ def _cell_terms(claims: list, acts: list[str], resps: list[str],
             mu.append(m)
             sd.append(s)
             names.append(f"{c.id}:{c.response}|{','.join(g)}")
+            article.append(is_article(c))
     avg = np.zeros((len(rows), len(act)))
     for i, cells in enumerate(rows):
         avg[i, cells] = 1.0 / len(cells)
-    return act, resp, avg, mu, sd, names
+    return act, resp, avg, mu, sd, names, article
 
 
 def design(inputs: Inputs) -> Design:
@@ -215,34 +218,36 @@ def design(inputs: Inputs) -> Design:
     g_sd = np.full(len(covs), float(h["slope_sd"]))
     theta_ab, kappa_sigma = None, None
     g_claimed = np.zeros(len(covs), dtype=bool)
-    lo, hi, ks, o_names = [], [], [], []
+    theta_claimed = kappa_claimed = False
+    lo, hi, ks, o_names, o_article = [], [], [], [], []
     used = [c for c in inputs.claims if not c.unused]
     for c in used:
         enc = c.scaled()
         if c.kind == "effect":
             k = covs.index(c.covariate)
             g_mu[k], g_sd[k] = enc["mu"], enc["sigma"]
-            g_claimed[k] = True
+            g_claimed[k] = is_article(c)
         elif c.kind == "latent" and c.target == THETA:
-            theta_ab = (enc["alpha"], enc["beta"])
+            theta_ab, theta_claimed = (enc["alpha"], enc["beta"]), is_article(c)
         elif c.kind == "latent" and c.target == KAPPA:
-            kappa_sigma = enc["sigma"]
+            kappa_sigma, kappa_claimed = enc["sigma"], is_article(c)
         elif c.kind == "ordering":
             for (a1, r1), (a2, r2) in zip(c.cells[:-1], c.cells[1:], strict=True):
                 lo.append((acts.index(a1), resps.index(r1)))
                 hi.append((acts.index(a2), resps.index(r2)))
                 ks.append(enc["sharpness"])
                 o_names.append(f"{c.id}:{a1}:{r1}<{a2}:{r2}")
+                o_article.append(is_article(c))
     # without an article claim (before its date, or a restated claim whose source is kept): the
     # weakly-informative defaults of conf/model
-    theta_claimed, kappa_claimed = theta_ab is not None, kappa_sigma is not None
     if theta_ab is None:
         theta_ab = (float(h.get("theta_prior_alpha", 2.0)), float(h.get("theta_prior_beta", 2.0)))
     if kappa_sigma is None:
         kappa_sigma = float(h.get("kappa_prior_sigma", 1.0))
     once = switch(h, "claims_per_action") == "once"
-    c_act, c_resp, c_avg, c_mu, c_sd, c_names = _cell_terms([c for c in used if c.kind == "cell"], acts, resps, once)
-    s_act, s_resp, s_avg, s_mu, s_sd, s_names = _cell_terms(inputs.signals, acts, resps, once)
+    c_act, c_resp, c_avg, c_mu, c_sd, c_names, c_article = _cell_terms([c for c in used if c.kind == "cell"], acts,
+                                                                      resps, once)
+    s_act, s_resp, s_avg, s_mu, s_sd, s_names, _ = _cell_terms(inputs.signals, acts, resps, once)
 
     ref_rows = sorted(set(c_act) | {a for a, _ in lo} | {a for a, _ in hi})
     c_act = [ref_rows.index(a) for a in c_act]
@@ -280,6 +285,7 @@ def design(inputs: Inputs) -> Design:
         g_mu=g_mu, g_sd=g_sd, theta_ab=theta_ab, kappa_sigma=kappa_sigma,
         claim_act=np.array(c_act, dtype=int), claim_resp=np.array(c_resp, dtype=int), claim_avg=c_avg,
         claim_mu=np.array(c_mu), claim_sd=np.array(c_sd),
+        claim_article=np.array(c_article, dtype=bool), order_article=np.array(o_article, dtype=bool),
         g_claimed=g_claimed, kappa_claimed=kappa_claimed, theta_claimed=theta_claimed,
         order_lo=np.array(lo, dtype=int).reshape(-1, 2), order_hi=np.array(hi, dtype=int).reshape(-1, 2),
         order_k=np.array(ks),
@@ -291,11 +297,17 @@ def design(inputs: Inputs) -> Design:
     )
 
 
+def is_article(claim) -> bool:
+    """Whether a claim is the article's (tempered by the learned weight): not an analyst's judgement, a pooled
+    judgement or an evidence signal, each of which speaks with its own stated strength."""
+    return getattr(claim, "origin", "article") == "article"
+
+
 def learned_weight(d: Design, hyper: dict) -> bool:
     """Whether the model has a learned weight on the article's claims: model.claim_weight=learned and at least
     one article term (a cell claim, an ordering, an effect or a latent-driver claim) is used."""
     return switch(hyper, "claim_weight") == "learned" and bool(
-        len(d.claim_mu) or len(d.order_k) or d.g_claimed.any() or d.kappa_claimed or d.theta_claimed)
+        d.claim_article.any() or d.order_article.any() or d.g_claimed.any() or d.kappa_claimed or d.theta_claimed)
 
 
 def _standardised(x: np.ndarray) -> np.ndarray:
@@ -339,7 +351,8 @@ def build_model(inputs: Inputs) -> pm.Model:
         # an ordering Bernoulli(sigmoid(k x)) -> Bernoulli(sigmoid(a k x)). So the weight is learnt from how far the
         # claims sit from what the record and the hierarchy support (the sqrt(a) of each normalised term keeps it
         # from collapsing to 0), and claims the record contradicts are tempered by the data.
-        # model.claim_weight=fixed: a = 1 (the model before issue #24). Evidence signals are not tempered.
+        # model.claim_weight=fixed: a = 1 (the model before issue #24). Evidence signals and analysts' judgements are
+        # not tempered (is_article): each speaks with its own stated strength.
         if learned_weight(d, h):
             a = pm.Beta(CLAIM_WEIGHT, float(h.get("claim_weight_alpha", 1.0)), float(h.get("claim_weight_beta", 1.0)))
             root_a = pt.sqrt(a)
@@ -405,10 +418,12 @@ def build_model(inputs: Inputs) -> pm.Model:
             lp_ref = logit(pt.clip(p_ref, eps, 1 - eps))
             if len(d.claim_mu):
                 pm.Normal(OBS_CLAIM, mu=pt.dot(d.claim_avg, lp_ref[d.claim_act, d.claim_resp]),
-                          sigma=d.claim_sd / root_a, observed=d.claim_mu, dims="claim_cell")
+                          sigma=pt.where(d.claim_article, d.claim_sd / root_a, d.claim_sd), observed=d.claim_mu,
+                          dims="claim_cell")
             if len(d.order_k):
                 diff = lp_ref[d.order_hi[:, 0], d.order_hi[:, 1]] - lp_ref[d.order_lo[:, 0], d.order_lo[:, 1]]
-                pm.Bernoulli(OBS_ORDER, logit_p=a * d.order_k * diff, observed=np.ones(len(d.order_k), dtype=int),
+                k_order = pt.where(d.order_article, a * d.order_k, d.order_k)
+                pm.Bernoulli(OBS_ORDER, logit_p=k_order * diff, observed=np.ones(len(d.order_k), dtype=int),
                              dims="ordering")
         # graded signals from the evidence log: about the present, so at the current opinion
         if len(d.sig_mu):

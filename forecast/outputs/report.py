@@ -164,31 +164,20 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
     }
 
 
-def _weighted_quantiles(x: np.ndarray, w: np.ndarray | None, qs: tuple[float, ...]) -> list[float]:
-    x = np.asarray(x, dtype=float).ravel()
-    w = np.full(x.size, 1.0 / x.size) if w is None else np.asarray(w, dtype=float).ravel() / np.sum(w)
-    o = np.argsort(x, kind="stable")
-    c = np.cumsum(w[o])
-    return [float(x[o][min(int(np.searchsorted(c, q)), x.size - 1)]) for q in qs]
-
-
 def model_notes(inputs: Inputs, fitted: Fit, scenario: dict[str, Any], p_post: xr.DataArray,
                 p_prior: xr.DataArray) -> dict[str, Any]:
     """What the report says about the model's own assumptions: the learned weight of the article's claims, the
     opinion of the episodes before the poll window, and what sets each interval's width."""
+    from forecast.analysis.checks.run import article_weight
     from forecast.analysis.intervals import drivers
     from forecast.inputs.schema import switch
-    from forecast.model.build import CLAIM_WEIGHT
 
     h = inputs.hyper
     post = fitted.idata["posterior"]
     out: dict[str, Any] = {}
-    if CLAIM_WEIGHT in post:
-        x = post[CLAIM_WEIGHT].values
-        m = float(np.sum(x.ravel() * (fitted.weights.ravel() / np.sum(fitted.weights)))) if fitted.weights is not None \
-            else float(x.mean())
-        lo, hi = _weighted_quantiles(x, fitted.weights, (0.05, 0.95))
-        out["article_weight"] = {"mean": _r(m, 3), "low": _r(lo, 3), "high": _r(hi, 3), "prob": 0.9}
+    w = article_weight(fitted)
+    if w is not None:
+        out["article_weight"] = {k: _r(v, 3) for k, v in w.items()}
     elif any(not c.unused for c in inputs.claims):
         out["article_weight"] = {"fixed": 1.0}
     window = int(h.get("poll_window_days", 730))

@@ -25,7 +25,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-import prototype_terms as T  # noqa: E402
 from study import base_home, load  # noqa: E402
 
 SCENARIOS = ("embedded_agents", "one_time_raid", "joint_raids_coerced")
@@ -35,7 +34,6 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", default=str(HERE / "results" / "2026-12-06-study.json"))
     ns = ap.parse_args(argv)
-    T.patch()
     from forecast.analysis.intervals import drivers
     from forecast.model.predict import predict
 

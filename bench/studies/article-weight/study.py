@@ -15,8 +15,8 @@ README.md beside this script, none chosen by these scores):
 - v5  + the learned weight on the article's claims (model.claim_weight=learned);
 - v6  + negotiating new rules a neutral response (data/ontology/responses.csv) = today's defaults.
 
-For each variant, with the product's code where it exists and the prototype terms of ``prototype_terms.py``
-(pinned against PyMC's log density for the variant's own model before anything is computed) where it does not:
+For each variant, with the product's own code (the model's terms on stored draws are pinned to PyMC's log
+density for every setting of the switches by tests/test_terms.py):
 
 - the full model fitted (``update=refit``: exact draws; cached by inputs hash under .cache/posteriors);
 - PSIS-LOO over episodes on the variant's own record and on the cells every variant shares (the record without
@@ -55,7 +55,6 @@ ROOT = HERE.parents[2]
 sys.path[:0] = [str(ROOT), str(HERE), str(HERE.parent / "model-changes-ablation")]
 BASE = "8dcef99"  # main before issue 24
 
-import prototype_terms as T  # noqa: E402
 from ablation import base_rate_elpd, episode_log_weights, paired  # noqa: E402
 
 OLD = ["model.attribute_cells=observe", "model.era_opinion=free", "model.opinion_scope=all",
@@ -184,8 +183,6 @@ def run_variant(name: str, as_of: dt.date, home: dict[str, Path], say) -> dict:
     label, _, overrides = VARIANTS[name]
     cfg, inputs = load(name, as_of, home)
     res: dict = {"label": label, "overrides": overrides, "timings": {}}
-    res["pin"] = T.pin(inputs)
-    say(f"{name}: prototype terms pinned to PyMC ({max(res['pin'].values()):.1e})")
     ont, hyper, eps = inputs.ontology, inputs.hyper, inputs.episodes
     sampler, seed, cache = sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"]
     t = time.perf_counter()
@@ -298,7 +295,6 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--extra", nargs="*", default=[], help="overrides added to every variant (screening)")
     ns = ap.parse_args(argv)
     EXTRA.extend(ns.extra)
-    T.patch()
     as_of = dt.date.fromisoformat(ns.as_of)
     out_path = Path(ns.json)
     data = json.loads(out_path.read_text()) if out_path.is_file() else {}
