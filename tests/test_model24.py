@@ -322,3 +322,34 @@ def _zero_kappa(idata):
 
     ds = idata["posterior"].to_dataset()
     return xr.DataTree.from_dict({"posterior": ds.assign({KAPPA: ds[KAPPA] * 0.0})})
+
+
+def test_the_back_test_reweights_episodes_leaving_the_poll_window_to_the_reference():
+    """With the era opinion at the reference, a later forecast origin that moves episodes out of the poll window is
+    a reweighting (their likelihood at the reference minus at the polled opinion), not a refit; with a free era
+    opinion and draws without one it is a refit, as before."""
+    from types import SimpleNamespace
+
+    from forecast.analysis.checks.backtest import log_ratio
+
+    inputs = _band_world()
+    table = inputs.episodes.table.copy()
+    table.loc[table.index[:10], "date"] = dt.date(2024, 6, 1)  # inside the window of 2026-01-01 only
+    inputs = dataclasses.replace(inputs, episodes=dataclasses.replace(inputs.episodes, table=table))
+    later = dataclasses.replace(inputs, as_of=dt.date(2026, 11, 29))
+    base = SimpleNamespace(idata=_prior_draws(inputs, n=200))
+    lr, why = log_ratio(base, inputs, later)
+    assert why == "" and lr is not None and np.ptp(lr) > 1e-3
+    free = {**inputs.hyper, "era_opinion": "free"}
+    recent = table.assign(date=[dt.date(2024, 6, 1)] * 10 + [dt.date(2025, 6, 1)] * (len(table) - 10))
+    early = dataclasses.replace(inputs, hyper=free, episodes=dataclasses.replace(inputs.episodes, table=recent))
+    assert not ~_in_window(early).any()  # every episode in the window: the free model has no era opinion
+    lr, why = log_ratio(SimpleNamespace(idata=_prior_draws(early, n=50)), early,
+                        dataclasses.replace(early, as_of=dt.date(2026, 11, 29)))
+    assert lr is None and "era opinion" in why
+
+
+def _in_window(inputs):
+    from forecast.model import terms as T
+
+    return T.in_window(inputs.episodes.table["date"], inputs.as_of, inputs.hyper)
