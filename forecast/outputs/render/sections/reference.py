@@ -94,21 +94,26 @@ def model_notes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         return []
     blocks: list[Block] = [H2("The model's own assumptions")]
     w = notes.get("article_weight")
-    if isinstance(w, Mapping) and w.get("mean") is not None:
+    if isinstance(w, Mapping) and None not in (num(w.get("mean")), num(w.get("low")), num(w.get("high"))):
         blocks.append(P(Span("strong", "How far the article is trusted: "),
-                        T(f"the record and the polls give the article's claims a weight of {fmt(w.get('mean'))} "
-                          f"(90% interval {fmt(w.get('low'))}-{fmt(w.get('high'))}; 1 is full weight, 0 none), "
-                          "learnt from how far the claims sit from what the record supports.")))
+                        T(f"the record and the polls give the article's claims a weight of {num(w.get('mean')):.2f} "
+                          f"({pct(w.get('prob') or 0.9)} interval {num(w.get('low')):.2f}-{num(w.get('high')):.2f}; "
+                          "1 is full weight, 0 none), learnt from how far the claims sit from what the record "
+                          "supports.")))
     elif isinstance(w, Mapping):
         blocks.append(P(Span("strong", "How far the article is trusted: "),
                         T("at full weight (model.claim_weight=fixed).")))
     era = notes.get("era_opinion")
     if isinstance(era, Mapping) and era.get("mode") == "reference" and num(era.get("episodes_before_window")):
+        checks = data.get("checks") if isinstance(data.get("checks"), Mapping) else {}
+        band = ((checks.get("headline") or {}).get("era_opinion") or {}).get("sentence")
         blocks.append(P(Span("strong", "The opinion of earlier episodes is assumed: "),
                         T(f"{fmt(era.get('episodes_before_window'))} episodes older than the poll window "
                           f"({fmt(era.get('poll_window_days'))} days) are fitted at the article's "
                           f"{pct(era.get('reference'))} opposed, since no poll measures the opinion of their time; "
-                          "forecast check shows how far these probabilities move under another value.")))
+                          + ("how far another value would move these probabilities is under \"How good are these "
+                             "probabilities?\"." if band else "forecast check shows how far these probabilities "
+                             "move under another value."))))
     rows = []
     for r in notes.get("interval_drivers") or []:
         if not isinstance(r, Mapping):
@@ -122,11 +127,12 @@ def model_notes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         blocks += [P(Span("strong", "What sets each interval's width: "),
                      T("coded cells of this action type in the record (how many happened) and of the response over "
                        "all action types; the spread (sd) of the probability's logit in the article-only prior and in "
-                       "the posterior, and the share of the former the record removed; the share of the posterior's "
-                       "spread from the response's pooled intercept, the slopes it shares with other actions, this "
-                       "action's own cell and the opinion.")),
-                   Table(["Response", "Cells here (happened)", "Cells, all actions", "sd: prior → posterior",
-                          "Removed by the record", "Intercept / slopes / cell / opinion"], rows, "lrrrrl")]
+                       "the posterior, and the share of the former the record removed (negative: the record left it "
+                       "wider, e.g. by moving it where the logit spreads out); the share of the posterior's spread "
+                       "from the response's pooled intercept, the slopes it shares with other actions, this action's "
+                       "own cell and the opinion.")),
+                   Table(["Response", "Cells here (happened)", "All cells", "sd, prior → posterior", "Removed",
+                          "Intercept / slopes / cell / opinion"], rows, "lrrrrl")]
     return blocks
 
 
