@@ -64,7 +64,7 @@ def child(cache: Path, env: dict[str, str], sampler: dict | None = None) -> subp
 def check(cache: Path, code: int, expect: int, sampler: dict | None = None) -> str | None:
     """What broke the rule (None when the outcome is honest)."""
     sys.path.insert(0, str(ROOT))
-    from forecast.model.fit import _read
+    from forecast.model.cache import read as _read
 
     files = sorted(p for p in (cache / "posteriors").glob("*") if not p.name.endswith(".lock")) \
         if (cache / "posteriors").is_dir() else []

@@ -202,7 +202,7 @@ def main() -> None:
     fitted = forecast.fit(cfg, inputs)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out_dir = forecast.write_report(cfg, inputs, fitted, overrides=[f"scenario={args.scenario}"])[0]
+    out_dir = forecast.write_report(cfg, inputs, fitted, overrides=[f"scenario={args.scenario}"])[0].path
     report_s = time.perf_counter() - t0
     page = out_dir / "report.html"
     html_text = page.read_text(encoding="utf-8")

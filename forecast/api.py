@@ -1,4 +1,10 @@
-"""The documented Python API; the CLI is a thin layer over it."""
+"""The documented Python API: everything the CLI does, from a notebook (the CLI only parses and prints).
+
+The building blocks (compose a config, load and validate the inputs, build the model, fit, predict a scenario,
+summarise, write reports) are defined here; the use cases (a forecast run, the scheduled run, the checks,
+what-if, the evidence log and judgements, the history, the alerts) live in ``forecast.usecases`` and are
+re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +16,44 @@ import xarray as xr
 from omegaconf import DictConfig
 
 from forecast import home as _home
-from forecast.analysis import whatif as _whatif
 from forecast.analysis.whatif import Episode, Judgement, Poll
+from forecast.files import ensure_dir, guard, io_errors
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
 from forecast.model.build import build_model
 from forecast.model.fit import Fit, fit_config, sampler_settings
 from forecast.model.predict import predict
-from forecast.outputs.report import command_line, write_reports
+from forecast.outputs.contract import REPORT_SCHEMA_VERSION, Report, WrittenReport, read_report
+from forecast.usecases.alerts import alerts, alerts_test
+from forecast.usecases.checks import check
+from forecast.usecases.evidence import (
+    evidence_add,
+    evidence_check,
+    evidence_restore,
+    evidence_withdraw,
+    judgement_add,
+    judgement_check,
+)
+from forecast.usecases.history import REPLAY_START, history, history_replay
+from forecast.usecases.ontology import actions, responses
+from forecast.usecases.reports import Run, record_job, run, summarize_sweep, write_report
+from forecast.usecases.scheduled import ScheduledRun, scheduled
+from forecast.usecases.whatif import EXAMPLES as WHATIF_EXAMPLES
+from forecast.usecases.whatif import parse_items as parse_whatif_items
+from forecast.usecases.whatif import whatif
 
 compose = _config.compose
+validate = _config.validate
+folders = _config.paths  # where the configured data/, reports/ and .cache/ are (``paths`` is the module)
 
-__all__ = ["Episode", "Judgement", "Poll", "build_model", "check", "compose", "fit", "init", "load_inputs",
-           "predict_scenarios", "sampler_settings", "scenarios", "summarize", "whatif", "write_report"]
+__all__ = ["Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
+           "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check", "compose",
+           "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "fit", "folders", "history",
+           "history_replay", "init", "judgement_add", "judgement_check", "load_inputs", "open_job_log",
+           "parse_whatif_items", "predict_scenarios", "read_report", "record_job", "responses", "run",
+           "sampler_settings", "scenario_titles", "scenarios", "scheduled", "summarize", "summarize_sweep", "validate",
+           "what_moved", "whatif", "write_report"]
 
 
 def init(folder: str | Path, *, force: bool = False) -> Path:
@@ -31,6 +61,17 @@ def init(folder: str | Path, *, force: bool = False) -> Path:
     (``data/``), an empty ``reports/`` and a README; returns its path. ``force`` accepts a folder that holds
     other files (nothing is overwritten). Run forecast inside it, or set ``FORECAST_HOME`` to it."""
     return _home.init(folder, force=force)
+
+
+def open_job_log(cfg: DictConfig) -> Path:
+    """Open (create) the run's log file, ``<paths.cache>/logs/forecast.log``, through the one door for writes:
+    Hydra opens it itself and fails with a traceback when it cannot; this way a read-only cache or a folder in its
+    place is one line (exit 74) first."""
+    cache = _config.paths(cfg)["cache"]
+    log_file = guard(ensure_dir(cache / "logs", cache, heal=True) / "forecast.log", cache)
+    with io_errors(log_file), open(log_file, "a", encoding="utf-8"):
+        pass
+    return log_file
 
 
 def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
@@ -48,6 +89,22 @@ def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -
     return _config.scenario_profiles(cfg, inputs.ontology, names)
 
 
+def what_moved(report: dict[str, Any]) -> list[str]:
+    """What moved in a written report (``WrittenReport.data``) since the brief it is compared with, one line per
+    material move, or one line saying nothing material moved (what ``forecast`` prints on stdout)."""
+    from forecast.outputs.brief import what_moved_lines
+
+    return what_moved_lines(report)
+
+
+def scenario_titles() -> list[tuple[str, str]]:
+    """Every scenario of ``conf/scenario/``: (name, title)."""
+    from omegaconf import OmegaConf
+
+    return [(name, str(OmegaConf.to_container(compose([f"scenario={name}"]).scenario).get("title", "")))
+            for name in _config.list_scenarios()]
+
+
 def predict_scenarios(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
                       group: str = "posterior") -> xr.Dataset:
     """Posterior (or article-only prior, ``group="prior"``) of every response for the scenarios."""
@@ -63,51 +120,3 @@ def summarize(pred: xr.Dataset, var: str = "p", hdi_prob: float = 0.9, weights=N
     lo, hi = summary.hdi(da, hdi_prob, weights)
     out = xr.Dataset({"mean": summary.mean(da, weights), "hdi_low": lo, "hdi_high": hi})
     return out.to_dataframe().reset_index()
-
-
-def write_report(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
-                 out_dir: Path | None = None, overrides: list[str] | None = None,
-                 previous: dict[str, dict] | None = None) -> list[Path]:
-    """Write the report folders (see the contract of docs/design.md); returns their paths."""
-    return write_reports(cfg, inputs, fitted, names, out_dir, overrides, previous)
-
-
-def check(cfg: DictConfig, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
-          only: list[str] | None = None, say=None) -> Path:
-    """Run the model checks for this configuration (the fit and the back-test's refits are cached) and write
-    ``reports/checks/`` (checks.json, checks.html, checks.md, figures); returns that folder. ``only`` runs some
-    of ``forecast.analysis.checks.run.CHECKS`` (the others are kept from the previous checks of the same
-    posterior). Later scenario reports show its headline in "How good are these probabilities?"."""
-    from forecast.analysis.checks.run import run_checks, selected
-    from forecast.errors import ConfigError
-    from forecast.outputs.checks_report import write_checks
-
-    selected(only, sbc_simulations, backtest)  # a bad choice fails here, before any work
-    if sbc_simulations < 0:
-        raise ConfigError("--sbc", f"{sbc_simulations} simulations", "give 0 (no SBC) or more")
-    inputs = load_inputs(cfg)
-    n = len(inputs.episodes.table)
-    if backtest and (only is None or "backtest" in only) and not 1 <= min_history < n:
-        raise ConfigError("--min-history", f"{min_history} with {n} coded episodes",
-                          f"give a number from 1 to {n - 1}")
-    fitted = fit_config(cfg, inputs, notify=say, update="refit")  # the checks need exact (unweighted) draws
-    checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
-                                 min_history=min_history, only=only, say=say)
-    return write_checks(_config.paths(cfg)["reports"], checks, figures)
-
-
-def whatif(cfg: DictConfig, items: list, *, inputs: Inputs | None = None, fitted: Fit | None = None,
-           overrides: list[str] | None = None, say=None) -> _whatif.Result:
-    """Hypothetical evidence (``Poll``, ``Episode``, ``Judgement``, or ``(kind, "name=value,...")`` pairs as
-    ``forecast whatif`` takes them): every response's mean and HDI before and after, from the same thinned draws
-    as report.html's "What if ...?" panel (``report.whatif_draws``), the Pareto k and the effective sample size of
-    the weights, and the commands that give the exact answer by a refit. Nothing is saved."""
-    parsed = [_whatif.parse_item(*it) if isinstance(it, tuple) else it for it in items]
-    inputs = inputs if inputs is not None else load_inputs(cfg)
-    fitted = fitted if fitted is not None else fit_config(cfg, inputs, notify=say)
-    name = cfg.scenario.name
-    sc = scenarios(cfg, inputs)
-    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-    n = int(cfg.report.get("whatif_draws") or _whatif.DEFAULT_DRAWS)
-    draws = _whatif.build_draws(cfg, inputs, fitted, sc[name], pred, n_draws=n, command=command_line(overrides))
-    return _whatif.reweight(draws, parsed, inputs)

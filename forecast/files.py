@@ -1,4 +1,4 @@
-"""The files the tool owns: the one door for every write, and where reports live.
+"""The one door for every write the tool makes, and safe reads of its logs.
 
 Every file the tool creates, replaces or appends goes through here:
 
@@ -36,7 +36,6 @@ from typing import Any
 
 from forecast.errors import InputError, WriteError, printable
 
-REPORT_SCHEMA_VERSION = 1
 log = logging.getLogger("forecast.files")
 
 # folders a configured path may never be (the root, the system's own folders, a home folder itself) ...
@@ -45,8 +44,6 @@ SYSTEM_DIRS = {"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", 
 # ... nor lie inside
 SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
                 "/sys", "/usr")
-# a report folder the tool wrote holds one of these; a folder without them is never replaced
-OWNED_MARKERS = ("forecast.json", "run.json")
 
 _FIXES = {
     errno.ENOSPC: "free disk space and rerun",
@@ -267,7 +264,7 @@ def _refuse_foreign(final: Path, owned: tuple[str, ...] | None) -> None:
     except FileNotFoundError:
         return
     if foreign:
-        raise InputError(str(final), "exists and was not written by forecast (no forecast.json or run.json in it)",
+        raise InputError(str(final), f"exists and was not written by forecast (no {' or '.join(owned or ())} in it)",
                          "move it away or choose another folder; the tool never replaces what it did not write")
 
 
@@ -275,9 +272,9 @@ def atomic_write_dir(final: Path | str, fill, root: Path | str | None = None,
                      owned: tuple[str, ...] | None = None) -> Path:
     """Build a folder in a hidden temporary sibling with ``fill(tmp)``, then move it into place.
 
-    An existing ``final`` is replaced only when it is a real folder the tool wrote (it holds one of
-    ``owned``, e.g. ``OWNED_MARKERS``: ``forecast.json`` or ``run.json``, or nothing); anything else is refused, never
-    deleted. ``owned=None`` (the default) skips that check."""
+    An existing ``final`` is replaced only when it is a real folder the tool wrote: it holds one of the file
+    names ``owned`` (what marks a folder as the caller's, e.g. a report's ``forecast.json``), or nothing; anything
+    else is refused, never deleted. ``owned=None`` (the default) skips that check."""
     final = guard(final, root)
     ensure_dir(final.parent, root if root is not None else final.parent)
     with _folder_lock(final.parent):
@@ -340,6 +337,24 @@ def create_new_file(path: Path | str, content: str | bytes, root: Path | str | N
     return path
 
 
+def move_file(src: Path | str, dst: Path | str, root: Path | str) -> Path:
+    """Move a file the tool may write (both paths inside ``root``) to a name that must not exist yet: the copy is
+    written complete first (``create_new_file``), then the original is removed, so a crash leaves both, never
+    neither. A ``dst`` already holding the same bytes (a move cut short) is kept and the original removed; a
+    different ``dst`` raises FileExistsError."""
+    src, dst = guard(src, root), guard(dst, root)
+    data = src.read_bytes()
+    try:
+        create_new_file(dst, data, root)
+    except FileExistsError:
+        if dst.read_bytes() != data:
+            raise
+    with io_errors(src):
+        os.unlink(src)
+        _fsync_dir(src.parent)
+    return dst
+
+
 def append_text(path: Path | str, text: str, root: Path | str | None = None, *, lock: Path | str | None = None,
                 check=None, header: str = "") -> Path:
     """Append ``text`` (whole records, each ending in a newline) to ``path``.
@@ -400,18 +415,7 @@ def replace_link(link: Path | str, target_name: str, root: Path | str) -> Path:
     return link
 
 
-# ---------------------------------------------------------------------- report folders
-def report_dir(reports: Path, name: str) -> Path:
-    """The folder of scenario ``name``'s report under ``reports`` (refused if it would leave it, or if it
-    is a symbolic link: a run would replace whatever the link points at)."""
-    base = Path(reports).resolve()
-    target = base / name
-    if name in ("", ".", "..") or "/" in name or "\\" in name or target.resolve().parent != base:
-        raise InputError(f"scenario name {name!r}", "would write outside the reports folder", "use a scenario id")
-    guard(target, base)
-    return target
-
-
+# ---------------------------------------------------------------------- reading logs
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """The JSON objects of a line-per-record log (``runs.jsonl``, ``alerts.jsonl``); a line cut by a crash or
     damaged by hand, or a line that is not an object, is skipped, never fatal."""
@@ -427,15 +431,3 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         if isinstance(rec, dict):
             out.append(rec)
     return out
-
-
-def read_report(path: Path) -> dict[str, Any] | None:
-    """A report's ``forecast.json`` read back, or None when it is missing, unreadable or of another
-    schema version (the one reader every consumer of a published report uses)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("schema_version") != REPORT_SCHEMA_VERSION:
-        return None
-    return data

@@ -12,6 +12,8 @@ import xarray as xr
 from forecast.cli.main import main
 from forecast.inputs.config import list_scenarios
 
+from .contract import errors, schema, written_schema
+
 pytestmark = pytest.mark.slow
 
 CONTRACT = {"scenario", "as_of", "generated_at", "inputs_hash", "versions", "diagnostics", "responses"}
@@ -31,6 +33,7 @@ def paths(tmp_path, session_cache):
 def test_every_scenario_from_one_fit_then_from_the_cache(default_fit, paths, tmp_path, capsys):
     code, err = run([*paths, "all_scenarios=true"], capsys)
     assert code == 0, err
+    written = written_schema(schema())
     assert "cache hit" in err and "sampl" not in err.split("cache hit")[0].lower().replace("no sampling", "")
     for name in list_scenarios():
         d = tmp_path / "reports" / name
@@ -38,6 +41,7 @@ def test_every_scenario_from_one_fit_then_from_the_cache(default_fit, paths, tmp
             assert (d / f).is_file(), f"{name}/{f}"
         data = json.loads((d / "forecast.json").read_text())
         assert CONTRACT <= set(data)
+        assert errors(data, written) == [], name  # every field of the contract (docs/report-contract.md), no other
         assert {"max_rhat", "min_ess_bulk", "divergences", "ok"} <= set(data["diagnostics"])
         assert data["diagnostics"]["ok"] is True
         r0 = data["responses"][0]

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from forecast.cli import sweep as cli_sweep
-from forecast.model.fit import clear_stale_writes
+from forecast.model.cache import clear_stale_writes
+from forecast.outputs import sweep as out_sweep
 from forecast.outputs.sweep import collect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -133,15 +133,15 @@ KILLED_WRITER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     import numpy as np, xarray as xr
-    from forecast.model import fit
+    from forecast.model import cache
     path = Path(sys.argv[1])
     def half_then_die(self, tmp, **kw):
         Path(tmp).write_bytes(b"\\x89HDF half a posterior")
         os.kill(os.getpid(), signal.SIGKILL)   # the worker dies mid-write (OOM killer, preemption)
     xr.DataTree.to_netcdf = half_then_die
-    fit.check_posterior = lambda *a, **k: None   # this fake posterior is not a complete fit: only the write matters
+    cache.check_posterior = lambda *a, **k: None   # this fake posterior is not a complete fit: only the write matters
     ds = xr.Dataset({"p": (("chain", "draw"), np.zeros((1, 2)))})
-    fit._save(xr.DataTree.from_dict({"posterior": ds, "prior": ds}), path)
+    cache.save(xr.DataTree.from_dict({"posterior": ds, "prior": ds}), path)
 """)
 
 
@@ -161,26 +161,26 @@ def test_a_killed_job_is_redone_and_a_finished_one_reused(tmp_path):
     job = tmp_path / "sweeps" / "s" / "job000"
     (job / ".air_strikes.tmp-x1y2").mkdir(parents=True)  # a report folder half built when the job died
     (job / ".air_strikes.tmp-x1y2" / "report.html").write_text("half")
-    cli_sweep.clear_stale(job)
+    out_sweep.clear_stale(job)
     assert list(job.iterdir()) == []
     ov = ["as_of=2026-01-16", "scenario=air_strikes"]
-    assert cli_sweep.finished(job, ov, "h1") is None  # no record: the job runs
+    assert out_sweep.finished(job, ov, "h1") is None  # no record: the job runs
     (job / "air_strikes").mkdir()
     (job / "air_strikes" / "forecast.json").write_text("{}")
-    cli_sweep.record(job, num=0, overrides=ov, code=3, reason="diagnostics failed", inputs_hash="h1",
+    out_sweep.record(job, num=0, overrides=ov, code=3, reason="diagnostics failed", inputs_hash="h1",
                      reports=["air_strikes"], seconds=1.0)
-    assert cli_sweep.finished(job, list(reversed(ov)), "h1")["code"] == 3
-    assert cli_sweep.finished(job, ov, "h2") is None  # the inputs changed: redo
-    assert cli_sweep.finished(job, [*ov, "seed=2"], "h1") is None
+    assert out_sweep.finished(job, list(reversed(ov)), "h1")["code"] == 3
+    assert out_sweep.finished(job, ov, "h2") is None  # the inputs changed: redo
+    assert out_sweep.finished(job, [*ov, "seed=2"], "h1") is None
     (job / "air_strikes" / "forecast.json").unlink()
-    assert cli_sweep.finished(job, ov, "h1") is None  # a report folder is missing: redo
-    cli_sweep.record(job, num=0, overrides=ov, code=70, reason="boom", inputs_hash="h1", reports=[], seconds=1.0)
-    assert cli_sweep.finished(job, ov, "h1") is None  # a failed job is never reused
+    assert out_sweep.finished(job, ov, "h1") is None  # a report folder is missing: redo
+    out_sweep.record(job, num=0, overrides=ov, code=70, reason="boom", inputs_hash="h1", reports=[], seconds=1.0)
+    assert out_sweep.finished(job, ov, "h1") is None  # a failed job is never reused
 
 
 def test_summary_counts_a_job_that_left_no_result_as_failed(tmp_path):
     sweep = tmp_path / "sweeps" / "s"
-    cli_sweep.record(sweep / "job000", num=0, overrides=["scenario=air_strikes"], code=0, reason="",
+    out_sweep.record(sweep / "job000", num=0, overrides=["scenario=air_strikes"], code=0, reason="",
                      inputs_hash="h", reports=[], seconds=1.0)
     (sweep / "job001").mkdir()  # started, killed before it recorded anything
     s = collect(sweep, expected_jobs=[0, 1, 2])  # job 2: its Hydra folder exists, its reports folder not

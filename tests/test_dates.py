@@ -92,8 +92,10 @@ def test_early_date_fits_and_reports(tmp_path, session_cache):
     inputs = forecast.load_inputs(cfg)
     assert len(inputs.polls) == 0 and inputs.evidence_ids == ()
     fitted = forecast.fit(cfg, inputs)
-    [path] = forecast.api.write_report(cfg, inputs, fitted)
-    data = forecast.files.read_report(path / "forecast.json")
+    [written] = forecast.api.write_report(cfg, inputs, fitted)
+    path = written.path
+    data = forecast.api.read_report(path / "forecast.json")
+    assert data == written.data  # what the writer returns is what forecast.json holds
     assert data["as_of"] == "2019-01-01" and data["polls"] == [] and data["evidence_ids"] == []
     assert len(data["responses"]) == len(inputs.ontology.response_ids)
     assert all(0 <= r["mean"] <= 1 for r in data["responses"])

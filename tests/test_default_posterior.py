@@ -6,7 +6,7 @@ import pytest
 
 import forecast
 from forecast.inputs.config import list_scenarios
-from forecast.model.fit import diagnostics
+from forecast.model.diagnostics import diagnostics
 from forecast.model.predict import predict
 
 pytestmark = pytest.mark.slow

@@ -28,10 +28,9 @@ import pytest
 import xarray as xr
 from filelock import FileLock
 
-import forecast.api
 import forecast.model.fit as fitmod
+import forecast.usecases.scheduled
 from forecast.cli.main import _install_signals, main
-from forecast.cli.scheduled import RUNS, _record_run, read_runs
 from forecast.errors import (
     EXIT_IOERR,
     IncompleteFitError,
@@ -42,17 +41,18 @@ from forecast.errors import (
     note_signal,
 )
 from forecast.files import (
-    OWNED_MARKERS,
     append_text,
     atomic_write_dir,
     atomic_write_file,
     check_folder,
     ensure_dir,
     replace_link,
-    report_dir,
 )
+from forecast.model import cache as cachemod
 from forecast.model.build import KAPPA, THETA, P
+from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, report_dir
 from forecast.outputs.history import HISTORY_COLUMNS, append_history, check_history, read_history
+from forecast.outputs.runs import RUNS, read_runs, record_run
 
 from .conftest import ROOT
 from .synthetic import simulate_inputs
@@ -127,7 +127,7 @@ def fake_sampler(monkeypatch):
     """Replace model building and sampling; ``calls`` counts the fits, ``mode`` picks what the sampler does."""
     state = {"calls": 0, "mode": "complete"}
 
-    def sample(model, sampler, seed, progress, notify=None, prior_seed=None):
+    def sample(model, sampler, seed, progress, notify=None, prior_seed=None, targets=None):
         state["calls"] += 1
         c, d = sampler["chains"], sampler["draws"]
         mode = state["mode"]
@@ -217,7 +217,7 @@ def test_a_bad_cache_file_is_moved_aside_kept_and_refitted(tmp_path, fake_sample
     assert len(aside) == 1 and aside[0].read_bytes() == before, "the bad file was not kept as it was"
     err = capsys.readouterr().err
     assert "moved aside" in err and "refitting" in err and err.count("\n") == 1, err
-    assert fitmod._read(path, h, SAMPLER)[1] is None
+    assert cachemod.read(path, h, SAMPLER)[1] is None
     again = fitmod.fit(syn, SAMPLER, 1, cache)
     assert again.from_cache and fake_sampler["calls"] == calls + 1
 
@@ -225,7 +225,7 @@ def test_a_bad_cache_file_is_moved_aside_kept_and_refitted(tmp_path, fake_sample
 def test_the_cache_file_is_checked_before_it_is_renamed_into_place(tmp_path, fake_sampler, syn, monkeypatch):
     """Bug caught: a file that did not read back complete (cut by a full disk, an interrupt during the write) renamed
     into place anyway. Nothing, not even the temporary file, is left."""
-    monkeypatch.setattr(fitmod, "_read", lambda *a: (None, "cut short"))
+    monkeypatch.setattr(cachemod, "read", lambda *a: (None, "cut short"))
     with pytest.raises(IncompleteFitError, match="does not read back complete"):
         fitmod.fit(syn, SAMPLER, 1, tmp_path / "cache")
     assert cache_files(tmp_path / "cache") == []
@@ -252,13 +252,13 @@ def test_sigterm_on_scheduled_is_recorded_and_releases_the_lock(home, monkeypatc
         time.sleep(5)
         raise AssertionError("SIGTERM did not interrupt")
 
-    monkeypatch.setattr(forecast.api, "fit", fit_then_terminated)
+    monkeypatch.setattr(forecast.usecases.scheduled, "fit_config", fit_then_terminated)
     code, err = run_cli(["scheduled", "--wait", "0"], capsys)
     assert code == 143, err
     runs = read_runs(home / "reports")
     assert [r["status"] for r in runs] == ["interrupted"] and "SIGTERM" in runs[0]["reason"]
     FileLock(str(home / ".cache" / "locks" / "scheduled.lock")).acquire(timeout=0)  # raises if still held
-    assert "interrupted" in (home / "reports" / "index.html").read_text()
+    assert "interrupted" in (home / "reports" / "runs.html").read_text()
 
 
 def test_sigterm_while_a_report_folder_is_written_keeps_the_previous_one(tmp_path):
@@ -312,13 +312,13 @@ def _history_row(scenario: str = "one_time_raid") -> str:
     return f"2026-11-01T00:00:00,{scenario},2026-11-01,response,r,0.5,0.4,0.6,0.9,abc,{scenario}\n"
 
 
-def _report(folder: Path, scenario: str = "one_time_raid") -> Path:
+def _report(folder: Path, scenario: str = "one_time_raid") -> WrittenReport:
+    data = {"schema_version": 1, "generated_at": "2026-11-01T00:00:00", "scenario": scenario, "as_of": "2026-11-01",
+            "inputs_hash": "abc", "responses": [{"response": "r", "mean": 0.5, "hdi_low": 0.4, "hdi_high": 0.6,
+                                                 "hdi_prob": 0.9}], "composites": []}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "forecast.json").write_text(json.dumps({
-        "schema_version": 1, "generated_at": "2026-11-01T00:00:00", "scenario": scenario, "as_of": "2026-11-01",
-        "inputs_hash": "abc", "responses": [{"response": "r", "mean": 0.5, "hdi_low": 0.4, "hdi_high": 0.6,
-                                              "hdi_prob": 0.9}], "composites": []}))
-    return folder
+    (folder / "forecast.json").write_text(json.dumps(data))
+    return WrittenReport(folder, data)
 
 
 @pytest.mark.parametrize("name", ["history.csv", RUNS])
@@ -331,7 +331,7 @@ def test_an_append_target_that_is_a_link_is_refused_naming_the_link(tmp_path, na
     (reports / name).symlink_to(outside)
     with pytest.raises(InputError) as e:
         if name == RUNS:
-            _record_run(reports, {"status": "ok"})
+            record_run(reports, {"status": "ok"})
         else:
             append_history(reports, tmp_path / "cache", [_report(reports / "one_time_raid")])
     assert f"symbolic link {reports / name}" in str(e.value) and "\n" not in str(e.value)
@@ -341,7 +341,7 @@ def test_an_append_target_that_is_a_link_is_refused_naming_the_link(tmp_path, na
 def test_a_scenario_folder_linked_to_a_scheduled_day_is_refused(tmp_path):
     """Bug caught: reports/<scenario> a link to today's scheduled folder, and a run replaces the whole day."""
     reports = tmp_path / "reports"
-    day = _report(reports / "2026-11-29" / "one_time_raid").parent
+    day = _report(reports / "2026-11-29" / "one_time_raid").path.parent
     (day / "run.json").write_text("{}")
     (reports / "one_time_raid").symlink_to("2026-11-29")
     before = sorted(p.name for p in day.rglob("*"))
@@ -521,7 +521,7 @@ def test_a_damaged_runs_log_tail_is_kept_and_the_new_record_starts_a_line(tmp_pa
     reports = tmp_path / "reports"
     reports.mkdir()
     (reports / RUNS).write_text('{"status": "ok", "folder": "2026-11-01"}\n{"status": "o')
-    _record_run(reports, {"status": "ok", "folder": "2026-11-02"})
+    record_run(reports, {"status": "ok", "folder": "2026-11-02"})
     assert [r["folder"] for r in read_runs(reports)] == ["2026-11-01", "2026-11-02"]
     err = capsys.readouterr().err
     assert f"{reports / RUNS}, line 2" in err and err.count("\n") == 1

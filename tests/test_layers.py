@@ -1,9 +1,10 @@
 """The architecture as a test: layers import only downward, no module import forms a cycle, and each layer's
 ``__init__`` names every module it holds.
 
-cli -> api -> outputs -> analysis -> model -> inputs -> base (errors, paths, home, files, ...). Every import counts,
-also those inside functions (an import deferred to call time is still a dependency). Each check is shown to fail on
-a copy of the package with the fault planted in it.
+cli -> api (and the use cases it re-exports) -> outputs -> analysis -> model -> inputs -> base (errors, paths, home,
+files, ...). Every import counts, also those inside functions (an import deferred to call time is still a
+dependency). The CLI parses and prints: it calls the API, never the layers below it (only the configuration's
+parsing). Each check is shown to fail on a copy of the package with the fault planted in it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "forecast"
 RANK = {"errors": 0, "paths": 0, "files": 0, "version": 0, "safe_text": 0, "memo": 0, "home": 0,
         "inputs": 1, "model": 2, "analysis": 3, "outputs": 4,
-        "api": 5,
+        "api": 5, "usecases": 5,
         "cli": 6, "__init__": 7, "__main__": 7}
 
 
@@ -153,3 +154,37 @@ def test_the_checks_see_a_planted_upward_import_a_cycle_and_an_unlisted_module(t
                for c in import_cycles(copy)), import_cycles(copy)
     (copy / "analysis" / "planted.py").write_text('"""A module nobody listed."""\n')
     assert unlisted_modules(copy) == ["forecast/analysis/__init__.py: its docstring does not name ``planted``"]
+
+
+# what the command line may import besides the API: the errors, its own modules, and the parsing of its arguments
+# and of the configuration (Hydra's overrides, the settings' schema for --help, dates and the project's folders)
+CLI_MAY_IMPORT = ("forecast.api", "forecast.errors", "forecast.cli", "forecast.inputs.config", "forecast.inputs.schema",
+                  "forecast.inputs.readers", "forecast.paths")
+
+
+def cli_bypasses(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{mod} -> {d}" for mod, deps in graph.items() if _layer(mod) == "cli" for d in deps
+                  if not any(d == m or d.startswith(m + ".") for m in CLI_MAY_IMPORT))
+
+
+def test_the_cli_goes_through_the_api():
+    """Every subcommand's work is a function of ``forecast.api`` (a notebook can do what the CLI does)."""
+    bad = cli_bypasses(imports())
+    assert not bad, "the CLI calls below the API:\n" + "\n".join(bad)
+
+
+def test_the_cli_rule_sees_a_bypass():
+    """Decisive: a CLI module importing the model directly is reported."""
+    graph = imports()
+    graph["forecast.cli.check"] = {*graph["forecast.cli.check"], "forecast.model.fit"}
+    assert cli_bypasses(graph) == ["forecast.cli.check -> forecast.model.fit"]
+
+
+def test_no_api_name_shadows_a_module():
+    """The package top re-exports the API: a name there that is also a module's (``forecast.paths``) would make
+    ``from forecast import paths`` return the function, not the module."""
+    import forecast
+
+    modules = {p.stem for p in ROOT.glob("*.py")} | {p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file()}
+    assert modules >= {"paths", "files", "api", "cli"}  # the names the check compares with are there
+    assert not set(forecast.__all__) & modules, set(forecast.__all__) & modules

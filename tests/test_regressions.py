@@ -30,32 +30,37 @@ def test_replay_keeps_every_override_but_the_date():
 
 
 def test_diagnostics_error_names_each_failing_report_with_its_own_numbers(tmp_path, monkeypatch):
-    """With two reports, one failing, the error used to quote the *last* report's numbers."""
+    """With two reports, one failing, the error used to quote the *last* report's numbers. The run learns each
+    report's diagnostics from what the writer returns (it used to read forecast.json back)."""
+    from forecast.outputs.contract import WrittenReport
+    from forecast.usecases import reports as uc
+
+    base = json.loads(FIXTURE.read_text())
+    written = []
+    for name, ok, rhat in (("air_strikes", False, 1.2345), ("one_time_raid", True, 1.0012)):
+        data = copy.deepcopy(base) | {"scenario": name}
+        data["diagnostics"] = {**data["diagnostics"], "ok": ok, "max_rhat": rhat}
+        written.append(WrittenReport(tmp_path / name, data))  # no folder: nothing may be read back
+    inputs = SimpleNamespace(episodes=SimpleNamespace(table=[]), polls=[], claims=[], evidence_ids=(),
+                             as_of=dt.date(2026, 11, 1))
+    monkeypatch.setattr(uc, "load_inputs", lambda cfg: inputs)
+    monkeypatch.setattr(uc, "fit_config", lambda *a, **k: SimpleNamespace(from_cache=True, inputs_hash="h"))
+    monkeypatch.setattr(uc, "write_report", lambda *a, **k: written)
+    monkeypatch.setattr(uc, "previous_reports", lambda *a, **k: {})
+    monkeypatch.setattr(uc, "append_history", lambda *a, **k: None)
+    cfg = forecast.compose([f"paths.reports={tmp_path}", "all_scenarios=true"])
+    run = uc.run(cfg, [])
+    assert not run.ok and [w.ok for w in run.written] == [False, True]
+    e = run.diagnostics_error()
+    assert isinstance(e, DiagnosticsError) and e.exit_code == 3
+    msg = str(e)
+    assert "air_strikes: max R-hat 1.2345" in msg and "1.0012" not in msg and "one_time_raid" not in msg
     import importlib
 
     cli_main = importlib.import_module("forecast.cli.main")  # the module (forecast.cli.main is also the function)
-
-    base = json.loads(FIXTURE.read_text())
-    dirs = []
-    for name, ok, rhat in (("air_strikes", False, 1.2345), ("one_time_raid", True, 1.0012)):
-        d = tmp_path / name
-        d.mkdir()
-        data = copy.deepcopy(base) | {"scenario": name}
-        data["diagnostics"] = {**data["diagnostics"], "ok": ok, "max_rhat": rhat}
-        (d / "forecast.json").write_text(json.dumps(data))
-        dirs.append(d)
-    inputs = SimpleNamespace(episodes=SimpleNamespace(table=[]), polls=[], claims=[], evidence_ids=(),
-                             as_of=dt.date(2026, 11, 1))
-    monkeypatch.setattr(forecast.api, "load_inputs", lambda cfg: inputs)
-    monkeypatch.setattr(forecast.api, "fit", lambda *a, **k: SimpleNamespace(from_cache=True, inputs_hash="h"))
-    monkeypatch.setattr(forecast.api, "write_report", lambda *a, **k: dirs)
-    monkeypatch.setattr("forecast.analysis.attribution.previous_reports", lambda *a, **k: {})
-    monkeypatch.setattr("forecast.outputs.history.append_history", lambda *a, **k: None)
-    cfg = forecast.compose([f"paths.reports={tmp_path}", "all_scenarios=true"])
-    with pytest.raises(DiagnosticsError) as e:
+    monkeypatch.setattr(forecast.api, "run", lambda *a, **k: run)
+    with pytest.raises(DiagnosticsError, match="air_strikes: max R-hat 1.2345"):  # the CLI: exit 3, one line
         cli_main.run_forecast(cfg, [])
-    msg = str(e.value)
-    assert "air_strikes: max R-hat 1.2345" in msg and "1.0012" not in msg and "one_time_raid" not in msg
 
 
 @pytest.mark.slow
@@ -107,7 +112,7 @@ def test_a_fresh_fit_reports_from_the_same_numbers_as_its_cache_file(tmp_path):
     import numpy as np
     import xarray as xr
 
-    from forecast.model import fit
+    from forecast.model import cache
 
     rng = np.random.default_rng(0)
     ds = xr.Dataset({"p": (("chain", "draw", "response"), rng.random((2, 50, 3)))})
@@ -119,7 +124,7 @@ def test_a_fresh_fit_reports_from_the_same_numbers_as_its_cache_file(tmp_path):
     tree.to_netcdf(path, engine="h5netcdf", encoding=enc)
     with xr.open_datatree(path, engine="h5netcdf") as back:
         back = back.load()
-    got = fit.as_stored(tree)
+    got = cache.as_stored(tree)
     for g in ("posterior", "prior"):
         assert got[g]["p"].dtype == back[g]["p"].dtype == np.float32
         assert np.array_equal(got[g]["p"].values, back[g]["p"].values)

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from forecast.cli.main import main
-from forecast.cli.scheduled import _target, read_runs
 from forecast.files import atomic_write_dir
+from forecast.outputs.runs import read_runs
+from forecast.usecases.scheduled import target_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 FORECAST = [sys.executable, "-m", "forecast"]
@@ -50,9 +51,10 @@ def test_target_never_overwrites_an_earlier_day(tmp_path):
     old = tmp_path / "2026-11-01"
     old.mkdir()
     (old / "run.json").write_text(json.dumps({"inputs_hash": "aaaa1111", "complete": True}))
-    assert _target(tmp_path, dt.date(2026, 11, 1), today, "aaaa1111") == (old, True)
-    assert _target(tmp_path, dt.date(2026, 11, 1), today, "bbbb2222bbbb") == (tmp_path / "2026-11-01-bbbb2222", False)
-    assert _target(tmp_path, today, today, "bbbb2222") == (tmp_path / "2026-11-24", False)
+    assert target_folder(tmp_path, dt.date(2026, 11, 1), today, "aaaa1111") == (old, True)
+    assert target_folder(tmp_path, dt.date(2026, 11, 1), today, "bbbb2222bbbb") == (tmp_path / "2026-11-01-bbbb2222",
+                                                                                       False)
+    assert target_folder(tmp_path, today, today, "bbbb2222") == (tmp_path / "2026-11-24", False)
 
 
 @pytest.mark.slow
@@ -69,7 +71,7 @@ def test_twice_in_a_row_is_idempotent(default_fit, tmp_path, session_cache, caps
     assert {p.name: p.stat().st_mtime_ns for p in folder.rglob("*")} == stamp, "same inputs rewrote files"
     runs = read_runs(reports)
     assert [r["status"] for r in runs] == ["ok", "unchanged"]
-    index = (reports / "index.html").read_text()
+    index = (reports / "runs.html").read_text()  # the scheduled runs' page; index.html is the landing page
     assert index.count("<tr><td>") == 2 and "unchanged" in index
     hist = (reports / "history.csv").read_text().splitlines()
     n_rows = len(hist) - 1
@@ -88,7 +90,7 @@ def test_two_concurrent_runs_leave_one_folder_and_both_succeed(default_fit, tmp_
     dated = [p for p in reports.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name[:2] == "20"]
     assert [p.name for p in dated] == [dt.date.today().isoformat()]
     assert sorted(r["status"] for r in read_runs(reports)) == ["ok", "unchanged"]
-    assert (reports / "index.html").read_text().count("<tr><td>") == 2
+    assert (reports / "runs.html").read_text().count("<tr><td>") == 2
     assert not list(reports.glob(".*tmp*"))
 
 
@@ -110,7 +112,8 @@ def test_a_kill_mid_run_leaves_latest_intact(default_fit, tmp_path, session_cach
     assert (reports / "latest").resolve() == before
     assert {p.relative_to(before): p.read_bytes() for p in before.rglob("*") if p.is_file()} == files
     visible = [p.name for p in reports.iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted(["latest", "index.html", "runs.jsonl", "history.csv", "logs", before.name,
+    assert sorted(visible) == sorted(["latest", "index.html", "runs.html", "runs.jsonl", "history.csv", "logs",
+                                      before.name,
                                       "feed.xml", "digest.md", "digest.html"])
 
 
@@ -133,4 +136,4 @@ def test_failed_diagnostics_exit_3_with_reports_marked_untrustworthy(tmp_path, s
     assert data["diagnostics"]["ok"] is False
     assert "WARNING" in (folder / "one_time_raid" / "report.html").read_text()
     assert read_runs(reports)[-1]["status"] == "diagnostics failed"
-    assert "diagnostics failed" in (reports / "index.html").read_text()
+    assert "diagnostics failed" in (reports / "runs.html").read_text()

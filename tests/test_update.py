@@ -27,10 +27,12 @@ import numpy as np
 import pytest
 import xarray as xr
 
+import forecast
 from forecast.inputs.data import Episodes
 from forecast.inputs.priors import parse_claim
 from forecast.model import fit as F
 from forecast.model import summary
+from forecast.model.diagnostics import first_batch, first_batch_targets, missed_targets
 from forecast.model.fit import fit
 
 from .synthetic import simulate_inputs
@@ -98,7 +100,7 @@ def test_large_pareto_k_refits(world, monkeypatch):
     far = dataclasses.replace(full, signals=[_signal(full.ontology, 2, 60, strength=60)], evidence_ids=("E-sig",))
     called = {}
 
-    def fake_fit_now(inputs, sampler, seed, h, path, progress, notify=None):
+    def fake_fit_now(inputs, sampler, seed, h, path, progress, notify=None, targets=None):
         called["h"] = h
         return F.Fit(xr.DataTree(), h, False)
 
@@ -112,14 +114,40 @@ def test_large_pareto_k_refits(world, monkeypatch):
 
 def test_first_batch_is_extended_only_when_a_target_is_missed():
     """The draw count follows the diagnostics: independent draws pass (4 x 1000: ESS ~4000); chains
-    that disagree (offset 0.5 sd) miss R-hat <= 1.01; 4 x 50 draws miss bulk ESS >= 400."""
+    that disagree (offset 0.5 sd) miss R-hat <= 1.01; 4 x 50 draws miss bulk ESS >= 400. The gates are the
+    report's (conf/report): one source, read from the configuration."""
     rng = np.random.default_rng(0)
 
     def tree(x):
         return xr.DataTree.from_dict({"posterior": xr.Dataset({"p": (("chain", "draw", "cell"), x)})})
 
+    targets = first_batch_targets(forecast.compose([]))
+    assert targets == {"max_rhat": 1.01, "min_ess_bulk": 400}
     good = rng.standard_normal((4, 1000, 3))
-    assert F._missed_targets(tree(good), None) == ""
+    assert missed_targets(tree(good), targets) == ""
     bad = good + np.array([0.0, 0.5, 0.0, 0.0])[:, None, None]
-    assert "R-hat" in F._missed_targets(tree(bad), None)
-    assert "ESS" in F._missed_targets(tree(good[:, :50]), None)
+    assert "R-hat" in missed_targets(tree(bad), targets)
+    assert "ESS" in missed_targets(tree(good[:, :50]), targets)
+    assert missed_targets(tree(good[:, :50]), {**targets, "min_ess_bulk": 100}) == ""  # the gate read, not a copy
+    moved = first_batch_targets(forecast.compose(["report.max_rhat=1.05", "report.min_ess_bulk=100"]))
+    assert moved == {"max_rhat": 1.05, "min_ess_bulk": 100}
+    assert first_batch_targets(forecast.compose(["sampler.first_draws=null"])) is None  # no first batch: no gates
+    sampler = {"draws": 2000, "first_draws": 1000}
+    assert first_batch(sampler, targets) == 1000 and first_batch(sampler, None) is None  # no gates: all draws
+    assert first_batch({**sampler, "first_draws": 2000}, targets) is None
+
+
+def test_the_first_batch_gates_are_part_of_the_posterior_key():
+    """A first batch stops or goes on by the report's gates, so they define the posterior: other gates, another
+    inputs hash (a cache never serves draws sampled under other gates). Without a first batch they do not."""
+    from forecast.model.cache import inputs_hash
+
+    from .synthetic import simulate_inputs
+
+    syn = simulate_inputs(20, seed=1)
+    batch = {**SAMPLER, "draws": 200, "first_draws": 100}
+    default = {"max_rhat": 1.01, "min_ess_bulk": 400}
+    h = inputs_hash(syn, batch, 1, default)
+    assert h != inputs_hash(syn, batch, 1, {**default, "min_ess_bulk": 100})
+    assert h != inputs_hash(syn, batch, 1, None)  # no gates: all draws at once, another posterior
+    assert inputs_hash(syn, SAMPLER, 1, default) == inputs_hash(syn, SAMPLER, 1, None)  # no first batch

@@ -1,9 +1,9 @@
-"""Layer 6, the command line: a thin layer over ``forecast.api``.
+"""Layer 6, the command line: it parses arguments, calls ``forecast.api`` and prints.
 
-``main`` (dispatch, the Hydra app with Hydra's own flags, signals, exit statuses), ``console`` (argument parsing,
-flag values, progress lines), one module per subcommand (``commands``: ``init`` and ``scenarios``; ``evidence``,
-``judgement``, ``history``, ``scheduled``, ``alerts``, ``check``, ``whatif``), ``sweep`` (a multirun's jobs and
-their summary).
+``main`` (the Hydra app with Hydra's own flags, signals, exit statuses) dispatches through ``commands`` (the
+subcommands' table, ``init`` and ``scenarios``) to one module per subcommand (``evidence``, ``judgement``,
+``history``, ``scheduled``, ``alerts``, ``check``, ``whatif``); ``console`` (argument parsing, flag values,
+progress lines); ``sweep`` (the Hydra callback that summarises a multirun).
 """
 
 from forecast.cli.main import main

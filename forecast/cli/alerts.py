@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from forecast.analysis.alerts import alert_settings, probe_alert
+from forecast import api
 from forecast.cli.console import ArgParser, say
-from forecast.errors import EXIT_OK, EXIT_UNAVAILABLE, InputError
-from forecast.inputs import config as _config
+from forecast.errors import EXIT_OK, EXIT_UNAVAILABLE, InputError, suggest
+from forecast.inputs.config import list_scenarios
 from forecast.inputs.readers import parse_date
-from forecast.outputs.channels import send
-from forecast.outputs.news import alert_line, link_for, read_alerts
 
 
 def cmd_alerts(args: list[str]) -> int:
@@ -28,28 +26,22 @@ def cmd_alerts(args: list[str]) -> int:
     ap.add_argument("--scenario", action="append", help="only alerts about this scenario (repeatable)")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. paths.reports=/srv/forecast/reports")
     ns = ap.parse_args(args)
-    cfg = _config.compose(ns.overrides)
-    settings = alert_settings(cfg)
+    cfg = api.compose(ns.overrides)
     since = parse_date(ns.since, "forecast alerts --since", not_after=dt.date.today()) if ns.since else None
     for s in ns.scenario or []:
-        if s not in _config.list_scenarios():
+        if s not in list_scenarios():
             raise InputError(f"forecast alerts --scenario {s!r}", "unknown scenario",
-                             f"available: {', '.join(_config.list_scenarios())}")
-    reports = _config.paths(cfg)["reports"]
-    shown = 0
-    for a in read_alerts(reports):
-        if since and str(a.get("raised_at", ""))[:10] < since.isoformat():
-            continue
-        about = {a.get("scenario"), *(a.get("scenarios") or [])}
-        if ns.scenario and not about & set(ns.scenario):
-            continue
-        print(alert_line(a))
-        url = link_for(a, settings)
-        if url:
-            print(f"    {url}")
-        shown += 1
+                             suggest(s, list_scenarios(), "the scenarios"))
+    shown = api.alerts(cfg, since, ns.scenario)
+    for row in shown:
+        print(row.line)
+        if row.url:
+            print(f"    {row.url}")
     if not shown:
-        say(f"no alerts{' since ' + since.isoformat() if since else ''} in {reports / 'alerts.jsonl'}")
+        say(f"no alerts{' since ' + since.isoformat() if since else ''} in "
+            f"{api.folders(cfg)['reports'] / 'alerts.jsonl'}: alerts come from `forecast scheduled` runs (each "
+            "compares its reports with the previous run's and records what moved beyond alerts.threshold); a plain "
+            "`forecast` run raises none, its report says what moved")
     return EXIT_OK
 
 
@@ -57,14 +49,11 @@ def cmd_alerts_test(args: list[str]) -> int:
     ap = ArgParser(prog="forecast alerts test", description="Send one test message through each configured channel.")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. alerts.webhook.enabled=true")
     ns = ap.parse_args(args)
-    settings = alert_settings(_config.compose(ns.overrides))
     code = EXIT_OK
-    for channel, c in (("webhook", settings.webhook), ("email", settings.email)):
-        if not c.enabled:
+    for channel, res in api.alerts_test(api.compose(ns.overrides)).items():
+        if res is None:
             print(f"{channel}: not enabled (alerts.{channel}.enabled=false in conf/alerts/)")
-            continue
-        res = send(channel, [probe_alert()], settings)
-        if res.ok:
+        elif res.ok:
             print(f"{channel}: ok, {res.detail} ({res.attempts} attempt(s), {res.seconds:.1f} s)")
         else:
             print(f"{channel}: FAILED, {res.detail} ({res.attempts} attempt(s), {res.seconds:.1f} s)")

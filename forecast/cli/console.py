@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from forecast.errors import InputError
+from forecast.errors import InputError, printable
 
 
 def say(msg: str) -> None:
@@ -17,9 +17,16 @@ def say(msg: str) -> None:
         pass
 
 
+def warn(msg: str) -> None:
+    """A one-line warning for people (stderr)."""
+    try:
+        print(f"forecast: warning: {printable(msg)}", file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def yaml_scalar(v: Any) -> Any:
-    """A flag's text as the YAML scalar it spells (800 -> int, 0.9 -> float), so the entries and
-    judgements a command writes stay typed."""
+    """A flag's text as the YAML scalar it spells (800 -> int, 0.9 -> float), so entries stay typed."""
     import yaml
 
     if not isinstance(v, str):

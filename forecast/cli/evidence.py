@@ -11,6 +11,8 @@
     forecast evidence add --file entry.yaml
     forecast evidence check
     forecast evidence list [--as-of DATE]
+    forecast evidence withdraw ID --reason "..."   out of the log into data/withdrawn/ (kept, recorded)
+    forecast evidence restore ID                   back into the log
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from forecast import api
 from forecast.cli.console import ArgParser as _Parser
 from forecast.cli.console import say, yaml_scalar
 from forecast.errors import InputError
-from forecast.inputs import config as _config
-from forecast.inputs.data import load_ontology, load_polls
-from forecast.inputs.evidence import add_entry, load_evidence, read_entry_file
 from forecast.inputs.readers import parse_date
 
 
@@ -83,6 +83,13 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name)
         _once(p, "--data-dir")
         _once(p, "--as-of")
+    wd = sub.add_parser("withdraw", help="move an entry out of the log (kept in data/withdrawn/, recorded)")
+    wd.add_argument("id", help="the entry's id (forecast evidence list shows them)")
+    _once(wd, "--reason", required=True, help="why, in one line (the next report quotes it)")
+    _once(wd, "--data-dir")
+    rs = sub.add_parser("restore", help="move a withdrawn entry back into the log")
+    rs.add_argument("id", help="the withdrawn entry's id")
+    _once(rs, "--data-dir")
     return ap
 
 
@@ -115,31 +122,28 @@ def entry_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     return {**top, ns.kind: body}
 
 
-def _data_dir(ns) -> Any:
-    from forecast.paths import resolve
-
-    return resolve(ns.data_dir, "data") if getattr(ns, "data_dir", None) else _config.paths(_config.compose([]))["data"]
-
-
 def cmd_evidence(args: list[str]) -> int:
     ns = parser().parse_args(args)
-    today = dt.date.today()
-    data_dir = _data_dir(ns)
-    ont = load_ontology(data_dir)
+    data = getattr(ns, "data_dir", None)
     if ns.cmd == "add":
         if ns.file:
-            raw = read_entry_file(ns.file)
-        elif ns.kind:
-            raw = entry_from_args(ns)
+            path = api.evidence_add(file=ns.file, data=data)
         else:
-            raise InputError("forecast evidence add", "give an entry kind (poll, episode, signal) or --file",
-                             "see `forecast evidence add --help`")
-        polls = load_polls(data_dir / "polls.csv", today) if (data_dir / "polls.csv").is_file() else None
-        path = add_entry(data_dir / "evidence", raw, ont, today, polls)
+            path = api.evidence_add(entry_from_args(ns) if ns.kind else None, data=data)
         say(f"added {path}; rerun `forecast` to see what it moves")
         return 0
+    if ns.cmd == "withdraw":
+        path = api.evidence_withdraw(ns.id, ns.reason, data=data)
+        say(f"withdrew {ns.id}: moved to {path}, recorded in {path.parent / 'log.csv'}; the next report says so "
+            f"(forecast evidence restore {ns.id} undoes it)")
+        return 0
+    if ns.cmd == "restore":
+        path = api.evidence_restore(ns.id, data=data)
+        say(f"restored {ns.id} to {path}; it counts again from the next forecast")
+        return 0
+    today = dt.date.today()
     as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today
-    log = load_evidence(data_dir / "evidence", ont, today, as_of)
+    log = api.evidence_check(as_of, data=data)
     if ns.cmd == "check":
         kinds = {k: sum(e.kind == k for e in log.entries) for k in ("poll", "episode", "signal")}
         say(f"evidence log valid: {len(log.entries)} entries known by {as_of} "

@@ -19,16 +19,11 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from omegaconf import OmegaConf
-
+from forecast import api
 from forecast.cli.console import ArgParser as _Parser
 from forecast.cli.console import say, yaml_scalar
 from forecast.errors import InputError
-from forecast.inputs import config as _config
-from forecast.inputs.data import load_ontology
-from forecast.inputs.judgements import add_judgement, list_analysts, load_analyst
-from forecast.inputs.priors import parse_claims
-from forecast.inputs.readers import parse_date, read_yaml
+from forecast.inputs.readers import parse_date
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,29 +86,19 @@ def judgement_from_args(ns: argparse.Namespace) -> dict[str, Any]:
     return raw
 
 
-def _setup(ns) -> tuple[Any, Any, list]:
-    from forecast.paths import resolve
-
-    cfg = _config.compose([])
-    data_dir = resolve(ns.data_dir, "data") if getattr(ns, "data_dir", None) else _config.paths(cfg)["data"]
-    ont = load_ontology(data_dir)
-    article = parse_claims(OmegaConf.to_container(cfg.priors, resolve=False), ont)
-    return data_dir, ont, article
-
-
 def cmd_judgement(args: list[str]) -> int:
     ns = parser().parse_args(args)
-    today = dt.date.today()
-    data_dir, ont, article = _setup(ns)
-    jdir = data_dir / "judgements"
+    data = getattr(ns, "data_dir", None)
     if ns.cmd == "add":
-        raw = read_yaml(ns.file) if ns.file else judgement_from_args(ns)
-        path = add_judgement(jdir, ns.analyst, raw, ont, article, today)
+        if ns.file:
+            path = api.judgement_add(ns.analyst, file=ns.file, data=data)
+        else:
+            path = api.judgement_add(ns.analyst, judgement_from_args(ns), data=data)
         say(f"added {path}; see it pooled with `forecast analysts=[{ns.analyst}]` (add others to compare)")
         return 0
+    today = dt.date.today()
     as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today
-    analysts = [ns.analyst] if ns.analyst else list_analysts(jdir)
-    sets = {a: load_analyst(jdir, a, ont, article, today, as_of) for a in analysts}
+    sets = api.judgement_check(ns.analyst, as_of, data=data)
     if ns.cmd == "check":
         say(f"judgements valid: {', '.join(f'{a} ({len(js)} active by {as_of})' for a, js in sets.items()) or 'none'}")
         return 0

@@ -28,13 +28,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from forecast.cli.console import say
+from forecast.cli.commands import SUBCOMMANDS, dispatch, refuse_unknown_command
+from forecast.cli.console import say, warn
 from forecast.errors import (
     EXIT_INPUT,
     EXIT_INTERNAL,
@@ -42,7 +44,6 @@ from forecast.errors import (
     EXIT_OK,
     EXIT_PIPE,
     ConfigError,
-    DiagnosticsError,
     ForecastError,
     Interrupted,
     clear_signals,
@@ -50,9 +51,6 @@ from forecast.errors import (
     printable,
     signals_received,
 )
-from forecast.files import read_report, warn
-
-SUBCOMMANDS = {"init", "scenarios", "evidence", "judgement", "history", "scheduled", "alerts", "check", "whatif"}
 
 
 def _quiet_libraries() -> None:
@@ -66,63 +64,28 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*Potentials.*")
 
 
-def run_forecast(cfg, overrides: list[str], job: dict | None = None) -> int:
-    """Fit once (or hit the cache) and write the configured scenario's report (or all of them).
-    In a sweep, ``job`` receives the inputs hash and report folders, and a finished job is reused."""
+def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Path | None = None) -> int:
+    """``api.run``: its progress on stderr, the reports' paths; exit 3 (one line) when diagnostics failed."""
     from forecast import api
-    from forecast.analysis.attribution import previous_reports
-    from forecast.inputs import config as _config
-    from forecast.outputs.history import append_history, check_history, history_path
 
-    check_history(history_path(_config.paths(cfg)["reports"]))  # a damaged history stops before any work
-    say(f"loading inputs (as_of={cfg.as_of or 'today'})")
-    inputs = api.load_inputs(cfg)
-    say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
-        f"{len(inputs.evidence_ids)} evidence entries known by {inputs.as_of}")
-    out_dir = _sweep_dir(cfg)
-    if job is not None and out_dir is not None:
-        from forecast.cli import sweep as _sweep
-        from forecast.model.fit import inputs_hash, sampler_settings
-
-        job["inputs_hash"] = inputs_hash(inputs, sampler_settings(cfg), int(cfg.seed))
-        _sweep.clear_stale(out_dir)
-        done = _sweep.finished(out_dir, overrides, job["inputs_hash"])
-        if done is not None:
-            say(f"reusing the finished job {out_dir.name} (same overrides, inputs hash {job['inputs_hash']})")
-            job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
-            return int(done["code"])
-    fitted = api.fit(cfg, inputs, progress=sys.stderr.isatty(), notify=say)
-    if fitted.from_cache:
-        say(f"posterior cache hit {fitted.inputs_hash} (no sampling)")
-    elif fitted.weights is not None:
-        u = fitted.update
-        say(f"posterior: PSIS update of {u['base_hash']} (Pareto k {u['pareto_k']}, ESS of the weights "
-            f"{u['ess_weights']:.0f}; update=refit for the exact fit)")
-    else:
-        say(f"posterior: exact fit ({(fitted.update or {}).get('reason', 'cache miss')})")
-        t = ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items())
-        say(f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})")
-    names = _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
-    say(f"writing {len(names)} report(s)")
-    prev = previous_reports(cfg, inputs, fitted, names, out_dir=out_dir, say=say)
-    paths = api.write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev)
-    append_history(_config.paths(cfg)["reports"], _config.paths(cfg)["cache"], paths)
-    if job is not None:
-        job["reports"] = [p.name for p in paths]
-        job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
-    bad = {}
-    for p in paths:
-        data = read_report(p / "forecast.json") or {"diagnostics": {"ok": False}}
-        if not data["diagnostics"]["ok"]:
-            bad[p.name] = data["diagnostics"]
-        say(f"report: {p / 'report.html'}")
-    if bad:
-        # each failing report with its own figures (not the last report's)
-        parts = "; ".join(f"{n}: max R-hat {d.get('max_rhat')}, min ESS {d.get('min_ess_bulk')}, "
-                          f"divergences {d.get('divergences')}" for n, d in bad.items())
-        raise DiagnosticsError(f"diagnostics failed ({parts}): reports written and marked untrustworthy; "
-                               "rerun with more draws (sampler.draws=4000)")
+    run = api.run(cfg, overrides, out_dir=out_dir, job=job, progress=sys.stderr.isatty(), say=say)
+    if run.reused is not None:
+        return int(run.reused["code"])
+    for w in run.written:
+        say(f"report: {w.path / 'report.html'}")
+        _echo_moves(w.data)
+    error = run.diagnostics_error()
+    if error is not None:
+        raise error
     return EXIT_OK
+
+
+def _echo_moves(data: dict) -> None:
+    """What moved, on stdout: one line per material move (largest first), or that nothing material moved."""
+    from forecast import api
+
+    for line in api.what_moved(data):
+        print(line)
 
 
 def _sweep_dir(cfg):
@@ -254,18 +217,6 @@ def settings_table() -> str:
         f"  {k:<{w}}  {t:<9} {a}" for k, t, a in rows) + "\n"
 
 
-def _check_job_log(cfg) -> None:
-    """Hydra opens its job log (``<paths.cache>/logs/forecast.log``) itself, and fails with a traceback when it
-    cannot: open it first through the door, so a read-only cache or a folder in its place is one line (exit 74)."""
-    from forecast.files import ensure_dir, guard, io_errors
-    from forecast.inputs.config import paths
-
-    cache = paths(cfg)["cache"]
-    log_file = guard(ensure_dir(cache / "logs", cache, heal=True) / "forecast.log", cache)
-    with io_errors(log_file), open(log_file, "a", encoding="utf-8"):
-        pass
-
-
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
@@ -284,7 +235,9 @@ def _hydra_main(argv: list[str]) -> int:
             # Hydra's own errors become one-line ConfigErrors before the app starts
             cfg0 = compose(overrides, hydra_dirs=True)
             if args.cfg is None and args.info is None and not args.help and not args.hydra_help:
-                _check_job_log(cfg0)  # a run: Hydra will open its job log
+                from forecast import api
+
+                api.open_job_log(cfg0)  # a run: Hydra will open its job log
     _register_help()
     result = {"code": EXIT_OK}
 
@@ -300,7 +253,7 @@ def _hydra_main(argv: list[str]) -> int:
         reason = ""
         try:
             validate(cfg)
-            code = run_forecast(cfg, own, job)
+            code = run_forecast(cfg, own, job, out_dir)
             reason = (job or {}).get("reason", "")
         except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
             code = _report_error(e)
@@ -308,9 +261,10 @@ def _hydra_main(argv: list[str]) -> int:
         if out_dir is not None:
             from hydra.core.hydra_config import HydraConfig
 
-            sweep.record(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason,
-                         inputs_hash=job.get("inputs_hash"), reports=job.get("reports", []),
-                         seconds=time.perf_counter() - t0, reused=job.get("reused", False), fit=job.get("fit"))
+            from forecast import api
+
+            api.record_job(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason, job=job,
+                           seconds=time.perf_counter() - t0)
         result["code"] = max(result["code"], code)
         return code
 
@@ -325,15 +279,19 @@ def _hydra_main(argv: list[str]) -> int:
         print("# types and allowed values (forecast/inputs/schema.py):")
         print("\n".join(f"# {line.strip()}" for line in settings_table().splitlines()[1:]))
     if sweep.LAST:  # a multirun: the worst job decides, wherever the jobs ran
-        s = sweep.LAST
-        say(f"sweep {s['sweep']}: {s['n_jobs']} jobs ({s['n_reused']} reused), {s['n_failed']} failed, "
-            f"{s['n_diagnostics_failed']} with failed diagnostics, "
-            f"{len(s['distinct_inputs_hashes'])} distinct posteriors; summary: {s.get('path')}")
-        for j in s["jobs"]:
-            if j["code"] not in (0, 3):
-                say(f"job{j['job']:03d} ({' '.join(j['overrides'])}): exit {j['code']}: {j['reason']}")
-        result["code"] = max(result["code"], int(s["exit_code"]))
+        result["code"] = max(result["code"], _say_sweep(sweep.LAST))
     return result["code"]
+
+
+def _say_sweep(s: dict) -> int:
+    """A finished sweep's summary for people; returns its exit status (the worst job's)."""
+    say(f"sweep {s['sweep']}: {s['n_jobs']} jobs ({s['n_reused']} reused), {s['n_failed']} failed, "
+        f"{s['n_diagnostics_failed']} with failed diagnostics, "
+        f"{len(s['distinct_inputs_hashes'])} distinct posteriors; summary: {s.get('path')}")
+    for j in s["jobs"]:
+        if j["code"] not in (0, 3):
+            say(f"job{j['job']:03d} ({' '.join(j['overrides'])}): exit {j['code']}: {j['reason']}")
+    return int(s["exit_code"])
 
 
 def _on_signal(signum, _frame) -> None:
@@ -419,10 +377,10 @@ def _main(argv: list[str]) -> int:
     try:
         _ensure_cwd()
         if argv and argv[0] in SUBCOMMANDS:
-            from forecast.cli.commands import dispatch
-
             _quiet_libraries()
             code = dispatch(argv[0], argv[1:])
+        elif argv and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", argv[0]):  # a bare word: no command, no key=value
+            refuse_unknown_command(argv[0])
         else:
             code = _hydra_main(argv)
     except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM (Interrupted)

@@ -76,14 +76,12 @@ def render_text(res, draws_info: str) -> str:
 
 def cmd_whatif(args: list[str]) -> int:
     ns = parser().parse_intermixed_args(args)
-    from forecast.analysis import whatif as W
-
-    items = [W.parse_item(kind, text) for kind, text in getattr(ns, "items", None) or []]  # bad input: before any work
-    if not items:
-        raise InputError("forecast whatif", "no hypothetical item",
-                         f"give --poll, --episode or --judgement, e.g. --poll {W.EXAMPLES['poll']}")
     from forecast import api
 
+    items = api.parse_whatif_items(getattr(ns, "items", None) or [])  # bad input: before any work
+    if not items:
+        raise InputError("forecast whatif", "no hypothetical item",
+                         f"give --poll, --episode or --judgement, e.g. --poll {api.WHATIF_EXAMPLES['poll']}")
     cfg = api.compose(ns.overrides)
     res = api.whatif(cfg, items, overrides=ns.overrides, say=say)
     if ns.json:

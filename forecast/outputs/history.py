@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from forecast.errors import InputError
-from forecast.files import append_text, read_report
+from forecast.files import append_text
+from forecast.outputs.contract import WrittenReport
 from forecast.safe_text import csv_frame
 
 HISTORY_COLUMNS = ["published_at", "scenario", "as_of", "kind", "id", "mean", "hdi_low", "hdi_high", "hdi_prob",
@@ -26,14 +27,13 @@ def history_path(reports: Path) -> Path:
     return Path(reports) / "history.csv"
 
 
-def append_history(reports: Path, cache: Path, report_dirs: list[Path], path: Path | None = None) -> Path:
-    """Append every written report's probabilities; never rewrites earlier rows."""
+def append_history(reports: Path, cache: Path, written: list[WrittenReport], path: Path | None = None) -> Path:
+    """Append every written report's probabilities (from what the writer returned: nothing is read back);
+    never rewrites earlier rows."""
     path = path or history_path(reports)
     rows = []
-    for d in report_dirs:
-        data = read_report(Path(d) / "forecast.json")
-        if data is None:
-            continue
+    for w in written:
+        data, d = w.data, w.path
         for kind, key, items in (("response", "response", data["responses"]),
                                  ("composite", "composite", data["composites"])):
             for r in items:

@@ -30,8 +30,9 @@ from forecast.analysis.alerts import (
     pct,
     points,
 )
-from forecast.files import atomic_write_file, read_jsonl, read_report
+from forecast.files import atomic_write_file, read_jsonl
 from forecast.outputs.channels import Delivery, link, send
+from forecast.outputs.contract import REPORT_FILE, read_report
 
 log = logging.getLogger("forecast.alerts")
 ALERTS = "alerts.jsonl"
@@ -83,7 +84,7 @@ def snapshot(reports: Path) -> dict[str, Any]:
     try:
         names = _run_folders(reports)
         for name in names:
-            for f in sorted((reports / name).glob("*/forecast.json")):
+            for f in sorted((reports / name).glob(f"*/{REPORT_FILE}")):
                 s = f.parent.name
                 if s in data:
                     continue
@@ -104,7 +105,7 @@ def _current(reports: Path, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     out = {}
     for s in run.get("scenarios") or []:
         if isinstance(s, str) and _SCENARIO.match(s):
-            d = read_report(reports / folder / s / "forecast.json")
+            d = read_report(reports / folder / s / REPORT_FILE)
             if d:
                 out[s] = d
     return out

@@ -22,15 +22,22 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.analysis import whatif as W
 from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
-from forecast.files import OWNED_MARKERS, REPORT_SCHEMA_VERSION, atomic_write_dir, report_dir
+from forecast.analysis.report_draws import ReportDraws, command_line
+from forecast.files import atomic_write_dir
 from forecast.inputs import config as _config
-from forecast.inputs.config import scenario_profiles
 from forecast.inputs.data import Inputs
 from forecast.model import summary
-from forecast.model.fit import Fit, diagnostics, versions
-from forecast.model.predict import predict
-from forecast.model.reweight import NotReweightable
-from forecast.outputs.analysts import analysts_sections
+from forecast.model.cache import versions
+from forecast.model.diagnostics import diagnostics, gates
+from forecast.model.fit import Fit
+from forecast.outputs.contract import (
+    OWNED_MARKERS,
+    REPORT_FILE,
+    REPORT_SCHEMA_VERSION,
+    Report,
+    WrittenReport,
+    report_dir,
+)
 from forecast.outputs.figures import figure_files, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
@@ -75,14 +82,11 @@ def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool,
     return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence)
 
 
-def command_line(overrides: list[str] | None) -> str:
-    return "forecast " + " ".join(overrides or [])
-
-
 def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
                       pred: xr.Dataset, prior_pred: xr.Dataset, all_means: pd.DataFrame,
-                      overrides: list[str] | None = None) -> dict[str, Any]:
-    """Everything a report shows, as plain JSON-able data (the contract in docs/design.md)."""
+                      overrides: list[str] | None = None) -> Report:
+    """Everything a report shows, as plain JSON-able data (the contract: ``forecast.outputs.contract``,
+    ``docs/report-contract.md``)."""
     rep = OmegaConf.to_container(cfg.report, resolve=True)
     hdi_prob = float(rep["hdi_prob"])
     ont = inputs.ontology
@@ -117,7 +121,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
                                "members": spec["members"], "mean": _r(row["mean"]), "hdi_low": _r(row["hdi_low"]),
                                "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob,
                                "mcse_mean": _r(row["mcse_mean"], 5), "prior_mean": _r(cprior.at[cid, "mean"])})
-    thresholds = {k: rep[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")}
+    thresholds = gates(cfg)
     diag = diagnostics(fitted.idata, thresholds)
     # the scenario's own predictions must mix too
     diag["scenario_max_rhat"] = _r(post["r_hat"].max())
@@ -245,48 +249,42 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- writing
-def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str] | None = None,
-                  out_dir: Path | None = None, overrides: list[str] | None = None,
-                  previous: dict[str, dict] | None = None) -> list[Path]:
-    """One report folder per scenario, all from the same posterior."""
-    templates = report_templates(cfg)  # a bad folder stops before anything is computed
-    all_names = _config.list_scenarios()
-    all_sc = scenario_profiles(cfg, inputs.ontology, all_names)
-    current = scenario_profiles(cfg, inputs.ontology, None)
-    wanted = names or list(current)
-    sc = {**all_sc, **current}
-    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
-    all_means = summary.mean(pred["p"], fitted.weights).to_pandas()
+def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
+                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
+                  analysts: dict[str, dict] | None = None, published: bool = True) -> list[WrittenReport]:
+    """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
+    (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
+    before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
+    (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
+    ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
+    preview, which says so)."""
+    from forecast.outputs import brief as B
+
+    templates = report_templates(cfg)
+    question = B.question_for(_config.paths(cfg)["data"], inputs.ontology)  # a bad question file stops here
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-    n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
-    log_ratio = None
-    if n_whatif > 0:
-        try:  # a PSIS update's own log ratio (the same for every scenario), from the cache's index of states
-            log_ratio = W.base_log_ratio(cfg, inputs, fitted)
-        except (OSError, ValueError, KeyError, RuntimeError, NotReweightable) as e:
-            # without it the panel's "before" would be the update's base posterior, not this report's: no panel
-            log.warning("no What if panel: the PSIS update's log ratio could not be recomputed (%s)", e)
-            n_whatif = 0
-    analysts = analysts_sections(cfg, inputs, fitted, {n: sc[n] for n in wanted}, prior_pred, reports,
-                                 float(cfg.report.hdi_prob))  # {} unless analysts=[...] (data/judgements/)
-    paths = []
-    for name in wanted:
-        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, all_means, overrides)
+    sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
+    analysts = analysts or {}
+    written = []
+    for name in draws.names:
+        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
         figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
+        data["brief"] = B.brief_data(cfg, inputs, data, question=question, published=published)
+        data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], reports, name, list(draws.names),
+                                                {n: sc[n]["title"] for n in sc})
         whatif = None
-        if n_whatif > 0:  # the "What if ...?" panel's draws: in report.html only, their summary in forecast.json
-            draws = W.build_draws(cfg, inputs, fitted, sc[name], pred, n_draws=n_whatif,
-                                  command=command_line(overrides), log_ratio=log_ratio)
-            whatif = W.payload(draws)
-            data["whatif"] = W.summary(draws)
+        if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
+            whatif = W.payload(draws.whatif[name])
+            data["whatif"] = W.summary(draws.whatif[name])
 
-        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif) -> None:
+        text = json_text(data)
+
+        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif, text=text) -> None:
             write_figures(tmp, figures)
-            (tmp / "forecast.json").write_text(json_text(data), encoding="utf-8")
+            (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
                                              encoding="utf-8")
@@ -296,8 +294,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, names: list[str]
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
         log.info("wrote %s", path)
-        paths.append(path)
-    return paths
+        written.append(WrittenReport(path, json.loads(text)))  # exactly what forecast.json holds
+    return written
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
@@ -308,19 +306,26 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     figures: dict[str, bytes] = {}
     if previous is not None and name in previous:
         changes = dict(previous[name])
-        parts = changes.pop("parts", None)  # the waterfall's columns, in the table's order
-        if parts is not None and with_figures:
+        parts = changes.get("parts")  # the causes' columns, in the table's order
+        moved = [r for r in changes.get("rows") or [] if abs(r.get("change") or 0) >= 0.0005]
+        if not moved:  # nothing moved by 0.05 points: no figure of zeros
+            changes.pop("figure", None)
+        elif parts and with_figures:
             from forecast.outputs.figures import write
             from forecast.outputs.figures.changes import waterfall
 
-            figures |= write.files("changes", waterfall(changes["rows"][:3], parts, changes.get("method", "")))
+            figures |= write.files("changes", waterfall(moved[:3], parts, changes.get("method", "")))
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:
+        from forecast.outputs.brief import history_extent, published_rows
         from forecast.outputs.figures.history import history_png
 
-        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
-        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        published = published_rows(_config.paths(cfg)["reports"], name)
+        labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
+        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"], published, labels)
+        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay",
+                           **history_extent(replay_df, published, data, name)}
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:
@@ -348,30 +353,31 @@ def report_templates(cfg: DictConfig) -> Path | None:
 
 
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
-INNER_PROB = 0.5  # the forest's thick bar
+QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
 def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
     """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
-    response's 50% HDI (the tables' weighted summary at 0.5), kept under a key of everything they read (the
-    report data's keys they use, the 50% intervals, the ontology's labels, the figure code and matplotlib's
-    version): matplotlib is imported only when something to draw has changed."""
+    response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
+    they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
+    matplotlib's version): matplotlib is imported only when something to draw has changed."""
     from forecast import memo
+    from forecast.model.summary import quantiles
     from forecast.outputs.figures import code_key
 
     cache = _config.paths(cfg)["cache"]
-    inner = _stats(pred["p"].sel(scenario=data["scenario"]), INNER_PROB, "response", convergence=False,
-                   weights=fitted.weights, cache=cache)
-    inner50 = {str(r): (float(row["hdi_low"]), float(row["hdi_high"])) for r, row in inner.iterrows()}
+    q = quantiles(pred["p"].sel(scenario=data["scenario"]), QUARTILES, fitted.weights).transpose("response", ...)
+    inner50 = {str(r): (float(v[0]), float(v[2])) for r, v in zip(q["response"].values, q.values, strict=True)}
+    medians = {str(r): float(v[1]) for r, v in zip(q["response"].values, q.values, strict=True)}
     labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
     key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50)
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50, medians)
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
     from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
-    out = make_figures(data, inner50, labels)
+    out = make_figures(data, inner50, labels, medians=medians)
     memo.put_pngs(cache, "figures", key, out)
     return dict(out)
 

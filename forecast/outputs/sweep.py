@@ -13,12 +13,16 @@ result file with ``register_result`` and its rows join the same summary.
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from forecast.files import atomic_write_file, read_report
+from forecast.files import atomic_write_file
+from forecast.outputs.contract import REPORT_FILE, read_report
 
+log = logging.getLogger("forecast")
 JOB_FILE = "job.json"
 SUMMARY_SCHEMA_VERSION = 1
 
@@ -42,7 +46,7 @@ def _read_forecast(path: Path) -> dict[str, Any] | None:
 
 
 # file name inside a job's report folder -> reader returning a JSON-able row (or None if unreadable)
-RESULT_READERS: dict[str, Callable[[Path], dict[str, Any] | None]] = {"forecast.json": _read_forecast}
+RESULT_READERS: dict[str, Callable[[Path], dict[str, Any] | None]] = {REPORT_FILE: _read_forecast}
 
 
 def register_result(file_name: str, reader: Callable[[Path], dict[str, Any] | None]) -> None:
@@ -59,6 +63,58 @@ def read_job(job_dir: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+# ---------------------------------------------------------------------- one job
+def clear_stale(job_dir: Path) -> None:
+    """Remove what a killed run of this job left: hidden temporary report folders and files.
+    Only this job writes into its folder, so any temporary sibling there is stale."""
+    if not job_dir.is_dir():
+        return
+    for p in job_dir.glob(".*"):
+        if ".tmp" in p.name or ".old-" in p.name:
+            log.info("removing %s left by an interrupted run of this job", p)
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+
+def finished(job_dir: Path, overrides: list[str], inputs_hash: str) -> dict[str, Any] | None:
+    """This job's earlier record when it finished with the same overrides and inputs hash and its
+    report folders are complete; None when it must run."""
+    rec = read_job(job_dir)
+    if (rec is None or rec.get("code") not in (0, 3) or rec.get("inputs_hash") != inputs_hash
+            or sorted(rec.get("overrides", [])) != sorted(overrides) or not rec.get("reports")):
+        return None
+    if not all((job_dir / name / REPORT_FILE).is_file() for name in rec["reports"]):
+        return None
+    return rec
+
+
+def where() -> dict[str, Any]:
+    """Where this job ran: host and process, and the Ray node when a Ray worker runs it."""
+    import os
+    import socket
+    import sys
+
+    out: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        out["ray_node"] = ray.get_runtime_context().get_node_id()
+    if os.environ.get("SUBMITIT_JOB_ID") or os.environ.get("SLURM_JOB_ID"):
+        out["job_id"] = os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_JOB_ID")
+    return out
+
+
+def record(job_dir: Path, *, num: int, overrides: list[str], code: int, reason: str, inputs_hash: str | None,
+           reports: list[str], seconds: float, reused: bool = False, fit: dict | None = None) -> None:
+    """``fit``: whether the posterior came from the cache, and the fit's timings when it was sampled."""
+    atomic_write_file(job_dir / JOB_FILE, json.dumps({
+        "job": num, "overrides": overrides, "code": code, "reason": reason, "inputs_hash": inputs_hash,
+        "reports": reports, "seconds": round(seconds, 2), "reused": reused, "fit": fit, "where": where()},
+        indent=1))
+
+
+# ---------------------------------------------------------------------- the sweep
 def collect(sweep_reports: Path, expected_jobs: list[int] | None = None) -> dict[str, Any]:
     """Every job of the sweep whose reports live in ``sweep_reports``; a job that started (listed in
     ``expected_jobs``) but left no ``job.json`` is reported as failed (killed or crashed)."""

@@ -28,7 +28,7 @@ def _never_fit(monkeypatch):
     def guard(*_a, **_k):
         raise WouldFit("validation let this input reach the fit")
 
-    monkeypatch.setattr(forecast.api, "fit", guard)
+    monkeypatch.setattr(forecast.model.fit, "fit", guard)  # every fit a command asks for (fit_config)
     monkeypatch.setattr(forecast.model.fit, "_fit_now", guard)
 
 

@@ -2,8 +2,8 @@
 
 Every case must end in a clear ONE-LINE ``InputError``/``ConfigError`` (its ``str()`` names the file, the row or key,
 and the fix) or be safely neutralised: never a raw traceback, never a write outside the target folder, never script
-in a report. Nothing in the corpus fits a model: ``forecast.api.fit`` is replaced by a guard that raises ``WouldFit``
-(tests/hostile/conftest.py).
+in a report. Nothing in the corpus fits a model: ``forecast.model.fit.fit`` is replaced by a guard that raises
+``WouldFit`` (tests/hostile/conftest.py).
 
 The corpus found 19 bugs when it was written (billion-laughs aliases, traversing config-group choices, unvalidated
 scenario names, interpolated free text, ...); all are fixed and their cases pass. One module per section:

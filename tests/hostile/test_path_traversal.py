@@ -63,7 +63,7 @@ def test_config_group_traversal_is_refused(home, group, src):
 
 @pytest.mark.parametrize("how", ["override", "file"])
 def test_scenario_name_cannot_escape_the_reports_dir(home, how):
-    from forecast.files import report_dir
+    from forecast.outputs.contract import report_dir
 
     if how == "override":
         overrides = [f"scenario.name=../../{MARKER}"]

@@ -29,23 +29,26 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*")
     ns = ap.parse_args()
     import forecast
+    from forecast.model import cache as C
     from forecast.model import fit as F
+    from forecast.model.diagnostics import first_batch_targets
 
     today = dt.date.fromisoformat(ns.as_of)
     cfg = forecast.compose([f"as_of={ns.as_of}", *ns.overrides])
     inputs = forecast.load_inputs(cfg, today)
     sampler = F.sampler_settings(cfg)
+    targets = first_batch_targets(cfg)
     fp = json.dumps(inputs.fingerprint(), sort_keys=True, default=str)
     out = {"fingerprint_sha256": hashlib.sha256(fp.encode()).hexdigest(), "hyper": inputs.hyper,
-           "inputs_hash": F.inputs_hash(inputs, sampler, int(cfg.seed)), "prior_hash": F.prior_hash(inputs, sampler),
-           "code_digest": F.code_digest(), "provenance": inputs.provenance}
+           "inputs_hash": F.config_hash(cfg, inputs), "prior_hash": C.prior_hash(inputs, sampler, targets),
+           "code_digest": C.code_digest(), "provenance": inputs.provenance}
     if ns.code_digest:
-        F.code_digest.cache_clear()
-        orig = F.code_digest
-        F.code_digest = lambda: ns.code_digest  # noqa: E731 - only for this recomputation
-        out["inputs_hash_with_given_code_digest"] = F.inputs_hash(inputs, sampler, int(cfg.seed))
-        out["prior_hash_with_given_code_digest"] = F.prior_hash(inputs, sampler)
-        F.code_digest = orig
+        C.code_digest.cache_clear()
+        orig = C.code_digest
+        C.code_digest = lambda: ns.code_digest  # noqa: E731 - only for this recomputation
+        out["inputs_hash_with_given_code_digest"] = F.config_hash(cfg, inputs)
+        out["prior_hash_with_given_code_digest"] = C.prior_hash(inputs, sampler, targets)
+        C.code_digest = orig
     model = forecast.build_model(inputs)
     out["free_rvs"] = sorted(f"{v.name}{tuple(v.shape.eval())}" for v in model.free_RVs)
     out["observed"] = sorted(f"{v.name}{tuple(v.shape.eval())}" for v in model.observed_RVs)

@@ -30,7 +30,7 @@ import numpy as np
 
 from forecast.inputs.config import paths
 from forecast.inputs.data import Inputs
-from forecast.model.fit import fit_config, posterior_family, sampler_settings
+from forecast.model.fit import fit_config, posterior_family
 from forecast.model.posterior_index import read
 from forecast.model.predict import predict
 from forecast.model.psis import K_MAX, psis_weights
@@ -114,7 +114,7 @@ def shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[st
     if (str(cfg.get("update") or "auto") != "auto" or not steps or len(steps) > MAX_PLAYERS
             or any(kind == "evidence removed" for _, kind, _ in steps)):
         return None
-    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
+    fam = posterior_family(cfg)
     start = seq[0][2]
     f0 = fit_config(cfg, start)
     if say:
@@ -141,6 +141,8 @@ def shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[st
             say(f"attribution: Pareto k {res['max_k']:.2f} > {K_MAX} for {res['subset']}: refitting each step")
         return None
     res["coords"] = (list(pred["scenario"].values), list(pred["response"].values))
+    # the start state's posterior and how it was obtained: the previous brief's part is named by it
+    res["start"] = {"hash": f0.inputs_hash, "method": "PSIS update" if f0.weights is not None else "exact fit"}
     res["players"] = list(players)
     res["kinds"] = {label: kind for label, kind, _ in steps}
     return res

@@ -97,10 +97,11 @@ def backtest_inputs_at(cfg, today=None):
 
 
 def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
-               only: list[str] | set[str] | None = None, say=None,
-               today=None) -> tuple[dict[str, Any], dict[str, tuple]]:
+               only: list[str] | set[str] | None = None, say=None, today=None,
+               history: pd.DataFrame | None = None) -> tuple[dict[str, Any], dict[str, tuple]]:
     """The checks' results (JSON-able) and, by figure stem, the arguments of the function that draws it
-    (``forecast.outputs.figures.checks.DRAW``): data frames, arrays and the LOO-PIT and SBC trees."""
+    (``forecast.outputs.figures.checks.DRAW``): data frames, arrays and the LOO-PIT and SBC trees. ``history``:
+    the published forecasts (``reports/history.csv``), scored by the track record."""
     from forecast.analysis.checks.scores import reliability_bins
 
     say = say or (lambda s: None)
@@ -198,9 +199,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
         say("checks: track record of resolved branches")
         names = _config.list_scenarios()
         sc = _config.scenario_profiles(cfg, ont, names)
-        hpath = _config.paths(cfg)["reports"] / "history.csv"  # written by forecast.outputs.history (a layer above)
-        hist = (pd.read_csv(hpath) if hpath.is_file()
-                else pd.DataFrame(columns=["scenario", "kind", "as_of", "id", "mean"]))
+        hist = history if history is not None else pd.DataFrame(columns=["scenario", "kind", "as_of", "id", "mean"])
         tr = track_record(hist, inputs.episodes, {n: str(sc[n]["action"]) for n in names})
         for n in tr:
             tr[n]["summary"] = summary_line(tr[n])

@@ -100,10 +100,10 @@ def base_log_ratio(cfg, inputs: Inputs, fitted) -> np.ndarray | None:
         return None
     from forecast.analysis.attribution.shapley import base_of
     from forecast.inputs.config import paths
-    from forecast.model.fit import posterior_family, sampler_settings
+    from forecast.model.fit import posterior_family
     from forecast.model.reweight import LogRatios
 
-    fam = posterior_family(sampler_settings(cfg), int(cfg.seed))
+    fam = posterior_family(cfg)
     changes, pollsters = base_of(fitted, inputs, fam, paths(cfg)["cache"])
     lr = LogRatios(fitted.idata, inputs, pollsters).total(changes)
     w = psis_weights(lr).w

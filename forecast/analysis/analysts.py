@@ -1,25 +1,25 @@
-"""The report's "Analysts' judgements" section: each analyst's forecast, the pool, the disagreement.
+"""The data of a report's "Analysts' judgements" section: each analyst's forecast, the pool, the disagreement.
 
-Computed once for every scenario of a run (``forecast.analysis.pooling``), then one section per
-report: per response the article-only prior, the article's forecast, each analyst's forecast, the
-pooled forecast with its interval and the judgement that moves the pool most; the article's claims
-beside the analysts' revisions; what moved since the last report with each added or changed
-judgement (and its author) as a cause (its figure: ``forecast.outputs.figures.analysts``).
+Computed once for every scenario of a run (``forecast.analysis.pooling``, an exact refit where a
+reweighting cannot be trusted), then one section per report: per response the article-only prior, the
+article's forecast, each analyst's forecast, the pooled forecast with its interval and the judgement that
+moves the pool most; the article's claims beside the analysts' revisions; and what moved since the
+previous report with each added or changed judgement (and its author) as a cause. The report draws the
+spread (``forecast.outputs.figures.analysts``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from pathlib import Path
 from typing import Any
 
 from forecast.analysis import pooling
 from forecast.errors import InputError
-from forecast.files import read_report, report_dir
 from forecast.inputs.data import Inputs
 from forecast.inputs.judgements import Judgement
-from forecast.model.fit import Fit
+from forecast.model.fit import Fit, fit_config
+from forecast.model.predict import predict
 
 RESIDUAL = "article forecast, pool settings and Monte Carlo"
 MOVES = 0.005  # a judgement "moves" a probability when leaving it out shifts the pool by at least this
@@ -54,17 +54,24 @@ def state_of(pool: pooling.Pool, known: dict[str, dict[str, Any]] | None = None)
                                                            for a, js in pool.judgements.items()}}
 
 
-def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dict], prior_pred, reports: Path,
-                      hdi_prob: float, say=None) -> dict[str, dict[str, Any]]:
-    """One section per scenario (empty when no analysts are selected)."""
+def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dict],
+                      previous: dict[str, dict[str, Any]] | None = None, say=None,
+                      prior_pred=None) -> dict[str, dict[str, Any]]:
+    """One section per scenario (empty when no analysts are selected). ``previous``: scenario -> the data of
+    its previous report, whose pooled forecast the section's "what moved" starts from; ``prior_pred``: the
+    scenarios' article-only predictions, when already computed."""
     if not cfg.get("analysts"):
         return {}
     t0 = time.perf_counter()
+    hdi_prob = float(cfg.report.hdi_prob)
+    if prior_pred is None:
+        prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, scenarios, group="prior")
     sets = pooling.load_sets(cfg, inputs)
     if fitted.weights is not None:  # pooling reweights plain draws: start from the exact article posterior
-        from forecast.model.fit import fit_config
-
-        fitted = fit_config(cfg, inputs, update="refit")
+        if say:
+            say("analysts: refitting the article's posterior exactly (the pools reweight plain draws, not a PSIS "
+                "update)")
+        fitted = fit_config(cfg, inputs, update="refit", notify=say)
     pool = pooling.pool_forecasts(cfg, inputs, fitted, scenarios, sets, say=say)
     state = state_of(pool, pooling.recorded(cfg, inputs))
     ids = inputs.ontology.response_ids
@@ -102,16 +109,8 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                     row.update(moved_most_by=f"{a}/{jid}", moved_most_author=author, moved_most_change=_r(d[s, r]))
             rows.append(row)
         rows.sort(key=lambda x: -max(abs(v - x["article"]) for v in [*x["analysts"].values(), x["pooled"]]))
-        comps = []
-        if "p_composite" in pool.article.base.pred:
-            cnames = list(pool.article.base.pred["composite"].values)
-            ca = pool.article.means("p_composite")
-            cc = {a: pool.components[a].means("p_composite") for a in pool.analysts}
-            cp = pool.pooled_means("p_composite")
-            comps = [{"composite": c, "label": inputs.ontology.composites[c]["label"], "article": _r(ca[s, i]),
-                      "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
-                     for i, c in enumerate(cnames)]
-        sec = {"pool": pool.method, "composites": comps, "weights": {a: _r(w) for a, w in pool.weights.items()},
+        sec = {"pool": pool.method, "composites": _composite_rows(pool, inputs, s),
+               "weights": {a: _r(w) for a, w in pool.weights.items()},
                "interval": f"{hdi_prob:.0%} HDI of the pooled draws (the narrowest interval, as every interval "
                            "of the report)",
                "pooled_method": (pool.pooled.method if pool.pooled is not None else
@@ -120,12 +119,24 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
                "seconds": round(seconds, 2),
                "sources": ("log pool: Genest & Zidek (1986), externally Bayesian; linear pool: Stone (1961), "
                            "O'Hagan et al. (2006)")}
-        prev = read_report(report_dir(reports, name) / "forecast.json")
+        prev = (previous or {}).get(name)
         changes = judgement_changes(pool, inputs, prev, s, state) if prev else None
         if changes:
             sec["changes"] = changes
         out[name] = sec
     return out
+
+
+def _composite_rows(pool: pooling.Pool, inputs: Inputs, s: int) -> list[dict[str, Any]]:
+    """Scenario ``s``'s composites: the article's forecast, each analyst's and the pool's."""
+    if "p_composite" not in pool.article.base.pred:
+        return []
+    ca = pool.article.means("p_composite")
+    cc = {a: pool.components[a].means("p_composite") for a in pool.analysts}
+    cp = pool.pooled_means("p_composite")
+    return [{"composite": c, "label": inputs.ontology.composites[c]["label"], "article": _r(ca[s, i]),
+             "analysts": {a: _r(cc[a][s, i]) for a in pool.analysts}, "pooled": _r(cp[s, i])}
+            for i, c in enumerate(pool.article.base.pred["composite"].values)]
 
 
 def judgement_changes(pool: pooling.Pool, inputs: Inputs, prev: dict[str, Any], s: int,

@@ -1,0 +1,167 @@
+"""``forecast [overrides]``: the configured scenario's report (or every scenario's) from one fit.
+
+A request goes down the layers once: the inputs (``forecast.inputs``), the posterior (``forecast.model``:
+a cache hit, a PSIS update or a fit), the scenarios' draws, what moved since the previous reports and the
+analysts' pooled forecasts (``forecast.analysis``: every refit they need happens here), then the report
+folders and the history (``forecast.outputs``), which summarise, draw and write what was computed. Nothing
+written is read back: the writer returns what it wrote, diagnostics included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from forecast.analysis.analysts import analysts_sections
+from forecast.analysis.attribution import previous_reports
+from forecast.analysis.report_draws import report_draws
+from forecast.errors import DiagnosticsError
+from forecast.inputs import config as _config
+from forecast.inputs.data import Inputs
+from forecast.inputs.load import load_inputs
+from forecast.model.fit import Fit, config_hash, fit_config
+from forecast.outputs import sweep as _sweep
+from forecast.outputs.contract import WrittenReport, read_reports
+from forecast.outputs.history import append_history, check_history, history_path
+from forecast.outputs.landing import write_landing
+from forecast.outputs.published import last_published
+from forecast.outputs.report import report_templates, write_reports
+
+
+def _quiet(_msg: str) -> None:
+    pass
+
+
+@dataclass
+class Run:
+    """What a forecast run did: the posterior's hash, the reports it wrote (with their diagnostics), the fit;
+    a finished sweep job that was reused instead of run holds its earlier record in ``reused``."""
+
+    inputs_hash: str
+    written: list[WrittenReport] = field(default_factory=list)
+    fitted: Fit | None = None
+    reused: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Every report written passes its diagnostics (a reused job: it did when it ran)."""
+        if self.reused is not None:
+            return int(self.reused.get("code", 70)) == 0
+        return all(w.ok for w in self.written)
+
+    def diagnostics_error(self) -> DiagnosticsError | None:
+        """The one-line error for the reports whose diagnostics failed, each with its own figures; None if none."""
+        bad = [w for w in self.written if not w.ok]
+        if not bad:
+            return None
+        parts = "; ".join(f"{w.path.name}: max R-hat {w.diagnostics.get('max_rhat')}, min ESS "
+                          f"{w.diagnostics.get('min_ess_bulk')}, divergences {w.diagnostics.get('divergences')}"
+                          for w in bad)
+        return DiagnosticsError(f"diagnostics failed ({parts}): reports written and marked untrustworthy; "
+                                "rerun with more draws (sampler.draws=4000)")
+
+
+def report_names(cfg) -> list[str]:
+    """The scenarios a run reports: every one with ``all_scenarios=true``, else the configured one."""
+    return _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
+
+
+def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
+                 overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
+                 say=None) -> list[WrittenReport]:
+    """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
+    written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
+    (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
+    ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed, announced
+    to ``say`` before it starts)."""
+    report_templates(cfg)  # a bad report.templates folder stops before anything is computed
+    draws = report_draws(cfg, inputs, fitted, names, overrides)
+    analysts = {}
+    if cfg.get("analysts"):
+        reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+        analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
+                                     read_reports(reports, draws.names), prior_pred=draws.prior_pred, say=say)
+    return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts)
+
+
+def _fit_line(fitted: Fit) -> list[str]:
+    """How the posterior was obtained, for people."""
+    if fitted.from_cache:
+        return [f"posterior cache hit {fitted.inputs_hash} (no sampling)"]
+    if fitted.weights is not None:
+        u = fitted.update
+        return [f"posterior: PSIS update of {u['base_hash']} (Pareto k {u['pareto_k']}, ESS of the weights "
+                f"{u['ess_weights']:.0f}; update=refit for the exact fit)"]
+    t = ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items())
+    return [f"posterior: exact fit ({(fitted.update or {}).get('reason', 'cache miss')})",
+            f"posterior cache miss: sampled and cached {fitted.inputs_hash} ({t})"]
+
+
+def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None, job: dict[str, Any] | None = None,
+        progress: bool = False, say=None) -> Run:
+    """Fit once (or hit the cache, or reweight a cached posterior) and write the configured scenario's report
+    (every scenario's with ``all_scenarios=true``) with what moved since the previous one, then append the
+    history. ``out_dir``: where the report folders go (default ``paths.reports``). In a sweep, ``job`` (a dict)
+    receives the inputs hash, report folders and fit timings as the run goes (a failure still records what was
+    known), and a finished job with the same overrides and inputs hash in ``out_dir`` is reused, not rerun.
+    ``say(str)`` hears progress. The reports are written even when their diagnostics fail: see ``Run.ok``."""
+    say = say or _quiet
+    paths = _config.paths(cfg)
+    check_history(history_path(paths["reports"]))  # a damaged history stops before any work
+    say(f"loading inputs (as_of={cfg.as_of or 'today'})")
+    inputs = load_inputs(cfg)
+    say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
+        f"{len(inputs.evidence_ids)} evidence entries known by {inputs.as_of}")
+    if job is not None and out_dir is not None:
+        job["inputs_hash"] = config_hash(cfg, inputs)
+        _sweep.clear_stale(out_dir)
+        done = _sweep.finished(out_dir, overrides or [], job["inputs_hash"])
+        if done is not None:
+            say(f"reusing the finished job {out_dir.name} (same overrides, inputs hash {job['inputs_hash']})")
+            job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
+            return Run(job["inputs_hash"], reused=done)
+    fitted = fit_config(cfg, inputs, progress=progress, notify=say)
+    for line in _fit_line(fitted):
+        say(line)
+    if cfg.get("analysts") and fitted.weights is not None:
+        # the analysts' pools reweight plain draws: the article's posterior is fitted exactly, and the headline
+        # uses those same draws, so the analysts' "article" column is the headline (said before the refit starts)
+        say(f"analysts={list(cfg.analysts)}: refitting the posterior exactly before pooling (the pools reweight "
+            "plain draws, not a PSIS update; the headline then uses the same exact draws); update=refit skips the "
+            "PSIS step")
+        fitted = fit_config(cfg, inputs, progress=progress, notify=say, update="refit")
+        for line in _fit_line(fitted):
+            say(line)
+    names = report_names(cfg)
+    say(f"writing {len(names)} report(s)")
+    if out_dir is None:  # what moved is measured against each scenario's last published brief
+        on = _config.compare_with(cfg)
+        earlier = {n: d for n in names if (d := last_published(paths["reports"], n, on)) is not None}
+    else:  # a sweep's job: against the report in its own folder
+        earlier = read_reports(out_dir, names)
+    prev = previous_reports(cfg, inputs, fitted, earlier, say=say)
+    written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev, say=say)
+    append_history(paths["reports"], paths["cache"], written)
+    if out_dir is None:  # every command that writes reports ends with an up-to-date landing page
+        say(f"landing page: {write_landing(paths['reports'])}")
+    if job is not None:
+        job["reports"] = [w.path.name for w in written]
+        job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
+    return Run(fitted.inputs_hash, written, fitted)
+
+
+def record_job(job_dir: Path, *, num: int, overrides: list[str], code: int, reason: str, job: dict[str, Any],
+               seconds: float) -> None:
+    """A sweep job's ``job.json``: how it ended and what ``run`` recorded in ``job`` (``forecast.outputs.sweep``)."""
+    _sweep.record(job_dir, num=num, overrides=overrides, code=code, reason=reason, inputs_hash=job.get("inputs_hash"),
+                  reports=job.get("reports", []), seconds=seconds, reused=job.get("reused", False), fit=job.get("fit"))
+
+
+def summarize_sweep(sweep_reports: Path, started_jobs: list[int] | None = None) -> dict[str, Any]:
+    """Collect a sweep's jobs into ``summary.json`` and ``summary.png`` beside them (when there are jobs);
+    returns the summary (its ``exit_code`` is the worst job's, ``path`` where it was written)."""
+    summary = _sweep.collect(sweep_reports, started_jobs)
+    if summary["n_jobs"]:
+        summary["path"] = str(_sweep.write_summary(sweep_reports, summary))
+    return summary

@@ -1,0 +1,226 @@
+"""``forecast scheduled``: the cron-ready run, every scenario for the as-of date into ``reports/<as_of>/``.
+
+- One fit per inputs hash (the posterior cache), always exact (``update=refit``: a published history never
+  rests on an approximation); every scenario is a prediction from it.
+- Output is built in a hidden temporary folder and renamed into place; ``reports/latest`` is a
+  symlink swapped atomically; a crash or kill leaves the previous reports as they were.
+- A file lock serialises runs: a second run waits (``wait`` seconds), then finds the work done (same inputs
+  hash: nothing rewritten) or does its own.
+- Rerunning the same day with the same inputs rewrites nothing; earlier days' folders are never
+  overwritten (a rerun for an earlier date with new inputs gets ``<date>-<hash>``).
+- Every run, also one that failed, is recorded in ``reports/runs.jsonl`` and ``reports/runs.html``
+  (``forecast.outputs.runs``; then the landing page ``reports/index.html`` is rewritten), then raises its alerts
+  (``forecast.outputs.news``: ``alerts.jsonl``, ``feed.xml``, the digest, webhook, email; ``conf/alerts/``). A
+  delivery failure never changes the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from forecast.analysis.alerts import alert_settings
+from forecast.analysis.attribution import previous_reports
+from forecast.errors import ForecastError, InputError, Interrupted, LockedError
+from forecast.files import atomic_write_dir, deferred_signals, ensure_dir, guard, io_errors, replace_link, warn
+from forecast.inputs import config as _config
+from forecast.inputs.load import load_inputs
+from forecast.model.fit import fit_config
+from forecast.outputs import news
+from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, read_reports
+from forecast.outputs.history import append_history, check_history, history_path
+from forecast.outputs.runs import RUNS, record_run
+from forecast.usecases.reports import write_report
+
+log = logging.getLogger("forecast.scheduled")
+MANIFEST = "run.json"
+
+
+@dataclass
+class ScheduledRun:
+    """What a scheduled run did, as ``reports/runs.jsonl`` records it (``record``: status, reason, as_of,
+    inputs hash, folder, scenarios), and the reports it wrote (none when the folder was up to date)."""
+
+    record: dict[str, Any]
+    written: list[WrittenReport] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.record.get("status"))
+
+    @property
+    def ok(self) -> bool:
+        """Every report of the run's folder passes its diagnostics ("ok" or "unchanged")."""
+        return self.status in ("ok", "unchanged")
+
+
+def _setup_logging(reports: Path) -> None:
+    ensure_dir(reports / "logs", reports)
+    logfile = guard(reports / "logs" / "scheduled.log", reports)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    root = logging.getLogger("forecast")
+    root.setLevel(logging.INFO)
+    for h in list(root.handlers):
+        if getattr(h, "_forecast_scheduled", False):
+            root.removeHandler(h)
+    with io_errors(logfile):
+        fh = logging.FileHandler(logfile, encoding="utf-8")
+    sh = logging.StreamHandler()
+    sh.addFilter(lambda record: not getattr(record, "file_only", False))  # the CLI prints the one-line reason
+    for h in (fh, sh):
+        h.setFormatter(fmt)
+        h._forecast_scheduled = True  # type: ignore[attr-defined]
+        root.addHandler(h)
+    root.propagate = False
+
+
+def _clean_stale(reports: Path) -> None:
+    """Remove hidden temporary folders a killed run left behind (the lock is held: none is live)."""
+    for p in reports.glob(".*.tmp-*"):
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def target_folder(reports: Path, as_of: dt.date, today: dt.date, inputs_hash: str) -> tuple[Path, bool]:
+    """(folder, up_to_date). Today's folder may be replaced; an earlier day's never is."""
+    base = reports / as_of.isoformat()
+    candidates = [base, *sorted(reports.glob(f"{as_of.isoformat()}-*"))]
+    for c in candidates:
+        manifest = c / MANIFEST
+        if manifest.is_file():
+            try:
+                m = json.loads(manifest.read_text())
+            except ValueError:
+                continue
+            if m.get("inputs_hash") == inputs_hash and m.get("complete"):
+                return c, True
+    if base.exists() and as_of < today:
+        return reports / f"{as_of.isoformat()}-{inputs_hash[:8]}", False
+    return base, False
+
+
+def _swap_latest(reports: Path, target: Path) -> None:
+    replace_link(reports / "latest", target.name, reports)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> ScheduledRun:
+    """Every scenario as of the configured date (today by default) into ``reports/<as_of>/``, under a lock
+    (waiting at most ``wait`` seconds for another run's: then ``LockedError``). The reports are written even
+    when their diagnostics fail (``ScheduledRun.ok`` is then False). Progress goes to the run's log
+    (``reports/logs/scheduled.log``) and stderr."""
+    paths = _config.paths(cfg)
+    alerts = alert_settings(cfg)  # a bad alerts setting stops the run before it starts, with one line
+    reports = paths["reports"]
+    ensure_dir(reports)
+    _setup_logging(reports)
+    check_history(history_path(reports))  # a damaged history stops the run before any work, never appended to
+    lock_path = paths["cache"] / "locks" / "scheduled.lock"
+    ensure_dir(lock_path.parent, paths["cache"], heal=True)
+    lock = FileLock(str(lock_path))
+    started = _now()
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise LockedError(f"another `forecast scheduled` holds {lock_path} and did not finish within {wait:g} s; "
+                          "try again later or pass --wait SECONDS") from None
+    run: dict[str, Any] = {"started": started, "as_of": None, "status": "error", "pid": os.getpid()}
+    baseline = None
+    try:
+        _clean_stale(reports)
+        baseline = news.snapshot(reports)  # the published numbers this run is compared with, read before it writes
+        return _publish(cfg, overrides, reports, paths["cache"], run)
+    except ForecastError as e:
+        run.update(status="invalid input" if isinstance(e, InputError) else "error", reason=str(e)[:300])
+        log.error("%s", e, extra={"file_only": True})
+        raise
+    except KeyboardInterrupt as e:  # SIGINT, or SIGTERM (Interrupted): recorded, the lock released, re-raised
+        sig = e.args[0] if isinstance(e, Interrupted) else "SIGINT"
+        run.update(status="interrupted", reason=f"{sig} received: nothing published by this run")
+        log.error("interrupted by %s", sig, extra={"file_only": True})
+        raise
+    except Exception as e:
+        run.update(status="internal error", reason=f"{type(e).__name__}: {str(e)[:200]}")
+        log.error("internal error: %s\n%s", e, traceback.format_exc(), extra={"file_only": True})
+        raise
+    finally:
+        run["finished"] = _now()
+        try:
+            _alert(reports, run, baseline, alerts)
+            with deferred_signals():  # a second Ctrl-C must not cut the record of the first
+                record_run(reports, run, paths["cache"] / "locks" / "runs.lock")
+        except (ForecastError, OSError) as e:  # the run's own outcome is the error to report
+            warn(f"the run could not be recorded in {reports / RUNS}: {e}")
+        finally:
+            lock.release()
+
+
+def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: dict[str, Any]) -> ScheduledRun:
+    """The run's work under the lock: fit, then the dated folder, ``latest`` and the history (``run`` is filled
+    as it goes: what is recorded when it fails)."""
+    today = dt.date.today()
+    inputs = load_inputs(cfg, today)
+    run["as_of"] = inputs.as_of.isoformat()
+    log.info("inputs: %d episodes, %d polls, %d evidence entries known by %s", len(inputs.episodes.table),
+             len(inputs.polls), len(inputs.evidence_ids), inputs.as_of)
+    # a published history never rests on approximations: exact fits, and attribution by refits
+    cfg["update"] = "refit"  # item syntax: DictConfig.update is also a method name
+    fitted = fit_config(cfg, inputs)
+    run["inputs_hash"] = fitted.inputs_hash
+    log.info("posterior %s %s", fitted.inputs_hash, "cache hit" if fitted.from_cache else "sampled")
+    target, up_to_date = target_folder(reports, inputs.as_of, today, fitted.inputs_hash)
+    names = _config.list_scenarios()
+    run["scenarios"] = names
+    run["folder"] = target.name
+    if up_to_date:
+        ok = bool(json.loads((target / MANIFEST).read_text()).get("ok"))
+        run.update(status="unchanged" if ok else "diagnostics failed",
+                   reason=f"{target.name} already holds this inputs hash: nothing rewritten")
+        if not (reports / "latest").exists():
+            _swap_latest(reports, target)
+        log.info(run["reason"])
+        return ScheduledRun(run)
+    latest = reports / "latest"
+    prev = previous_reports(cfg, inputs, fitted, read_reports(latest.resolve(), names)) if latest.exists() else None
+    written: list[WrittenReport] = []
+
+    def fill(tmp: Path) -> None:
+        written[:] = write_report(cfg, inputs, fitted, names, out_dir=tmp, overrides=overrides, previous=prev)
+        oks = {w.path.name: w.ok for w in written}
+        manifest = {"inputs_hash": fitted.inputs_hash, "as_of": inputs.as_of.isoformat(), "scenarios": names,
+                    "ok": all(oks.values()), "diagnostics_ok": oks, "complete": True, "generated_at": _now()}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
+
+    atomic_write_dir(target, fill, reports, owned=OWNED_MARKERS)
+    written = [w.moved(target) for w in written]
+    _swap_latest(reports, target)
+    append_history(reports, cache, written)
+    bad = [w.path.name for w in written if not w.ok]
+    if bad:
+        run.update(status="diagnostics failed", reason=f"untrustworthy: {', '.join(bad)}")
+        log.warning("diagnostics failed for %s: reports written and marked untrustworthy", ", ".join(bad))
+        return ScheduledRun(run, written)
+    run.update(status="ok", reason=f"{len(names)} reports written")
+    log.info("wrote %s (%d scenarios); latest -> %s", target, len(names), target.name)
+    return ScheduledRun(run, written)
+
+
+def _alert(reports: Path, run: dict[str, Any], baseline, settings) -> None:
+    """Alerts, feed, digest and deliveries for this run; whatever goes wrong here never fails the run."""
+    try:
+        out = news.publish(reports, run, baseline, settings)
+        run["alerts"] = len(out["new"])
+    except Exception as e:  # noqa: BLE001 - the reports are published; the alerts are secondary
+        log.error("alerts: %s: %s (the run's outcome is unchanged)\n%s", type(e).__name__, e, traceback.format_exc(),
+                  extra={"file_only": True})
