@@ -175,6 +175,7 @@ def model_notes(inputs: Inputs, fitted: Fit, scenario: dict[str, Any], p_post: x
     from forecast.analysis.checks.run import article_weight
     from forecast.analysis.intervals import drivers
     from forecast.inputs.schema import switch
+    from forecast.model import terms
 
     h = inputs.hyper
     post = fitted.idata["posterior"]
@@ -185,10 +186,10 @@ def model_notes(inputs: Inputs, fitted: Fit, scenario: dict[str, Any], p_post: x
     elif any(not c.unused for c in inputs.claims):
         out["article_weight"] = {"fixed": 1.0}
     window = int(h.get("poll_window_days", 730))
+    eps = inputs.episodes.table  # the episodes the opinion reaches (its scope) that are older than the window
+    old = ~terms.in_window(eps["date"], inputs.as_of, h) & terms.opinion_scope(inputs.ontology, eps, h).astype(bool)
     out["era_opinion"] = {"mode": switch(h, "era_opinion"), "reference": float(h["opinion_reference"]),
-                          "poll_window_days": window,
-                          "episodes_before_window": int(sum((inputs.as_of - d).days > window
-                                                            for d in inputs.episodes.table["date"]))}
+                          "poll_window_days": window, "episodes_before_window": int(old.sum())}
     rows = drivers(post.to_dataset(), inputs, scenario["action"], scenario["profile"],
                    p_post.transpose("chain", "draw", "response").values,
                    p_prior.transpose("chain", "draw", "response").values, fitted.weights, fitted.prior_weights)

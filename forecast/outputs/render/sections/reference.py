@@ -113,8 +113,9 @@ def model_notes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         checks = data.get("checks") if isinstance(data.get("checks"), Mapping) else {}
         band = ((checks.get("headline") or {}).get("era_opinion") or {}).get("sentence")
         blocks.append(P(Span("strong", "The opinion of earlier episodes is assumed: "),
-                        T(f"{fmt(era.get('episodes_before_window'))} episodes older than the poll window "
-                          f"({fmt(era.get('poll_window_days'))} days) are fitted at the article's "
+                        T(f"{fmt(era.get('episodes_before_window'))} episodes of the kind the polls ask about, "
+                          f"older than the poll window ({fmt(era.get('poll_window_days'))} days), are fitted at the "
+                          "article's "
                           f"{pct(era.get('reference'))} opposed, since no poll measures the opinion of their time; "
                           + ("how far another value would move these probabilities is under \"How good are these "
                              "probabilities?\"." if band else "forecast check shows how far these probabilities "
