@@ -313,6 +313,9 @@ def test_the_era_band_reads_the_earlier_episodes_at_another_opinion():
     band = era_band(idata, inputs, p)
     assert band["applies"] and band["band"][0] < h["opinion_reference"] < band["band"][1]
     assert band["max_abs_change"] > 1e-3
+    from forecast.analysis.checks.era_opinion import summary_line  # a reader's sentence: the response by its label
+    end = band["ends"][0]
+    assert f"({ont.responses.at[end['where'][1], 'label']}, scenario {end['where'][0]})" in summary_line(band)
     still = _zero_kappa(idata)
     assert era_band(still, inputs, predict(still, ont, h, sc)["p"])["max_abs_change"] < 1e-12
 

@@ -57,6 +57,8 @@ def era_band(idata: xr.DataTree, inputs, p: xr.DataArray) -> dict[str, Any]:
         ends.append({"opinion": float(1 / (1 + np.exp(-past))), "pareto_k": w.k, "ess": w.ess,
                      "reliable": w.reliable, "max_abs_change": float(np.abs(flat.values[i])),
                      "where": [str(flat["scenario"].values[i]), str(flat["response"].values[i])],
+                     "where_label": str(ont.responses["label"].get(str(flat["response"].values[i]),
+                                                                 flat["response"].values[i])),
                      "change": {str(s): {str(r): round(float(moved.sel(scenario=s, response=r)), 4)
                                          for r in moved["response"].values} for s in moved["scenario"].values}})
     return {"applies": True, "reference": float(h["opinion_reference"]), "episodes": [str(e) for e in sub.table.index],
@@ -72,7 +74,10 @@ def summary_line(r: dict[str, Any]) -> str:
     unreliable = [e for e in r["ends"] if not e["reliable"]]
     note = (f" (the reweighting is unreliable at {', '.join(f'{e['opinion']:.0%}' for e in unreliable)}: Pareto k "
             f"above 0.7)" if unreliable else "")
+    def where(e: dict[str, Any]) -> str:  # the response by its label, in the scenario named by its id
+        return f"{e.get('where_label') or e['where'][1]}, scenario {e['where'][0]}"
+
     return (f"The {len(r['episodes'])} episode(s) before the poll window that the polls are about are fitted at the "
             f"article's {r['reference']:.0%} opposed, an assumption: at {lo['opinion']:.0%} instead a published "
-            f"probability would move by at most {lo['max_abs_change']:.3f} ({' / '.join(lo['where'])}), at "
-            f"{hi['opinion']:.0%} by at most {hi['max_abs_change']:.3f} ({' / '.join(hi['where'])}){note}.")
+            f"probability would move by at most {lo['max_abs_change']:.3f} ({where(lo)}), at "
+            f"{hi['opinion']:.0%} by at most {hi['max_abs_change']:.3f} ({where(hi)}){note}.")
