@@ -23,6 +23,7 @@ from forecast.analysis import whatif as W
 from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
 from forecast.analysis.report_draws import ReportDraws, command_line
+from forecast.errors import raise_if_interrupted
 from forecast.files import atomic_write_dir
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
@@ -232,6 +233,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
     analysts = analysts or {}
     written = []
     for name in draws.names:
+        raise_if_interrupted()  # a signal some library swallowed stops the run between two reports
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
