@@ -222,6 +222,9 @@ def _folder_lock(folder: Path):
         os.close(fd)  # closing releases the lock
 
 
+folder_lock = _folder_lock  # for a check and a write that must not be separated (a new id: its check and its file)
+
+
 def atomic_write_with(path: Path | str, write, root: Path | str | None = None, check=None) -> Path:
     """Write ``path`` through ``write(tmp_path)`` into a hidden temporary sibling; ``check(tmp_path)`` (if
     given) must accept the written file before it is renamed into place."""
@@ -320,6 +323,7 @@ def create_new_file(path: Path | str, content: str | bytes, root: Path | str | N
     ensure_dir(path.parent, root if root is not None else path.parent)
     data = content.encode("utf-8") if isinstance(content, str) else content
     tmp = None
+    taken = False
     try:
         with io_errors(path):
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".new-", suffix=".tmp")
@@ -330,13 +334,16 @@ def create_new_file(path: Path | str, content: str | bytes, root: Path | str | N
             os.chmod(tmp, 0o644)
             try:
                 os.link(tmp, path)
-            except FileExistsError:
-                raise
-            _fsync_dir(path.parent)
+            except FileExistsError:  # the name is taken (by another process a moment ago): the caller says so
+                taken = True
+            else:
+                _fsync_dir(path.parent)
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+    if taken:
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     return path
 
 
