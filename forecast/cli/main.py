@@ -353,9 +353,38 @@ def interrupted_line(sig: str) -> str:
             "and nothing incomplete was cached")
 
 
+class _Output:
+    """stdout for a command's output: a failed write (a redirection to a full disk or to /dev/full, a file-size
+    limit) is a ``WriteError`` naming standard output (exit 74, as for any file); a reader that went away stays a
+    BrokenPipeError (exit 141, quietly)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            from forecast.files import write_error
+
+            _quiet_broken_pipe()  # what is still buffered must not fail again when the interpreter exits
+            raise write_error("standard output", e, "nothing else was changed") from None
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def flush(self) -> None:
+        return self._guarded(self._stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def _ensure_std_streams() -> None:
     """A closed stdin/stdout/stderr (`2>&-`) becomes /dev/null: printing never fails, and no file the tool
-    opens later takes descriptor 1 or 2 (progress lines would land in it)."""
+    opens later takes descriptor 1 or 2 (progress lines would land in it). A failed write to stdout is exit 74."""
     for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
         try:
             os.fstat(fd)
@@ -367,6 +396,8 @@ def _ensure_std_streams() -> None:
                 os.dup2(null, fd)
                 os.close(null)
         setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115 - lives as long as the process
+    if not isinstance(sys.stdout, _Output):
+        sys.stdout = _Output(sys.stdout)
 
 
 def _ensure_cwd() -> None:
@@ -416,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         code = _quiet_broken_pipe()
+    except ForecastError as e:  # stdout on a full disk: the output is incomplete
+        code = _report_error(e)
     sys.exit(code)
 
 
