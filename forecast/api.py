@@ -27,8 +27,16 @@ from forecast.model.predict import predict
 from forecast.outputs.contract import REPORT_SCHEMA_VERSION, Report, WrittenReport, read_report
 from forecast.usecases.alerts import alerts, alerts_test
 from forecast.usecases.checks import check
-from forecast.usecases.evidence import evidence_add, evidence_check, judgement_add, judgement_check
+from forecast.usecases.evidence import (
+    evidence_add,
+    evidence_check,
+    evidence_restore,
+    evidence_withdraw,
+    judgement_add,
+    judgement_check,
+)
 from forecast.usecases.history import REPLAY_START, history, history_replay
+from forecast.usecases.ontology import actions, responses
 from forecast.usecases.reports import Run, record_job, run, summarize_sweep, write_report
 from forecast.usecases.scheduled import ScheduledRun, scheduled
 from forecast.usecases.whatif import EXAMPLES as WHATIF_EXAMPLES
@@ -40,11 +48,12 @@ validate = _config.validate
 folders = _config.paths  # where the configured data/, reports/ and .cache/ are (``paths`` is the module)
 
 __all__ = ["Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
-           "WHATIF_EXAMPLES", "WrittenReport", "alerts", "alerts_test", "build_model", "check", "compose",
-           "evidence_add", "evidence_check", "fit", "folders", "history", "history_replay", "init", "judgement_add",
-           "judgement_check", "load_inputs", "open_job_log", "parse_whatif_items", "predict_scenarios",
-           "read_report", "record_job", "run", "sampler_settings", "scenario_titles", "scenarios", "scheduled",
-           "summarize", "summarize_sweep", "validate", "whatif", "write_report"]
+           "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check", "compose",
+           "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "fit", "folders", "history",
+           "history_replay", "init", "judgement_add", "judgement_check", "load_inputs", "open_job_log",
+           "parse_whatif_items", "predict_scenarios", "read_report", "record_job", "responses", "run",
+           "sampler_settings", "scenario_titles", "scenarios", "scheduled", "summarize", "summarize_sweep", "validate",
+           "what_moved", "whatif", "write_report"]
 
 
 def init(folder: str | Path, *, force: bool = False) -> Path:
@@ -78,6 +87,14 @@ def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: b
 def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Action profiles of the named scenarios (default: the configured one)."""
     return _config.scenario_profiles(cfg, inputs.ontology, names)
+
+
+def what_moved(report: dict[str, Any]) -> list[str]:
+    """What moved in a written report (``WrittenReport.data``) since the brief it is compared with, one line per
+    material move, or one line saying nothing material moved (what ``forecast`` prints on stdout)."""
+    from forecast.outputs.brief import what_moved_lines
+
+    return what_moved_lines(report)
 
 
 def scenario_titles() -> list[tuple[str, str]]:

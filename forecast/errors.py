@@ -40,6 +40,20 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def suggest(word: str, choices, what: str = "") -> str:
+    """The fix for an unknown name: "did you mean X? " when one of ``choices`` is close (a typo, another spelling),
+    then every choice ("use one of: a, b, c"; ``what`` names them: "use one of the scenarios: ...")."""
+    import difflib
+
+    names = [str(c) for c in choices]
+    w = str(word).casefold()
+    close = [c for c in names if w and c.casefold().startswith(w)][:1]  # a prefix: expel -> expel_agents
+    close = close or difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)  # a typo, another spelling
+    close = close or [c for c in names if len(w) > 2 and w in c.casefold()][:1]  # a fragment
+    lead = f"did you mean {close[0]!r}? " if close and close[0] != word else ""
+    return f"{lead}use one of{' ' + what if what else ''}: {', '.join(names) or 'none'}"
+
+
 class ConfigError(InputError):
     """An unknown scenario, prior or key, or a config value out of range."""
 

@@ -347,6 +347,24 @@ def create_new_file(path: Path | str, content: str | bytes, root: Path | str | N
     return path
 
 
+def move_file(src: Path | str, dst: Path | str, root: Path | str) -> Path:
+    """Move a file the tool may write (both paths inside ``root``) to a name that must not exist yet: the copy is
+    written complete first (``create_new_file``), then the original is removed, so a crash leaves both, never
+    neither. A ``dst`` already holding the same bytes (a move cut short) is kept and the original removed; a
+    different ``dst`` raises FileExistsError."""
+    src, dst = guard(src, root), guard(dst, root)
+    data = src.read_bytes()
+    try:
+        create_new_file(dst, data, root)
+    except FileExistsError:
+        if dst.read_bytes() != data:
+            raise
+    with io_errors(src):
+        os.unlink(src)
+        _fsync_dir(src.parent)
+    return dst
+
+
 def append_text(path: Path | str, text: str, root: Path | str | None = None, *, lock: Path | str | None = None,
                 check=None, header: str = "") -> Path:
     """Append ``text`` (whole records, each ending in a newline) to ``path``.

@@ -445,7 +445,7 @@ def test_scheduled_runs_alert_when_evidence_moves_a_forecast(default_fit, tmp_pa
     assert "sever" in mail.get_payload(decode=True).decode().lower()
     entries = _entries(reports)
     assert len(entries) == len(alerts)
-    index = (reports / "index.html").read_text()
+    index = (reports / "runs.html").read_text()  # the scheduled runs' page, the latest digest on top
     assert index.index('id="digest"') < index.index("<table>") and "Sever or downgrade" in index
     md = (reports / "digest.md").read_text()
     changes = [abs(m["change"]) for m in sorted(moves.values(), key=lambda m: md.index(news._md(m["sentence"])))]

@@ -36,8 +36,11 @@ def test_strength_override_tightens_the_encoded_prior(tmp_path):
 
 
 def test_unknown_scenario_lists_the_available_ones():
-    with pytest.raises(ConfigError, match=r"unknown scenario 'invasion'; available: " + ", ".join(list_scenarios())):
+    with pytest.raises(ConfigError, match=r"unknown scenario 'invasion'; use one of: " + ", ".join(list_scenarios())):
         forecast.compose(["scenario=invasion"])
+    # a typo is answered with the scenario meant (the message before: "available: ..." and no suggestion)
+    with pytest.raises(ConfigError, match=r"unknown scenario 'one_time_raids'; did you mean 'one_time_raid'\? use "):
+        forecast.compose(["scenario=one_time_raids"])
 
 
 @pytest.mark.parametrize(

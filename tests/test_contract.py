@@ -190,8 +190,12 @@ def test_the_sections_hold_the_fields_of_their_types(tmp_path):
     df.attrs["arrivals"] = {"E-1": ["2026-02-04", "a poll"]}
     write_replay(reports, df)
     replay, table = replay_section(reports, "one_time_raid")
-    # the report adds the figure's name and the command that rebuilds it (forecast/outputs/report.py)
-    assert table is not None and set(replay) | {"figure", "command"} == set(History.__annotations__)
+    # the report adds the figure's name, the command that rebuilds it (forecast/outputs/report.py) and how far the
+    # replay reaches against this report and the published briefs (forecast/outputs/brief.py: history_extent)
+    from forecast.outputs.brief import history_extent
+
+    extent = history_extent(table, None, {"evidence_ids": [], "inputs_hash": "h"}, "one_time_raid")
+    assert table is not None and set(replay) | {"figure", "command"} | set(extent) == set(History.__annotations__)
 
 
 def test_the_contract_types_name_the_design_fields():

@@ -84,7 +84,7 @@ def test_executed_implies_its_threat(data_copy):
         # unknown category
         ("precedents.csv", ",economic_coercion,2,none,", ",economic_blockade,2,none,",
          r"precedents.csv, row 4 \(id P03\), column 'action_type': unknown action type 'economic_blockade'; "
-         r"use one of"),
+         r"did you mean 'economic_coercion'\? use one of"),
         ("ontology/actions.csv", "5,none,true,military,one_time,false,A1", "5,maybe,true,military,one_time,false,A1",
          r"actions.csv, row 2 \(id air_strikes\), column 'consent': unknown consent level 'maybe'; use one of"),
         # domains are data (any id), but a stance is one of the model's two signs
@@ -93,7 +93,7 @@ def test_executed_implies_its_threat(data_copy):
          r"responses.csv, row 13 \(id armed_resistance\), column 'stance': unknown stance 'neutral'"),
         # probability outside [0, 1]
         ("polls.csv", ",0.80,prior_only,", ",1.3,prior_only,",
-         r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; use a probability"),
+         r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; write a probability"),
         # malformed date
         ("precedents.csv", "P05,1990-04-02,", "P05,02/04/1990,",
          r"precedents.csv, row 6 \(id P05\), column 'date': '02/04/1990' is not a date; write it as YYYY-MM-DD"),

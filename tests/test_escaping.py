@@ -134,3 +134,40 @@ def test_json_round_trips_hostile_text_and_hides_nothing():
     for c in "\u202e\u2066\u200b\u2028\u2029\x1b\x00":
         assert c not in text, repr(c)
     assert "é “ok”" in text  # ordinary Unicode stays readable
+
+
+def test_the_brief_escapes_text_from_the_question_file(data_copy, session_cache):
+    """The question file's free text (the question, the landing title, the article's citation, why an outcome is
+    watched) reaches the brief, the landing page and the Markdown escaped and inert."""
+    import html
+
+    import yaml
+
+    import forecast
+    from forecast.outputs.brief import brief_data
+    from forecast.outputs.landing import landing_page
+
+    hostile = '<script>alert(1)</script> # x | y [z](http://evil.example) **b** "q"'
+    path = data_copy / "question.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw["title"] = hostile
+    raw["question"] = "{action} " + hostile + " {horizon}"
+    raw["article"]["title"] = hostile
+    raw["bottom_line"]["most_dangerous"][0]["why"] = hostile
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    cfg = forecast.compose([f"paths.data={data_copy}", f"paths.cache={session_cache}"])
+    data = _fixture()
+    data["brief"] = brief_data(cfg, forecast.load_inputs(cfg), data)
+    page = render_html(data, {})
+    assert "<script>alert" not in page and html.escape("<script>alert(1)</script>") in page
+    assert 'href="http://evil.example' not in page
+    md = render_markdown(data, {})
+    assert "<script>" not in md, md[max(0, md.find("<script>") - 200):md.find("<script>") + 50]
+    assert md_escape(hostile) in md
+    links = [t for tok in MarkdownIt("commonmark").parse(md) for t in (tok.children or []) if t.type == "link_open"]
+    assert not any("evil.example" in str(t.attrs.get("href")) for t in links)
+    reports = data_copy.parent / "reports"
+    (reports / "one_time_raid").mkdir(parents=True)
+    (reports / "one_time_raid" / "forecast.json").write_text(json.dumps(data), encoding="utf-8")
+    landing = landing_page(reports)
+    assert "<script>alert" not in landing and html.escape("<script>alert(1)</script>") in landing

@@ -153,22 +153,24 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
     ch = second["changes"]
     mcse = {r["label"]: r["mcse_mean"] for r in second["responses"]}
     assert ch["previous"]["inputs_hash"] == first["inputs_hash"]
-    assert [s["label"] for s in ch["steps"]] == ["model, data and Monte Carlo", "E-2026-10-test-poll"]
+    # the previous brief's state evaluated now has the same inputs and is obtained the same way (the cached default
+    # posterior): its part is Monte Carlo alone, named so
+    assert [s["label"] for s in ch["steps"]][:2] == ["sampling noise only (same inputs)", "E-2026-10-test-poll"]
     for row in ch["rows"]:
         # the parts add up: the residual, the poll's part and, when the report's posterior is an exact refit
         # while the parts come from PSIS weights, the "unexplained" gap between the two (reported, small)
-        parts = row["model, data and Monte Carlo"] + row["E-2026-10-test-poll"] + row.get("unexplained", 0.0)
+        parts = row["sampling noise only (same inputs)"] + row["E-2026-10-test-poll"] + row.get("unexplained", 0.0)
         assert parts == pytest.approx(row["change"], abs=3e-4), row  # parts are rounded to 1e-4
         # the gap between the exact fit and the PSIS estimate of the same state is Monte Carlo error: judged in its
         # standard errors (the exact mean's and the poll part's, which carries the PSIS estimate's), not by a fixed
         # bound (0.03 failed once in CI at 0.034 on a response whose MCSEs are near 0.01)
         se = float(np.hypot(mcse[row["response"]], row.get("± E-2026-10-test-poll", 0.0)))
         assert abs(row.get("unexplained", 0.0)) <= 4.5 * se + 2e-4, (row, se)
-        assert row["model, data and Monte Carlo"] == pytest.approx(0.0, abs=1e-9)  # same state, same cached fit
+        assert row["sampling noise only (same inputs)"] == pytest.approx(0.0, abs=1e-9)  # same state, same cached fit
     top = max(ch["rows"], key=lambda r: abs(r["change"]))
     assert abs(top["E-2026-10-test-poll"]) > 0.005
     html = (reports / "one_time_raid" / "report.html").read_text()
-    assert "What moved since the last report" in html and "E-2026-10-test-poll" in html
+    assert "What moved since the last published brief" in html and "E-2026-10-test-poll" in html
     # the report records which path produced the posterior (issue #11): a PSIS update of the cached
     # posterior with its Pareto k <= 0.7 and order-free Shapley parts with Monte Carlo errors, or a refit and why
     upd = second["update"]

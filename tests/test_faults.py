@@ -258,7 +258,7 @@ def test_sigterm_on_scheduled_is_recorded_and_releases_the_lock(home, monkeypatc
     runs = read_runs(home / "reports")
     assert [r["status"] for r in runs] == ["interrupted"] and "SIGTERM" in runs[0]["reason"]
     FileLock(str(home / ".cache" / "locks" / "scheduled.lock")).acquire(timeout=0)  # raises if still held
-    assert "interrupted" in (home / "reports" / "index.html").read_text()
+    assert "interrupted" in (home / "reports" / "runs.html").read_text()
 
 
 def test_sigterm_while_a_report_folder_is_written_keeps_the_previous_one(tmp_path):

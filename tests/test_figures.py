@@ -72,11 +72,15 @@ def _made_by_exists(fig) -> None:
 def test_waterfall_history_spread_and_sweep_draw_their_numbers():
     from forecast.outputs.figures import analysts, changes, history, sweep, write
 
-    rows = [{"response": "A", "previous": 0.4, "current": 0.5, "change": 0.1, "E-1": 0.08, "rest": 0.02}]
+    rows = [{"response": "A", "previous": 0.4, "current": 0.412, "change": 0.012, "E-1": 0.018, "rest": -0.006}]
     fig = changes.waterfall(rows, ["E-1", "rest"], "Shapley values by PSIS weights")
     assert "Shapley values by PSIS weights" in " ".join(t.get_text() for t in fig.texts)  # the method it used
-    tops = sorted(round(float(p.get_y() + p.get_height()), 6) for p in fig.axes[0].patches)
-    assert tops == [0.4, 0.48, 0.5, 0.5]  # previous, +E-1, +rest, current
+    ax = fig.axes[0]
+    widths = [round(float(p.get_width()), 6) for p in ax.patches]
+    assert widths == [1.8, -0.6, 1.2]  # each cause and the total, in points
+    lo, hi = ax.get_xlim()
+    assert hi == -lo and 1.8 < hi < 3  # scaled to the change: a 1.2-point move is not a hairline on a 0-1 axis
+    assert sorted(t.get_text() for t in ax.get_yticklabels()) == ["E-1", "rest", "total change"]  # full names
     _made_by_exists(fig)
     assert write.png(fig).startswith(PNG_SIG)
 
@@ -156,3 +160,32 @@ def test_importing_the_report_path_imports_no_matplotlib():
             "forecast.analysis.checks.run; print(sorted(m for m in sys.modules if m.startswith('matplotlib')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_forest_dot_sits_inside_its_own_bars():
+    """A probability piled up near 1 with a long tail down (the shape of a likely response): its mean lies outside
+    its 50% HDI, so the forest's old marks (mean dot, 50% HDI bar) read like a bug. The median and the quartiles
+    nest inside any 90% interval by construction; the forest draws those, weighted or not."""
+    import xarray as xr
+
+    from forecast.model import summary
+    from forecast.outputs.figures.report import forest
+
+    x = 1 - np.random.default_rng(5).beta(0.6, 4, size=(4, 1000))
+    da = xr.DataArray(x[..., None], dims=("chain", "draw", "response"), coords={"response": ["r"]})
+    lo50, hi50 = (float(v.item()) for v in summary.hdi(da, 0.5))
+    mean = float(da.mean())
+    assert not lo50 <= mean <= hi50, (mean, lo50, hi50)  # the flaw the old forest drew
+    for weights in (None, np.random.default_rng(6).dirichlet(np.ones(4000)).reshape(4, 1000)):
+        q25, med, q75 = summary.quantiles(da, [0.25, 0.5, 0.75], weights).sel(response="r").values
+        lo90, hi90 = (float(v.item()) for v in summary.hdi(da, 0.9, weights))
+        assert lo90 <= q25 <= med <= q75 <= hi90
+    q25, med, q75 = summary.quantiles(da, [0.25, 0.5, 0.75]).sel(response="r").values
+    data = {"hdi_prob": 0.9, "title": "t", "responses": [{"response": "r", "label": "R", "mean": mean,
+                                                          "hdi_low": lo90, "hdi_high": hi90}]}
+    fig = forest(data, {"r": (q25, q75)}, {"r": "R"}, {"r": med})
+    lines = fig.axes[0].get_lines()
+    dot = next(ln for ln in lines if ln.get_marker() == "o").get_xdata()[0]
+    thick = next(ln for ln in lines if ln.get_linewidth() >= 4).get_xdata()
+    assert dot == pytest.approx(med) and thick[0] <= dot <= thick[1]
+    assert "median" in fig.axes[0].get_xlabel()

@@ -75,7 +75,13 @@ BAD = [
     ("sources", [], r"'sources'.*missing"),
     ("sources", ["https://ok.org", ""], r"'sources'\[1\]"),
     ("revises", "C99", r"'revises'.*'C99' is neither an article claim nor a judgement"),
-    ("revises", "C15", r"'revises'.*C15 constrains latent:public_opposition, this judgement cell"),
+    ("revises", "C15", r"'revises'.*C15 is about latent:public_opposition, this judgement about "
+                       r"P\(armed_resistance \| one_time_raid\)"),
+    # a cell about another response or other actions: accepted before, it silently dropped the article's claim
+    ("revises", "C32", r"'revises'.*C32 is about P\(expel_agents \| one_time_raid, repeated_raids, sustained_presence"
+                       r"\), this judgement about P\(armed_resistance \| one_time_raid\): revising it would drop .*; "
+                       r"revise C29 \(about the same\)"),
+    ("revises", "C30", r"'revises'.*C30 is about P\(armed_resistance \| repeated_raids, sustained_presence\)"),
     ("constrains", _DROP, r"constrains.*missing"),
     ("constrains.kind", "vibe", r"unknown kind 'vibe'"),
     ("constrains.actions", ["nowhere"], r"unknown action 'nowhere'"),
@@ -361,3 +367,33 @@ def test_linear_pool_is_the_mixture_and_attribution_names_the_judgement(syntheti
     parts = sum(v for k, v in row.items() if k not in ("response", "previous", "current", "change"))
     assert parts == pytest.approx(row["change"], abs=2e-3)
     assert dataclasses.is_dataclass(lin)
+
+
+def test_analysts_announce_the_refit_before_it_starts_and_the_headline_uses_its_draws(monkeypatch, tmp_path):
+    """With analysts=[...] and a posterior that is a PSIS update, the run says on stderr why it refits exactly
+    before the refit starts, and hands that exact fit to the report, whose headline and analysts' section then
+    read the same draws (the "Article" column of the section was an exact refit while the headline was the PSIS
+    update: 88 vs 87, 58 vs 60). Before, the refit ran inside the report writer, silently."""
+    import forecast
+    from forecast.usecases import reports as R
+
+    events: list[tuple[str, object]] = []
+    psis = type("F", (), {"weights": np.ones((1, 1)), "from_cache": False, "inputs_hash": "psis",
+                          "update": {"base_hash": "b", "pareto_k": 0.3, "ess_weights": 3000.0}, "timings": {}})()
+    exact = type("F", (), {"weights": None, "from_cache": True, "inputs_hash": "exact", "update": None,
+                           "timings": {}})()
+
+    def fake_fit(cfg, inputs, progress=False, notify=None, update=None):
+        events.append(("fit", update))
+        return exact if update == "refit" else psis
+
+    monkeypatch.setattr(R, "fit_config", fake_fit)
+    monkeypatch.setattr(R, "previous_reports", lambda *a, **k: {})
+    monkeypatch.setattr(R, "write_report", lambda cfg, inputs, fitted, *a, **k: events.append(("write", fitted))
+                        or [])
+    cfg = forecast.compose(["analysts=[example-hawk,example-dove]", f"paths.reports={tmp_path / 'reports'}"])
+    R.run(cfg, say=lambda m: events.append(("say", m)))
+    said = [i for i, (k, m) in enumerate(events) if k == "say" and "refitting the posterior exactly" in str(m)]
+    fits = [i for i, (k, u) in enumerate(events) if k == "fit" and u == "refit"]
+    assert len(said) == 1 and len(fits) == 1 and said[0] < fits[0], events
+    assert [f for k, f in events if k == "write"] == [exact]  # the headline and the pools read the exact draws

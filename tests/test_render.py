@@ -26,8 +26,15 @@ FIGURE_FILES = {k: f"{k}.png" for k in FIGURES}
 
 
 @pytest.fixture
-def data() -> dict[str, Any]:
-    return json.loads(FIXTURE.read_text(encoding="utf-8"))
+def data(cfg, inputs) -> dict[str, Any]:
+    """The fixture report with its brief (question, bottom line, definitions, scale) from the shipped data."""
+    from forecast.outputs.brief import brief_data, report_links
+
+    d = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    d["brief"] = brief_data(cfg, inputs, d)
+    d["brief"]["links"] = report_links(Path("/nowhere/reports"), Path("/nowhere/reports"), d["scenario"],
+                                       ["one_time_raid", "air_strikes"], {"air_strikes": "Air strikes"})
+    return d
 
 
 def _poison(obj: Any) -> Any:
@@ -60,11 +67,24 @@ _STRUCTURAL = {
     "draws", "scenario_max_rhat", "scenario_min_ess_bulk", "thresholds", "max_divergences", "prior_fit",
     "provenance", "priors_before_article", "claims_applied_before_their_date", "restated", "restates", "kept",
     "left_out", "reason", "not_used",
+    # the brief (forecast.outputs.brief)
+    "brief", "question", "conditional", "interval", "horizon", "text", "days", "article", "author", "author_basis",
+    "outlet", "url", "citation", "date_note", "definitions", "definition", "scale", "bands", "from", "word", "range",
+    "words", "bottom_line", "most_likely", "most_dangerous", "changed", "freshness", "track_record", "publication",
+    "status", "compared_with", "links", "scenarios", "files", "why", "newest", "stale", "stale_days", "summary",
+    "compared", "moves", "material", "points", "band_points", "causes", "cause", "noise_sigmas", "previous",
+    "current", "published_folder", "method",
 }
 
 
 def _hrefs(page: str) -> list[str]:
     return re.findall(r'href\s*=\s*"([^"]*)"', page, flags=re.IGNORECASE)
+
+
+def _safe_href(h: str) -> bool:
+    """An http(s) URL, or a relative link of plain names inside the reports folder (no scheme, no absolute path)."""
+    return h.startswith(("http://", "https://")) or bool(re.fullmatch(r"(#[\w-]+|(\.\./)*[\w][\w.-]*(/[\w][\w.-]*)*"
+                                                                     r"(#[\w-]+)?)", h))
 
 
 # ---------------------------------------------------------------------- content
@@ -85,10 +105,17 @@ def test_top_response_percentages(data):
     assert f"{mean}%" in page
     assert f"{lo}–{hi}%" in page
     assert f"{round(top['prior_mean'] * 100)}%" in page
-    # the plain-language sentences: one per top response, the first is the most likely
-    sentences = re.findall(r"<li><strong>[^<]*</strong>Mexico&#x27;s response would include", page)
+    # the plain-language sentences: one per top response, the first is the most likely; then the most dangerous
+    # outcomes the question file names (data/question.yaml) that are not among them, whatever their probability
+    plain = page.split('id="plain-words"')[1].split("</section>")[0]
+    likely, dangerous = plain.split("The most dangerous outcomes")
+    sentences = re.findall(r"<li><strong>[^<]*</strong>Mexico&#x27;s response would include", likely)
     assert len(sentences) == min(TOP_N, len(data["responses"]))
-    assert "Most likely of all" in page.split(top["label"].lower())[0][-400:]
+    watched = [d["label"] for d in data["brief"]["bottom_line"]["most_dangerous"]]
+    assert len(watched) == 4 and all(w.lower()[1:] in dangerous.lower() for w in watched)
+    # the first sentence names the most probable response with its word on the report's scale (ICD 203)
+    word = data["brief"]["words"][top["response"]]
+    assert sentences[0].startswith(f"<li><strong>{word[:1].upper() + word[1:]}: </strong>")
 
 
 def test_html_is_self_contained(data):
@@ -98,17 +125,21 @@ def test_html_is_self_contained(data):
     assert not re.search(r"""(src|srcset|action|data)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert "<link" not in page.lower()
     assert "@import" not in page and "url(" not in page
-    # every href is an http(s) link to a source a reader may click; nothing is loaded from it
-    assert _hrefs(page) and all(h.startswith(("http://", "https://")) for h in _hrefs(page))
+    # every href is an http(s) link to a source a reader may click, or a link inside the reports folder (a section
+    # of this page, a sibling report, a file of this report); nothing is loaded from it
+    assert _hrefs(page) and all(_safe_href(h) for h in _hrefs(page))
+    assert "#glossary" in _hrefs(page) and "../air_strikes/report.html" in _hrefs(page)
 
 
 def test_sections_in_order(data):
     page = render_html(data, FIGURES)
-    heads = ["How likely is each response?", "Combined outcomes", "In plain words", "Uncertainty at a glance",
-             "What history changed", "All scenarios side by side", "The article&#x27;s claims, as priors",
-             "Precedents and evidence used", "Polls", "Diagnostics", "Provenance"]
-    pos = [page.index(f">{h}</h2>") for h in heads]
+    heads = ["Bottom line", "How likely is each response?", "Combined outcomes", "In plain words",
+             "Uncertainty at a glance", "What history changed", "All scenarios side by side",
+             "Definitions, sources and the words used", "The article&#x27;s claims, as priors",
+             "Precedents and evidence used", "Polls", "Diagnostics", "Provenance: how this report was made"]
+    pos = [page.index(f">{h}</") for h in heads]  # an h2, or a folded section's summary
     assert pos == sorted(pos)
+    assert page.index("<h1>") < page.index(data["brief"]["question"].replace("'", "&#x27;")) < pos[0]
     assert "What moved since the last report" not in page
     for claim in data["claims"][:3]:
         assert claim["id"] in page
@@ -116,14 +147,22 @@ def test_sections_in_order(data):
 
 
 def test_changes_section_only_when_present(data):
-    data["changes"] = {"rows": [{"response": "expel_agents", "before": 0.2, "after": 0.15, "delta": -0.05}],
-                       "figure": "changes"}
+    data["changes"] = {"rows": [{"id": "expel_agents", "response": "Expel agents", "previous": 0.2, "current": 0.15,
+                                 "change": -0.05, "E-1": -0.0512, "± E-1": 0.004, "rest": 0.0012},
+                                {"id": "x", "response": "Quiet", "previous": 0.3, "current": 0.3, "change": 0.0,
+                                 "E-1": 0.0, "rest": 0.0}],
+                       "parts": ["E-1", "rest"], "figure": "changes", "method": "Shapley values by PSIS weights",
+                       "previous": {"generated_at": "2026-12-01T02:15:00+00:00", "as_of": "2026-12-01"}}
     page = render_html(data, {**FIGURES, "changes": TINY_PNG})
-    assert "What moved since the last report" in page
-    assert ">before</th>" in page and ">delta</th>" in page and "<td>expel_agents</td>" in page
+    assert "What moved since the last published brief" in page and "Compared with the brief published" in page
+    # points with a real minus sign, each cause's part with its Monte Carlo error; a row that did not move is counted
+    assert ">Change</th>" in page and "−5.0 pts" in page and "−5.1 pts" in page and "±0.4" in page
+    assert "+0.1 pts" in page and "1 other response(s) moved by less than 0.05 points" in page
+    assert "-0" not in page.split('id="changes"')[1].split("</section>")[0].replace("2026-12-0", "")
     assert page.count("data:image/png;base64,") == 4
     md = render_markdown(data, {**FIGURE_FILES, "changes": "changes.png"})
-    assert "What moved since the last report" in md and "| response | before | after | delta |" in md
+    assert "What moved since the last published brief" in md
+    assert "| Response | Before | Now | Change | Noise band | E-1 | rest |" in md
 
 
 @pytest.mark.parametrize("ok", [True, False])
@@ -162,7 +201,7 @@ def test_hostile_strings_are_inert(data):
     assert "&quot;onerror=alert(1)" in page and '"onerror=' not in page
     assert " onerror=" not in low.replace("&quot;onerror=", "")
     assert all(not h.strip().lower().startswith("javascript") for h in _hrefs(page))
-    assert all(h.startswith(("http://", "https://")) for h in _hrefs(page))
+    assert all(_safe_href(h) for h in _hrefs(page))
     assert "javascript:alert(1)" in page  # as inert text
     assert page.count("<h1>") == 1 and page.count("<footer>") == 1  # structure survived
 
@@ -198,7 +237,7 @@ def test_markdown_tables(data):
     assert md.startswith("# " + data["title"])
     assert "| Response | Probability |" in md
     assert "| Outcome | Probability |" in md
-    assert "| ID | Constrains | Quote (verbatim) |" in md
+    assert "| Claim | Constrains | Quote (verbatim) |" in md
     assert "| ID | Date | Event |" in md
     assert "| Check | Value | Threshold | Result |" in md
     assert "![" in md and "(forest.png)" in md and "(heatmap.png)" in md
@@ -306,10 +345,17 @@ def test_every_section_has_an_id_and_a_folded_section_is_a_details_element(data,
     from forecast.outputs.render import sections
 
     ids = [sid for sid, _ in sections.SECTIONS]
-    assert len(ids) == len(set(ids)) and {"header", "headline", "provenance"} <= set(ids)
-    plain_html, plain_md = render_html(data, FIGURES), render_markdown(data, FIGURE_FILES)
+    assert len(ids) == len(set(ids)) and {"title", "bottom-line", "headline", "provenance"} <= set(ids)
+    shipped_html, shipped_md = render_html(data, FIGURES), render_markdown(data, FIGURE_FILES)
+    # reference material is folded by default; the decision maker's sections are not
+    for sid in ("glossary", "priors", "precedents", "polls", "diagnostics", "provenance"):
+        assert f'<details class="fold" id="{sid}">' in shipped_html
+    for sid in ("title", "bottom-line", "headline", "plain-words"):
+        assert f'<section id="{sid}">' in shipped_html
+    monkeypatch.setattr(sections, "FOLDED", frozenset())
+    plain_html = render_html(data, FIGURES)
     monkeypatch.setattr(sections, "FOLDED", frozenset({"polls"}))
     page = render_html(data, FIGURES)
     assert '<details class="fold" id="polls"><summary>Polls</summary>\n<div class="table-wrap">' in page
-    assert page.count("<details") == 1 and ">Polls</h2>" not in page and ">Polls</h2>" in plain_html
-    assert render_markdown(data, FIGURE_FILES) == plain_md
+    assert page.count('<details class="fold"') == 1 and ">Polls</h2>" not in page and ">Polls</h2>" in plain_html
+    assert render_markdown(data, FIGURE_FILES) == shipped_md  # Markdown shows every section whole

@@ -71,7 +71,7 @@ def test_twice_in_a_row_is_idempotent(default_fit, tmp_path, session_cache, caps
     assert {p.name: p.stat().st_mtime_ns for p in folder.rglob("*")} == stamp, "same inputs rewrote files"
     runs = read_runs(reports)
     assert [r["status"] for r in runs] == ["ok", "unchanged"]
-    index = (reports / "index.html").read_text()
+    index = (reports / "runs.html").read_text()  # the scheduled runs' page; index.html is the landing page
     assert index.count("<tr><td>") == 2 and "unchanged" in index
     hist = (reports / "history.csv").read_text().splitlines()
     n_rows = len(hist) - 1
@@ -90,7 +90,7 @@ def test_two_concurrent_runs_leave_one_folder_and_both_succeed(default_fit, tmp_
     dated = [p for p in reports.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name[:2] == "20"]
     assert [p.name for p in dated] == [dt.date.today().isoformat()]
     assert sorted(r["status"] for r in read_runs(reports)) == ["ok", "unchanged"]
-    assert (reports / "index.html").read_text().count("<tr><td>") == 2
+    assert (reports / "runs.html").read_text().count("<tr><td>") == 2
     assert not list(reports.glob(".*tmp*"))
 
 
@@ -112,7 +112,8 @@ def test_a_kill_mid_run_leaves_latest_intact(default_fit, tmp_path, session_cach
     assert (reports / "latest").resolve() == before
     assert {p.relative_to(before): p.read_bytes() for p in before.rglob("*") if p.is_file()} == files
     visible = [p.name for p in reports.iterdir() if not p.name.startswith(".")]
-    assert sorted(visible) == sorted(["latest", "index.html", "runs.jsonl", "history.csv", "logs", before.name,
+    assert sorted(visible) == sorted(["latest", "index.html", "runs.html", "runs.jsonl", "history.csv", "logs",
+                                      before.name,
                                       "feed.xml", "digest.md", "digest.html"])
 
 
@@ -135,4 +136,4 @@ def test_failed_diagnostics_exit_3_with_reports_marked_untrustworthy(tmp_path, s
     assert data["diagnostics"]["ok"] is False
     assert "WARNING" in (folder / "one_time_raid" / "report.html").read_text()
     assert read_runs(reports)[-1]["status"] == "diagnostics failed"
-    assert "diagnostics failed" in (reports / "index.html").read_text()
+    assert "diagnostics failed" in (reports / "runs.html").read_text()

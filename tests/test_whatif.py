@@ -237,11 +237,17 @@ def test_bad_items_are_one_line_naming_the_field_and_the_fix(kind, text, message
 
 
 def test_unknown_names_are_refused_with_the_known_ones(syn):
-    """An action, response or pollster the posterior does not have: one line, with what to use instead."""
+    """An action, response or pollster the posterior does not have: one line, with what to use instead (every valid
+    id, and the one meant when it is close: before, a response was refused with "use the response ids of
+    data/ontology/responses.csv" and no id)."""
     d = synthetic_draws(syn, S=50, pollsters=("A",))
-    for item, msg in ((W.Episode("zz", (("r0", 1),)), r"action: 'zz' is not an action type; use one of a0, a1"),
-                      (W.Episode("a0", (("zz", 1),)), r"zz: 'zz' is not a response"),
-                      (W.Judgement("a0", "zz", 0.1, 0.2), r"response: 'zz' is not a response"),
+    rs = ", ".join(d.responses)
+    for item, msg in ((W.Episode("zz", (("r0", 1),)), r"action: 'zz' is not an action type; use one of the action "
+                                                      r"types \(forecast actions lists them\): a0, a1"),
+                      (W.Episode("a0", (("zz", 1),)), rf"zz: 'zz' is not a response; use one of the responses "
+                                                      rf"\(forecast responses lists them\): {rs}$"),
+                      (W.Episode("a0", (("r", 1),)), r"did you mean 'r0'\? use one of the responses"),
+                      (W.Judgement("a0", "zz", 0.1, 0.2), r"response: 'zz' is not a response; use one of"),
                       (W.Poll(0.5, 10, "Nobody"), r"pollster: 'Nobody' is not a pollster of this posterior \(known: "
                                                   r"A\); name one of them, or leave pollster out")):
         with pytest.raises(InputError, match=msg):

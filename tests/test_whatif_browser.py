@@ -254,3 +254,47 @@ def test_the_panel_fetches_nothing(page, driver):  # noqa: F811
         [path.as_uri()]
     assert driver.find_element("id", "whatif-table").is_displayed()
     print(f"\nwhat-if page load {load_s:.2f} s ({path.stat().st_size / 1e6:.2f} MB)")
+
+
+def test_real_defaults_rows_by_change_no_signed_zero_and_a_small_sample_caution(page, driver, inputs):  # noqa: F811
+    """The untouched form adds a poll (its fields hold values, not placeholders); with an item, the rows are sorted
+    by the size of their change and the largest is highlighted; no change reads "+0.0" or "−0.0" (before any item:
+    a dash); a poll the draws can represent (Pareto k 0.68 <= 0.7) but with an effective sample of 77 of 2000 draws
+    (measured on these draws, seed 11) gets a caution with the refit commands, which a poll at 85% (ESS ~1100) does
+    not; the episode's action starts at the report's scenario."""
+    path, d = page
+    driver.get(path.as_uri())
+    rows = _rows(driver)
+    assert all(r["text"].rstrip().endswith("—") for r in rows)  # no change column of "+0.0 pts" before any item
+    assert not driver.find_elements("css selector", "#whatif-table tr.wi-top")
+    assert driver.find_element("id", "whatif-episode-action").get_attribute("value") == "one_time_raid"
+    assert _add(driver) == ""  # the untouched form
+    items = driver.execute_script("return window.forecastWhatIf.items()")
+    assert [(i["kind"], float(i["share"]), int(i["n"])) for i in items] == [("poll", 0.85, 1000)]
+
+    def changes() -> list[tuple[str, float, str]]:
+        return [(r["id"], abs(r["after_mean"] - r["before_mean"]), r["text"].rsplit("\t", 1)[-1].strip())
+                for r in _rows(driver) if r["kind"] == "response"]
+
+    ch = changes()
+    sizes = [c for _, c, _ in ch]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > 0.01
+    top = driver.find_elements("css selector", "#whatif-table tr.wi-top")
+    assert len(top) == 1 and top[0].get_attribute("data-id") == ch[0][0]
+    shown = [t for _, _, t in ch]
+    assert not any(t in ("+0.0 pts", "−0.0 pts", "-0.0 pts") for t in shown), shown
+    assert all(t == "0.0 pts" or t[0] in "+−" for t in shown)
+    assert driver.find_element("id", "whatif-caution").get_attribute("hidden") is not None
+
+    driver.find_element("css selector", "#whatif-items .whatif-remove").click()
+    _type(driver, "whatif-poll-share", "0.985")
+    assert _add(driver) == ""
+    st = _status(driver)
+    res = W.reweight(d, [W.Poll(0.985, 1000)], inputs)
+    assert res.reliable and res.pareto_k <= 0.7 and res.ess < 0.1 * res.draws, (res.pareto_k, res.ess)
+    caution = driver.find_element("id", "whatif-caution")
+    assert caution.get_attribute("hidden") is None and "Few draws carry this answer" in caution.text
+    assert "update=refit" in caution.text and st["ess"] == pytest.approx(res.ess, rel=TOL)
+    driver.find_element("css selector", "#whatif-items .whatif-remove").click()
+    assert driver.find_element("id", "whatif-caution").get_attribute("hidden") is not None
+    assert all(r["text"].rstrip().endswith("—") for r in _rows(driver))

@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 from forecast.errors import ConfigError
 from forecast.inputs.config import list_scenarios, paths
 
-RESIDUAL = "model, data and Monte Carlo"  # the attribution's refit part (forecast.analysis.attribution)
+RESIDUAL = "model or data changed, refitted"  # the attribution's refit part (forecast.analysis.attribution)
 OK_STATUSES = ("ok", "unchanged", "diagnostics failed")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECRET_KEYS = {"url": "url_env", "password": "password_env", "token": "url_env"}
@@ -275,7 +275,8 @@ def _drivers(current: dict[str, Any], previous: dict[str, Any], label: str, top:
     kinds = {s.get("label"): s.get("kind") for s in ch.get("steps") or [] if isinstance(s, dict)}
     for row in ch.get("rows") or []:
         if isinstance(row, dict) and row.get("response") == label:
-            parts = [(k, v) for k, v in row.items() if k not in ("response", "previous", "current", "change")
+            parts = [(k, v) for k, v in row.items() if k not in ("id", "response", "previous", "current", "change")
+                     and not str(k).startswith("± ")  # a part's Monte Carlo standard error, not a cause
                      and isinstance(v, int | float) and abs(v) >= 5e-4]
             parts.sort(key=lambda kv: -abs(kv[1]))
             return [{"label": k, "kind": kinds.get(k, "unexplained" if k == "unexplained" else "?"),

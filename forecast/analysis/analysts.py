@@ -68,7 +68,10 @@ def analysts_sections(cfg, inputs: Inputs, fitted: Fit, scenarios: dict[str, dic
         prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, scenarios, group="prior")
     sets = pooling.load_sets(cfg, inputs)
     if fitted.weights is not None:  # pooling reweights plain draws: start from the exact article posterior
-        fitted = fit_config(cfg, inputs, update="refit")
+        if say:
+            say("analysts: refitting the article's posterior exactly (the pools reweight plain draws, not a PSIS "
+                "update)")
+        fitted = fit_config(cfg, inputs, update="refit", notify=say)
     pool = pooling.pool_forecasts(cfg, inputs, fitted, scenarios, sets, say=say)
     state = state_of(pool, pooling.recorded(cfg, inputs))
     ids = inputs.ontology.response_ids

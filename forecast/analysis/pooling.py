@@ -110,7 +110,8 @@ def exact_or_reweighted(cfg, inputs: Inputs, base: Base, claims: list[Claim], la
     if comp.k is not None and comp.k <= K_MAX:
         return comp
     if say:
-        say(f"{label}: Pareto k {comp.k:.2f} > {K_MAX}: refitting with its claims (cached by inputs hash)")
+        say(f"{label}: Pareto k {comp.k:.2f} > {K_MAX}: refitting with its claims before pooling (an exact fit "
+            "unless one is cached for these inputs)")
     # an exact fit, never a PSIS update of a cached ancestor: this is the path taken because reweighting
     # was unreliable (and make_base reads the draws unweighted)
     f = fit_config(cfg, dataclasses.replace(inputs, claims=claims), update="refit")

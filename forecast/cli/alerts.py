@@ -13,7 +13,7 @@ import datetime as dt
 
 from forecast import api
 from forecast.cli.console import ArgParser, say
-from forecast.errors import EXIT_OK, EXIT_UNAVAILABLE, InputError
+from forecast.errors import EXIT_OK, EXIT_UNAVAILABLE, InputError, suggest
 from forecast.inputs.config import list_scenarios
 from forecast.inputs.readers import parse_date
 
@@ -31,7 +31,7 @@ def cmd_alerts(args: list[str]) -> int:
     for s in ns.scenario or []:
         if s not in list_scenarios():
             raise InputError(f"forecast alerts --scenario {s!r}", "unknown scenario",
-                             f"available: {', '.join(list_scenarios())}")
+                             suggest(s, list_scenarios(), "the scenarios"))
     shown = api.alerts(cfg, since, ns.scenario)
     for row in shown:
         print(row.line)
@@ -39,7 +39,9 @@ def cmd_alerts(args: list[str]) -> int:
             print(f"    {row.url}")
     if not shown:
         say(f"no alerts{' since ' + since.isoformat() if since else ''} in "
-            f"{api.folders(cfg)['reports'] / 'alerts.jsonl'}")
+            f"{api.folders(cfg)['reports'] / 'alerts.jsonl'}: alerts come from `forecast scheduled` runs (each "
+            "compares its reports with the previous run's and records what moved beyond alerts.threshold); a plain "
+            "`forecast` run raises none, its report says what moved")
     return EXIT_OK
 
 

@@ -11,6 +11,8 @@
     forecast evidence add --file entry.yaml
     forecast evidence check
     forecast evidence list [--as-of DATE]
+    forecast evidence withdraw ID --reason "..."   out of the log into data/withdrawn/ (kept, recorded)
+    forecast evidence restore ID                   back into the log
 """
 
 from __future__ import annotations
@@ -81,6 +83,13 @@ def parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name)
         _once(p, "--data-dir")
         _once(p, "--as-of")
+    wd = sub.add_parser("withdraw", help="move an entry out of the log (kept in data/withdrawn/, recorded)")
+    wd.add_argument("id", help="the entry's id (forecast evidence list shows them)")
+    _once(wd, "--reason", required=True, help="why, in one line (the next report quotes it)")
+    _once(wd, "--data-dir")
+    rs = sub.add_parser("restore", help="move a withdrawn entry back into the log")
+    rs.add_argument("id", help="the withdrawn entry's id")
+    _once(rs, "--data-dir")
     return ap
 
 
@@ -124,6 +133,15 @@ def cmd_evidence(args: list[str]) -> int:
         entry = entry_from_args(ns) if ns.kind else None
         path = api.evidence_add(entry, file=ns.file, data=data)
         say(f"added {path}; rerun `forecast` to see what it moves")
+        return 0
+    if ns.cmd == "withdraw":
+        path = api.evidence_withdraw(ns.id, ns.reason, data=data)
+        say(f"withdrew {ns.id}: moved to {path}, recorded in {path.parent / 'log.csv'}; the next report says so "
+            f"(forecast evidence restore {ns.id} undoes it)")
+        return 0
+    if ns.cmd == "restore":
+        path = api.evidence_restore(ns.id, data=data)
+        say(f"restored {ns.id} to {path}; it counts again from the next forecast")
         return 0
     today = dt.date.today()
     as_of = parse_date(ns.as_of, "--as-of", not_after=today) if ns.as_of else today

@@ -6,7 +6,7 @@ import datetime as dt
 
 from forecast import api
 from forecast.cli.console import ArgParser, say
-from forecast.errors import InputError
+from forecast.errors import InputError, suggest
 from forecast.inputs.config import list_scenarios
 from forecast.inputs.readers import parse_date
 
@@ -24,7 +24,7 @@ def cmd_history(args: list[str]) -> int:
     for s in ns.scenario or []:
         if s not in list_scenarios():
             raise InputError(f"forecast history --scenario {s!r}", "unknown scenario",
-                             f"available: {', '.join(list_scenarios())}")
+                             suggest(s, list_scenarios(), "the scenarios"))
     if not ns.replay:
         latest = api.history(cfg)
         if latest.empty:

@@ -28,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from forecast.cli.commands import SUBCOMMANDS, dispatch
+from forecast.cli.commands import SUBCOMMANDS, dispatch, refuse_unknown_command
 from forecast.cli.console import say, warn
 from forecast.errors import (
     EXIT_INPUT,
@@ -72,10 +73,19 @@ def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Pa
         return int(run.reused["code"])
     for w in run.written:
         say(f"report: {w.path / 'report.html'}")
+        _echo_moves(w.data)
     error = run.diagnostics_error()
     if error is not None:
         raise error
     return EXIT_OK
+
+
+def _echo_moves(data: dict) -> None:
+    """What moved, on stdout: one line per material move (largest first), or that nothing material moved."""
+    from forecast import api
+
+    for line in api.what_moved(data):
+        print(line)
 
 
 def _sweep_dir(cfg):
@@ -458,6 +468,8 @@ def _main(argv: list[str]) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             _quiet_libraries()
             code = dispatch(argv[0], argv[1:])
+        elif argv and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", argv[0]):  # a bare word: no command, no key=value
+            refuse_unknown_command(argv[0])
         else:
             code = _hydra_main(argv)
     except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM/SIGHUP (Interrupted)

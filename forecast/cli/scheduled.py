@@ -1,8 +1,9 @@
 """``forecast scheduled [--wait SECONDS] [HYDRA OVERRIDES]``: the cron-ready run (``api.scheduled``).
 
-Every scenario for the as-of date into ``reports/<as_of>/``, under a lock; ``reports/index.html`` lists every
-run; alerts after every run. Exit status: 0 ok; 2 invalid input; 3 diagnostics failed (reports written, marked
-untrustworthy); 75 the lock was not free within --wait; 70 internal error.
+Every scenario for the as-of date into ``reports/<as_of>/``, under a lock; ``reports/runs.html`` lists every
+run and ``reports/index.html`` shows every scenario's bottom line; alerts after every run. Exit status: 0 ok;
+2 invalid input; 3 diagnostics failed (reports written, marked untrustworthy); 75 the lock was not free within
+--wait; 70 internal error.
 """
 
 from __future__ import annotations
@@ -28,5 +29,5 @@ def cmd_scheduled(args: list[str]) -> int:
     run = api.scheduled(cfg, ns.overrides, ns.wait)
     code = EXIT_OK if run.ok else EXIT_DIAGNOSTICS
     say(f"scheduled run finished in {time.perf_counter() - t0:.1f}s with exit status {code}; "
-        f"see {api.folders(cfg)['reports'] / 'index.html'}")
+        f"see {api.folders(cfg)['reports'] / 'index.html'} (the runs: runs.html)")
     return code

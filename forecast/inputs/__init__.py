@@ -4,5 +4,8 @@
 ``config`` (composition, validation, scenario profiles), ``data`` (ontology, precedents, polls), ``priors`` (the
 article's claims, dated, PreliZ elicitation), ``evidence`` (the analysts' dated log), ``judgements`` (analysts'
 dated judgements and their pooling rules), ``load`` (``load_inputs``: all of it filtered to ``as_of``, each source
-counted once). Imports only the base modules from outside this package.
+counted once), ``question`` (the question the reports answer, its horizon, the article's citation, the outcomes the
+bottom line watches: presentation, never the model's input), ``words`` (the estimative words' scale), ``withdraw``
+(an evidence entry moved out of the log, recorded and reversible). Imports only the base modules from outside this
+package.
 """

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from forecast.errors import ConfigError, InputError
+from forecast.errors import ConfigError, InputError, suggest
 from forecast.files import check_folder, ensure_dir
 from forecast.inputs import schema
 from forecast.inputs.readers import check_keys
@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
-            "update"}
+            "update", "words"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -41,7 +41,7 @@ def list_scenarios() -> list[str]:
     return sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
 
 
-GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts")
+GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts", "words")
 
 
 def group_options(group: str) -> list[str]:
@@ -74,7 +74,7 @@ def check_override(o: str) -> None:
             ok = t in options or (any(c in t for c in "*?[") and "/" not in t and ".." not in t
                                   and fnmatch.filter(options, t))
             if not ok:
-                raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", f"available: {', '.join(options)}")
+                raise ConfigError(f"override {o!r}", f"unknown {group} {t!r}", suggest(t, options))
     _check_bool_override(o)
 
 
@@ -199,6 +199,10 @@ def validate(cfg: DictConfig) -> None:
         check_keys(node, keys, lambda k, section=section: f"{section}.{k}", ConfigError)
     for key, f in schema.leaves().items():
         _check_leaf(cfg, key, f)
+    from forecast.inputs.words import parse_scale
+
+    parse_scale(raw.get("words"), "words")
+    compare_with(cfg)
     check_sampler(cfg)
 
 
@@ -221,8 +225,23 @@ def check_sampler(cfg: DictConfig) -> None:
                           f"sampler.nuts_sampler=...), or install {' '.join(missing)}")
 
 
+def compare_with(cfg: DictConfig) -> str | None:
+    """``report.compare_with``: None for the last published brief, else the date (ISO) on or before which it was
+    published."""
+    value = str(cfg.report.get("compare_with") or "published").strip()
+    if value == "published":
+        return None
+    from forecast.inputs.readers import parse_date
+
+    try:
+        return parse_date(value, "report.compare_with").isoformat()
+    except InputError:
+        raise ConfigError("report.compare_with", f"{value!r} is neither 'published' nor a date",
+                          "write published (the last published brief) or a date YYYY-MM-DD") from None
+
+
 SECTIONS = {"scenario": schema.ScenarioSchema, "sampler": schema.SamplerSchema, "model": schema.ModelSchema,
-            "report": schema.ReportSchema, "paths": schema.PathsSchema}
+            "report": schema.ReportSchema, "paths": schema.PathsSchema, "words": schema.WordsSchema}
 
 
 def _check_leaf(cfg: DictConfig, key: str, f) -> None:
@@ -347,7 +366,7 @@ def load_scenario(name: str) -> dict[str, Any]:
     from forecast.inputs.readers import read_yaml
 
     if name not in list_scenarios():
-        raise ConfigError(f"scenario {name!r}", "unknown scenario", f"available: {', '.join(list_scenarios())}")
+        raise ConfigError(f"scenario {name!r}", "unknown scenario", suggest(name, list_scenarios()))
     sc = read_yaml(conf_dir() / "scenario" / f"{name}.yaml")
     check_keys(sc, SCENARIO_KEYS, lambda k: f"conf/scenario/{name}.yaml, key '{k}'", ConfigError)
     _reject_targets(sc, f"conf/scenario/{name}.yaml")

@@ -81,6 +81,27 @@ def _slot(c: Claim) -> str | None:
     return None
 
 
+def _about(c: Claim) -> str:
+    """What a claim is about, in the words a refusal uses: P(response | actions), an ordering's cells, a slot."""
+    if c.kind == "cell":
+        return f"P({c.response} | {', '.join(sorted(c.actions))})"
+    if c.kind == "ordering":
+        return "the ordering of " + ", ".join(f"P({r} | {a})" for a, r in sorted(c.cells))
+    return _slot(c) or c.kind
+
+
+def _same_target(old: Claim, new: Claim) -> bool:
+    """A revision replaces the claim it names for everything that claim covered: the same kind, and the same
+    response and actions (a cell), the same cells (an ordering) or the same slot (an effect, a latent driver)."""
+    if old.kind != new.kind:
+        return False
+    if old.kind == "cell":
+        return old.response == new.response and set(old.actions) == set(new.actions)
+    if old.kind == "ordering":
+        return set(old.cells) == set(new.cells)
+    return _slot(old) == _slot(new)
+
+
 def _one_line(value: Any, where: str, what: str, fix: str) -> str:
     s = str(value).strip() if value is not None else ""
     if not s or any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in s):
@@ -129,9 +150,14 @@ def parse_judgement(raw: Any, analyst: str, ont, article: list[Claim], today: dt
     by_id = {c.id: c for c in article}
     if revises in by_id:
         old = by_id[revises]
-        if old.kind != claim.kind or _slot(old) != _slot(claim):
-            raise InputError(f"{w} 'revises'", f"{revises} constrains {_slot(old) or old.kind}, "
-                             f"this judgement {_slot(claim) or claim.kind}", "revise a claim of the same kind")
+        if not _same_target(old, claim):
+            same = [c.id for c in article if _same_target(c, claim)]
+            fix = (f"revise {', '.join(same)} (about the same), or leave out revises to add this beside the article's "
+                   "claims" if same else "leave out revises to add this beside the article's claims (no claim of "
+                   "the article is about the same response and actions)")
+            raise InputError(f"{w} 'revises'", f"{revises} is about {_about(old)}, this judgement about "
+                             f"{_about(claim)}: revising it would drop the article's claim where this says nothing",
+                             fix)
     elif revises is None and _slot(claim) and any(_slot(c) == _slot(claim) for c in article):
         other = next(c.id for c in article if _slot(c) == _slot(claim))
         raise InputError(f"{w} 'revises'", f"the article already sets {_slot(claim)} ({other})",

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from forecast.errors import InputError
+from forecast.errors import InputError, suggest
 from forecast.paths import project_root
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -179,7 +179,19 @@ def parse_float(value: Any, where: str, lo: float | None = None, hi: float | Non
 
 
 def parse_prob(value: Any, where: str) -> float:
-    return parse_float(value, where, 0.0, 1.0, "a probability")
+    """A probability from 0 to 1; a percentage ("72%") is refused with the number to write instead (0.72)."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    if text.endswith("%"):
+        try:
+            pct = float(text[:-1])
+        except ValueError:
+            pct = None
+        if pct is not None and math.isfinite(pct) and 0 <= pct <= 100:
+            raise InputError(where, f"{text!r} is a percentage", f"write it as a probability: {pct / 100:g}")
+    try:
+        return parse_float(value, where, 0.0, 1.0, "a probability")
+    except InputError as e:
+        raise InputError(e.where, e.problem, "write a probability from 0 to 1 (0.72 for 72%)") from None
 
 
 def parse_int(value: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:
@@ -203,7 +215,7 @@ def parse_bool(value: Any, where: str) -> bool:
 def parse_choice(value: Any, where: str, choices: list[str] | set[str], what: str = "value") -> str:
     s = str(value).strip() if value is not None else ""
     if s not in choices:
-        raise InputError(where, f"unknown {what} {s!r}", f"use one of: {', '.join(sorted(choices))}")
+        raise InputError(where, f"unknown {what} {s!r}", suggest(s, sorted(choices)))
     return s
 
 

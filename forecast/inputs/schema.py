@@ -127,6 +127,22 @@ class ReportSchema:
     whatif_draws: int = _s(2000, "int", 0, 100_000, help="posterior draws the What if panel embeds (0: no panel)")
     templates: str = _s("", "str", help="a folder whose page.html, report.css or whatif.html replace the shipped "
                         "report templates by name (empty: the shipped ones)")
+    stale_days: int = _s(90, "int", 1, 36_525, help="the bottom line warns when the newest evidence is older than "
+                         "this many days at the forecast's date")
+    compare_with: str = _s("published", "str", help="what moved is measured against: published (the last published "
+                           "brief of the scenario) or a date YYYY-MM-DD (the last published on or before it)")
+    noise_sigmas: float = _s(3.0, "float", 0.0, 10.0, lo_open=True, help="a change counts as material when it "
+                             "exceeds this many Monte Carlo standard errors of the difference (its noise band)")
+    material_points: float = _s(1.0, "float", 0.0, 100.0, help="and when it is at least this many percentage points")
+
+
+@dataclass
+class WordsSchema:
+    name: str = _s(help="the scale's name: a file in conf/words/")
+    title: str = _s("", help="one line, printed above the legend")
+    source: str = _s("", help="where the scale comes from (printed in the legend)")
+    url: str = _s("", help="the source's http(s) address")
+    bands: Any = _s(None, "any", help="lowest first: {from: probability, word: text, range: the source's range}")
 
 
 @dataclass
@@ -143,6 +159,7 @@ class ForecastSchema:
     sampler: SamplerSchema = MISSING
     model: ModelSchema = MISSING
     report: ReportSchema = MISSING
+    words: WordsSchema = MISSING
     as_of: Optional[str] = _s(  # noqa: UP045 - OmegaConf reads typing.Optional
         None, "date", help="YYYY-MM-DD or null (today)")
     seed: int = _s(MISSING, "int", 0, SEED_MAX)

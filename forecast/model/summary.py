@@ -7,6 +7,8 @@ an interval, P(> 0.5) and a Monte Carlo standard error.
   the narrowest interval whose weights sum to at least ``prob`` (``weighted_hdi``; ties in draw order, as
   the report page's JavaScript sorts).
 - ``p_above``: P(x > threshold).
+- ``quantiles``: the (weighted) quantiles, e.g. the median and quartiles the forest plot draws (the median is
+  inside every interval of mass 0.9 or more, the report's HDI included; the quartiles nest inside it too).
 - ``mcse_mean``: the Monte Carlo standard error of the mean: arviz's for equal weights (autocorrelation
   included), and for importance weights the self-normalised importance-sampling error
   sqrt(sum w_i^2 (x_i - mean)^2 / r_eff), r_eff the underlying draws' relative effective sample size for the
@@ -64,6 +66,31 @@ def hdi(da: xr.DataArray, prob: float, weights=None) -> tuple[xr.DataArray, xr.D
     coords = {d: flat[d] for d in other}
     return (xr.DataArray(bounds[..., 0], dims=other, coords=coords),
             xr.DataArray(bounds[..., 1], dims=other, coords=coords))
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, probs) -> np.ndarray:
+    """Quantiles of the weighted draws ``x``: the inverse of the weighted empirical CDF, each draw's weight centred
+    on it (with equal weights, numpy's default "linear" quantiles up to the (n-1)/n scaling of the ends)."""
+    x = np.asarray(x, dtype=float).ravel()
+    w = np.asarray(w, dtype=float).ravel()
+    o = np.argsort(x, kind="stable")
+    x, w = x[o], w[o] / w.sum()
+    c = np.cumsum(w) - w / 2  # each draw's weight centred on it
+    return np.interp(np.asarray(probs, dtype=float), c, x)
+
+
+def quantiles(da: xr.DataArray, probs, weights=None) -> xr.DataArray:
+    """Quantiles over chain and draw per remaining label (dimension ``quantile``), importance-weighted with
+    ``weights``."""
+    probs = np.atleast_1d(np.asarray(probs, dtype=float))
+    flat = da.stack(sample=SAMPLE).transpose(..., "sample")
+    other = [d for d in flat.dims if d != "sample"]
+    if weights is None:
+        vals = np.moveaxis(np.quantile(flat.values, probs, axis=-1), 0, -1)
+    else:
+        w = np.asarray(weights, dtype=float).ravel()
+        vals = np.apply_along_axis(lambda x: weighted_quantile(x, w, probs), -1, flat.values)
+    return xr.DataArray(vals, dims=[*other, "quantile"], coords={**{d: flat[d] for d in other}, "quantile": probs})
 
 
 def p_above(da: xr.DataArray, threshold: float = 0.5, weights=None) -> xr.DataArray:

@@ -37,7 +37,7 @@ REPORT_FILE = "forecast.json"
 # a report folder the tool wrote holds one of these (a scheduled run's dated folder: run.json); the file
 # layer never replaces a folder without one of them
 OWNED_MARKERS = (REPORT_FILE, "run.json")
-SECTIONS = ("changes", "history", "analysts", "checks", "checks_figure", "whatif")
+SECTIONS = ("brief", "changes", "history", "analysts", "checks", "checks_figure", "whatif")
 
 
 class Thresholds(TypedDict):
@@ -170,6 +170,7 @@ class Changes(TypedDict, total=False):
     method: str
     figure: str
     max_pareto_k: float | None
+    parts: list[str]  # the causes' labels, in the table's order (each row has a part per cause)
 
 
 class History(TypedDict):
@@ -177,7 +178,33 @@ class History(TypedDict):
     arrivals: dict[str, Any]
     figure: str
     command: str
+    replay_until: NotRequired[str]  # the replay's last date
+    published_until: NotRequired[str | None]  # the as_of of the latest published brief (drawn after the replay)
+    missing_evidence: NotRequired[list[str]]  # evidence this report knows and the replay does not
+    same_inputs: NotRequired[bool]  # the replay's last date has this report's inputs hash
+    older_than_inputs: NotRequired[bool]  # the report says the replay is out of date
 
+
+class Brief(TypedDict, total=False):
+    """What a decision maker reads first (``forecast.outputs.brief``): the question and its terms, the bottom
+    line, the scale of the words, whether the report was published, the report's links."""
+
+    title: str  # what every scenario asks together (the landing page's title)
+    question: str  # the question for this scenario, its horizon in it
+    conditional: str  # that every number assumes the action happens
+    interval: str  # how to read a range
+    horizon: dict[str, Any]  # text, days, source
+    article: dict[str, Any]  # the article's citation: title, author (attributed), outlet, date, url, citation
+    definitions: dict[str, dict[str, str]]  # response or composite id -> label, definition
+    actions: dict[str, str]  # action type id -> label
+    scale: dict[str, Any]  # the estimative words' scale: name, title, source, url, bands
+    words: dict[str, str]  # response or composite id -> its word on the scale
+    # most_likely, most_dangerous (id, label, kind, mean, hdi_low, hdi_high, word[, why]); changed (compared,
+    # moves with points, band_points, material and causes; material; status; noise_sigmas; withdrawn);
+    # freshness (newest, days, stale_days, stale); track_record (a sentence or null)
+    bottom_line: dict[str, Any]
+    publication: dict[str, str]  # status: published or preview; compared_with
+    links: dict[str, Any]  # scenarios and files: (label, relative href) pairs
 
 class Analysts(TypedDict, total=False):
     """The analysts' judgements pooled (``analysts=[...]``)."""
@@ -255,6 +282,7 @@ class Report(TypedDict, total=False):
     all_scenarios: dict[str, dict[str, float | None]]
     state: State
     # sections (SECTIONS): present when the report has them
+    brief: NotRequired[Brief]
     changes: NotRequired[Changes]
     history: NotRequired[History]
     analysts: NotRequired[Analysts]

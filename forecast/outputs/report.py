@@ -222,13 +222,18 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
                   overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
-                  analysts: dict[str, dict] | None = None) -> list[WrittenReport]:
+                  analysts: dict[str, dict] | None = None, published: bool = True) -> list[WrittenReport]:
     """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
     (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
     (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
-    ``forecast.analysis.analysts.analysts_sections``)."""
+    ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
+    preview, which says so)."""
+    from forecast.outputs import brief as B
+
     templates = report_templates(cfg)
+    question = B.question_for(_config.paths(cfg)["data"], inputs.ontology)  # a bad question file stops here
+    reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
     analysts = analysts or {}
     written = []
@@ -239,6 +244,9 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
         figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
         add_checks(data, figures, _config.paths(cfg)["reports"], name)
+        data["brief"] = B.brief_data(cfg, inputs, data, question=question, published=published)
+        data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], reports, name, list(draws.names),
+                                                {n: sc[n]["title"] for n in sc})
         whatif = None
         if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
             whatif = W.payload(draws.whatif[name])
@@ -270,19 +278,26 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     figures: dict[str, bytes] = {}
     if previous is not None and name in previous:
         changes = dict(previous[name])
-        parts = changes.pop("parts", None)  # the waterfall's columns, in the table's order
-        if parts is not None and with_figures:
+        parts = changes.get("parts")  # the causes' columns, in the table's order
+        moved = [r for r in changes.get("rows") or [] if abs(r.get("change") or 0) >= 0.0005]
+        if not moved:  # nothing moved by 0.05 points: no figure of zeros
+            changes.pop("figure", None)
+        elif parts and with_figures:
             from forecast.outputs.figures import write
             from forecast.outputs.figures.changes import waterfall
 
-            figures |= write.files("changes", waterfall(changes["rows"][:3], parts, changes.get("method", "")))
+            figures |= write.files("changes", waterfall(moved[:3], parts, changes.get("method", "")))
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:
+        from forecast.outputs.brief import history_extent, published_rows
         from forecast.outputs.figures.history import history_png
 
-        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"])
-        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay"}
+        published = published_rows(_config.paths(cfg)["reports"], name)
+        labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
+        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"], published, labels)
+        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay",
+                           **history_extent(replay_df, published, data, name)}
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:
@@ -310,30 +325,31 @@ def report_templates(cfg: DictConfig) -> Path | None:
 
 
 FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
-INNER_PROB = 0.5  # the forest's thick bar
+QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
 def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
     """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
-    response's 50% HDI (the tables' weighted summary at 0.5), kept under a key of everything they read (the
-    report data's keys they use, the 50% intervals, the ontology's labels, the figure code and matplotlib's
-    version): matplotlib is imported only when something to draw has changed."""
+    response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
+    they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
+    matplotlib's version): matplotlib is imported only when something to draw has changed."""
     from forecast import memo
+    from forecast.model.summary import quantiles
     from forecast.outputs.figures import code_key
 
     cache = _config.paths(cfg)["cache"]
-    inner = _stats(pred["p"].sel(scenario=data["scenario"]), INNER_PROB, "response", convergence=False,
-                   weights=fitted.weights, cache=cache)
-    inner50 = {str(r): (float(row["hdi_low"]), float(row["hdi_high"])) for r, row in inner.iterrows()}
+    q = quantiles(pred["p"].sel(scenario=data["scenario"]), QUARTILES, fitted.weights).transpose("response", ...)
+    inner50 = {str(r): (float(v[0]), float(v[2])) for r, v in zip(q["response"].values, q.values, strict=True)}
+    medians = {str(r): float(v[1]) for r, v in zip(q["response"].values, q.values, strict=True)}
     labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
     key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50)
+                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50, medians)
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
     from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
-    out = make_figures(data, inner50, labels)
+    out = make_figures(data, inner50, labels, medians=medians)
     memo.put_pngs(cache, "figures", key, out)
     return dict(out)
 

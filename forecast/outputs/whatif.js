@@ -217,6 +217,11 @@
     return e;
   }
   function pct1(x) { return (100 * x).toFixed(1) + "%"; }
+  function points(d) { // a change in percentage points, one decimal; what rounds to zero reads 0.0 (never -0.0 or +0.0)
+    var r = Math.round(1000 * d) / 10;
+    return r === 0 ? "0.0 pts" : (r > 0 ? "+" : "−") + Math.abs(r).toFixed(1) + " pts";
+  }
+  var ESS_CAUTION = 0.1; // below this share of the draws, the effective sample is small: a caution
   function fmtK(k) { return k === null ? "—" : k === Infinity ? "∞" : k === -Infinity ? "−∞ (no reweighting)" : k.toFixed(2); }
   function field(parent, label, input) {
     var l = el("label", { "class": "wi-field" });
@@ -225,9 +230,10 @@
     parent.appendChild(l);
     return input;
   }
-  function select(id, options) {
+  function select(id, options, chosen) { // ``chosen``: the option selected first when it is one of them
     var s = el("select", { id: id });
     options.forEach(function (o) { s.appendChild(el("option", { value: o[0] }, o[1])); });
+    if (chosen !== undefined && options.some(function (o) { return o[0] === chosen; })) { s.value = chosen; }
     return s;
   }
   function text(id, placeholder, value) {
@@ -249,14 +255,15 @@
     form.appendChild(kindRow);
 
     var poll = el("div", { "class": "wi-row", id: "whatif-poll" });
-    field(poll, "share opposed (0–1)", text("whatif-poll-share", "0.85"));
-    field(poll, "sample size n", text("whatif-poll-n", "1000"));
+    // real values, not placeholders: "Add" on the untouched form adds this poll
+    field(poll, "share opposed (0–1)", text("whatif-poll-share", "0.85", "0.85"));
+    field(poll, "sample size n", text("whatif-poll-n", "1000", "1000"));
     field(poll, "pollster", select("whatif-poll-pollster", [["", "a new pollster (its own wording effect)"]].concat(
       D.pollsters.map(function (p) { return [p, p]; }))));
     form.appendChild(poll);
 
     var ep = el("div", { "class": "wi-row", id: "whatif-episode", hidden: "" });
-    field(ep, "action type", select("whatif-episode-action", acts));
+    field(ep, "action type", select("whatif-episode-action", acts, D.scenario));
     var grid = el("div", { "class": "wi-grid" });
     D.responses.forEach(function (r, i) {
       var s = select("whatif-episode-r-" + i, [["", "—"], ["1", "1 happened"], ["0", "0 did not"]]);
@@ -267,10 +274,10 @@
     form.appendChild(ep);
 
     var ju = el("div", { "class": "wi-row", id: "whatif-judgement", hidden: "" });
-    field(ju, "action type", select("whatif-judgement-action", acts));
+    field(ju, "action type", select("whatif-judgement-action", acts, D.scenario));
     field(ju, "response", select("whatif-judgement-response", resps));
-    field(ju, "lower", text("whatif-judgement-lower", "0.45"));
-    field(ju, "upper", text("whatif-judgement-upper", "0.75"));
+    field(ju, "lower", text("whatif-judgement-lower", "0.45", "0.45"));
+    field(ju, "upper", text("whatif-judgement-upper", "0.75", "0.75"));
     field(ju, "mass in the range", text("whatif-judgement-mass", "0.8", "0.8"));
     form.appendChild(ju);
 
@@ -286,8 +293,10 @@
     root.appendChild(status);
     var warn = el("div", { id: "whatif-warning", "class": "warn", role: "alert", hidden: "" });
     root.appendChild(warn);
+    var caution = el("div", { id: "whatif-caution", "class": "caution", role: "note", hidden: "" });
+    root.appendChild(caution);
     var cli = el("p", { "class": "muted" });
-    cli.appendChild(el("span", {}, "The same numbers in Python: "));
+    cli.appendChild(el("span", {}, "The same numbers from the command line: "));
     var cliCode = el("code", { id: "whatif-cli" });
     cli.appendChild(cliCode);
     root.appendChild(cli);
@@ -358,18 +367,35 @@
           "commands write hypothetical entries into data/evidence/:"));
         warn.appendChild(el("pre", { id: "whatif-commands" }, res.commands.join("\n")));
       }
+      // reliable by its Pareto k, yet carried by few draws: the numbers are rough (wide Monte Carlo error)
+      caution.textContent = "";
+      var few = res.reliable && res.items.length > 0 && res.ess < ESS_CAUTION * res.draws;
+      caution.hidden = !few;
+      if (few) {
+        caution.appendChild(el("strong", {}, "Few draws carry this answer: "));
+        caution.appendChild(el("span", {}, "an effective sample size of " + Math.round(res.ess) + " of " + res.draws +
+          " draws (" + (100 * res.ess / res.draws).toFixed(0) + "%, under " + (100 * ESS_CAUTION).toFixed(0) +
+          "%), although the Pareto k " + fmtK(res.pareto_k) + " is within " + D.consts.k_max + ". The numbers below " +
+          "are rough; before a decision rests on them, get the exact answer by a refit (in a copy of the project):"));
+        caution.appendChild(el("pre", {}, res.commands.join("\n")));
+      }
       cliCode.textContent = cliCommand(D, res.items);
       table.className = res.reliable ? "" : "wi-unreliable"; // the "after" columns greyed: not an answer
       afterHead.textContent = res.reliable ? "Hypothetical (after)" : "Hypothetical (after): UNRELIABLE";
       tbody.textContent = "";
       var order = res.rows.map(function (r, i) { return i; });
       var rank = { response: 0, composite: 1, opinion: 2 };
-      order.sort(function (a, b) {
+      var any = res.items.length > 0;
+      var moved = function (r) { return Math.abs(r.after_mean - r.before_mean); };
+      order.sort(function (a, b) { // with items: the largest change first; before any: the most probable first
         var ra = res.rows[a], rb = res.rows[b];
-        return rank[ra.kind] - rank[rb.kind] || rb.before_mean - ra.before_mean || a - b;
+        return rank[ra.kind] - rank[rb.kind] || (any ? moved(rb) - moved(ra) : 0) ||
+          rb.before_mean - ra.before_mean || a - b;
       });
+      var top = any ? order[0] : -1; // the largest change of a response, highlighted
       order.forEach(function (i) {
         var r = res.rows[i], tr = el("tr", { "data-id": r.id, "data-kind": r.kind });
+        if (i === top && moved(r) >= 0.0005) { tr.className = "wi-top"; }
         ["before_mean", "before_low", "before_high", "after_mean", "after_low", "after_high"].forEach(function (k) {
           tr.setAttribute("data-" + k.replace("_", "-"), String(r[k]));
         });
@@ -378,8 +404,7 @@
         tr.appendChild(el("td", { "class": "nw muted" }, pct1(r.before_low) + " – " + pct1(r.before_high)));
         tr.appendChild(el("td", { "class": "num" }, pct1(r.after_mean)));
         tr.appendChild(el("td", { "class": "nw muted" }, pct1(r.after_low) + " – " + pct1(r.after_high)));
-        var d = 100 * (r.after_mean - r.before_mean);
-        tr.appendChild(el("td", { "class": "num" }, (d >= 0 ? "+" : "−") + Math.abs(d).toFixed(1) + " pts"));
+        tr.appendChild(el("td", { "class": "num" }, any ? points(r.after_mean - r.before_mean) : "—"));
         tbody.appendChild(tr);
       });
       return res;

@@ -7,7 +7,9 @@ the posterior, computes, and hands the results to the writers: it goes down the 
 - ``scheduled``: ``forecast scheduled``, every scenario into a dated folder under a lock, then the alerts;
 - ``checks``: ``forecast check``, the model checks;
 - ``whatif``: ``forecast whatif``, hypothetical evidence;
-- ``evidence``: ``forecast evidence`` and ``forecast judgement``, the analysts' dated inputs;
+- ``evidence``: ``forecast evidence`` and ``forecast judgement``, the analysts' dated inputs (an entry added,
+  withdrawn or restored);
+- ``ontology``: ``forecast responses`` and ``forecast actions``, the ids commands take and what each means;
 - ``history``: ``forecast history [--replay]``;
 - ``alerts``: ``forecast alerts [test]``.
 """

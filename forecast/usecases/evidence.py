@@ -13,13 +13,14 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from forecast.errors import InputError
+from forecast.errors import InputError, suggest
 from forecast.inputs import config as _config
 from forecast.inputs.data import Ontology, load_ontology, load_polls
 from forecast.inputs.evidence import EvidenceLog, add_entry, load_evidence, read_entry_file
 from forecast.inputs.judgements import Judgement, add_judgement, list_analysts, load_analyst
 from forecast.inputs.priors import Claim, parse_claims
 from forecast.inputs.readers import read_yaml
+from forecast.inputs.withdraw import restore, withdraw
 from forecast.paths import resolve
 
 
@@ -45,7 +46,43 @@ def evidence_add(entry: dict[str, Any] | None = None, *, file: str | Path | None
         raise InputError("forecast evidence add", "give an entry kind (poll, episode, signal) or --file",
                          "see `forecast evidence add --help`")
     polls = load_polls(folder / "polls.csv", today) if (folder / "polls.csv").is_file() else None
+    _known_names(entry, ont)
     return add_entry(folder / "evidence", entry, ont, today, polls)
+
+
+def _known_names(entry: Any, ont: Ontology) -> None:
+    """An episode's coded responses and a signal's response are ids of the ontology: an unknown one is refused
+    with the one meant and every valid one (the loader's own message asks to extend the ontology, which is for a
+    new category, not a typo)."""
+    if not isinstance(entry, dict):
+        return
+    episode, signal = entry.get("episode"), entry.get("signal")
+    actions = [episode.get("action_type")] if isinstance(episode, dict) else []
+    actions += list(signal.get("actions") or []) if isinstance(signal, dict) and isinstance(
+        signal.get("actions"), list) else []
+    for a in actions:
+        if isinstance(a, str) and a not in ont.action_ids:
+            raise InputError(f"action {a!r}", f"unknown action type {a!r}",
+                             suggest(a, ont.action_ids, "the action types (forecast actions lists them)"))
+    names = list((episode.get("responses") or {}) if isinstance(episode, dict) and
+                 isinstance(episode.get("responses"), dict) else [])
+    if isinstance(signal, dict) and isinstance(signal.get("response"), str):
+        names.append(signal["response"])
+    for name in names:
+        if str(name) not in ont.response_ids:
+            raise InputError(f"response {name!r}", "not a response of data/ontology/responses.csv",
+                             suggest(str(name), ont.response_ids, "the responses (forecast responses lists them)"))
+
+
+def evidence_withdraw(entry_id: str, reason: str, *, data: str | Path | None = None) -> Path:
+    """Move an evidence entry out of the log into ``data/withdrawn/`` (unchanged, never deleted) and record why; it
+    counts in no forecast made afterwards, and the next report says what was withdrawn. Returns its new path."""
+    return withdraw(data_dir(data), entry_id, reason, dt.date.today())
+
+
+def evidence_restore(entry_id: str, *, data: str | Path | None = None) -> Path:
+    """Move a withdrawn entry back into the evidence log (recorded); returns its path."""
+    return restore(data_dir(data), entry_id, dt.date.today())
 
 
 def evidence_check(as_of: dt.date | None = None, *, data: str | Path | None = None) -> EvidenceLog:

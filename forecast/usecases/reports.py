@@ -24,6 +24,8 @@ from forecast.model.fit import Fit, config_hash, fit_config
 from forecast.outputs import sweep as _sweep
 from forecast.outputs.contract import WrittenReport, read_reports
 from forecast.outputs.history import append_history, check_history, history_path
+from forecast.outputs.landing import write_landing
+from forecast.outputs.published import last_published
 from forecast.outputs.report import report_templates, write_reports
 
 
@@ -66,18 +68,20 @@ def report_names(cfg) -> list[str]:
 
 
 def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
-                 overrides: list[str] | None = None, previous: dict[str, dict] | None = None) -> list[WrittenReport]:
+                 overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
+                 say=None) -> list[WrittenReport]:
     """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
     (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
-    ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed)."""
+    ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed, announced
+    to ``say`` before it starts)."""
     report_templates(cfg)  # a bad report.templates folder stops before anything is computed
     draws = report_draws(cfg, inputs, fitted, names, overrides)
     analysts = {}
     if cfg.get("analysts"):
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
-                                     read_reports(reports, draws.names), prior_pred=draws.prior_pred)
+                                     read_reports(reports, draws.names), prior_pred=draws.prior_pred, say=say)
     return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts)
 
 
@@ -120,11 +124,27 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     fitted = fit_config(cfg, inputs, progress=progress, notify=say)
     for line in _fit_line(fitted):
         say(line)
+    if cfg.get("analysts") and fitted.weights is not None:
+        # the analysts' pools reweight plain draws: the article's posterior is fitted exactly, and the headline
+        # uses those same draws, so the analysts' "article" column is the headline (said before the refit starts)
+        say(f"analysts={list(cfg.analysts)}: refitting the posterior exactly before pooling (the pools reweight "
+            "plain draws, not a PSIS update; the headline then uses the same exact draws); update=refit skips the "
+            "PSIS step")
+        fitted = fit_config(cfg, inputs, progress=progress, notify=say, update="refit")
+        for line in _fit_line(fitted):
+            say(line)
     names = report_names(cfg)
     say(f"writing {len(names)} report(s)")
-    prev = previous_reports(cfg, inputs, fitted, read_reports(out_dir or paths["reports"], names), say=say)
-    written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev)
+    if out_dir is None:  # what moved is measured against each scenario's last published brief
+        on = _config.compare_with(cfg)
+        earlier = {n: d for n in names if (d := last_published(paths["reports"], n, on)) is not None}
+    else:  # a sweep's job: against the report in its own folder
+        earlier = read_reports(out_dir, names)
+    prev = previous_reports(cfg, inputs, fitted, earlier, say=say)
+    written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev, say=say)
     append_history(paths["reports"], paths["cache"], written)
+    if out_dir is None:  # every command that writes reports ends with an up-to-date landing page
+        say(f"landing page: {write_landing(paths['reports'])}")
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}

@@ -8,9 +8,10 @@
   hash: nothing rewritten) or does its own.
 - Rerunning the same day with the same inputs rewrites nothing; earlier days' folders are never
   overwritten (a rerun for an earlier date with new inputs gets ``<date>-<hash>``).
-- Every run, also one that failed, is recorded in ``reports/runs.jsonl`` and ``reports/index.html``
-  (``forecast.outputs.runs``), then raises its alerts (``forecast.outputs.news``: ``alerts.jsonl``,
-  ``feed.xml``, the digest, webhook, email; ``conf/alerts/``). A delivery failure never changes the outcome.
+- Every run, also one that failed, is recorded in ``reports/runs.jsonl`` and ``reports/runs.html``
+  (``forecast.outputs.runs``; then the landing page ``reports/index.html`` is rewritten), then raises its alerts
+  (``forecast.outputs.news``: ``alerts.jsonl``, ``feed.xml``, the digest, webhook, email; ``conf/alerts/``). A
+  delivery failure never changes the outcome.
 """
 
 from __future__ import annotations

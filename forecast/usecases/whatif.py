@@ -3,6 +3,8 @@ report.html's "What if ...?" panel). Nothing is saved."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from forecast.analysis import whatif as _whatif
 from forecast.analysis.report_draws import command_line
 from forecast.inputs import config as _config
@@ -28,6 +30,12 @@ def whatif(cfg, items: list, *, inputs: Inputs | None = None, fitted: Fit | None
     the weights, and the commands that give the exact answer by a refit. Nothing is saved."""
     parsed = parse_items(items)
     inputs = inputs if inputs is not None else load_inputs(cfg)
+    # action and response ids checked against the ontology before any fit (a typo costs no sampling); the
+    # pollsters: those of the inputs, the posterior's own (checked again on the draws)
+    ont = inputs.ontology
+    pollsters = sorted({str(p) for p in inputs.polls["pollster"]}) if "pollster" in inputs.polls else []
+    _whatif.check_items(parsed, SimpleNamespace(actions=list(ont.action_ids), responses=list(ont.response_ids),
+                                                pollsters=pollsters, as_of=inputs.as_of), inputs)
     fitted = fitted if fitted is not None else fit_config(cfg, inputs, notify=say)
     name = cfg.scenario.name
     sc = _config.scenario_profiles(cfg, inputs.ontology)

@@ -34,7 +34,8 @@ CLI_CASES = [
     # `_target_` through an override
     pytest.param(["+scenario._target_=os.system"], r"`_target_` is not allowed", id="target-override"),
     # not a key=value override
-    pytest.param(["no_equals_sign"], r"not of the form key=value", id="not-an-override"),
+    pytest.param(["no_equals_sign"], r"unknown command 'no_equals_sign'; use one of the commands: .*; or give "
+                 r"settings as key=value", id="not-an-override"),
     # wrong type for a sampler setting
     pytest.param(["sampler.draws=abc"], r"sampler.draws: 'abc' is not a whole number", id="draws-abc"),
     pytest.param(["sampler.target_accept=1.3"], r"sampler.target_accept: 1.3 is not in", id="target-accept"),
@@ -178,9 +179,10 @@ def test_cli_scheduled_with_future_as_of(home, tmp_path, tmp_path_factory, capsy
     runs = [json.loads(ln) for ln in (reports / "runs.jsonl").read_text().splitlines()]
     assert [r["status"] for r in runs] == ["invalid input"]
     assert "\n" not in runs[0]["reason"]
+    assert_inert_html((reports / "runs.html").read_text(encoding="utf-8"))
     assert_inert_html((reports / "index.html").read_text(encoding="utf-8"))
     # the failed run raised its alert: the log, the feed and the digest (issue 17)
     assert_inert_html((reports / "digest.html").read_text(encoding="utf-8"))
     assert sorted(p.name for p in reports.iterdir()) == ["alerts.jsonl", "digest.html", "digest.md", "feed.xml",
-                                                        "index.html", "logs", "runs.jsonl"]
+                                                        "index.html", "logs", "runs.html", "runs.jsonl"]
     assert listings(*watch, home) == {**before, str(tmp_path): sorted([*before[str(tmp_path)], "reports"])}

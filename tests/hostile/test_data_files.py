@@ -172,8 +172,9 @@ DATA_CASES = [
     # a negative probability
     pytest.param(cell(POLLS, "ARTICLE-80", "share_opposed", "-0.1"), r"'share_opposed': -0.1 is outside \[0, 1\]",
                  id="polls-share-negative"),
-    # a percentage instead of a probability
-    pytest.param(cell(POLLS, "ARTICLE-80", "share_opposed", "80%"), r"'share_opposed': '80%' is not a probability",
+    # a percentage instead of a probability: refused with the number to write
+    pytest.param(cell(POLLS, "ARTICLE-80", "share_opposed", "80%"),
+                 r"'share_opposed': '80%' is a percentage; write it as a probability: 0.8$",
                  id="polls-share-percent"),
     # an infinite probability
     pytest.param(cell(POLLS, "ARTICLE-80", "share_opposed", "inf"), r"'share_opposed': 'inf' is not finite",

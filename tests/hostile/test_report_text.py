@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +138,8 @@ def test_hostile_text_loaded_from_files_is_escaped_end_to_end(home, tmp_path):
     page = render_html(data, FIGURES)
     md = render_markdown(data, {"forest": "forest.png"})
     assert_inert_html(page)
-    assert all(h.startswith(("http://", "https://")) for h in hrefs(page))
+    # every link is an http(s) source, or a section of the page (the contents): none comes from the hostile text
+    assert all(h.startswith(("http://", "https://")) or re.fullmatch(r"#[a-z-]+", h) for h in hrefs(page))
     assert "<script" not in md.lower() and "](javascript:" not in md.lower()
     for field, text in shown.items():
         if field == "action-label":
@@ -164,7 +166,8 @@ def test_write_index_escapes_hostile_runs(tmp_path):
     assert_inert_html(page)
     assert html.escape(HOSTILE) in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b onmouseover=alert(1)&gt;ok" in page
-    assert listings(tmp_path, reports) == {**before, str(reports): sorted([*before[str(reports)], "index.html"])}
+    assert listings(tmp_path, reports) == {**before, str(reports): sorted([*before[str(reports)], "index.html",
+                                                                             "runs.html"])}
 
 
 def test_write_index_never_links_a_javascript_url(tmp_path):

@@ -194,7 +194,7 @@ def test_help_lists_commands_groups_options_and_types(home, capsys):
     assert "forecast evidence add|check|list" in out and "Exit status:" in out
     groups = dict(re.findall(r"^(\w+): (.+)$", out.split("== Configuration groups ==")[1].split("== Config ==")[0],
                              re.M))
-    assert set(groups) == {"scenario", "priors", "sampler", "model", "report", "alerts", "sweep"}
+    assert set(groups) == {"scenario", "priors", "sampler", "model", "report", "alerts", "sweep", "words"}
     assert groups["sampler"] == "nutpie, pymc" and "repeated_raids" in groups["scenario"]
     assert re.search(r"^  sampler.draws +int +a whole number in \[10, 100000\]$", out, re.M)
     assert "all_scenarios: false" in out  # the composed config

@@ -141,6 +141,8 @@ def shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[st
             say(f"attribution: Pareto k {res['max_k']:.2f} > {K_MAX} for {res['subset']}: refitting each step")
         return None
     res["coords"] = (list(pred["scenario"].values), list(pred["response"].values))
+    # the start state's posterior and how it was obtained: the previous brief's part is named by it
+    res["start"] = {"hash": f0.inputs_hash, "method": "PSIS update" if f0.weights is not None else "exact fit"}
     res["players"] = list(players)
     res["kinds"] = {label: kind for label, kind, _ in steps}
     return res

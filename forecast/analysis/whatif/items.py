@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from forecast.errors import InputError
+from forecast.errors import InputError, suggest
 from forecast.inputs.data import Inputs, episode_from_record
 from forecast.inputs.priors import Claim, parse_claim
 
@@ -89,6 +89,13 @@ def _number(value: str, where: str, lo: float, hi: float, fix: str, whole: bool 
     try:
         x = float(s)
     except ValueError:
+        pct = s[:-1].strip() if s.endswith("%") else None
+        try:
+            p = float(pct) if pct else None
+        except ValueError:
+            p = None
+        if p is not None and hi <= 1 and 0 <= p <= 100:  # a share written as a percentage
+            raise InputError(where, f"{s!r} is a percentage", f"write it as a probability: {p / 100:g}") from None
         raise InputError(where, f"{s!r} is not a number", fix) from None
     if not math.isfinite(x):
         raise InputError(where, f"{s} is not finite", fix)
@@ -155,12 +162,12 @@ def check_items(items: list[Item], draws: Any, inputs: Inputs) -> list[Item]:
             continue
         if it.action not in draws.actions:
             raise InputError(f"{where}, action", f"{it.action!r} is not an action type",
-                             f"use one of {', '.join(draws.actions)}")
+                             suggest(it.action, draws.actions, "the action types (forecast actions lists them)"))
         if it.kind == "episode":
             for r, _ in it.responses:
                 if r not in draws.responses:
                     raise InputError(f"{where}, {r}", f"{r!r} is not a response",
-                                     "use the response ids of data/ontology/responses.csv")
+                                     suggest(r, draws.responses, "the responses (forecast responses lists them)"))
             given = dict(it.responses)
             for r, v in it.responses:
                 for anc in inputs.ontology.ancestors(r) if v == 1 else ():
@@ -175,7 +182,7 @@ def check_items(items: list[Item], draws: Any, inputs: Inputs) -> list[Item]:
             continue
         if it.response not in draws.responses:
             raise InputError(f"{where}, response", f"{it.response!r} is not a response",
-                             "use the response ids of data/ontology/responses.csv")
+                             suggest(it.response, draws.responses, "the responses (forecast responses lists them)"))
         out.append(it)
     return out
 

@@ -1,7 +1,12 @@
-"""What moved since the last report: a waterfall per response, previous -> each cause's part -> current."""
+"""What moved since the last published brief: per response, each cause's part and the total, in percentage points.
+
+The axis is scaled to the change (a one-point move fills the panel, it is not a hairline on a 0-1 axis), each cause
+is named in full (wrapped), and the footer states the method the table states.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -9,29 +14,40 @@ from matplotlib.figure import Figure
 
 from forecast.outputs.figures.style import DOWN_COLOR, UP_COLOR, stamp, style, subplots
 
+TOTAL = "total change"
+WRAP = 30  # characters per line of a cause's label
+
+
+def _label(text: str) -> str:
+    return "\n".join(textwrap.wrap(" ".join(str(text).split()), WRAP)) or str(text)
+
 
 def waterfall(rows: Sequence[Mapping[str, Any]], parts: Sequence[str], method: str = "") -> Figure:
-    """``rows``: the changes table's rows (response, previous, current and one column per part); ``parts``: the
-    causes in the table's order; ``method``: how the parts were found (the footer says so)."""
+    """``rows``: the change table's rows (response label, previous, current, change and one column per part, all as
+    fractions); ``parts``: the causes in the table's order; ``method``: how the parts were found (the footer says
+    so). One panel per row, one bar per cause and the total, in points."""
     with style():
         n = max(len(rows), 1)
-        fig, axes = subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
-        for ax, row in zip(axes[0], rows, strict=False):
-            level = row["previous"]
-            xs = ["previous"]
-            ax.bar(0, level, color="0.7")
-            for i, part in enumerate(parts, start=1):
-                v = row.get(part, 0.0) or 0.0
-                ax.bar(i, v, bottom=level, color=DOWN_COLOR if v < 0 else UP_COLOR)
-                level += v
-                xs.append(part if len(part) <= 18 else part[:16] + "…")
-            ax.bar(len(parts) + 1, row["current"], color="0.3")
-            xs.append("current")
-            ax.set_xticks(range(len(xs)), xs, rotation=60, ha="right", fontsize=6)
-            ax.set_ylim(0, 1)
-            ax.set_title(row["response"], fontsize=8)
-        axes[0][0].set_ylabel("P(response)")
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        height = 1.0 + 0.55 * (len(parts) + 1)
+        fig, axes = subplots(n, 1, figsize=(7.2, height * n + 0.4), squeeze=False)
+        for ax, row in zip(axes[:, 0], rows, strict=False):
+            names = [*parts, TOTAL]
+            values = [100 * float(row.get(p) or 0.0) for p in parts] + [100 * float(row.get("change") or 0.0)]
+            ys = list(range(len(names)))[::-1]
+            colors = [DOWN_COLOR if v < 0 else UP_COLOR for v in values[:-1]] + ["0.3"]
+            ax.barh(ys, values, color=colors, height=0.6)
+            lim = max(0.5, max(abs(v) for v in values) * 1.35)
+            ax.set_xlim(-lim, lim)
+            ax.axvline(0, color="0.4", lw=0.8)
+            ax.set_yticks(ys, [_label(x) for x in names], fontsize=9)
+            for y, v in zip(ys, values, strict=True):
+                text = f"{v:+.1f}" if round(v, 1) != 0 else "0.0"
+                ax.annotate(text.replace("-", "−"), (v, y), xytext=(4 if v >= 0 else -4, 0),
+                            textcoords="offset points", va="center", ha="left" if v >= 0 else "right", fontsize=9)
+            prev, cur = 100 * float(row.get("previous") or 0.0), 100 * float(row.get("current") or 0.0)
+            ax.set_title(f"{row.get('response')}: {prev:.0f}% → {cur:.0f}%", fontsize=10, loc="left")
+            ax.set_xlabel("percentage points", fontsize=9)
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
         how = method or "attribution by refitting each step"
-        stamp(fig, f"forecast: what moved since the last report ({how})", __name__)
+        stamp(fig, f"forecast: what moved since the last published brief ({how})", __name__)
     return fig

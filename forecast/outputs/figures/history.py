@@ -12,18 +12,31 @@ from forecast.outputs.figures.style import stamp, style, subplots
 
 
 def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
-            top_n: int = 4) -> Figure:
+            top_n: int = 4, published: pd.DataFrame | None = None,
+            labels: Mapping[str, str] | None = None) -> Figure:
     """``replay_df``: the replay table (as_of, scenario, response, mean); ``arrivals``: evidence id -> (date known,
-    summary)."""
+    summary); ``published``: the published briefs of the scenario (as_of, response, mean: forecast history rows),
+    drawn as diamonds, so the history runs to the latest published brief; ``labels``: response labels."""
     with style():
         df = replay_df[replay_df["scenario"] == scenario].copy()
         df["as_of"] = pd.to_datetime(df["as_of"])
         last = df[df["as_of"] == df["as_of"].max()].sort_values("mean", ascending=False)
         top = list(last["response"].head(top_n))
         fig, ax = subplots(figsize=(8, 3.6))
+        pub = None
+        if published is not None and len(published):
+            pub = published.copy()
+            pub["as_of"] = pd.to_datetime(pub["as_of"])
         for r in top:
             s = df[df["response"] == r].sort_values("as_of")
-            ax.plot(s["as_of"], s["mean"], marker="o", label=r.replace("_", " "))
+            name = (labels or {}).get(r) or r.replace("_", " ")
+            line = ax.plot(s["as_of"], s["mean"], marker="o", label=name)[0]
+            if pub is not None:
+                p = pub[pub["response"] == r].sort_values("as_of")
+                if len(p):
+                    xs = [s["as_of"].iloc[-1], *p["as_of"]]
+                    ys = [s["mean"].iloc[-1], *p["mean"]]
+                    ax.plot(xs, ys, ls=":", color=line.get_color(), marker="D", markevery=list(range(1, len(xs))))
         for eid, (date, _) in sorted(arrivals.items(), key=lambda kv: kv[1][0]):
             x = pd.Timestamp(date)
             if df["as_of"].min() <= x <= df["as_of"].max():
@@ -35,21 +48,25 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
         ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10)
         ax.legend(fontsize=7, loc="lower left")
         fig.autofmt_xdate()
-        stamp(fig, "forecast history --replay (posterior means; dashed: evidence entries)", __name__)
+        stamp(fig, "forecast history --replay (posterior means; dashed: evidence entries; diamonds: published "
+                   "briefs, reports/history.csv)", __name__)
     return fig
 
 
-def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None) -> bytes:
-    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the scenario, the
-    figure code and matplotlib's version (``forecast.memo``)."""
+def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
+                published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
+    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs,
+    the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
     from forecast import memo
     from forecast.outputs.figures import code_key, write
 
     arrivals = replay_df.attrs.get("arrivals", {})
-    key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals)
+    pub = None if published is None else published.to_csv(index=False)
+    key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
+                      dict(labels or {}))
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         return hit["history"]
-    png = write.png(history(replay_df, arrivals, scenario))
+    png = write.png(history(replay_df, arrivals, scenario, published=published, labels=labels))
     memo.put_pngs(cache, "history", key, {"history": png})
     return png

@@ -32,15 +32,17 @@ Interval = tuple[float, float]
 
 
 def make_figures(data: Mapping[str, Any], inner: Mapping[str, Interval] | None = None,
-                 labels: Mapping[str, str] | None = None, *, vector: bool = True) -> dict[str, bytes]:
+                 labels: Mapping[str, str] | None = None, *, vector: bool = True,
+                 medians: Mapping[str, float] | None = None) -> dict[str, bytes]:
     """PNG bytes keyed by file stem, ``forest``, ``prior_posterior`` and ``heatmap`` (with ``vector``, their SVG
-    under ``<stem>.svg`` too). ``inner``: each response's 50% interval for the forest's thick bar (left out when
-    missing); ``labels``: display labels for response ids the data does not label."""
+    under ``<stem>.svg`` too). ``inner``: each response's middle 50% (its quartiles) for the forest's thick bar (left
+    out when missing); ``medians``: each response's median, the forest's dot (without them, the mean);
+    ``labels``: display labels for response ids the data does not label."""
     shown = {**(labels or {}), **{str(r["response"]): str(r["label"]) for r in data.get("responses", [])
                                   if r.get("label")}}
     out: dict[str, bytes] = {}
     with style():
-        out |= write.files("forest", forest(data, inner or {}, shown), vector=vector)
+        out |= write.files("forest", forest(data, inner or {}, shown, medians), vector=vector)
         out |= write.files("prior_posterior", prior_posterior(data, shown), vector=vector)
         out |= write.files("heatmap", heatmap(data, shown), vector=vector)
     return out
@@ -109,8 +111,11 @@ def _rows_axis(fig: Figure, ax: Any, y: np.ndarray, shown: list[str], xlabel: st
 
 
 # ---------------------------------------------------------------------- forest
-def forest(data: Mapping[str, Any], inner: Mapping[str, Interval], labels: Mapping[str, str]) -> Figure:
-    """Per response, most probable first: the mean (dot), the 50% interval (thick bar), the report's HDI (thin)."""
+def forest(data: Mapping[str, Any], inner: Mapping[str, Interval], labels: Mapping[str, str],
+           medians: Mapping[str, float] | None = None) -> Figure:
+    """Per response, most probable first: the median (dot), the middle 50% (thick bar: the quartiles), the report's
+    HDI (thin). The three nest by construction: the quartiles hold the median, and any interval of 90% of the
+    posterior holds both (so no dot ever sits outside its own bar, as the mean could outside a 50% HDI)."""
     hdi_prob = _num(data.get("hdi_prob", 0.9))
     rows = _rows(data)
     n = len(rows)
@@ -123,9 +128,11 @@ def forest(data: Mapping[str, Any], inner: Mapping[str, Interval], labels: Mappi
                 solid_capstyle="butt")
         lo, hi = inner.get(str(r["response"]), (float("nan"), float("nan")))
         ax.plot([lo, hi], [yy] * 2, color=POST_COLOR, lw=4.0, zorder=2.5, solid_capstyle="butt")
-        ax.plot([_num(r["mean"])], [yy], "o", ms=6, mfc="white", mec=POST_COLOR, mew=1.6, zorder=3)
+        dot = (medians or {}).get(str(r["response"]), _num(r["mean"]))
+        ax.plot([dot], [yy], "o", ms=6, mfc="white", mec=POST_COLOR, mew=1.6, zorder=3)
+    what = "median · thick bar: middle 50%" if medians else "mean · thick bar: 50% HDI"
     _rows_axis(fig, ax, y, _display([str(r["response"]) for r in rows], labels),
-               f"probability   (dot: mean · thick bar: 50% HDI · thin bar: {hdi_prob:.0%} HDI)")
+               f"probability   (dot: {what} · thin bar: {hdi_prob:.0%} range, the tables')")
     _finish(fig, data, "Probability of each Mexican response, sorted by posterior mean",
             top=1 - 0.75 / fig.get_figheight())
     return fig

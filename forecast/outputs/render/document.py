@@ -19,8 +19,10 @@ BADGES = frozenset({"threat", "executed", "ok", "fail", "muted"})  # the CSS cla
 
 
 class Span(NamedTuple):
-    """A piece of inline text. ``kind``: text, strong, code, muted, quote, link, br, bar, badge, ids;
-    ``arg``: a link's URL, a bar's fraction, a badge's class (one of ``BADGES``), ``muted`` for muted ids."""
+    """A piece of inline text. ``kind``: text, strong, code, muted, quote, link, local, term, br, bar, badge, ids;
+    ``arg``: a link's URL, a local link's relative target (``local_href``), a term's definition (HTML: opens on a
+    tap or a click; Markdown: the glossary holds it), a bar's fraction, a badge's class (one of ``BADGES``),
+    ``muted`` for muted ids."""
 
     kind: str
     text: str = ""
@@ -40,9 +42,11 @@ class Para(NamedTuple):
 
 
 class Warn(NamedTuple):
-    """A banner the reader must not miss (failed diagnostics, claims applied before their date)."""
+    """A banner the reader must not miss: ``alert`` (failed diagnostics, claims applied before their date) or
+    ``caution`` (stale evidence: the numbers stand, their news is old)."""
 
     cell: Cell
+    level: str = "alert"
 
 
 class Items(NamedTuple):
@@ -74,13 +78,34 @@ class Fields(NamedTuple):
     items: list[tuple[str, Cell]]
 
 
+class Box(NamedTuple):
+    """A set-apart box of blocks under a title (the bottom line): ``kind`` is its CSS hook (``box-<kind>``)."""
+
+    kind: str
+    title: str
+    blocks: list
+
+
+class Fold(NamedTuple):
+    """Detail a reader may open (HTML: collapsed under its summary line; Markdown: shown whole after it)."""
+
+    summary: str
+    blocks: list
+
+
+class Nav(NamedTuple):
+    """Navigation: labelled groups of links (the contents, the other scenarios, the files)."""
+
+    groups: list[tuple[str, list[Cell]]]
+
+
 class Panel(NamedTuple):
     """The "What if ...?" panel: interactive in HTML, a pointer to the command in Markdown."""
 
     summary: Mapping[str, Any]
 
 
-Block = Heading | Para | Warn | Items | Table | Figure | Fields | Panel
+Block = Heading | Para | Warn | Items | Table | Figure | Fields | Panel | Box | Nav | Fold
 
 
 class Section(NamedTuple):
@@ -124,6 +149,21 @@ def safe_url(url: Any) -> str | None:
     except ValueError:
         return None
     return u if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+_LOCAL_RE = re.compile(r"(#[A-Za-z][A-Za-z0-9_-]*|(\.\./)*[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*/?"
+                       r"(#[A-Za-z][A-Za-z0-9_-]*)?)")
+
+
+def local_href(target: Any) -> str | None:
+    """A link inside the reports folder: ``#anchor`` or a relative path of plain names (``../checks/checks.html``),
+    never a scheme, an absolute path or a name starting with a dot; None otherwise."""
+    if not isinstance(target, str) or not _LOCAL_RE.fullmatch(target):
+        return None
+    parts = target.split("#", 1)[0].split("/")
+    if any(p.startswith(".") and p != ".." for p in parts if p):
+        return None
+    return target
 
 
 def _link_text(url: str) -> str:

@@ -72,3 +72,23 @@ def change_phrase(mean: float | None, prior: float | None) -> str:
     if abs(mean - prior) < 0.05:
         return f", close to the article's {pct(prior)}"
     return f", {'up' if mean > prior else 'down'} from the article's {pct(prior)}"
+
+
+MINUS = "−"  # U+2212: a minus sign that reads as one
+
+
+def signed(x: Any, nd: int = 1) -> str:
+    """A signed number to ``nd`` decimals with a real minus sign; what rounds to zero reads 0 (never -0 or +0)."""
+    v = num(x)
+    if v is None:
+        return DASH
+    r = round(v, nd)
+    if r == 0:
+        return f"{0:.{nd}f}"
+    return f"{'+' if r > 0 else MINUS}{abs(r):.{nd}f}"
+
+
+def points(x: Any, nd: int = 1) -> str:
+    """A change of probability (a difference of two fractions) in percentage points: ``+1.8 pts``."""
+    v = num(x)
+    return DASH if v is None else f"{signed(100 * v, nd)} pts"

@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 from markupsafe import Markup
 
 from forecast.outputs.render import document as doc
-from forecast.outputs.render.document import BADGES, Block, Section, Span, safe_url
-from forecast.outputs.render.format import num, s
+from forecast.outputs.render.document import BADGES, Block, Section, Span, local_href, safe_url
+from forecast.outputs.render.format import DASH, num, s
 
 _WRAP = {"strong": "<strong>{}</strong>", "code": "<code>{}</code>", "muted": '<span class="muted">{}</span>',
          "quote": "<q>{}</q>"}
@@ -61,6 +61,13 @@ def span(sp: Span) -> str:
             return e
         href = esc(url)
         return f'<a href="{href}" title="{href}" rel="noopener noreferrer">{e}</a>'
+    if sp.kind == "local":
+        href = local_href(sp.arg)
+        return e if href is None else f'<a href="{esc(href)}">{e}</a>'
+    if sp.kind == "term":  # a label whose definition opens on a tap or click (no script)
+        if not sp.arg:
+            return e
+        return f'<details class="term"><summary>{e}</summary><span class="def">{esc(sp.arg)}</span></details>'
     if sp.kind == "bar":
         frac = min(1.0, max(0.0, num(sp.arg) or 0.0))
         return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
@@ -74,13 +81,44 @@ def cell(c: Iterable[Span]) -> str:
     return "".join(span(x) for x in c)
 
 
+STACK_COLUMNS = 4  # a table of more columns than this is stacked into one card per row on a narrow screen
+
+
 def _table(t: doc.Table) -> str:
     head = "".join(f"<th{_TD_CLASS['r'] if t.align[j:j + 1] == 'r' else ''}>{esc(h)}</th>"
                    for j, h in enumerate(t.headers))
-    body = "".join("<tr>" + "".join(f"<td{_TD_CLASS.get(t.align[j:j + 1], '')}>{cell(c)}</td>"
+    labels = [esc(h) for h in t.headers]
+    body = "".join("<tr>" + "".join(_td(t.align[j:j + 1], labels[j] if j < len(labels) else "", c)
                                     for j, c in enumerate(r)) + "</tr>" for r in t.rows)
-    narrow = ' class="narrow"' if t.align.endswith("*") else ""
-    return f'<div class="table-wrap"><table{narrow}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    classes = [c for c, on in (("narrow", t.align.endswith("*")), ("stack", len(t.headers) > STACK_COLUMNS)) if on]
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<div class="table-wrap"><table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _td(align: str, label: str, c: doc.Cell) -> str:
+    """A cell with its column's name (a stacked table shows it before the value); a cell that is only a dash is
+    marked empty (a stacked table leaves it out)."""
+    classes = [x for x in (_TD_CLASS.get(align, "").split('"')[1:2] or [""]) if x]
+    if all(sp.kind == "text" and sp.text.strip() in ("", DASH) for sp in c):
+        classes.append("empty")
+    cls = f' class="{" ".join(classes)}"' if classes else ""
+    return f'<td{cls} data-label="{label}">{cell(c)}</td>'
+
+
+def _box(b: doc.Box, page: Page, nested: bool = False) -> str:
+    """A box; the boxes inside it are its parts (a grid of columns on a wide screen, one column on a phone)."""
+    kind = "".join(c for c in b.kind if c.isalnum() or c == "-")
+    inner = "\n".join(x for x in (_box(y, page, True) if isinstance(y, doc.Box) else block(y, page)
+                                  for y in b.blocks) if x)
+    if nested:
+        return f'<div class="part part-{kind}"><h3>{esc(b.title)}</h3>{inner}</div>'
+    return f'<div class="box box-{kind}"><h2>{esc(b.title)}</h2><div class="parts">{inner}</div></div>'
+
+
+def _nav(n: doc.Nav) -> str:
+    groups = "".join(f'<p><strong>{esc(title)}</strong> ' + " · ".join(cell(c) for c in items) + "</p>"
+                     for title, items in n.groups if items)
+    return f'<nav class="toc" aria-label="Contents">{groups}</nav>' if groups else ""
 
 
 def _figure(f: doc.Figure, figures: Mapping[str, bytes]) -> str:
@@ -95,7 +133,8 @@ def _figure(f: doc.Figure, figures: Mapping[str, bytes]) -> str:
 
 def _fields(f: doc.Fields) -> str:
     items = "".join(f"<dt>{esc(k)}</dt><dd>{cell(v)}</dd>" for k, v in f.items)
-    return f"<footer><h2>{esc(f.title)}</h2><dl>{items}</dl></footer>"
+    head = f"<h2>{esc(f.title)}</h2>" if f.title else ""
+    return f"<footer>{head}<dl>{items}</dl></footer>"
 
 
 class Page(NamedTuple):
@@ -112,6 +151,8 @@ def block(b: Block, page: Page) -> str:
     if isinstance(b, doc.Para):
         return f"<p>{cell(b.cell)}</p>"
     if isinstance(b, doc.Warn):
+        if b.level == "caution":
+            return f'<div class="caution" role="note">{cell(b.cell)}</div>'
         return f'<div class="warn" role="alert">{cell(b.cell)}</div>'
     if isinstance(b, doc.Items):
         return '<ul class="plain">' + "".join(f"<li>{cell(i)}</li>" for i in b.items) + "</ul>"
@@ -123,6 +164,13 @@ def block(b: Block, page: Page) -> str:
         return _fields(b)
     if isinstance(b, doc.Panel):
         return _panel(b.summary, page)
+    if isinstance(b, doc.Box):
+        return _box(b, page)
+    if isinstance(b, doc.Nav):
+        return _nav(b)
+    if isinstance(b, doc.Fold):
+        inner = "\n".join(x for x in (block(y, page) for y in b.blocks) if x)
+        return f'<details class="more"><summary>{esc(b.summary)}</summary>{inner}</details>'
     raise TypeError(f"not a block: {b!r}")
 
 

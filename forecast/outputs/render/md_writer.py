@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import quote
 
 from forecast.outputs.render import document as doc
-from forecast.outputs.render.document import Block, Section, Span, safe_url
+from forecast.outputs.render.document import Block, Section, Span, local_href, safe_url
 from forecast.outputs.render.format import s
 
 
@@ -44,12 +44,14 @@ def _url(url: str) -> str:
 
 def span(sp: Span) -> str:
     e = md_escape(sp.text)
-    if sp.kind == "strong":
+    if sp.kind in ("strong", "term"):  # a term's definition is in the definitions section
         return _wrap(e, "**")
     if sp.kind == "muted" or (sp.kind == "ids" and sp.arg == "muted"):
         return _wrap(e, "*")
     if sp.kind == "link" and (url := safe_url(sp.arg)):
         return f"[{e}]({_url(url)})"
+    if sp.kind == "local" and (href := local_href(sp.arg)) and not href.startswith("#"):
+        return f"[{e}]({_url(href)})"  # a file beside the report; anchors of the HTML page read as text
     return {"quote": f"“{e}”", "br": "<br>", "badge": f"_{e}_"}.get(sp.kind, e)
 
 
@@ -81,9 +83,29 @@ def block(b: Block, figure_files: Mapping[str, str]) -> str:
                           f"tried in report.html's interactive panel, which reweights {s(w.get('draws'))} of "
                           f"the {s(w.get('of_draws'))} posterior draws and saves nothing; the same numbers "
                           "from the command line:") + f" `{s(w.get('command')).replace('`', "'")}`")
+    if isinstance(b, doc.Box):  # a box's parts (boxes inside it) each under a bold title
+        parts = []
+        for y in b.blocks:
+            if isinstance(y, doc.Box):
+                inner = "\n\n".join(x for x in (block(z, figure_files) for z in y.blocks) if x)
+                parts.append(f"**{md_escape(y.title)}**\n\n{inner}")
+            else:
+                parts.append(block(y, figure_files))
+        body = "\n\n".join(x for x in parts if x)
+        return f"## {md_escape(b.title)}\n\n{body}" if b.title else body
+    if isinstance(b, doc.Fold):
+        inner = "\n\n".join(x for x in (block(y, figure_files) for y in b.blocks) if x)
+        return f"**{md_escape(b.summary)}**\n\n{inner}"
+    if isinstance(b, doc.Nav):
+        lines = []
+        for title, items in b.groups:
+            shown = [c for c in (cell(i, inline=True) for i in items) if c and "](" in c]
+            if shown:
+                lines.append(f"**{md_escape(title)}** " + " · ".join(shown))
+        return "\n\n".join(lines)
     if isinstance(b, doc.Fields):
-        return f"## {md_escape(b.title)}\n\n" + "\n".join(f"- **{md_escape(k)}**: {cell(v, inline=True)}"
-                                                        for k, v in b.items)
+        head = f"## {md_escape(b.title)}\n\n" if b.title else ""
+        return head + "\n".join(f"- **{md_escape(k)}**: {cell(v, inline=True)}" for k, v in b.items)
     raise TypeError(f"not a block: {b!r}")
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from forecast.outputs.render.document import H1, H2, Block, Figure, P, Section, Span, T, Table
+from forecast.outputs.render.document import H1, H2, Block, Figure, Fold, Items, P, Section, Span, T, Table
 from forecast.outputs.render.format import fmt, num, pct, s
-from forecast.outputs.render.sections.context import Ctx, sorted_responses
+from forecast.outputs.render.sections.context import Ctx, claim_names, sorted_responses
 
 COMPARATOR_LABELS = {
     "model": "Published model (as of the day before each episode)",
@@ -22,62 +22,109 @@ COMPARATOR_LABELS = {
 
 
 # ---------------------------------------------------------------------- the scenario report's section
+SENSITIVITY_WORDS = {  # arviz-stats' power-scaling diagnoses, as a reader of the brief would say them
+    "potential strong prior / weak likelihood": "rests on the article more than on the record",
+    "potential prior-data conflict": "the article and the record disagree",
+}
+Z_FLAG = 2.58  # Spiegelhalter's z beyond which the probabilities are called off (two-sided 1%)
+
+
+def _sentences(h: Mapping[str, Any], art: Any, ppc: list[str], loo: Mapping[str, Any]) -> list[list[Span]]:
+    """One plain sentence per check."""
+    out: list[list[Span]] = []
+    bt = h.get("backtest")
+    if isinstance(bt, Mapping):
+        m, a = bt.get("model") or {}, bt.get("base_rate") or {}
+        ml, al = num(m.get("log_score")), num(a.get("log_score"))
+        if ml is not None and al is not None:
+            better = "better" if ml < al else "no better"
+            out.append([Span("strong", "Tested on the past: "),
+                         T(f"predicting {s(bt.get('cells'))} recorded outcomes of {s(bt.get('episodes'))} past "
+                           f"episodes as the published model would have the day before each, it did {better} "
+                           "than the plain rule “what usually happened before”.")])
+    z = num(h.get("calibration_z"))
+    if z is not None:
+        ok = abs(z) <= Z_FLAG
+        out.append([Span("strong", "Calibration: "),
+                    T("in that test, its probabilities came true about as often as they said." if ok else
+                      "in that test, its probabilities came true more or less often than they said: read the "
+                      "numbers as rougher than they look.")])
+    if isinstance(art, Mapping) and art.get("sentence"):
+        out.append([Span("strong", "The article's claims: "), T(s(art.get("sentence")))])
+    out.append([Span("strong", "The record: "),
+                T("the model reproduces how often each response happened in the past" +
+                  (f", except for {', '.join(ppc)}." if ppc else "."))])
+    infl = list(loo.get("influential") or [])
+    out.append([Span("strong", "Single episodes: "),
+                T(f"{len(infl)} past episode(s) weigh heavily on the fit ({', '.join(infl)})." if infl else
+                  "no single past episode drives the fit.")])
+    flags = num(h.get("prior_flags"))
+    if flags:
+        out.append([Span("strong", "Where the article is silent: "),
+                    T(f"its claims alone imply confident numbers for {flags:.0f} action-response pairs they never "
+                      "speak about (the checks page lists them).")])
+    return out
+
+
 def summary(data: Mapping[str, Any], ctx: Ctx | None = None) -> list[Block]:
-    """The headline of the last ``forecast check`` (reports/checks/), this scenario's prior-sensitivity flag next
-    to each probability, and its track record."""
+    """The last ``forecast check`` (reports/checks/) in one plain sentence per check, its technical figures folded;
+    this scenario's sensitivity to the article next to each probability; its track record."""
     c = data.get("checks")
     out: list[Block] = [H2("How good are these probabilities?")]
     if not isinstance(c, Mapping):
         return out + [P(T("No model checks yet: run "), Span("code", "forecast check"),
                         T(" (back-test, calibration, predictive checks, prior sensitivity; reports/checks/)."))]
     h = c.get("headline") or {}
+    loo = h.get("loo") or {}
+    ppc = [ctx.labels.get(str(x), str(x)) if ctx else str(x) for x in h.get("ppc_flags") or []]
+    out.append(Items(_sentences(h, c.get("article"), ppc, loo)))
+    if c.get("track_record"):
+        out.append(P(Span("strong", "This scenario's track record: "), T(str(c["track_record"]))))
+    tech: list[Block] = []
     bt = h.get("backtest")
     if isinstance(bt, Mapping):
         m, a, b = bt.get("model") or {}, bt.get("base_rate") or {}, bt.get("base_rate_action") or {}
         half = bt.get("half") or {}
-        verdict = "beats" if num(m.get("log_score")) is not None and num(a.get("log_score")) is not None and \
-            m["log_score"] < a["log_score"] else "does not beat"
-        out.append(P(T(f"Back-test (each of {bt.get('cells')} coded cells of {bt.get('episodes')} episodes "
-                       "predicted by the model as published the day before it): the model's log score "
-                       f"{fmt(m.get('log_score'))} and Brier {fmt(m.get('brier'))} {verdict} the base rate "
-                       f"(log {fmt(a.get('log_score'))}, Brier {fmt(a.get('brier'))}); same action type's base "
-                       f"rate log {fmt(b.get('log_score'))}, Brier {fmt(b.get('brier'))}; 0.5 gives log "
-                       f"{fmt(half.get('log_score'))}, Brier {fmt(half.get('brier'))}. Calibration: "
-                       f"miscalibration {fmt(h.get('miscalibration'))}, "
-                       f"Spiegelhalter z {fmt(h.get('calibration_z'))}.")))
-    art = c.get("article")  # have the article's claims improved the forecasts since its date? (forecast check)
-    if isinstance(art, Mapping) and art.get("sentence"):
-        out.append(P(Span("strong", "The article's claims: "), T(s(art.get("sentence")))))
-    loo = h.get("loo") or {}
-    ppc_flags = ", ".join(h.get("ppc_flags") or []) or "no response"
+        tech.append(P(T(f"Back-test ({bt.get('cells')} coded cells of {bt.get('episodes')} episodes, each predicted "
+                        "by the model as published the day before it): log score "
+                        f"{fmt(m.get('log_score'))}, Brier {fmt(m.get('brier'))}; the base rate log "
+                        f"{fmt(a.get('log_score'))}, Brier {fmt(a.get('brier'))}; the same action type's base rate log "
+                        f"{fmt(b.get('log_score'))}, Brier {fmt(b.get('brier'))}; 0.5 log "
+                        f"{fmt(half.get('log_score'))}, Brier {fmt(half.get('brier'))} (lower is better). "
+                        f"Miscalibration {fmt(h.get('miscalibration'))}, Spiegelhalter z "
+                        f"{fmt(h.get('calibration_z'))} (off beyond "
+                        f"±{Z_FLAG}).")))
     vs = loo.get("vs_base_rate_action") or {}
     vs_txt = (f", {num(vs.get('elpd_diff')):+.1f} nats (SE {num(vs.get('se')):.1f}) over the same action type's "
               "base rate" if num(vs.get("elpd_diff")) is not None and num(vs.get("se")) is not None else "")
     z_txt = (f"; leave-one-episode-out calibration: Spiegelhalter z {fmt(h.get('loo_calibration_z'))}"
              if h.get("loo_calibration_z") is not None else "")
-    out.append(P(T(f"Predictive checks on the record flag: {ppc_flags}; "
-                   f"PSIS-LOO elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}{vs_txt}), influential episodes: "
-                   f"{', '.join(loo.get('influential') or []) or 'none'}{z_txt}; prior predictive flags: "
-                   f"{fmt(h.get('prior_flags'))}.")))
+    tech.append(P(T(f"Posterior predictive checks flag: {', '.join(h.get('ppc_flags') or []) or 'no response'}; "
+                    f"PSIS-LOO over episodes elpd {fmt(loo.get('elpd'))} (SE {fmt(loo.get('se'))}{vs_txt}), "
+                    f"influential episodes (Pareto k > 0.7): {', '.join(loo.get('influential') or []) or 'none'}"
+                    f"{z_txt}; prior predictive flags: {fmt(h.get('prior_flags'))}.")))
+    if data.get("checks_figure"):
+        tech.append(Figure("checks_reliability", "Back-test reliability diagram (from forecast check)"))
+    tech.append(P(Span("muted", f"From forecast check as of {s(c.get('as_of'))} (posterior "
+                                f"{s(c.get('inputs_hash'))}); every check: reports/{s(c.get('link'))}")))
+    out.append(Fold("The figures behind these sentences", tech))
     flags = c.get("flags") or {}
     tops = c.get("top_claims") or {}
+    names = claim_names(data)
     rows = []
     for r in sorted_responses(data):
         rid = str(r.get("response"))
         diag = str(flags.get(rid) or "")
-        top = ", ".join(str(t[0]) for t in (tops.get(rid) or [])[:3])
+        top = "; ".join(names.get(str(t[0]), str(t[0])) for t in (tops.get(rid) or [])[:3])
+        said = SENSITIVITY_WORDS.get(diag, diag.replace("potential ", ""))
         rows.append([[T(r.get("label"))], [T(pct(r.get("mean")))],
-                     [Span("badge", diag.replace("potential ", ""), "fail") if diag not in ("", "✓") else T("—")],
-                     [Span("ids", top, "muted")]])
+                     [Span("badge", said, "fail") if diag not in ("", "✓") else T("—")], [Span("muted", top)]])
     if rows:
-        out.append(Table(["Response", "Probability", "Prior sensitivity", "Claims it depends on most"], rows, "lrlw"))
-    if c.get("track_record"):
-        out.append(P(T(str(c["track_record"]))))
-    if data.get("checks_figure"):
-        out.append(Figure("checks_reliability", "Back-test reliability diagram (from forecast check)"))
-    out.append(P(Span("muted", f"From forecast check as of {s(c.get('as_of'))} "
-                               f"(posterior {s(c.get('inputs_hash'))}); "
-                               f"the full checks: reports/{s(c.get('link'))}")))
+        out.append(Fold("How much each response rests on the article's claims", [
+            P(T("Power-scaling the article's claims against the record and the polls: a flag means the number moves "
+                "with the claims more than with the evidence.")),
+            Table(["Response", "Probability", "Sensitivity to the article", "Claims it depends on most"], rows,
+                  "lrlw")]))
     return out
 
 

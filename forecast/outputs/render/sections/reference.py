@@ -49,27 +49,32 @@ def priors(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         origin = [T(c.get("origin"))]
         if num(c.get("strength")) not in (None, 1.0):
             origin += [Span("muted", f" (strength {fmt(c.get('strength'))})")]
-        rows.append([[Span("code", s(c.get("id")))], [T(c.get("constrains"))], [Span("quote", s(c.get("quote")))],
+        name = str(c.get("name") or "").replace("_", " ")
+        rows.append([[Span("strong", s(c.get("id"))), Span("br"), Span("muted", name)], [T(c.get("constrains"))],
+                     [Span("quote", s(c.get("quote")))],
                      [T(c.get("location")), Span("br"), *[Span("muted", x.text, x.arg) if x.kind == "text" else x
                                                           for x in linkify(c.get("source"))]],
                      dist, origin])
     return [H2("The article's claims, as priors"),
-            Table(["ID", "Constrains", "Quote (verbatim)", "Where", "Encoded as", "Origin"], rows, "llllll")]
+            P(T("Each claim is named by its id and a short name (“C28 hostile without consent”), here and wherever "
+                "the report names it.")),
+            Table(["Claim", "Constrains", "Quote (verbatim)", "Where", "Encoded as", "Origin"], rows, "llllll")]
 
 
 def precedents(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     rows = []
     for p in data.get("precedents", []):
         coded = p.get("coded") or {}
-        yes = [str(k) for k, v in coded.items() if num(v) == 1]
-        no = [str(k) for k, v in coded.items() if num(v) == 0]
+        yes = [ctx.labels.get(str(k), str(k)) for k, v in coded.items() if num(v) == 1]
+        no = [ctx.labels.get(str(k), str(k)) for k, v in coded.items() if num(v) == 0]
         cc: Cell = []
         if yes:
-            cc += [Span("strong", "yes: "), Span("ids", ", ".join(yes))]
+            cc += [Span("strong", "happened: "), T("; ".join(yes))]
         if no:
-            cc += ([Span("br")] if yes else []) + [Span("strong", "no: "), Span("ids", ", ".join(no), "muted")]
+            cc += ([Span("br")] if yes else []) + [Span("strong", "did not: "), Span("muted", "; ".join(no))]
+        attrs = ", ".join(f"{str(k).replace('_', ' ')} {fmt(v)}" for k, v in (p.get("attributes") or {}).items())
         rows.append([[Span("code", s(p.get("id")))], [T(p.get("date"))], [T(p.get("title"))],
-                     [Span("ids", s(p.get("action_type")))], [Span("ids", fmt(p.get("attributes") or {}), "muted")],
+                     [T(ctx.action(p.get("action_type")))], [Span("muted", attrs)],
                      cc or [T("—")], sources_cell(p.get("sources")), [T(p.get("verified"))]])
     return [H2("Precedents and evidence used"),
             Table(["ID", "Date", "Event", "Action type", "Attributes", "Coded responses", "Sources", "Verified"],
@@ -124,7 +129,11 @@ def provenance(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     restated = "; ".join(f"{s(r.get('claim'))} restates {fmt(list(r.get('restates') or []))}: kept the "
                          f"{s(r.get('kept'))}, left out {s(r.get('left_out'))}"
                          for r in (src.get("restated") or []) if isinstance(r, Mapping))
-    return [Fields("Provenance", [
+    prof = data.get("profile") or {}
+    return [H2("Provenance: how this report was made"), Fields("", [
+        ("Scenario", [Span("code", s(data.get("scenario"))), T(f" {s(data.get('description') or '')}")]),
+        ("US action", [T(data.get("action"))] + ([Span("muted", " (profile: " + ", ".join(
+            f"{str(k).replace('_', ' ')} {fmt(v)}" for k, v in prof.items()) + ")")] if prof else [])),
         ("Command", [Span("code", s(data.get("command")))]),
         ("Inputs hash", [Span("code", s(data.get("inputs_hash")))]), ("Seed", [T(data.get("seed"))]),
         ("Sampler", [T(fmt(data.get("sampler") or {}) or "—")]),
