@@ -525,10 +525,16 @@ class Publication:
     def __enter__(self) -> Publication:
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, kind, exc, tb) -> bool:
         if not self.committed:
             self.abort()
+            if isinstance(exc, InputError | WriteError) and not self._pending and "nothing was published" not in \
+                    str(exc):  # refused while staging: the message says that nothing was published
+                raise _nothing_published(exc, self._nothing()) from None
         return False
+
+    def _nothing(self) -> str:
+        return f"nothing was published ({self.what}, the history and the pages stay as they were)"
 
     def _tmp(self, final: Path, kind: str = "tmp") -> Path:
         return final.parent / f".{final.name}.{kind}-{self.id}"
@@ -675,7 +681,7 @@ class Publication:
         (the stop message of a run interrupted after this names it). Raises, with everything as it was, when a
         target is refused or a step fails."""
         raise_if_interrupted()  # a signal recorded while staging: publish nothing
-        nothing = f"nothing was published ({self.what}, the history and the pages stay as they were)"
+        nothing = self._nothing()
         with _folder_lock(self.root):
             with deferred_signals():
                 try:

@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
-            "update", "words"}
+            "update", "words", "publish"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
