@@ -202,3 +202,84 @@ def test_a_day_whose_rows_are_missing_is_repaired_not_skipped(fake, capsys):
     assert "history rows were missing" in read_runs(reports)[-1]["reason"]
     code, err = run(fake, "scheduled", capsys=capsys)  # nothing missing now: nothing added
     assert code == 0 and rows(reports) == 6 * ROWS and read_runs(reports)[-1]["status"] == "unchanged"
+
+
+# ---------------------------------------------------------------------- SIGTERM at many points of forecast scheduled
+DRIVER = ("import sys; from tests import publish_fakes; publish_fakes.install(); "
+          "from forecast.cli.main import main; main(sys.argv[1:])")
+ROOT = Path(__file__).resolve().parents[1]
+OLD, NEW = "0a0a0a0a0a0a0a0a", "0b0b0b0b0b0b0b0b"
+
+
+def _visible(reports: Path) -> str:
+    """'old' or 'new' when one publication is fully visible (every scenario's report under latest, its history
+    rows, nothing half done), else what is torn."""
+    hashes = {json.loads(p.read_text())["inputs_hash"] for p in (reports / "latest").glob("*/forecast.json")}
+    hist = read_history(reports / "history.csv")
+    by_hash = hist.groupby("inputs_hash").size().to_dict() if len(hist) else {}
+    if hashes == {OLD} and by_hash == {OLD: 6 * ROWS}:
+        return "old"
+    if hashes == {NEW} and by_hash == {OLD: 6 * ROWS, NEW: 6 * ROWS}:
+        return "new"
+    return f"torn: reports {sorted(hashes)}, history rows {by_hash}"
+
+
+def _scheduled(reports: Path, cache: Path, **env: str):
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-c", DRIVER, "scheduled", f"paths.reports={reports}",
+                             f"paths.cache={cache}"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "FAKE_MARK": "1", **env})
+
+
+# signal after the k-th folder has started, plus a pause: inside each folder's writing, and around the commit
+POINTS = [(1, 0.0), (2, 0.1), (3, 0.0), (4, 0.2), (5, 0.0), (6, 0.0), (6, 0.25), (6, 0.32), (6, 0.4)]
+
+
+def test_sigterm_at_many_points_of_a_scheduled_run_always_stops_it_with_143_and_a_whole_state(fake, capsys,
+                                                                                                monkeypatch):
+    """Before: SIGTERM while `forecast scheduled` wrote its reports was sometimes swallowed (raised inside a weak
+    reference callback: 'Exception ignored in ... WeakSet' and exit 0), and otherwise left the day's folder in
+    place without its history rows. Now every signal ends the run with 143, afterwards either the previous
+    publication or the new one is fully visible, and a run without a signal publishes the day once."""
+    import time
+
+    monkeypatch.setenv("FAKE_HASH", OLD)
+    assert run(fake, "scheduled", capsys=capsys)[0] == 0  # the previous publication
+    template = fake / "template"
+    shutil.copytree(fake / "reports", template / "reports", symlinks=True)
+    shutil.copytree(fake / "cache", template / "cache", symlinks=True)
+    seen = []
+    for i, (k, pause) in enumerate(POINTS):
+        base = fake / f"point{i}"
+        shutil.copytree(template, base, symlinks=True)
+        proc = _scheduled(base / "reports", base / "cache", FAKE_HASH=NEW, FAKE_DELAY="0.06")
+        started = 0
+        lines = []
+        while started < k:
+            line = proc.stderr.readline()
+            assert line, f"the run ended before folder {k}: {''.join(lines)}"
+            lines.append(line)
+            started += line.startswith("fake: writing ")
+        time.sleep(pause)
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.stderr.read()
+        code = proc.wait(60)
+        err = "".join(lines) + rest
+        assert "Exception ignored" not in err and "Traceback" not in err, err
+        outcome = _visible(base / "reports")
+        assert outcome in ("old", "new"), (k, pause, outcome, err)
+        if code == -signal.SIGTERM:  # it came as the interpreter exited, after the run: the default action, 143
+            assert outcome == "new" and "scheduled run finished" in err, (k, pause, err)
+        else:
+            assert code == 143, (k, pause, code, err)
+            last = err.strip().splitlines()[-1]
+            assert "interrupted (SIGTERM)" in last and ("nothing was published" in last) == (outcome == "old"), last
+        assert not list((base / "reports").glob(".*")), "staging or a journal left behind"
+        seen.append(outcome)
+        if i in (0, len(POINTS) - 1):  # the next run without a signal publishes the day, once
+            proc = _scheduled(base / "reports", base / "cache", FAKE_HASH=NEW)
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0 and _visible(base / "reports") == "new", err
+    assert "old" in seen, seen
