@@ -41,7 +41,7 @@ from forecast.outputs import news
 from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, load_written
 from forecast.outputs.history import append_history, check_history, history_path, published_at
 from forecast.outputs.published import last_published
-from forecast.outputs.runs import RUNS, record_run, write_index
+from forecast.outputs.runs import RUNS, record_run
 from forecast.usecases.reports import write_report
 
 log = logging.getLogger("forecast.scheduled")
@@ -139,7 +139,7 @@ def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> 
     try:
         _clean_stale(reports)
         baseline = news.snapshot(reports)  # the published numbers this run is compared with, read before it writes
-        return _publish(cfg, overrides, reports, paths["cache"], run)
+        return _publish(cfg, overrides, reports, paths["cache"], run, (baseline, alerts))
     except ForecastError as e:
         run.update(status="invalid input" if isinstance(e, InputError) else "error", reason=str(e)[:300])
         log.error("%s", e, extra={"file_only": True})
@@ -158,17 +158,19 @@ def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> 
         try:
             _alert(reports, run, baseline, alerts)
             with deferred_signals():  # a second Ctrl-C must not cut the record of the first
-                if run.pop("_recorded", False):  # published with its record: the pages show the alerts' digest
-                    write_index(reports)
-                else:
-                    record_run(reports, run, paths["cache"] / "locks" / "runs.lock")
+                if not run.get("_recorded"):  # else published with the run, its pages and its alerts' digest
+                    record_run(reports, {k: v for k, v in run.items() if not k.startswith("_")},
+                               paths["cache"] / "locks" / "runs.lock")
         except (ForecastError, OSError) as e:  # the run's own outcome is the error to report
             warn(f"the run could not be recorded in {reports / RUNS}: {e}")
         finally:
+            for k in [k for k in run if k.startswith("_")]:  # what the run kept for itself, not its record
+                del run[k]
             lock.release()
 
 
-def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: dict[str, Any]) -> ScheduledRun:
+def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: dict[str, Any],
+             news_of: tuple | None = None) -> ScheduledRun:
     """The run's work under the lock: fit, then the dated folder, ``latest`` and the history (``run`` is filled
     as it goes: what is recorded when it fails)."""
     today = dt.date.today()
@@ -197,7 +199,7 @@ def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: 
             if missing:  # the day's folder is in place without its history rows: this run publishes them
                 run["reason"] = (f"{target.name} already holds this inputs hash; its history rows were missing "
                                  f"({', '.join(w.scenario for w in missing)}): added")
-            _commit(reports, cache, target, missing, run, swap=True)
+            _commit(reports, cache, target, missing, run, swap=True, news_of=news_of)
         log.info(run["reason"])
         return ScheduledRun(run)
     on = _config.compare_with(cfg)  # what moved: against each scenario's last published brief
@@ -221,7 +223,8 @@ def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: 
             run.update(status="diagnostics failed", reason=f"untrustworthy: {', '.join(bad)}")
         else:
             run.update(status="ok", reason=f"{len(names)} reports written")
-        _commit(reports, cache, target, written, run, swap=True, pub=pub)
+        _commit(reports, cache, target, written, run, swap=True, pub=pub, news_of=news_of,
+                current={w.scenario: w.data for w in written})
     if bad:
         log.warning("diagnostics failed for %s: reports written and marked untrustworthy", ", ".join(bad))
     else:
@@ -230,15 +233,24 @@ def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: 
 
 
 def _commit(reports: Path, cache: Path, target: Path, rows: list[WrittenReport], run: dict[str, Any], *,
-            swap: bool, pub: Publication | None = None) -> None:
-    """Stage ``latest`` (pointing at ``target``), the history rows of ``rows`` and the run's record with its pages
-    in ``pub`` (a new publication when None), then commit: all of it is visible, or none."""
+            swap: bool, pub: Publication | None = None, news_of: tuple | None = None,
+            current: dict[str, dict] | None = None) -> None:
+    """Stage ``latest`` (pointing at ``target``), the history rows of ``rows``, the alerts, feed and digest
+    (``news_of``: the baseline and the alert settings; ``current``: the run's reports) and the run's record with
+    its pages in ``pub`` (a new publication when None), then commit: all of it is visible, or none. The alerts are
+    delivered after the commit (``_alert``)."""
     own = pub is None
     pub = pub or Publication(reports, f"the scheduled run {target.name}")
     try:
         if swap:
             pub.link(reports / "latest", target.name)
         append_history(reports, cache, rows, pub=pub)
+        if news_of is not None:
+            baseline, settings = news_of
+            prepared = news.prepare(reports, run, baseline, settings, current)
+            news.stage(pub, reports, prepared, settings)
+            run["alerts"] = len(prepared["fresh"])
+            run["_prepared"] = prepared
         run["finished"] = _now()
         record_run(reports, {k: v for k, v in run.items() if not k.startswith("_")}, pub=pub)
         pub.commit(f"{target.name} (its reports, their history rows, latest, the runs page and the landing page)")
@@ -251,7 +263,8 @@ def _commit(reports: Path, cache: Path, target: Path, rows: list[WrittenReport],
 def _alert(reports: Path, run: dict[str, Any], baseline, settings) -> None:
     """Alerts, feed, digest and deliveries for this run; whatever goes wrong here never fails the run."""
     try:
-        out = news.publish(reports, run, baseline, settings)
+        prepared = run.get("_prepared") if run.get("_recorded") else None  # published with the run: deliver only
+        out = news.publish(reports, run, baseline, settings, prepared=prepared)
         run["alerts"] = len(out["new"])
     except Exception as e:  # noqa: BLE001 - the reports are published; the alerts are secondary
         log.error("alerts: %s: %s (the run's outcome is unchanged)\n%s", type(e).__name__, e, traceback.format_exc(),
