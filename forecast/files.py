@@ -34,7 +34,16 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from forecast.errors import ForecastError, InputError, WriteError, printable, raise_if_interrupted
+from forecast.errors import (
+    ForecastError,
+    InputError,
+    WriteError,
+    hold_signals,
+    printable,
+    raise_if_interrupted,
+    signals_held,
+    signals_received,
+)
 
 log = logging.getLogger("forecast.files")
 
@@ -91,15 +100,20 @@ def io_errors(path: Path | str):
 def deferred_signals():
     """Hold SIGINT/SIGTERM/SIGHUP back for system calls that must not be separated (two renames, a commit)."""
     sigs = {signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])}
+    before = len(signals_received())
+    hold_signals(True)  # the handler records, not raises (another thread may take a signal the main one blocks)
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
     except (AttributeError, OSError, ValueError):  # pragma: no cover - not on Linux
-        yield
-        return
+        old = None
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        if old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a blocked signal's handler runs here: it records
+        hold_signals(False)
+    if not signals_held() and len(signals_received()) > before:  # a signal arrived while held: it stops now
+        raise_if_interrupted()
 
 
 # ---------------------------------------------------------------------- where a write may go
@@ -709,8 +723,9 @@ class Publication:
                     raise _nothing_published(e, nothing) from None
                 self._apply_all(nothing)
                 self.committed = True
-        _cleanup(self.root, self.steps)
-        _PUBLISHED.append(summary or self.what)
+                _PUBLISHED.append(summary or self.what)  # before a signal held back is let through
+                with contextlib.suppress(OSError):
+                    _cleanup(self.root, self.steps)
 
     def _apply_all(self, nothing: str) -> None:
         """The steps of the decided publication; on an error, rolled back (or left to the next run)."""

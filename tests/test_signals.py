@@ -159,3 +159,19 @@ def test_a_swallowed_signal_still_ends_the_command_with_its_status(monkeypatch, 
     err = capsys.readouterr().err
     assert err.strip().splitlines()[-1].startswith("forecast: interrupted (SIGTERM): nothing was published"), err
     clear_signals()
+
+
+def test_a_signal_while_a_commit_holds_signals_back_is_recorded_and_raised_when_the_commit_ends(handlers):
+    """Another thread (a BLAS or I/O pool) may take a SIGTERM the main thread blocks during a commit, and Python
+    then runs the handler in the main thread inside the commit: it raised there, between two renames (a scheduled
+    run left `.index.html.old-*` behind). Now the handler only records while a commit holds signals back, and the
+    commit raises it when it ends."""
+    from forecast.files import deferred_signals
+
+    steps = []
+    with pytest.raises(Interrupted) as e:
+        with deferred_signals():
+            climain._on_signal(signal.SIGTERM, sys._getframe())  # what Python does when the signal comes
+            steps.append("second rename")
+    assert steps == ["second rename"] and e.value.exit_code == 143
+    clear_signals()

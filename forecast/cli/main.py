@@ -49,6 +49,7 @@ from forecast.errors import (
     clear_signals,
     note_signal,
     printable,
+    signals_held,
     signals_received,
 )
 
@@ -312,9 +313,11 @@ def _swallowing(frame) -> bool:
 def _on_signal(signum, frame) -> None:
     """Record the signal (nutpie and PyMC catch the KeyboardInterrupt and return partial draws: the record is
     checked after sampling, at every commit point and before exit), then raise ``Interrupted`` unless the
-    interrupted code would swallow it; then the next check raises it."""
+    interrupted code would swallow it or holds signals back (a commit: ``forecast.files.deferred_signals``, which
+    raises it at its end; another thread may take the signal while the main thread blocks it, and Python then
+    runs this handler in the main thread all the same); then the next check raises it."""
     note_signal(signum)
-    if not _swallowing(frame):
+    if not _swallowing(frame) and not signals_held():
         raise Interrupted(signum)
 
 
@@ -353,7 +356,7 @@ def _install_signals() -> dict:
 
 def interrupted_line(sig: str) -> str:
     """The stop message: what this run published before the signal, or that it published nothing."""
-    from forecast.files import published_so_far
+    from forecast.api import published_so_far
 
     done = published_so_far()
     if done:
@@ -377,7 +380,7 @@ class _Output:
         except BrokenPipeError:
             raise
         except OSError as e:
-            from forecast.files import write_error
+            from forecast.api import write_error
 
             _quiet_broken_pipe()  # what is still buffered must not fail again when the interpreter exits
             raise write_error("standard output", e, "nothing else was changed") from None
@@ -439,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _ensure_std_streams()
     old_handlers = _install_signals()
-    from forecast.files import clear_published
+    from forecast.api import clear_published
 
     clear_published()
     try:
