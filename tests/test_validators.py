@@ -137,6 +137,17 @@ def test_two_adds_of_one_id_at_the_same_moment_are_refused_like_one_after_the_ot
         == 1
 
 
+def test_an_editors_lock_file_among_judgements_is_named_as_one(tmp_path, capsys):
+    """Before: `judgement check` with Emacs's lock file `.#J-x.yaml` (a dangling link) beside an analyst's
+    judgements said "file not found; create it or point the config at the right file"."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data)
+    (data / "judgements" / "example-hawk" / ".#J-lock.yaml").symlink_to("someone@host.4242:1700000000")
+    code, err = run(["judgement", "check", "--data-dir", str(data)], capsys)
+    line = one_line(err)
+    assert code == 2 and ".#J-lock.yaml: an editor's lock" in line and "create it" not in line, line
+
+
 JUDGEMENT = ["--author", "V. Analyst", "--date-made", "2026-03-02", "--rationale", "why", "--source",
              "https://example.org", "--kind", "cell", "--actions", "one_time_raid", "--response",
              "expel_agents", "--lower", "0.1", "--upper", "0.3"]

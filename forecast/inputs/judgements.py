@@ -195,6 +195,9 @@ def _parse_folder(folder: Path, analyst: str, ont, article: list[Claim], today: 
     out: list[Judgement] = []
     seen: dict[str, Path] = {}
     for path in sorted(folder.glob("*.yaml")):
+        if path.name.startswith("."):  # Emacs's lock file (a dangling link) or another hidden copy: named, not read
+            raise InputError(display(path), "an editor's lock, swap or hidden copy, not a judgement",
+                             "close the editor or delete the file (the judgement itself is <id>.yaml)")
         j = parse_judgement(read_yaml(path), analyst, ont, article, today, display(path), path)
         if path.stem != j.id:
             raise InputError(f"{display(path)}, key 'id'", f"id {j.id!r} does not match the file name",
