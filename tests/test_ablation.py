@@ -49,7 +49,7 @@ def test_sum_to_zero_poll_effects_sum_to_zero_in_the_graph(default_inputs):
     zero = forecast.build_model(_inputs("model.poll_effects=sum_to_zero"))
     h_free = pm.draw(free["house"], draws=200, random_seed=1)
     h_zero = pm.draw(zero["house"], draws=200, random_seed=1)
-    assert h_zero.shape == h_free.shape == (200, 2)
+    assert h_zero.shape == h_free.shape == (200, 3)
     assert np.abs(h_zero.sum(axis=1)).max() < 1e-9
     assert np.abs(h_free.sum(axis=1)).mean() > 0.3
     assert "pollster_logit" in free.named_vars and "pollster_logit" not in zero.named_vars
@@ -69,7 +69,8 @@ def test_reference_episode_opinion_takes_the_opinion_out_of_the_record(default_i
         point[f"{KAPPA}_log__"] = point[f"{KAPPA}_log__"] + np.log(2.0)
         return abs(float(logp(point)) - lo)
 
-    assert history_change(default_inputs, past=True) > 1e-3
+    assert history_change(_inputs("model.era_opinion=free"), past=True) > 1e-3
+    assert history_change(default_inputs, past=False) > 1e-3  # the episodes inside the poll window
     assert history_change(_inputs("model.episode_opinion=reference"), past=False) == 0.0
 
 
@@ -156,17 +157,18 @@ def test_a_psis_update_follows_the_ablation_switches(default_inputs):
 def test_the_consent_cells_restate_the_consent_attribute(default_inputs):
     """The finding behind model.attribute_cells: in every coded episode the response marked coded_from (consent
     to the US action) is 1 exactly when the episode's consent attribute is not its baseline (none). With
-    attribute_cells=leave_out those cells leave the record, and nothing else does."""
-    ont = default_inputs.ontology
+    attribute_cells=leave_out (the default) those cells leave the record, and nothing else does."""
+    observed = _inputs("model.attribute_cells=observe")
+    ont = observed.ontology
     coded = {r: a for r, a in ont.responses["coded_from"].items() if a}
     assert coded
-    out, table = default_inputs.episodes.outcomes, default_inputs.episodes.table
+    out, table = observed.episodes.outcomes, observed.episodes.table
     for r, attr in coded.items():
         seen = out[r].dropna()
         assert len(seen) >= 20
         assert ((table.loc[seen.index, attr] != ont.attributes[attr]["baseline"]).astype(float) == seen).all()
-    left = _inputs("model.attribute_cells=leave_out")
+    left = default_inputs  # model.attribute_cells=leave_out, the default
     assert left.episodes.outcomes[list(coded)].isna().all().all()
     assert len(left.provenance["attribute_cells_left_out"]) == sum(out[r].notna().sum() for r in coded)
-    assert len(design(left).obs_y) == len(design(default_inputs).obs_y) - len(left.provenance[
+    assert len(design(left).obs_y) == len(design(observed).obs_y) - len(left.provenance[
         "attribute_cells_left_out"])

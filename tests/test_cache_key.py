@@ -108,6 +108,8 @@ def _changes(ont: Ontology):
                 s["baseline"] = next(lv for lv in s["levels"] if lv != s["baseline"])
             elif key == "description":
                 s["description"] = s["description"] + " (reworded)"
+            elif key == "opinion_levels":  # the levels the polled opinion is about
+                s["opinion_levels"] = [lv for lv in s["levels"] if lv not in s["opinion_levels"]][:1]
             else:  # numeric: min, max, center, scale
                 s[key] = s[key] * 2 + 1 if key != "min" else s[key] - 1
             yield "attribute", key, {"attributes": attrs}
@@ -202,12 +204,12 @@ def test_escalation_rank_changes_the_hash_end_to_end(data_copy, session_cache):
 
 
 def test_coded_from_changes_the_hash_only_where_the_model_reads_it(data_copy, session_cache):
-    """``coded_from`` reaches the model through the record: with ``model.attribute_cells=leave_out`` its cells
-    leave the outcomes (a new hash); with the default (``observe``) the model never reads it (the same hash)."""
-    leave = "model.attribute_cells=leave_out"
-    before_obs, before_leave = _load(data_copy, session_cache), _load(data_copy, session_cache, leave)
+    """``coded_from`` reaches the model through the record: with the default ``model.attribute_cells=leave_out``
+    its cells leave the outcomes (a new hash); with ``observe`` the model never reads it (the same hash)."""
+    observe = "model.attribute_cells=observe"
+    before_obs, before_leave = _load(data_copy, session_cache, observe), _load(data_copy, session_cache)
     target = next(r for r, v in before_obs.ontology.responses["coded_from"].items() if v)
     _edit_csv(data_copy / "ontology" / "responses.csv", target, "coded_from", "")
-    after_obs, after_leave = _load(data_copy, session_cache), _load(data_copy, session_cache, leave)
+    after_obs, after_leave = _load(data_copy, session_cache, observe), _load(data_copy, session_cache)
     assert inputs_hash(after_obs, SAMPLER, SEED) == inputs_hash(before_obs, SAMPLER, SEED)
     assert inputs_hash(after_leave, SAMPLER, SEED) != inputs_hash(before_leave, SAMPLER, SEED)

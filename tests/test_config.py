@@ -86,8 +86,9 @@ def test_as_of_filters_precedents_polls_and_evidence():
     late = forecast.load_inputs(forecast.compose(["as_of=2026-11-01"]))
     assert "E-2026-02-elfinanciero-poll" not in early.evidence_ids
     assert "E-2026-02-elfinanciero-poll" in late.evidence_ids
-    assert len(early.polls[early.polls["use"] == "likelihood"]) == 0
-    assert len(late.polls[late.polls["use"] == "likelihood"]) == 2
+    # on the article's day its 80% is the one poll known (ARTICLE-80); by November the two polls of January too
+    assert list(early.polls[early.polls["use"] == "likelihood"].index) == ["ARTICLE-80"]
+    assert len(late.polls[late.polls["use"] == "likelihood"]) == 3
     old = forecast.load_inputs(forecast.compose(["as_of=2000-01-01"]))
     assert max(old.episodes.table["date"]).isoformat() <= "2000-01-01"
     assert len(old.episodes.table) == 9

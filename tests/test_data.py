@@ -87,12 +87,12 @@ def test_executed_implies_its_threat(data_copy):
          r"did you mean 'economic_coercion'\? use one of"),
         ("ontology/actions.csv", "5,none,true,military,one_time,false,A1", "5,maybe,true,military,one_time,false,A1",
          r"actions.csv, row 2 \(id air_strikes\), column 'consent': unknown consent level 'maybe'; use one of"),
-        # domains are data (any id), but a stance is one of the model's two signs
+        # domains are data (any id), but a stance is one of the model's three signs
         ("ontology/responses.csv", "armed_resistance,Armed resistance by Mexican forces,military,retaliatory,",
-         "armed_resistance,Armed resistance by Mexican forces,military,neutral,",
-         r"responses.csv, row 13 \(id armed_resistance\), column 'stance': unknown stance 'neutral'"),
+         "armed_resistance,Armed resistance by Mexican forces,military,hostile,",
+         r"responses.csv, row 13 \(id armed_resistance\), column 'stance': unknown stance 'hostile'"),
         # probability outside [0, 1]
-        ("polls.csv", ",0.80,prior_only,", ",1.3,prior_only,",
+        ("polls.csv", ",435,0.80,likelihood,", ",435,1.3,likelihood,",
          r"polls.csv, row 2 \(id ARTICLE-80\), column 'share_opposed': 1.3 is outside \[0, 1\]; write a probability"),
         # malformed date
         ("precedents.csv", "P05,1990-04-02,", "P05,02/04/1990,",

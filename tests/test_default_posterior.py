@@ -1,4 +1,4 @@
-"""The fitted default posterior: converged, and it respects the article's orderings."""
+"""The fitted default posterior: converged, and it respects what the article says."""
 
 from __future__ import annotations
 
@@ -26,12 +26,15 @@ def _means(default_fit, inputs, scenarios):
     return pred["p"].mean(("chain", "draw")).to_pandas(), pred["p_composite"].mean(("chain", "draw")).to_pandas()
 
 
-def test_military_response_rises_with_persistence_and_ground_troops(default_fit, inputs):
+def test_military_response_rises_with_persistence(default_fit, inputs):
+    """What the article says (C29, C30): a one-time raid may not trigger a military response, repeated raids or a
+    sustained presence would. (It says nothing of air strikes, and groups repeated raids with a presence: the
+    ordering claim that added those steps restated C29/C30 and is gone.)"""
     ont = inputs.ontology
-    ladder = ["air_strikes", "one_time_raid", "repeated_raids", "sustained_presence"]
-    p, _ = _means(default_fit, inputs, {a: {"action": a, "profile": ont.profile(a)} for a in ladder})
+    acts = ["one_time_raid", "repeated_raids", "sustained_presence"]
+    p, _ = _means(default_fit, inputs, {a: {"action": a, "profile": ont.profile(a)} for a in acts})
     armed = p["armed_resistance"]
-    assert list(armed.sort_values().index) == ladder, armed
+    assert armed["one_time_raid"] < min(armed["repeated_raids"], armed["sustained_presence"]), armed
 
 
 @pytest.mark.parametrize("action", ["one_time_raid", "repeated_raids", "sustained_presence", "air_strikes"])

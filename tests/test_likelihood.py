@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pytest
 import xarray as xr
 
 from forecast.model.build import build_model, chain_index, observed_cells
@@ -29,15 +30,17 @@ def _random_point(inputs, seed=3):
     rng = np.random.default_rng(seed)
     ip = model.initial_point()
     point = {k: rng.normal(0, 0.7, size=np.shape(v)) for k, v in ip.items()}
-    names = ["alpha", "beta", "delta", "loading", "public_opposition", "opinion_effect", "public_opposition_past"]
+    names = [n for n in ("alpha", "beta", "delta", "loading", "public_opposition", "opinion_effect",
+                         "public_opposition_past") if n in model.named_vars]  # an era opinion only when free
     outs = model.replace_rvs_by_values([model[n] for n in names])  # else compile_fn would draw the RVs
     fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
     params = dict(zip(names, fn(point), strict=True))
     return model, point, params
 
 
-def test_cell_logp_matches_the_pymc_model():
-    inputs = simulate_inputs(n_episodes=25, seed=11)
+@pytest.mark.parametrize("era", ["reference", "free"])
+def test_cell_logp_matches_the_pymc_model(era):
+    inputs = simulate_inputs(n_episodes=25, seed=11, hyper={"era_opinion": era})
     out = inputs.episodes.outcomes
     out.iloc[:6, out.columns.get_loc("r1")] = np.nan  # threat uncoded: its executed cell is a chain marginal
     # responses that move with public opinion; half the episodes in the poll window, half before it (era opinion)

@@ -27,7 +27,8 @@ def test_dims_follow_the_ontology(inputs):
     n_a, n_r, n_k = len(ont.action_ids), len(ont.response_ids), len(ont.covariate_names)
     assert shapes == {ALPHA: (n_r,), BETA: (n_k, n_r), DELTA: (n_a, n_r), LOADING: (n_r,), P: (n_a, n_r)}
     observed = {rv.name for rv in model.observed_RVs}
-    assert {OBS_HIST, OBS_CLAIM, OBS_ORDER, OBS_POLL} <= observed
+    assert {OBS_HIST, OBS_CLAIM, OBS_POLL} <= observed
+    assert OBS_ORDER not in observed  # the article's orderings restated its levels (each sentence once)
     # every non-missing precedent cell (minus executed cells whose threat is coded 0) is observed
     n_cells = int(inputs.episodes.outcomes.notna().to_numpy().sum())
     assert 0.9 * n_cells <= len(model.coords["obs"]) <= n_cells

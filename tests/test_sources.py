@@ -30,7 +30,8 @@ def _claim_curvature(actions: list[str]) -> float:
     claim = parse_claim("c", {"quote": "synthetic", "constrains": {"kind": "cell", "actions": actions,
                                                                    "response": "r3"},
                               "elicit": {"family": "Beta", "alpha": 4, "beta": 6}}, ont, "synthetic")
-    inputs = dataclasses.replace(base, claims=[*base.claims, claim])
+    # at full weight (the learned weight scales every claim's precision alike: tests/test_model24.py)
+    inputs = dataclasses.replace(base, claims=[*base.claims, claim], hyper={**base.hyper, "claim_weight": "fixed"})
     model = forecast.build_model(inputs)
     logp = model.compile_logp(vars=[model[OBS_CLAIM]])
     point = model.initial_point()
@@ -62,21 +63,27 @@ def test_listing_a_claim_under_more_action_types_does_not_sharpen_its_cells():
 
 # ---------------------------------------------------------------------- 2: one model for past and present
 def test_the_record_is_generated_at_the_opinion_of_its_time():
-    """The precedents' likelihood moves with the opinion effect when the era's opinion differs from the
-    article's reference: the opinion effect is then estimated from the record too. With the record fitted
-    at the reference opinion (the old model) the history term does not depend on kappa at all (change 0);
-    here it changes by well over 1e-3 nats when kappa doubles."""
-    inputs = forecast.load_inputs(forecast.compose([]), TODAY)
-    d = design(inputs)
-    assert d.ep_recent.any() and (~d.ep_recent).any()  # both eras present in today's record
-    model = forecast.build_model(inputs)
-    assert THETA_PAST in model.named_vars
-    logp = model.compile_logp(vars=[model[OBS_HIST]])
-    point = model.initial_point()
-    point["z_opinion_past"] = np.asarray(1.0)  # the past one sd above the reference opinion
-    lo = float(logp(point))
-    point[f"{KAPPA}_log__"] = point[f"{KAPPA}_log__"] + np.log(2.0)
-    assert abs(float(logp(point)) - lo) > 1e-3
+    """The precedents' likelihood moves with the opinion effect where an episode's opinion differs from the
+    article's reference: inside the poll window (the polled opinion). Episodes before it sit at the reference
+    (no poll measures their time: tests/test_model24.py); with model.era_opinion=free (the model before) they sit
+    at a free era opinion and move too. With the record fitted at the reference opinion (the model before
+    that) the history term does not depend on kappa at all (change 0); here it changes by well over 1e-3 nats
+    when kappa doubles."""
+    def change(inputs, past: bool) -> float:
+        d = design(inputs)
+        assert d.ep_recent.any() and (~d.ep_recent).any()  # both eras present in today's record
+        model = forecast.build_model(inputs)
+        assert (THETA_PAST in model.named_vars) == past
+        logp = model.compile_logp(vars=[model[OBS_HIST]])
+        point = model.initial_point()
+        if past:
+            point["z_opinion_past"] = np.asarray(1.0)  # the past one sd above the reference opinion
+        lo = float(logp(point))
+        point[f"{KAPPA}_log__"] = point[f"{KAPPA}_log__"] + np.log(2.0)
+        return abs(float(logp(point)) - lo)
+
+    assert change(forecast.load_inputs(forecast.compose([]), TODAY), past=False) > 1e-3
+    assert change(forecast.load_inputs(forecast.compose(["model.era_opinion=free"]), TODAY), past=True) > 1e-3
 
 
 # ---------------------------------------------------------------------- 4: dates and restatements
@@ -99,9 +106,8 @@ def test_an_as_of_before_the_article_uses_no_claim_unless_asked():
 
 def test_a_restated_source_is_counted_once_and_the_kept_one_is_recorded():
     """Today: P15's threat and legal-limit cells leave the record (C33, C35 kept), the command-centres
-    signal leaves (C48 kept), the refusals C05 summarises leave, C15 is unused while the El Financiero
-    poll it cites is in (before that poll
-    was known, 2026-02-01, C15 is the opinion's prior). Old behaviour: every one of them counted twice."""
+    signal leaves (C48 kept), the refusals C05 summarises leave, C15 is unused while the poll it reports (the
+    article's 80%, ARTICLE-80, from the article's day) is in. Old behaviour: every one of them counted twice."""
     now = forecast.load_inputs(forecast.compose([]), TODAY)
     out = now.episodes.outcomes
     assert np.isnan(out.at["P15", "threat_expel_agents"]) and np.isnan(out.at["P15", "legal_restrict_foreign_agents"])
@@ -109,13 +115,14 @@ def test_a_restated_source_is_counted_once_and_the_kept_one_is_recorded():
     assert np.isnan(out.at["P22", "diplomatic_protest"])  # summarised by C05, which is kept
     assert "E-2026-01-command-centres-offer" not in {s.id for s in now.signals}
     c15 = next(c for c in now.claims if c.id == "C15")
-    assert c15.unused and "E-2026-02-elfinanciero-poll" in now.polls.index
+    assert c15.unused and "ARTICLE-80" in now.polls.index and "E-2026-02-elfinanciero-poll" in now.polls.index
     assert design(now).theta_ab == (2.0, 2.0)
     kept = {r["claim"]: r["kept"] for r in now.provenance["restated"]}
     assert kept == {"C15": "source", "C05": "claim", "C33": "claim", "C35": "claim", "C48": "claim", "C06": "claim"}
+    # before El Financiero's poll was known (2026-02-04) the article's own 80% is already the poll C15 restates
     before_poll = forecast.load_inputs(forecast.compose(["as_of=2026-02-01"]), TODAY)
-    assert not next(c for c in before_poll.claims if c.id == "C15").unused
-    assert design(before_poll).theta_ab != (2.0, 2.0)
+    assert next(c for c in before_poll.claims if c.id == "C15").unused
+    assert "E-2026-02-elfinanciero-poll" not in before_poll.polls.index and "ARTICLE-80" in before_poll.polls.index
 
 
 # ---------------------------------------------------------------------- 1: opinion with honest uncertainty

@@ -45,15 +45,18 @@ from forecast.model.reweight import LogRatios, diff, state
 from .synthetic import simulate_inputs
 
 STORED = ["alpha", "beta", "delta", "loading", "public_opposition", "opinion_effect", "public_opposition_past",
-          "house", "g"]
+          "house", "g", "article_weight"]
 SETTINGS = {
     "shipped": {},
     "poll_effects=sum_to_zero": {"poll_effects": "sum_to_zero"},
     "episode_opinion=reference": {"episode_opinion": "reference"},
     "claims_per_action=each": {"claims_per_action": "each"},
     "restatements=keep": {"restatements": "keep"},  # acts on which claims are used: the inputs the model sees
-    "attribute_cells=leave_out": {"attribute_cells": "leave_out"},  # acts on which coded cells are observations
+    "attribute_cells=observe": {"attribute_cells": "observe"},  # acts on which coded cells are observations
     "sigma_rank=0": {"sigma_rank": 0.0},
+    "era_opinion=free": {"era_opinion": "free"},
+    "opinion_scope=all": {"opinion_scope": "all"},
+    "claim_weight=fixed": {"claim_weight": "fixed"},
 }
 TOL = 1e-6
 # the history's formula is pinned with a 64-node Gauss-Hermite rule (the shipped 24 nodes are 1e-5 to 1e-3 from
@@ -68,7 +71,10 @@ def _claim(name, constrains, elicit, ont, **kw):
 
 def _inputs(hyper: dict):
     base = simulate_inputs(n_episodes=10, seed=2, hyper=hyper)
-    ont = base.ontology
+    # the polls are about the actions without consent (a0, voluntary, is out of the opinion's scope)
+    attrs = {**base.ontology.attributes, "consent": {**base.ontology.attributes["consent"], "opinion_levels": ["none"]}}
+    ont = dataclasses.replace(base.ontology, attributes=attrs)
+    base = dataclasses.replace(base, ontology=ont)
     ont.responses.loc[["r0", "r3", "r6"], "opinion_sign"] = [1, 1, -1]
     ont.responses["coded_from"] = ""
     ont.responses.loc["r5", "coded_from"] = "consent"
@@ -162,9 +168,9 @@ def test_every_term_is_pymcs_log_density(setting):
     cell, order = inputs.claims[-3], inputs.claims[-2]
     got = {
         "poll_obs": T.poll_loglik(ds["public_opposition"].values, house, pollsters, inputs.polls, h),
-        "claim_obs": T.cell_claim_loglik(lp_ref, ont, h, cell),
-        "signal_obs": T.cell_claim_loglik(lp_now, ont, h, inputs.signals[0]),
-        "order_obs": T.ordering_loglik(lp_ref, ont, order),
+        "claim_obs": T.claim_loglik(ds, lp_ref, ont, h, cell),  # at the draws' learned weight
+        "signal_obs": T.cell_claim_loglik(lp_now, ont, h, inputs.signals[0]),  # a signal at its own strength
+        "order_obs": T.claim_loglik(ds, lp_ref, ont, h, order),
     }
     for k, v in got.items():
         np.testing.assert_allclose(v[0], want[k], atol=TOL, err_msg=f"{name}: {k}")
@@ -179,8 +185,16 @@ def test_every_term_is_pymcs_log_density(setting):
     wrong = dataclasses.replace(cell, actions=("a0", "a2"))
     assert np.abs(T.cell_claim_loglik(lp_ref, ont, h, wrong)[0] - want["claim_obs"]).min() > 1e-3
     if T.switch(h, "claims_per_action") == "each":
-        once = T.cell_claim_loglik(lp_ref, ont, {**h, "claims_per_action": "once"}, cell)
+        once = T.cell_claim_loglik(lp_ref, ont, {**h, "claims_per_action": "once"}, cell, T.claim_weight(ds, h, cell))
         assert np.abs(once[0] - want["claim_obs"]).min() > 1e-3
+    if T.switch(h, "claim_weight") == "learned":  # the bug "the article's claim at full weight" misses
+        assert np.abs(T.cell_claim_loglik(lp_ref, ont, h, cell)[0] - want["claim_obs"]).min() > 1e-3
+        assert np.abs(T.ordering_loglik(lp_ref, ont, order)[0] - want["order_obs"]).min() > 1e-3
+    if T.switch(h, "opinion_scope") == "scoped":  # the bug "the signal's action moved by the opinion" misses
+        everywhere = T.logit_p_actions(ds, ont, {**h, "opinion_scope": "all"}, True)
+        sig_a0 = dataclasses.replace(inputs.signals[0], actions=("a0",))
+        assert np.abs(T.cell_claim_loglik(everywhere, ont, h, sig_a0)[0]
+                      - T.cell_claim_loglik(lp_now, ont, h, sig_a0)[0]).min() > 1e-3
 
 
 def test_the_defaults_a_claim_replaces_are_pymcs(setting):
@@ -278,7 +292,9 @@ def test_a_removed_latent_claim_hands_its_parameter_back_to_the_default_prior():
     points = _points(m_with, n=1, seed=3)
     tree = _draws(m_with, points)
     lat = ["public_opposition", "opinion_effect"]
-    want = sum(_logp(m_without, lat)(points[0]).values()).sum() - sum(_logp(m_with, lat)(points[0]).values()).sum()
+    names = {v.name for v in m_without.value_vars}  # without the claims the model has no learned weight
+    p_without = {k: v for k, v in points[0].items() if k in names}
+    want = sum(_logp(m_without, lat)(p_without).values()).sum() - sum(_logp(m_with, lat)(points[0]).values()).sum()
     changes = diff(state(inputs, {"f": 1}), without, {"f": 1})
     assert sorted(c.kind for c in changes) == ["claim", "claim"] and all(c.new is None for c in changes)
     got = LogRatios(tree, without, []).total(changes)[0, 0]
@@ -289,7 +305,8 @@ def test_a_removed_latent_claim_hands_its_parameter_back_to_the_default_prior():
 
 
 def test_episodes_leaving_the_poll_window_are_reweighted_to_the_era_opinion():
-    """A later as_of moves old episodes from the polled opinion to the era opinion: the update's
+    """A later as_of moves old episodes from the polled opinion to the opinion before the window (the reference;
+    the era opinion under model.era_opinion=free): the update's
     ``episode_opinion`` term equals the change in the whole history's integrated likelihood, so the episodes
     that stay put cancel. Bugs this catches: the moved episodes read at the same opinion on both sides (term 0),
     the sign reversed, or an episode that did not move counted."""

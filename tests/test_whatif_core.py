@@ -161,7 +161,7 @@ def test_the_whole_answer_with_a_base_update(js, real):
 
 
 @pytest.mark.parametrize("hyper", [{"poll_effects": "sum_to_zero"}, {"episode_opinion": "reference"},
-                                   {"attribute_cells": "leave_out"}])
+                                   {"attribute_cells": "observe"}])
 def test_the_ablation_settings_the_page_follows(js, cfg, hyper):
     """The synthetic ontology (r2 requires r1; r5 restates an attribute): each setting as the Python terms."""
     inputs = simulate_inputs(n_episodes=5, seed=3, hyper=hyper)

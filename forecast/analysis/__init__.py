@@ -2,6 +2,6 @@
 (``checks/``), the attribution of what moved between reports (``attribution/``), the replay of the evidence
 log date by date (``replay``), analysts' pooling (``pooling``) and the report's analysts section (``analysts``: the
 pools, their refits, what moved them), what a run's reports show, computed before they are written
-(``report_draws``), alerts (``alerts``) and hypothetical evidence (``whatif/``). Imports ``forecast.model``,
-``forecast.inputs`` and the base modules only.
+(``report_draws``), alerts (``alerts``), hypothetical evidence (``whatif/``) and what sets each interval's width
+(``intervals``). Imports ``forecast.model``, ``forecast.inputs`` and the base modules only.
 """

@@ -32,7 +32,9 @@ from forecast.inputs.readers import (
 )
 
 ATTRIBUTE_TYPES = {"numeric", "boolean", "categorical"}
-STANCES = {"retaliatory": 1, "accommodating": -1}
+# the sign a response takes of the shared (stance-signed) slopes and of the episode factor: a neutral response
+# (e.g. negotiating new rules, which follows violations and cooperation alike) takes neither, only its own slopes
+STANCES = {"retaliatory": 1, "accommodating": -1, "neutral": 0}
 FORMS = {"threat", "executed"}
 EPISODE_FIXED = {"id", "date", "title", "action_type", "research_action_codes", "research_consent",
                  "sources", "verified", "notes"}
@@ -82,6 +84,17 @@ class Ontology:
                     if lvl != spec["baseline"]:
                         cols.append((v == lvl).astype(float).to_numpy())
         return np.column_stack(cols) if cols else np.zeros((len(profiles), 0))
+
+    def opinion_scope(self, profiles: pd.DataFrame) -> np.ndarray:
+        """1 for each profile the polled opinion is about, else 0 (n_profiles,): a categorical attribute's
+        ``opinion_levels`` (attributes.yaml) lists the levels the polls ask about (e.g. opposition to US
+        military action); a profile is in scope when every such attribute takes one of its listed levels.
+        Without any ``opinion_levels`` every profile is in scope."""
+        out = np.ones(len(profiles))
+        for name, spec in self.attributes.items():
+            if spec.get("opinion_levels"):
+                out = out * profiles[name].isin(spec["opinion_levels"]).to_numpy(dtype=float)
+        return out
 
     def parse_attribute(self, name: str, value: Any, where: str) -> Any:
         spec = self.attributes[name]
@@ -136,6 +149,15 @@ def _load_attributes(path: Path) -> dict[str, dict[str, Any]]:
                 raise InputError(f"{where}.levels", "needs a list of at least two levels", "list the levels")
             s["levels"] = [parse_id(lv, f"{where}.levels") for lv in levels]
             s["baseline"] = parse_choice(spec.get("baseline"), f"{where}.baseline", s["levels"], "baseline level")
+            if spec.get("opinion_levels") is not None:
+                ol = spec["opinion_levels"]
+                if not isinstance(ol, list) or not ol:
+                    raise InputError(f"{where}.opinion_levels", "needs a non-empty list of levels",
+                                     "list the levels the polled opinion is about, or remove the key")
+                s["opinion_levels"] = [parse_choice(lv, f"{where}.opinion_levels", s["levels"], "level") for lv in ol]
+        if typ != "categorical" and spec.get("opinion_levels") is not None:
+            raise InputError(f"{where}.opinion_levels", f"only a categorical attribute can have opinion levels ({name} "
+                             f"is {typ})", "remove the key or move it to a categorical attribute")
         out[name] = s
     return out
 

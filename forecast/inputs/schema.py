@@ -42,9 +42,16 @@ ABLATION_SWITCHES: dict[str, tuple[str, str]] = {
     "episode_opinion": ("own_time", "reference"),  # 2: episodes at the opinion of their time | at the reference
     "claims_per_action": ("once", "each"),  # 3: a claim naming k actions is 1 pseudo-observation | k of them
     "restatements": ("drop", "keep"),  # 4: a restated source counted once | twice (claim and source)
-    # cells of a response whose coding restates an action attribute (responses.csv coded_from): observed |
-    # left out of the record
-    "attribute_cells": ("observe", "leave_out"),
+    # cells of a response whose coding restates an action attribute (responses.csv coded_from): left out of
+    # the record | observed (issue #24: bench/studies/article-weight/)
+    "attribute_cells": ("leave_out", "observe"),
+    # issue #24 (bench/studies/article-weight/): episodes before the poll window at the article's reference
+    # opinion | at a free era opinion theta_past
+    "era_opinion": ("reference", "free"),
+    # the polled opinion moves responses to the actions it is about (attributes.yaml opinion_levels) | to all
+    "opinion_scope": ("scoped", "all"),
+    # the article's claims with a learned weight (normalised power prior) | at full weight
+    "claim_weight": ("learned", "fixed"),
 }
 
 
@@ -111,8 +118,19 @@ class ModelSchema:
                                      "pseudo-observation; each: k of them (the older model)")
     restatements: str = _switch("restatements", "drop: a source a claim restates is counted once; keep: "
                                 "both are counted (the older model)")
-    attribute_cells: str = _switch("attribute_cells", "observe: cells of a response whose coding restates an action "
-                                   "attribute (responses.csv coded_from) are observations; leave_out: they are not")
+    attribute_cells: str = _switch("attribute_cells", "leave_out: cells of a response whose coding restates an action "
+                                   "attribute (responses.csv coded_from) are no observation; observe: they are "
+                                   "(the older model)")
+    era_opinion: str = _switch("era_opinion", "reference: episodes before the poll window at the reference opinion; "
+                               "free: at a free era opinion (the older model)")
+    opinion_scope: str = _switch("opinion_scope", "scoped: the polled opinion moves responses to the actions it is "
+                                 "about (attributes.yaml opinion_levels); all: to every action (the older model)")
+    claim_weight: str = _switch("claim_weight", "learned: the article's claims tempered by a learned weight; fixed: "
+                                "at full weight (the older model)")
+    claim_weight_alpha: float = _s(1.0, "float", 0.0, 100.0, lo_open=True,
+                                   help="Beta prior of the article claims' learned weight")
+    claim_weight_beta: float = _s(1.0, "float", 0.0, 100.0, lo_open=True,
+                                  help="Beta prior of the article claims' learned weight")
 
 
 @dataclass

@@ -26,7 +26,7 @@ import xarray as xr
 from forecast.errors import IncompleteFitError, raise_if_interrupted
 from forecast.files import atomic_write_with, move_aside
 from forecast.inputs.data import Inputs
-from forecast.model.build import ALPHA, BETA, DELTA, KAPPA, LOADING, THETA, THETA_PAST, P
+from forecast.model.build import ALPHA, BETA, CLAIM_WEIGHT, DELTA, KAPPA, LOADING, THETA, THETA_PAST, P
 from forecast.model.diagnostics import first_batch
 from forecast.version import __version__
 
@@ -34,7 +34,8 @@ log = logging.getLogger("forecast")
 
 CACHE_FORMAT = 5  # bump when what a cached posterior file holds changes
 STORED = ["mu_alpha", "rank_effect", "sd_alpha_domain", "sd_alpha_response", "g", "tau_slope_domain",
-          "tau_slope_response", "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA, P]
+          "tau_slope_response", "sd_cell", "house", ALPHA, BETA, DELTA, LOADING, THETA, THETA_PAST, KAPPA,
+          CLAIM_WEIGHT, P]
 PRIOR_STORED = [v for v in STORED if v != "house"]  # house effects: per pollster, data-dependent coords
 # the source that defines a posterior: a change to any of it is a new hash
 MODEL_SOURCES = ("model/build.py", "model/sampling.py", "model/diagnostics.py", "model/cache.py", "model/fit.py",

@@ -36,7 +36,7 @@ import xarray as xr
 from forecast.inputs.data import Episodes, Inputs
 from forecast.inputs.priors import Claim
 from forecast.model import terms as T
-from forecast.model.build import LOADING, THETA, THETA_PAST
+from forecast.model.build import CLAIM_WEIGHT, LOADING, THETA, THETA_PAST, is_article
 
 
 class NotReweightable(Exception):
@@ -181,6 +181,10 @@ class LogRatios:
 
     def _claim(self, c: Change) -> np.ndarray:
         ds, ont, h = self.ds, self.inputs.ontology, self.inputs.hyper
+        if (c.new is not None and is_article(c.new) and T.switch(h, "claim_weight") == "learned"
+                and CLAIM_WEIGHT not in ds):
+            # the first article claim brings the learned weight into the model: a parameter the draws lack
+            raise NotReweightable(f"{c.label}: an article claim where the cached draws have no learned weight")
         v = np.zeros(self.shape)
         if c.new is not None:
             v = v + T.claim_loglik(ds, self.lp(False), ont, h, c.new)
@@ -202,7 +206,8 @@ class LogRatios:
             # the same episodes, each at the opinion of its side of the poll window now minus before
             table, outcomes = c.new
             new_recent = T.in_window(table["date"], self.inputs.as_of, self.inputs.hyper)
-            if THETA_PAST not in self.ds and not new_recent.all():
+            if (T.switch(self.inputs.hyper, "era_opinion") == "free" and THETA_PAST not in self.ds
+                    and not new_recent.all()):
                 raise NotReweightable("an episode left the poll window but the cached draws have no era opinion")
             v = self._episodes(table, outcomes, new_recent) - self._episodes(table, outcomes, c.old)
         elif c.kind == "signal":

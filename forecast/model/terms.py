@@ -9,7 +9,8 @@ functions by golden vectors in ``tests/test_whatif_core.py``). Each term is pinn
 density, for every supported setting of the ablation switches, by ``tests/test_terms.py``.
 
 - the linear predictor ``alpha + x . beta + delta`` of actions, profiles and episodes (``eta_*``), with the
-  opinion shift ``o(r) * kappa * (logit theta_t - logit theta_ref)`` (``opinion_shift``);
+  opinion shift ``o(r) * m(x) * kappa * (logit theta_t - logit theta_ref)`` (``opinion_shift``; ``m(x)``: 1 when
+  the polls are about the action, ``opinion_scope``), episodes before the poll window at the reference;
 - ``p_marginal`` / ``logit_p``: P(r | a) with the episode factor integrated out, and its logit clipped as the
   model clips it (``CLIP``, once);
 - ``poll_loglik``: a poll's binomial term, a known pollster's stored wording effect or a new pollster's
@@ -18,7 +19,8 @@ density, for every supported setting of the ablation switches, by ``tests/test_t
 - ``cell_claim_loglik``: a cell claim's or a signal's pseudo-observation(s), per ``model.claims_per_action``;
 - ``ordering_loglik``: an ordering claim's steps;
 - ``prior_loglik`` / ``default_prior_loglik``: an effect or latent claim's prior, and the default of
-  ``conf/model`` it replaces; ``claims_loglik``: every claim-dependent term of the model together.
+  ``conf/model`` it replaces; ``claims_loglik``: every claim-dependent term of the model together. Each of the
+  article's claims takes the learned weight ``a`` of the draws (``claim_weight``): its normalised power.
 
 To add a parameter to a term (e.g. a learned weight on the article's claims): store its draws
 (``model.fit.STORED``), write it in ``build_model``, read it here from the draws ``ds`` the claim terms
@@ -42,12 +44,14 @@ from forecast.inputs.schema import switch
 from forecast.model.build import (
     ALPHA,
     BETA,
+    CLAIM_WEIGHT,
     DELTA,
     KAPPA,
     LOADING,
     THETA,
     THETA_PAST,
     chain_index,
+    is_article,
     log_sigmoid,
     marginal_p,
     observed_cells,
@@ -67,6 +71,9 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "claims_per_action": ("once", "each"),
     "restatements": ("drop", "keep"),
     "attribute_cells": ("observe", "leave_out"),
+    "era_opinion": ("reference", "free"),
+    "opinion_scope": ("scoped", "all"),
+    "claim_weight": ("learned", "fixed"),
 }
 
 
@@ -143,12 +150,24 @@ def linear_predictor(ds: xr.Dataset, X: np.ndarray, act: list[int] | np.ndarray)
     return {"alpha": np.broadcast_to(alpha, xbeta.shape), "xbeta": xbeta, "delta": delta}
 
 
-def opinion_shift(ds: xr.Dataset, ont, hyper: dict, logit_opinion: np.ndarray) -> np.ndarray:
-    """``o(r) * kappa * (logit opinion - logit opinion_reference)``; ``logit_opinion`` (chain, draw, n):
-    (chain, draw, n, R)."""
+def opinion_scope(ont, profiles: pd.DataFrame, hyper: dict) -> np.ndarray:
+    """1 for each profile the polled opinion moves (its attributes in ``opinion_levels``: US military action),
+    else 0: (n,); every profile with ``model.opinion_scope=all``."""
+    if switch(hyper, "opinion_scope") == "all":
+        return np.ones(len(profiles))
+    return ont.opinion_scope(profiles)
+
+
+def opinion_shift(ds: xr.Dataset, ont, hyper: dict, logit_opinion: np.ndarray,
+                  scope: np.ndarray | None = None) -> np.ndarray:
+    """``o(r) * m * kappa * (logit opinion - logit opinion_reference)``; ``logit_opinion`` (chain, draw, n), ``scope``
+    (n,) the profiles' ``opinion_scope`` (None: 1): (chain, draw, n, R)."""
     sign = ont.responses["opinion_sign"].to_numpy(dtype=float)
     kappa = ds[KAPPA].values[:, :, None, None]
-    return sign * kappa * (logit_opinion - logit_reference(hyper))[..., None]
+    gap = logit_opinion - logit_reference(hyper)
+    if scope is not None:
+        gap = gap * np.asarray(scope, dtype=float)
+    return sign * kappa * gap[..., None]
 
 
 def _current(ds: xr.Dataset, n: int) -> np.ndarray:
@@ -160,15 +179,19 @@ def eta_actions(ds: xr.Dataset, ont, hyper: dict, current_opinion: bool) -> np.n
     opinion or the reference one: (chain, draw, A, R)."""
     A = len(ont.action_ids)
     eta = sum(linear_predictor(ds, ont.covariates(ont.actions), np.arange(A)).values())
-    return eta + opinion_shift(ds, ont, hyper, _current(ds, A)) if current_opinion else eta
+    if not current_opinion:
+        return eta
+    return eta + opinion_shift(ds, ont, hyper, _current(ds, A), opinion_scope(ont, ont.actions, hyper))
 
 
 def eta_profiles(ds: xr.Dataset, ont, hyper: dict, profiles: list[dict[str, Any]], actions: list[str]) -> np.ndarray:
     """Action profiles (a scenario's attributes) of action types ``actions`` at the current opinion:
     (chain, draw, n, R)."""
-    X = ont.covariates(pd.DataFrame.from_records(profiles, columns=list(ont.attributes)))
+    table = pd.DataFrame.from_records(profiles, columns=list(ont.attributes))
+    X = ont.covariates(table)
     act = [ont.action_ids.index(a) for a in actions]
-    return sum(linear_predictor(ds, X, act).values()) + opinion_shift(ds, ont, hyper, _current(ds, len(act)))
+    return sum(linear_predictor(ds, X, act).values()) + opinion_shift(ds, ont, hyper, _current(ds, len(act)),
+                                                                      opinion_scope(ont, table, hyper))
 
 
 def in_window(dates, as_of, hyper: dict) -> np.ndarray:
@@ -178,13 +201,16 @@ def in_window(dates, as_of, hyper: dict) -> np.ndarray:
 
 
 def eta_episodes(ds: xr.Dataset, ont, episodes, hyper: dict | None = None, as_of=None,
-                 recent: np.ndarray | None = None) -> np.ndarray:
+                 recent: np.ndarray | None = None, past: float | None = None) -> np.ndarray:
     """Every episode and response at f = 0: (chain, draw, E, R).
 
     With ``hyper`` and ``as_of`` (the fit's), each episode is at the opinion of its time, as in the model:
-    the polled opinion inside the poll window, the era opinion (``THETA_PAST``) before it; not with the
-    ablation ``model.episode_opinion=reference`` (every episode at the reference opinion). ``recent`` (E,)
-    overrides which episodes ``as_of`` puts inside the poll window (a PSIS update moving them out of it)."""
+    the polled opinion inside the poll window; before it the article's reference opinion (``model.era_opinion=
+    reference``) or the era opinion ``THETA_PAST`` (``free``); only episodes the polls are about carry it
+    (``opinion_scope``); not with the ablation ``model.episode_opinion=reference`` (every episode at the
+    reference opinion). ``recent`` (E,) overrides which episodes ``as_of`` puts inside the poll window (a PSIS
+    update moving them out of it); ``past`` puts the episodes before it at that logit opinion instead (the
+    checks' era-opinion band)."""
     table = episodes.table
     X = ont.covariates(table) if len(table) else np.zeros((0, len(ont.covariate_names)))
     act = [ont.action_ids.index(a) for a in table["action_type"]]
@@ -196,8 +222,13 @@ def eta_episodes(ds: xr.Dataset, ont, episodes, hyper: dict | None = None, as_of
     if recent is None:
         recent = in_window(table["date"], as_of, hyper)
     lt = logit(ds[THETA].values)[..., None]
-    past = logit(ds[THETA_PAST].values)[..., None] if THETA_PAST in ds else lt
-    return eta + opinion_shift(ds, ont, hyper, np.where(recent, lt, past))
+    if past is not None:
+        lp = np.full_like(lt, float(past), dtype=np.result_type(lt, np.float64))
+    elif switch(hyper, "era_opinion") == "reference":
+        lp = np.full_like(lt, logit_reference(hyper), dtype=np.result_type(lt, np.float64))
+    else:
+        lp = logit(ds[THETA_PAST].values)[..., None] if THETA_PAST in ds else lt
+    return eta + opinion_shift(ds, ont, hyper, np.where(recent, lt, lp), opinion_scope(ont, table, hyper))
 
 
 # ---------------------------------------------------------------------- P(r | a), the factor integrated out
@@ -312,30 +343,42 @@ def episode_loglik_eta(eta: np.ndarray, loading: np.ndarray, ont, outcomes: pd.D
 
 def left_out_responses(ont, hyper: dict) -> list[str]:
     """Responses whose coded cells are no observation under ``model.attribute_cells=leave_out`` (their coding
-    restates an action attribute: responses.csv ``coded_from``); none in the shipped model."""
+    restates an action attribute: responses.csv ``coded_from``): the consent cells in the shipped model."""
     if switch(hyper, "attribute_cells") != "leave_out" or "coded_from" not in ont.responses:
         return []
     return [r for r in ont.response_ids if ont.responses.at[r, "coded_from"]]
 
 
 # ---------------------------------------------------------------------- the claims' terms
-def cell_claim_loglik(lp: np.ndarray, ont, hyper: dict, claim) -> np.ndarray:
+def claim_weight(ds: xr.Dataset, hyper: dict, claim) -> np.ndarray | float:
+    """The power a claim's term takes: the draws' learned weight of the article's claims (``CLAIM_WEIGHT``) for
+    an article claim under ``model.claim_weight=learned``, else 1 (a signal, an analyst's judgement, a pooled one,
+    or the article at full weight)."""
+    if switch(hyper, "claim_weight") != "learned" or CLAIM_WEIGHT not in ds or not is_article(claim):
+        return 1.0
+    return ds[CLAIM_WEIGHT].values.astype(float)
+
+
+def cell_claim_loglik(lp: np.ndarray, ont, hyper: dict, claim, weight: np.ndarray | float = 1.0) -> np.ndarray:
     """A cell claim's (or signal's) pseudo-observations from ``Claim.logit_normal()``, as ``build_model``'s
-    claim_obs / signal_obs: log Normal(mu | mean_a logit P(r | a), sd), one for the mean over the actions it
-    names (a claim counts once); with ``model.claims_per_action=each`` one per action. ``lp``: ``logit_p`` of
-    every action (..., A, R), at the reference opinion (claims) or the current one (signals)."""
+    claim_obs / signal_obs: log Normal(mu | mean_a logit P(r | a), sd / sqrt(weight)), one for the mean over the
+    actions it names (a claim counts once); with ``model.claims_per_action=each`` one per action. ``lp``:
+    ``logit_p`` of every action (..., A, R), at the reference opinion (claims) or the current one (signals);
+    ``weight``: the claim's power (``claim_weight``; a signal's is 1)."""
     mu, sd = claim.logit_normal()
+    sd = sd / np.sqrt(weight)
     acts = [ont.action_ids.index(a) for a in claim.actions]
     r = ont.response_ids.index(claim.response)
     if switch(hyper, "claims_per_action") == "each":
-        return norm_logpdf(mu, lp[..., acts, r], sd).sum(axis=-1)
+        return norm_logpdf(mu, lp[..., acts, r], np.asarray(sd)[..., None]).sum(axis=-1)
     return norm_logpdf(mu, lp[..., acts, r].mean(axis=-1), sd)
 
 
-def ordering_loglik(lp: np.ndarray, ont, claim) -> np.ndarray:
-    """An ordering claim's steps, as ``build_model``'s order_obs: sum log sigmoid(k * (logit P_hi - logit P_lo))."""
+def ordering_loglik(lp: np.ndarray, ont, claim, weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """An ordering claim's steps, as ``build_model``'s order_obs: sum log sigmoid(weight * k * (logit P_hi -
+    logit P_lo)) (the normalised power of a Bernoulli(sigmoid(k x)) pseudo-observation)."""
     ids_a, ids_r = ont.action_ids, ont.response_ids
-    k = claim.scaled()["sharpness"]
+    k = claim.scaled()["sharpness"] * np.asarray(weight)
     out = np.zeros(lp.shape[:-2])
     for (a1, r1), (a2, r2) in zip(claim.cells[:-1], claim.cells[1:], strict=True):
         d = lp[..., ids_a.index(a2), ids_r.index(r2)] - lp[..., ids_a.index(a1), ids_r.index(r1)]
@@ -349,15 +392,18 @@ def _prior_of(ds: xr.Dataset, ont, claim) -> np.ndarray:
     return ds[THETA if claim.target == THETA else KAPPA].values.astype(float)
 
 
-def prior_loglik(ds: xr.Dataset, ont, claim) -> np.ndarray:
+def prior_loglik(ds: xr.Dataset, ont, claim, weight: np.ndarray | float = 1.0) -> np.ndarray:
     """An effect claim's Normal on its covariate's global slope ``g``; a latent claim's Beta on the opinion
-    or HalfNormal on the opinion effect (``build_model``'s g, public_opposition, opinion_effect)."""
+    or HalfNormal on the opinion effect (``build_model``'s g, public_opposition, opinion_effect), each at its
+    normalised power ``weight``: Normal(mu, sd / sqrt(a)), Beta(a(alpha - 1) + 1, a(beta - 1) + 1),
+    HalfNormal(sd / sqrt(a))."""
     enc, x = claim.scaled(), _prior_of(ds, ont, claim)
+    a = np.asarray(weight, dtype=float)
     if claim.kind == "effect":
-        return norm_logpdf(x, enc["mu"], enc["sigma"])
+        return norm_logpdf(x, enc["mu"], enc["sigma"] / np.sqrt(a))
     if claim.target == THETA:
-        return beta_logpdf(x, enc["alpha"], enc["beta"])
-    return halfnorm_logpdf(x, enc["sigma"])
+        return beta_logpdf(x, a * (enc["alpha"] - 1) + 1, a * (enc["beta"] - 1) + 1)
+    return halfnorm_logpdf(x, enc["sigma"] / np.sqrt(a))
 
 
 def default_prior_loglik(ds: xr.Dataset, ont, hyper: dict, claim) -> np.ndarray:
@@ -370,19 +416,22 @@ def default_prior_loglik(ds: xr.Dataset, ont, hyper: dict, claim) -> np.ndarray:
 
 
 def claim_loglik(ds: xr.Dataset, lp_ref: np.ndarray | None, ont, hyper: dict, claim) -> np.ndarray:
-    """One article claim's term per draw (the parts that depend on parameters). ``lp_ref``: ``logit_p`` of
-    every action at the reference opinion (cell and ordering claims only)."""
+    """One claim's term per draw (the parts that depend on parameters), at its power (``claim_weight``: the
+    learned weight for the article's). ``lp_ref``: ``logit_p`` of every action at the reference opinion (cell
+    and ordering claims only)."""
+    a = claim_weight(ds, hyper, claim)
     if claim.kind == "cell":
-        return cell_claim_loglik(lp_ref, ont, hyper, claim)
+        return cell_claim_loglik(lp_ref, ont, hyper, claim, a)
     if claim.kind == "ordering":
-        return ordering_loglik(lp_ref, ont, claim)
-    return prior_loglik(ds, ont, claim)
+        return ordering_loglik(lp_ref, ont, claim, a)
+    return prior_loglik(ds, ont, claim, a)
 
 
 def claims_loglik(ds: xr.Dataset, lp_ref: np.ndarray, ont, hyper: dict, claims: list) -> np.ndarray:
     """Every claim-dependent term of the model together, per draw (chain, draw): the used claims' terms and,
     for each covariate, opinion and opinion effect no claim speaks about, the default prior (as
-    ``build_model``: the last claim on a parameter is its prior)."""
+    ``build_model``: the last claim on a parameter is its prior). The learned weight's own prior is not a claim
+    term (it does not depend on which claims are used)."""
     used = [c for c in claims if not getattr(c, "unused", None)]
     total = np.zeros(ds[THETA].shape)
     priors: dict[Any, Any] = {}
@@ -393,11 +442,11 @@ def claims_loglik(ds: xr.Dataset, lp_ref: np.ndarray, ont, hyper: dict, claims: 
             priors[c.covariate if c.kind == "effect" else c.target] = c
     for k in ont.covariate_names:
         x = ds["g"].values[..., ont.covariate_names.index(k)]
-        total = total + (prior_loglik(ds, ont, priors[k]) if k in priors
+        total = total + (claim_loglik(ds, lp_ref, ont, hyper, priors[k]) if k in priors
                          else norm_logpdf(x, 0.0, float(hyper["slope_sd"])))
     for target in (THETA, KAPPA):
         if target in priors:
-            total = total + prior_loglik(ds, ont, priors[target])
+            total = total + claim_loglik(ds, lp_ref, ont, hyper, priors[target])
         else:
             total = total + _default_latent(ds, hyper, target)
     return total

@@ -19,7 +19,7 @@ def carry_over(reports: Path, checks: dict[str, Any], figures: dict[str, bytes])
     """Keep the checks this run did not select (``forecast check --only``) from the previous checks report when it
     was made for the same posterior (inputs hash): their numbers and figure files stay, and the page says so. A
     previous report of another posterior is not mixed in."""
-    from forecast.analysis.checks.run import CHECK_FIGURES, CHECK_KEYS, CHECKS
+    from forecast.analysis.checks.run import CHECK_EXTRA_KEYS, CHECK_FIGURES, CHECK_KEYS, CHECKS
     from forecast.outputs.figures import file_name
     from forecast.outputs.figures.write import SVG_EXT
 
@@ -39,6 +39,9 @@ def carry_over(reports: Path, checks: dict[str, Any], figures: dict[str, bytes])
         if name in run or key not in old:
             continue
         checks[key] = old[key]
+        for extra in CHECK_EXTRA_KEYS.get(name, ()):
+            if extra in old:
+                checks[extra] = old[extra]
         kept.append(name)
         for stem in CHECK_FIGURES[name]:
             for k in (stem, stem + SVG_EXT):

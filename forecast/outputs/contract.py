@@ -37,7 +37,7 @@ REPORT_FILE = "forecast.json"
 # a report folder the tool wrote holds one of these (a scheduled run's dated folder: run.json); the file
 # layer never replaces a folder without one of them
 OWNED_MARKERS = (REPORT_FILE, "run.json")
-SECTIONS = ("brief", "changes", "history", "analysts", "checks", "checks_figure", "whatif")
+SECTIONS = ("brief", "changes", "history", "analysts", "checks", "checks_figure", "whatif", "model_notes")
 
 
 class Thresholds(TypedDict):
@@ -251,6 +251,15 @@ class WhatIf(TypedDict):
     note: str
 
 
+class ModelNotes(TypedDict, total=False):
+    """What the model assumes, said in the report: the article's learned weight, the opinion of the episodes
+    before the poll window, and what sets each response's interval width."""
+
+    article_weight: dict[str, float]  # mean, low, high, prob of the learned weight; or {"fixed": 1.0}
+    era_opinion: Required[dict[str, Any]]  # mode, reference, poll_window_days, episodes_before_window
+    interval_drivers: Required[list[dict[str, Any]]]  # one row per response (forecast.analysis.intervals)
+
+
 class Report(TypedDict, total=False):
     """``forecast.json``: one scenario's report data."""
 
@@ -289,6 +298,7 @@ class Report(TypedDict, total=False):
     checks: NotRequired[Checks]
     checks_figure: NotRequired[str]
     whatif: NotRequired[WhatIf]
+    model_notes: NotRequired[ModelNotes]
 
 
 @dataclass(frozen=True)

@@ -164,7 +164,38 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
         "provenance": dict(inputs.provenance),
         "all_scenarios": {s: {r: _r(all_means.at[s, r]) for r in all_means.columns} for s in all_means.index},
         "state": report_state(cfg, inputs),
+        "model_notes": model_notes(inputs, fitted, scenario, pred["p"].sel(scenario=name),
+                                   prior_pred["p"].sel(scenario=name)),
     }
+
+
+def model_notes(inputs: Inputs, fitted: Fit, scenario: dict[str, Any], p_post: xr.DataArray,
+                p_prior: xr.DataArray) -> dict[str, Any]:
+    """What the report says about the model's own assumptions: the learned weight of the article's claims, the
+    opinion of the episodes before the poll window, and what sets each interval's width."""
+    from forecast.analysis.checks.run import article_weight
+    from forecast.analysis.intervals import drivers
+    from forecast.inputs.schema import switch
+    from forecast.model import terms
+
+    h = inputs.hyper
+    post = fitted.idata["posterior"]
+    out: dict[str, Any] = {}
+    w = article_weight(fitted)
+    if w is not None:
+        out["article_weight"] = {k: _r(v, 3) for k, v in w.items()}
+    elif any(not c.unused for c in inputs.claims):
+        out["article_weight"] = {"fixed": 1.0}
+    window = int(h.get("poll_window_days", 730))
+    eps = inputs.episodes.table  # the episodes the opinion reaches (its scope) that are older than the window
+    old = ~terms.in_window(eps["date"], inputs.as_of, h) & terms.opinion_scope(inputs.ontology, eps, h).astype(bool)
+    out["era_opinion"] = {"mode": switch(h, "era_opinion"), "reference": float(h["opinion_reference"]),
+                          "poll_window_days": window, "episodes_before_window": int(old.sum())}
+    rows = drivers(post.to_dataset(), inputs, scenario["action"], scenario["profile"],
+                   p_post.transpose("chain", "draw", "response").values,
+                   p_prior.transpose("chain", "draw", "response").values, fitted.weights, fitted.prior_weights)
+    out["interval_drivers"] = [{k: (_r(v, 3) if isinstance(v, float) else v) for k, v in row.items()} for row in rows]
+    return out
 
 
 def _claim_row(c) -> dict[str, Any]:

@@ -100,7 +100,7 @@ DATA_CASES = [
     pytest.param(cell(RESPONSES, "armed_resistance", "opinion_sign", "2"), r"'opinion_sign': 2 is outside \[-1, 1\]",
                  id="responses-sign-2"),
     # an unknown category of stance
-    pytest.param(cell(RESPONSES, "armed_resistance", "stance", "neutral"), r"'stance': unknown stance 'neutral'",
+    pytest.param(cell(RESPONSES, "armed_resistance", "stance", "hostile"), r"'stance': unknown stance 'hostile'",
                  id="responses-unknown-stance"),
     # a `requires` link to a response that does not exist
     pytest.param(cell(RESPONSES, "expel_agents", "requires", "ghost"), r"'requires': unknown response 'ghost'",
@@ -198,7 +198,7 @@ DATA_CASES = [
     pytest.param(cell(POLLS, "ARTICLE-80", "use", "whatever"), r"column 'use': unknown use 'whatever'",
                  id="polls-unknown-use"),
     # a likelihood poll without its sample size
-    pytest.param(cell(POLLS, "ARTICLE-80", "use", "likelihood"), r"column 'n': a poll used in the likelihood needs",
+    pytest.param(cell(POLLS, "ARTICLE-80", "n", ""), r"column 'n': a poll used in the likelihood needs",
                  id="polls-likelihood-without-n"),
     # a poll without a source
     pytest.param(cell(POLLS, "ARTICLE-80", "source", ""), r"column 'source': no source", id="polls-no-source"),

@@ -48,6 +48,8 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 import figures as M16  # noqa: E402
 
+from forecast.analysis.checks.loo import base_rate_elpd, loo_base_rates, paired  # noqa: E402,F401 (one copy)
+
 # each change with the overrides that switch it OFF (conf/model/default.yaml)
 CHANGES = [
     ("1", "free per-pollster wording effects", ["model.poll_effects=sum_to_zero"]),
@@ -93,36 +95,6 @@ def model_signature(model) -> dict:
     return {"free": sorted(f"{v.name}{tuple(int(s) for s in v.shape.eval())}" for v in model.free_RVs),
             "observed": sorted(f"{v.name}{tuple(int(s) for s in v.shape.eval())}" for v in model.observed_RVs),
             "logp": [round(x, 8) for x in pts]}
-
-
-def loo_base_rates(cells: pd.DataFrame) -> np.ndarray:
-    """The same-action base rate (comparator b) of every cell from all OTHER episodes (leave one episode
-    out): Laplace (k + 1) / (n + 2) over cells of the same response and kind (conditional on a coded threat
-    or not) in episodes of the same action type, else over all other episodes (comparator a)."""
-    out = np.empty(len(cells))
-    for i, row in enumerate(cells.itertuples()):
-        other = cells[(cells["episode_pos"] != row.episode_pos) & (cells["response"] == row.response)
-                      & (cells["conditional"] == row.conditional)]
-        same = other[other["action_type"] == row.action_type]
-        use = same if len(same) else other
-        out[i] = (use["y"].sum() + 1) / (len(use) + 2)
-    return out
-
-
-def base_rate_elpd(ont, episodes) -> pd.Series:
-    """Per episode: sum over its coded cells of log p(y) under the leave-one-episode-out same-action base rate."""
-    from forecast.analysis.checks.backtest import _cell_table
-
-    cells = _cell_table(ont, episodes)
-    p = loo_base_rates(cells)
-    lp = np.where(cells["y"] == 1, np.log(p), np.log1p(-p))
-    s = pd.Series(lp, index=cells.index).groupby(cells["episode"]).sum()
-    return s.reindex(list(episodes.table.index)).fillna(0.0)
-
-
-def paired(model_i: np.ndarray, base_i: np.ndarray) -> dict:
-    d = np.asarray(model_i) - np.asarray(base_i)
-    return {"elpd_diff": float(d.sum()), "se": float(np.sqrt(len(d) * d.var(ddof=1))), "n_episodes": int(len(d))}
 
 
 def episode_log_weights(idata, ont, eps, ll):

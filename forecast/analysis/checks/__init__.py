@@ -7,7 +7,8 @@ article's claims and of the record alone, against base rates, the article-only p
 rate left out the same way, the leave-one-episode-out calibration), ``claims`` (the article's claims with
 and without: the back-test's cells since their date and LOO, and the sentence every report shows),
 ``prior_check`` (the article-only prior against each claim's elicited range), ``sensitivity``
-(power-scaling of the article's claims and the history), ``sbc`` (simulation-based calibration with
+(power-scaling of the article's claims and the history), ``era_opinion`` (the published probabilities with
+the episodes before the poll window at another opinion than the assumed one), ``sbc`` (simulation-based calibration with
 simuk), ``track`` (earlier forecasts scored against resolved branches) and ``run`` (all of them, or those
 ``forecast check --only`` selects).
 """

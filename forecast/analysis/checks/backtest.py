@@ -55,6 +55,7 @@ import xarray as xr
 from scipy.special import logsumexp
 
 from forecast.inputs.data import Episodes, Inputs, polls_frame
+from forecast.inputs.schema import switch
 from forecast.model.build import THETA_PAST, observed_cells
 from forecast.model.fit import fit, inputs_hash
 from forecast.model.likelihood import cell_probabilities, episode_loglik
@@ -169,7 +170,10 @@ def log_ratio(base_fit, base_inputs: Inputs, target: Inputs) -> tuple[np.ndarray
         return None, str(e)
     ds = base_fit.idata["posterior"]
     window = int(target.hyper.get("poll_window_days", 730))
-    if THETA_PAST not in ds and any((target.as_of - d).days > window for d in target.episodes.table["date"]):
+    # with a free era opinion (model.era_opinion=free) an episode leaving the window needs a parameter the draws may
+    # lack; at the reference opinion (the default) it is a reweighting like any other (reweight.LogRatios)
+    if (switch(target.hyper, "era_opinion") == "free" and THETA_PAST not in ds
+            and any((target.as_of - d).days > window for d in target.episodes.table["date"])):
         return None, "an episode is now before the poll window but the fit has no era opinion"
     known = sorted(set(base_inputs.polls.loc[base_inputs.polls["use"] == "likelihood", "pollster"]))
     try:

@@ -30,6 +30,8 @@ CHECK_FIGURES = {"prior": ("prior_claims",), "ppc": ("ppc_counts", "loo_pit"), "
                  "sbc": ("sbc_ecdf",)}
 CHECK_KEYS = {"prior": "prior_check", "ppc": "ppc", "loo": "loo", "sensitivity": "sensitivity",
               "track": "track_record", "claims": "claims_loo", "backtest": "backtest", "sbc": "sbc"}
+# further results a check writes (kept with it when another run of the same posterior does not select it)
+CHECK_EXTRA_KEYS = {"sensitivity": ("era_opinion",)}
 
 
 def _records(df: pd.DataFrame, nd: int = 4) -> list[dict[str, Any]]:
@@ -106,7 +108,8 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
     todo = selected(only, sbc_simulations, backtest)
     ont = inputs.ontology
     out: dict[str, Any] = {"as_of": inputs.as_of.isoformat(), "inputs_hash": fitted.inputs_hash,
-                           "n_episodes": len(inputs.episodes.table), "checks_run": todo, "timings": {}}
+                           "n_episodes": len(inputs.episodes.table), "checks_run": todo, "timings": {},
+                           "article_weight": article_weight(fitted)}
     figs: dict[str, tuple] = {}
     t = time.perf_counter()
 
@@ -181,6 +184,13 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
             if n == cfg.scenario.name:
                 figs["psense_claims"] = (s["per_claim"], n)
         out["sensitivity"] = sens
+        # the assumed opinion of the episodes before the poll window: how far the published numbers move with it
+        from forecast.analysis.checks.era_opinion import era_band
+        from forecast.analysis.checks.era_opinion import summary_line as era_line
+
+        era = era_band(fitted.idata, inputs, pred["p"])
+        era["sentence"] = era_line(era)
+        out["era_opinion"] = era
         lap("sensitivity")
 
     if "track" in todo:
@@ -246,6 +256,22 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
     return _round(out), figs
 
 
+def article_weight(fitted, prob: float = 0.9) -> dict[str, float] | None:
+    """The learned weight of the article's claims: posterior mean and HDI (importance-weighted for a PSIS update),
+    or None when the model has none (the weight fixed, or no article claim used)."""
+    from forecast.model.build import CLAIM_WEIGHT
+    from forecast.model.summary import weighted_hdi
+
+    post = fitted.idata["posterior"]
+    if CLAIM_WEIGHT not in post:
+        return None
+    x = np.asarray(post[CLAIM_WEIGHT].values, dtype=float).ravel()
+    w = np.full(x.size, 1.0 / x.size) if fitted.weights is None else np.asarray(fitted.weights, float).ravel()
+    w = w / w.sum()
+    lo, hi = weighted_hdi(x, w, prob)
+    return {"mean": float(np.sum(w * x)), "low": lo, "high": hi, "prob": prob}
+
+
 def psense_counts(sensitivity: dict[str, Any]) -> dict[str, int]:
     """Published probabilities (scenario x response) flagged by power-scaling: prior-data conflict, a dominant
     prior (strong prior / weak likelihood), and how many were diagnosed."""
@@ -285,6 +311,11 @@ def headline(out: dict[str, Any]) -> dict[str, Any]:
             1 for c in out["prior_check"]["claims"] if c["flag"])
     if "sensitivity" in out:
         h["psense"] = psense_counts(out["sensitivity"])
+    if (out.get("era_opinion") or {}).get("applies"):
+        era = out["era_opinion"]
+        h["era_opinion"] = {"sentence": era["sentence"], "band": era["band"], "max_abs_change": era["max_abs_change"]}
+    if out.get("article_weight"):
+        h["article_weight"] = out["article_weight"]
     if "sbc" in out:
         h["sbc_flags"] = out["sbc"]["flags"]
     return h
@@ -317,4 +348,6 @@ def scorecard(out: dict[str, Any]) -> dict[str, Any]:
         "claims_loo": {k: (out.get("claims_loo") or {}).get(k) for k in ("elpd_diff", "se", "n_episodes")}
         if "claims_loo" in out else None,
         "psense": psense_counts(out["sensitivity"]) if "sensitivity" in out else None,
+        "article_weight": out.get("article_weight"),
+        "era_opinion_max_change": (out.get("era_opinion") or {}).get("max_abs_change"),
     }

@@ -36,11 +36,13 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("priors", reference.priors),
     ("precedents", reference.precedents),
     ("polls", reference.polls),
+    ("model-notes", reference.model_notes),
     ("diagnostics", reference.diagnostics),
     ("provenance", reference.provenance),
 )
 # reference material a decision maker does not need on the way: shown collapsed in HTML (whole in Markdown)
-FOLDED: frozenset[str] = frozenset({"glossary", "priors", "precedents", "polls", "diagnostics", "provenance"})
+FOLDED: frozenset[str] = frozenset({"glossary", "priors", "precedents", "polls", "model-notes", "diagnostics",
+                                     "provenance"})
 
 
 # the contents' names of the sections a reader jumps to (in page order; a section the report lacks is left out)
@@ -48,7 +50,8 @@ CONTENTS: dict[str, str] = {
     "headline": "each response", "composites": "combined outcomes", "plain-words": "in plain words",
     "figures": "figures", "changes": "what moved", "whatif": "what if…?", "analysts": "analysts",
     "history": "history", "checks": "how good?", "glossary": "definitions", "priors": "the article's claims",
-    "precedents": "precedents", "polls": "polls", "diagnostics": "diagnostics", "provenance": "provenance",
+    "precedents": "precedents", "polls": "polls", "model-notes": "the model's assumptions",
+    "diagnostics": "diagnostics", "provenance": "provenance",
 }
 
 

@@ -171,8 +171,9 @@ def bottom_line(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         Box("changed", "What changed", [Items(_changed_items(bl.get("changed") or {}))]),
         Box("evidence", "How fresh", _freshness(bl.get("freshness") or {})),
         Box("record", "The article's track record", [P(T(s(tr) if tr else
-                                                          "Not scored yet: forecast check scores it once episodes "
-                                                          "after the article's date are coded."))]),
+                                                          "Not scored in this report: forecast check scores the "
+                                                          "article's claims on the episodes coded since its date "
+                                                          "(checks.json), and the next report quotes its verdict."))]),
         P(Span("muted", f"Words: {s(sc.get('title'))} ("), Span("local", "legend", "#glossary"),
           Span("muted", "). Ranges are 90% credible ranges ("), Span("local", "how to read them", "#glossary"),
           Span("muted", ")."))]

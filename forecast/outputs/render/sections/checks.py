@@ -51,6 +51,9 @@ def _sentences(h: Mapping[str, Any], art: Any, ppc: list[str], loo: Mapping[str,
                       "numbers as rougher than they look.")])
     if isinstance(art, Mapping) and art.get("sentence"):
         out.append([Span("strong", "The article's claims: "), T(s(art.get("sentence")))])
+    era = h.get("era_opinion")  # episodes before the poll window sit at an assumed opinion (forecast check's band)
+    if isinstance(era, Mapping) and era.get("sentence"):
+        out.append([Span("strong", "The assumed opinion of earlier episodes: "), T(s(era.get("sentence")))])
     out.append([Span("strong", "The record: "),
                 T("the model reproduces how often each response happened in the past" +
                   (f", except for {', '.join(ppc)}." if ppc else "."))])
@@ -322,6 +325,16 @@ def _sensitivity(c: Mapping[str, Any]) -> list[Block]:
         b.append(P(T(f"Flagged: {counts['prior_data_conflict']} of {counts['probabilities']} published probabilities "
                      f"(scenario × response) for potential prior-data conflict, {counts['strong_prior']} for a "
                      "dominant prior (strong prior / weak likelihood).")))
+    w = c.get("article_weight")
+    if isinstance(w, Mapping) and num(w.get("mean")) is not None:
+        b.append(P(Span("strong", "The article's learned weight: "),
+                   T(f"{_f(w.get('mean'), 2)} ({pct(w.get('prob'))} interval {_f(w.get('low'), 2)}-"
+                     f"{_f(w.get('high'), 2)}; 1 is full weight). Every claim's term takes this power, so "
+                     "power-scaling one claim moves the weight and with it every claim: read the flags with that "
+                     "in mind.")))
+    era = c.get("era_opinion")
+    if isinstance(era, Mapping) and era.get("sentence"):
+        b.append(P(Span("strong", "The assumed opinion of earlier episodes: "), T(s(era.get("sentence")))))
     b.append(P(T("Per scenario and response: sensitivity of the probability to power-scaling the article's claims "
                  "(prior) and the history and polls (likelihood), arviz-stats' diagnosis at 0.05, and the three "
                  "claims it depends on most when each is power-scaled alone.")))

@@ -91,6 +91,57 @@ def polls(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
             Table(["ID", "Pollster", "Date", "n", "Opposed", "Use", "Wording", "Source"], rows, "llnrrlll")]
 
 
+def model_notes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    """The model's own assumptions: the learned weight of the article's claims, the opinion of older episodes,
+    and what sets each interval's width (report data ``model_notes``)."""
+    notes = data.get("model_notes")
+    if not isinstance(notes, Mapping):
+        return []
+    blocks: list[Block] = [H2("The model's own assumptions")]
+    w = notes.get("article_weight")
+    if isinstance(w, Mapping) and None not in (num(w.get("mean")), num(w.get("low")), num(w.get("high"))):
+        blocks.append(P(Span("strong", "How far the article is trusted: "),
+                        T(f"the record and the polls give the article's claims a weight of {num(w.get('mean')):.2f} "
+                          f"({pct(w.get('prob') or 0.9)} interval {num(w.get('low')):.2f}-{num(w.get('high')):.2f}; "
+                          "1 is full weight, 0 none), learnt from how far the claims sit from what the record "
+                          "supports.")))
+    elif isinstance(w, Mapping):
+        blocks.append(P(Span("strong", "How far the article is trusted: "),
+                        T("at full weight (model.claim_weight=fixed).")))
+    era = notes.get("era_opinion")
+    if isinstance(era, Mapping) and era.get("mode") == "reference" and num(era.get("episodes_before_window")):
+        checks = data.get("checks") if isinstance(data.get("checks"), Mapping) else {}
+        band = ((checks.get("headline") or {}).get("era_opinion") or {}).get("sentence")
+        blocks.append(P(Span("strong", "The opinion of earlier episodes is assumed: "),
+                        T(f"{fmt(era.get('episodes_before_window'))} episodes of the kind the polls ask about, "
+                          f"older than the poll window ({fmt(era.get('poll_window_days'))} days), are fitted at the "
+                          "article's "
+                          f"{pct(era.get('reference'))} opposed, since no poll measures the opinion of their time; "
+                          + ("how far another value would move these probabilities is under \"How good are these "
+                             "probabilities?\"." if band else "forecast check shows how far these probabilities "
+                             "move under another value."))))
+    rows = []
+    for r in notes.get("interval_drivers") or []:
+        if not isinstance(r, Mapping):
+            continue
+        parts = r.get("parts") if isinstance(r.get("parts"), Mapping) else {}
+        rows.append([[T(ctx.labels.get(str(r.get("response")), r.get("response")))],
+                     [T(f"{fmt(r.get('cells'))} ({fmt(r.get('events'))})")], [T(fmt(r.get("cells_all")))],
+                     [T(f"{fmt(r.get('sd_prior'))} → {fmt(r.get('sd_post'))}")], [T(pct(r.get("record_share")))],
+                     [T(" / ".join(pct(parts.get(k)) for k in ("intercept", "slopes", "cell", "opinion")))]])
+    if rows:
+        blocks += [P(Span("strong", "What sets each interval's width: "),
+                     T("coded cells of this action type in the record (how many happened) and of the response over "
+                       "all action types; the spread (sd) of the probability's logit in the article-only prior and in "
+                       "the posterior, and the share of the former the record removed (negative: the record left it "
+                       "wider, e.g. by moving it where the logit spreads out); the share of the posterior's spread "
+                       "from the response's pooled intercept, the slopes it shares with other actions, this action's "
+                       "own cell and the opinion.")),
+                   Table(["Response", "Cells here (happened)", "All cells", "sd, prior → posterior", "Removed",
+                          "Intercept / slopes / cell / opinion"], rows, "lrrrrl")]
+    return blocks
+
+
 def diagnostics(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     diag, thr = ctx.diag, ctx.thr
     blocks: list[Block] = [
