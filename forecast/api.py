@@ -17,7 +17,7 @@ from omegaconf import DictConfig
 
 from forecast import home as _home
 from forecast.analysis.whatif import Episode, Judgement, Poll
-from forecast.files import ensure_dir, guard, io_errors
+from forecast.files import clear_published, ensure_dir, guard, io_errors, published_so_far, write_error
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
@@ -48,12 +48,12 @@ validate = _config.validate
 folders = _config.paths  # where the configured data/, reports/ and .cache/ are (``paths`` is the module)
 
 __all__ = ["Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
-           "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check", "compose",
-           "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "fit", "folders", "history",
-           "history_replay", "init", "judgement_add", "judgement_check", "load_inputs", "open_job_log",
-           "parse_whatif_items", "predict_scenarios", "read_report", "record_job", "responses", "run",
-           "sampler_settings", "scenario_titles", "scenarios", "scheduled", "summarize", "summarize_sweep", "validate",
-           "what_moved", "whatif", "write_report"]
+           "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check",
+           "clear_published", "compose", "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw",
+           "fit", "folders", "history", "history_replay", "init", "judgement_add", "judgement_check", "load_inputs",
+           "open_job_log", "parse_whatif_items", "predict_scenarios", "published_so_far", "read_report", "record_job",
+           "responses", "run", "sampler_settings", "scenario_titles", "scenarios", "scheduled", "summarize",
+           "summarize_sweep", "validate", "what_moved", "whatif", "write_error", "write_report"]
 
 
 def init(folder: str | Path, *, force: bool = False) -> Path:
