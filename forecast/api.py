@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 # names defined in other modules, imported by ``__getattr__`` when first asked for
 ELSEWHERE = ("Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERSION", "Report", "Run", "ScheduledRun",
              "WHATIF_EXAMPLES", "WrittenReport", "actions", "alerts", "alerts_test", "build_model", "check",
-             "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "history", "history_replay",
-             "judgement_add", "judgement_check", "load_inputs", "parse_whatif_items", "read_report", "record_job",
-             "responses", "run", "sampler_settings", "scheduled", "summarize_sweep", "whatif", "write_report")
+             "clear_published", "evidence_add", "evidence_check", "evidence_restore", "evidence_withdraw", "history",
+             "history_replay", "judgement_add", "judgement_check", "load_inputs", "parse_whatif_items",
+             "published_so_far", "read_report", "record_job", "responses", "run", "sampler_settings", "scheduled",
+             "summarize_sweep", "whatif", "write_error", "write_report")
 __all__ = sorted([*ELSEWHERE, "compose", "fit", "folders", "init", "open_job_log", "predict_scenarios",
                   "scenario_titles", "scenarios", "summarize", "validate", "what_moved"])
 
@@ -38,6 +39,8 @@ def __getattr__(name: str) -> Any:
     """The names defined in other modules, imported when first asked for (then kept in this module)."""
     if name in ("Episode", "Judgement", "Poll"):
         from forecast.analysis import whatif as m
+    elif name in ("clear_published", "published_so_far", "write_error"):
+        from forecast import files as m
     elif name == "load_inputs":
         from forecast.inputs import load as m
     elif name == "build_model":

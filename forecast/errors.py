@@ -109,6 +109,19 @@ def note_signal(signum: int) -> None:
     _SIGNALS.append(int(signum))
 
 
+_HELD = [0]  # how many commits hold signals back now (forecast.files.deferred_signals)
+
+
+def hold_signals(on: bool) -> None:
+    _HELD[0] += 1 if on else -1
+
+
+def signals_held() -> bool:
+    """Whether a commit holds SIGINT/SIGTERM/SIGHUP back: the handler records the signal and the commit raises it
+    when it ends."""
+    return _HELD[0] > 0
+
+
 def signals_received() -> list[int]:
     return list(_SIGNALS)
 

@@ -126,10 +126,12 @@ def cmd_evidence(args: list[str]) -> int:
     ns = parser().parse_args(args)
     data = getattr(ns, "data_dir", None)
     if ns.cmd == "add":
-        if ns.file:
-            path = api.evidence_add(file=ns.file, data=data)
-        else:
-            path = api.evidence_add(entry_from_args(ns) if ns.kind else None, data=data)
+        if ns.file and ns.kind:  # the flags would be dropped without a word
+            raise InputError(f"forecast evidence add --file {ns.file} {ns.kind}", f"--file given with a {ns.kind} "
+                             "entry's flags", "give either --file FILE (the entry as YAML) or the kind and its "
+                             "flags, not both")
+        entry = entry_from_args(ns) if ns.kind else None
+        path = api.evidence_add(entry, file=ns.file, data=data)
         say(f"added {path}; rerun `forecast` to see what it moves")
         return 0
     if ns.cmd == "withdraw":

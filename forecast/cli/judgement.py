@@ -48,14 +48,18 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--family")
     add.add_argument("--lower")
     add.add_argument("--upper")
-    add.add_argument("--mass", default="0.8")
-    add.add_argument("--strength", default="1.0")
+    add.add_argument("--mass", help="default 0.8")
+    add.add_argument("--strength", help="default 1.0")
     for name in ("check", "list"):
         p = sub.add_parser(name)
         p.add_argument("--analyst")
         p.add_argument("--data-dir")
         p.add_argument("--as-of")
     return ap
+
+
+FIELDS = ("id", "author", "date_made", "rationale", "source", "revises", "kind", "actions", "response", "cells",
+          "covariate", "target", "family", "lower", "upper", "mass", "strength")  # what --file holds instead
 
 
 def judgement_from_args(ns: argparse.Namespace) -> dict[str, Any]:
@@ -78,11 +82,11 @@ def judgement_from_args(ns: argparse.Namespace) -> dict[str, Any]:
         raw["revises"] = ns.revises
     raw["constrains"] = con
     if ns.kind != "ordering":
-        el = {"lower": yaml_scalar(ns.lower), "upper": yaml_scalar(ns.upper), "mass": yaml_scalar(ns.mass)}
+        el = {"lower": yaml_scalar(ns.lower), "upper": yaml_scalar(ns.upper), "mass": yaml_scalar(ns.mass or "0.8")}
         if ns.family:
             el = {"family": ns.family, **el}
         raw["elicit"] = el
-    raw["strength"] = yaml_scalar(ns.strength)
+    raw["strength"] = yaml_scalar(ns.strength or "1.0")
     return raw
 
 
@@ -90,6 +94,11 @@ def cmd_judgement(args: list[str]) -> int:
     ns = parser().parse_args(args)
     data = getattr(ns, "data_dir", None)
     if ns.cmd == "add":
+        fields = [f"--{k.replace('_', '-')}" for k in FIELDS if getattr(ns, k)]
+        if ns.file and fields:  # the flags would be dropped without a word
+            raise InputError(f"forecast judgement add --file {ns.file}", f"--file given with the judgement's flags "
+                             f"({', '.join(fields)})", "give either --file FILE (the judgement as YAML) or the "
+                             "flags, not both")
         if ns.file:
             path = api.judgement_add(ns.analyst, file=ns.file, data=data)
         else:

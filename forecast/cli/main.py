@@ -49,6 +49,7 @@ from forecast.errors import (
     clear_signals,
     note_signal,
     printable,
+    signals_held,
     signals_received,
 )
 
@@ -115,8 +116,7 @@ def _report_error(e: BaseException) -> int:
     if signals_received():  # an error raised while a SIGINT/SIGTERM was unwinding the run: it is the cause
         sig = Interrupted(signals_received()[-1])
         with contextlib.suppress(OSError, ValueError):
-            print(f"forecast: interrupted ({sig.args[0]}): nothing incomplete was cached or published",
-                  file=sys.stderr)
+            print(interrupted_line(sig.args[0]), file=sys.stderr)
         return sig.exit_code
     code = exit_code_for(e)
     with contextlib.suppress(OSError, ValueError):  # a closed or broken stderr: the exit status still tells
@@ -319,30 +319,110 @@ def _say_sweep(s: dict) -> int:
     return int(s["exit_code"])
 
 
-def _on_signal(signum, _frame) -> None:
-    note_signal(signum)  # remembered: nutpie and PyMC catch the KeyboardInterrupt and return partial draws
-    raise Interrupted(signum)
+# code where Python swallows an exception (prints "Exception ignored in ..." and carries on): a finaliser, and the
+# standard library's weak-reference callbacks (WeakSet, WeakValueDictionary, weakref.finalize)
+_SWALLOWING_FILES = ("weakref.py", "_weakrefset.py")
+
+
+def _swallowing(frame) -> bool:
+    """Whether the code a signal interrupted runs inside a finaliser or a weak-reference callback, where an
+    exception raised by the handler would be printed and dropped."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__" or code.co_filename.endswith(_SWALLOWING_FILES):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_signal(signum, frame) -> None:
+    """Record the signal (nutpie and PyMC catch the KeyboardInterrupt and return partial draws: the record is
+    checked after sampling, at every commit point and before exit), then raise ``Interrupted`` unless the
+    interrupted code would swallow it or holds signals back (a commit: ``forecast.files.deferred_signals``, which
+    raises it at its end; another thread may take the signal while the main thread blocks it, and Python then
+    runs this handler in the main thread all the same); then the next check raises it."""
+    note_signal(signum)
+    if not _swallowing(frame) and not signals_held():
+        raise Interrupted(signum)
+
+
+def _unraisable(hook):
+    """``sys.unraisablehook`` that drops an ``Interrupted`` some other callback swallowed (recorded: it is raised
+    at the next check) instead of printing it, and passes everything else on."""
+    def quiet(unraisable) -> None:
+        if isinstance(unraisable.exc_value, Interrupted):
+            return
+        hook(unraisable)
+
+    quiet.forecast = True  # type: ignore[attr-defined]
+    return quiet
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def _install_signals() -> dict:
-    """SIGINT/SIGTERM raise ``Interrupted`` (cleanup runs, exit 130/143); SIGXFSZ is ignored, so that a
-    file-size limit (ulimit -f) is an EFBIG write error (exit 74) instead of a kill. Returns what to restore."""
+    """SIGINT/SIGTERM/SIGHUP raise ``Interrupted`` (cleanup runs, exit 130/143/129); SIGXFSZ is ignored, so that
+    a file-size limit (ulimit -f) is an EFBIG write error (exit 74) instead of a kill. Returns what to restore."""
     old = {}
-    for sig, handler in ((signal.SIGINT, _on_signal), (signal.SIGTERM, _on_signal),
-                         (getattr(signal, "SIGXFSZ", None), signal.SIG_IGN)):
+    stops = [(getattr(signal, name, None), _on_signal) for name in STOP_SIGNALS]
+    for sig, handler in (*stops, (getattr(signal, "SIGXFSZ", None), signal.SIG_IGN)):
         if sig is None:
             continue
         try:
             old[sig] = signal.signal(sig, handler)
         except ValueError:  # not the main thread (an embedding app): leave its handlers alone
             pass
+    if not getattr(sys.unraisablehook, "forecast", False):
+        sys.unraisablehook = _unraisable(sys.unraisablehook)
     clear_signals()
     return old
 
 
+def interrupted_line(sig: str) -> str:
+    """The stop message: what this run published before the signal, or that it published nothing."""
+    from forecast.api import published_so_far
+
+    done = published_so_far()
+    if done:
+        return (f"forecast: interrupted ({sig}) after publishing {'; '.join(done)}: that publication is complete, "
+                "nothing after it was done")
+    return (f"forecast: interrupted ({sig}): nothing was published (the previous reports, history and pages stand) "
+            "and nothing incomplete was cached")
+
+
+class _Output:
+    """stdout for a command's output: a failed write (a redirection to a full disk or to /dev/full, a file-size
+    limit) is a ``WriteError`` naming standard output (exit 74, as for any file); a reader that went away stays a
+    BrokenPipeError (exit 141, quietly)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            from forecast.api import write_error
+
+            _quiet_broken_pipe()  # what is still buffered must not fail again when the interpreter exits
+            raise write_error("standard output", e, "nothing else was changed") from None
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def flush(self) -> None:
+        return self._guarded(self._stream.flush)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def _ensure_std_streams() -> None:
     """A closed stdin/stdout/stderr (`2>&-`) becomes /dev/null: printing never fails, and no file the tool
-    opens later takes descriptor 1 or 2 (progress lines would land in it)."""
+    opens later takes descriptor 1 or 2 (progress lines would land in it). A failed write to stdout is exit 74."""
     for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
         try:
             os.fstat(fd)
@@ -354,6 +434,8 @@ def _ensure_std_streams() -> None:
                 os.dup2(null, fd)
                 os.close(null)
         setattr(sys, name, open(fd, mode, encoding="utf-8", closefd=False))  # noqa: SIM115 - lives as long as the process
+    if not isinstance(sys.stdout, _Output):
+        sys.stdout = _Output(sys.stdout)
 
 
 def _ensure_cwd() -> None:
@@ -385,8 +467,16 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _ensure_std_streams()
     old_handlers = _install_signals()
+    from forecast.api import clear_published
+
+    clear_published()
     try:
         code = _main(argv)
+        if signals_received() and code < 128:  # a signal some library swallowed: it still stops the run
+            sig = Interrupted(signals_received()[-1])
+            with contextlib.suppress(OSError, ValueError):
+                print(interrupted_line(sig.args[0]), file=sys.stderr)
+            code = sig.exit_code
     finally:
         for sig, h in old_handlers.items():
             with contextlib.suppress(ValueError, TypeError):
@@ -395,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         code = _quiet_broken_pipe()
+    except ForecastError as e:  # stdout on a full disk: the output is incomplete
+        code = _report_error(e)
     sys.exit(code)
 
 
@@ -408,11 +500,10 @@ def _main(argv: list[str]) -> int:
             refuse_unknown_command(argv[0])
         else:
             code = _hydra_main(argv)
-    except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM (Interrupted)
+    except KeyboardInterrupt as e:  # SIGINT (KeyboardInterrupt or Interrupted) or SIGTERM/SIGHUP (Interrupted)
         code = getattr(e, "exit_code", EXIT_INTERRUPTED)
         with contextlib.suppress(OSError, ValueError):
-            print(f"forecast: interrupted ({e.args[0] if isinstance(e, Interrupted) else 'SIGINT'}): nothing "
-                  "incomplete was cached or published", file=sys.stderr)
+            print(interrupted_line(e.args[0] if isinstance(e, Interrupted) else "SIGINT"), file=sys.stderr)
     except BrokenPipeError:
         code = _quiet_broken_pipe()
     except Exception as e:  # noqa: BLE001 - never a traceback: one line and an exit code (FORECAST_DEBUG=1 shows it)

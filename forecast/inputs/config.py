@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
-            "update", "words"}
+            "update", "words", "publish"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -206,6 +206,26 @@ def validate(cfg: DictConfig) -> None:
 
     parse_scale(raw.get("words"), "words")
     compare_with(cfg)
+    check_sampler(cfg)
+
+
+# what each NUTS sampler needs installed besides PyMC (PyMC imports them only when it samples)
+SAMPLER_PACKAGES = {"nutpie": ("nutpie",), "pymc": (), "numpyro": ("numpyro", "jax"), "blackjax": ("blackjax", "jax")}
+
+
+def check_sampler(cfg: DictConfig) -> None:
+    """``sampler.nuts_sampler`` names a sampler whose packages are installed (else the run would fail only when it
+    samples, with a ModuleNotFoundError)."""
+    import importlib.util
+
+    name = str(OmegaConf.select(cfg, "sampler.nuts_sampler", default="") or "")
+    missing = [p for p in SAMPLER_PACKAGES.get(name, ()) if importlib.util.find_spec(p) is None]
+    if missing:
+        usable = [s for s, pkgs in SAMPLER_PACKAGES.items() if all(importlib.util.find_spec(p) for p in pkgs)]
+        raise ConfigError("sampler.nuts_sampler", f"{name!r} is not installed here (it needs the "
+                          f"{' and '.join(missing)} package{'s' if len(missing) > 1 else ''})",
+                          f"use one of the installed ones: {', '.join(usable)} (sampler=pymc, or "
+                          f"sampler.nuts_sampler=...), or install {' '.join(missing)}")
 
 
 def compare_with(cfg: DictConfig) -> str | None:

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from forecast.errors import InputError
-from forecast.files import create_new_file
+from forecast.files import create_new_file, ensure_dir, folder_lock
 from forecast.inputs.data import (
     Episodes,
     Ontology,
@@ -50,6 +50,10 @@ from forecast.safe_text import bad_character
 
 KINDS = ("poll", "episode", "signal")
 ENTRY_KEYS = {"id", "date_known", "source", "summary", "kind", *KINDS}
+# the keys of each kind's block (an episode's also every attribute of data/ontology/attributes.yaml)
+BODY_KEYS = {"poll": {"pollster", "date", "n", "share_opposed", "wording"},
+             "episode": {"action_type", "date", "responses"},
+             "signal": {"actions", "action", "response", "lower", "upper", "mass", "strength"}}
 # characters per text field (the file as a whole: readers.MAX_BYTES)
 TEXT_LIMITS = {"summary": 500, "poll.pollster": 200}
 TEXT_LIMIT = 2000
@@ -99,6 +103,8 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
         raise InputError(f"{w} '{extra[0]}'", f"a {kind} entry cannot also have a '{extra[0]}' block", "remove it")
     entry = Entry(eid, known, source, summary, kind, body, path or Path(where))
     wb = f"{where} (entry {eid}), {kind}"
+    allowed = BODY_KEYS[kind] | (set(ont.attributes) if kind == "episode" else set())
+    check_keys(body, allowed, lambda k: f"{wb}.{k}")  # an unknown key would be dropped without a word
     if kind == "poll":
         rec = {**body, "id": eid, "source": source, "use": "likelihood"}
         poll = poll_from_record(rec, wb, today)
@@ -109,6 +115,17 @@ def parse_entry(raw: Any, ont: Ontology, today: dt.date, where: str, path: Path 
         resp = body.get("responses")
         if not isinstance(resp, dict) or not resp:
             raise InputError(f"{wb}.responses", "missing", "map response ids to 1 (happened) or 0 (did not)")
+        for r, v in resp.items():  # a blank or "unknown" carries no information: an entry codes what was observed
+            coded = (isinstance(v, int | float) and not isinstance(v, bool) and v in (0, 1)) or \
+                (isinstance(v, str) and v.strip() in ("0", "1"))
+            if not coded:
+                problem = "blank" if v is None or not str(v).strip() else f"{v!r} is not 0 or 1"
+                raise InputError(f"{wb}.responses.{r}", problem, f"code 1 (happened) or 0 (did not), or leave {r} "
+                                 "out when it is not known")
+        for a in ont.attributes:
+            if a in body and (body[a] is None or (isinstance(body[a], str) and not body[a].strip())):
+                raise InputError(f"{wb}.{a}", "blank", f"give the episode's {a}, or leave it out to take the "
+                                 "action type's")
         rec = {k: v for k, v in body.items() if k != "responses"}
         rec.update(id=eid, sources=source, title=summary, verified="evidence")
         table, coded = episode_from_record(ont, rec, {k: str(v) for k, v in resp.items()}, wb, today)
@@ -217,23 +234,29 @@ def add_entry(evidence_dir: Path, raw: dict[str, Any], ont: Ontology, today: dt.
     text = yaml.safe_dump(_plain(raw), sort_keys=False, allow_unicode=True)
     back = parse_yaml(decode_text(text.encode("utf-8"), where), where)
     entry, payload = parse_entry(back, ont, today, where, target)
-    existing = load_evidence(evidence_dir, ont, today)  # the log must be valid before it grows
-    same = [e for e in existing.entries if e.id.casefold() == entry.id.casefold()]
-    if same:
-        raise InputError(f"new evidence entry (entry {entry.id}), key 'id'",
-                         f"an entry with this id exists ({display(same[0].path)}; ids are compared regardless of "
-                         "case)", "choose a new id")
-    if entry.kind == "poll":
-        for name, frame in (("data/evidence", existing.polls), ("data/polls.csv", polls)):
-            for pid, row in (frame.iterrows() if frame is not None else ()):
-                if poll_key({**row.to_dict(), "n": None if row["n"] != row["n"] else row["n"]}) == poll_key(payload):
-                    raise InputError(f"new evidence entry (entry {entry.id}), poll",
-                                     f"repeats poll {pid} in {name} (same pollster, date, n and share_opposed): "
-                                     "it would count twice", "do not add it, or correct its figures")
-    try:
-        create_new_file(target, text, evidence_dir)  # complete, fsynced, linked into place: never overwrites
-    except FileExistsError:
-        raise InputError(display(target), "file exists", "choose a new id") from None
+    ensure_dir(evidence_dir, evidence_dir)
+    # the checks and the new file under the folder's lock: two adds of one id at once meet here, and the second
+    # is refused like a sequential duplicate (regardless of case, which the file system may not see)
+    with folder_lock(evidence_dir):
+        existing = load_evidence(evidence_dir, ont, today)  # the log must be valid before it grows
+        same = [e for e in existing.entries if e.id.casefold() == entry.id.casefold()]
+        if same or target.exists():
+            where = display(same[0].path) if same else display(target)
+            raise InputError(f"new evidence entry (entry {entry.id}), key 'id'", f"an entry with this id "
+                             f"exists ({where}; ids are compared regardless of case)", "choose a new id")
+        if entry.kind == "poll":
+            for name, frame in (("data/evidence", existing.polls), ("data/polls.csv", polls)):
+                for pid, row in (frame.iterrows() if frame is not None else ()):
+                    if poll_key({**row.to_dict(), "n": None if row["n"] != row["n"] else row["n"]}) == \
+                            poll_key(payload):
+                        raise InputError(f"new evidence entry (entry {entry.id}), poll",
+                                         f"repeats poll {pid} in {name} (same pollster, date, n and share_opposed):"
+                                         " it would count twice", "do not add it, or correct its figures")
+        try:
+            create_new_file(target, text, evidence_dir)  # complete, fsynced, linked into place: never overwrites
+        except FileExistsError:
+            raise InputError(f"new evidence entry (entry {entry.id}), key 'id'", f"an entry with this id "
+                             f"exists ({display(target)})", "choose a new id") from None
     return target
 
 
@@ -255,13 +278,13 @@ def evidence_files(evidence_dir: Path) -> list[Path]:
         where = display(path)
         if name in EVIDENCE_DOCS or (name.startswith(".new-") and name.endswith(".tmp")):
             continue
+        if name.startswith((".#", "#", "~$")) or name.endswith(_BACKUP_SUFFIXES) or \
+                (name.startswith(".") and name.endswith(".yaml")):  # Emacs's lock file is a dangling link
+            raise InputError(where, "an editor's lock, swap or backup file, not an entry",
+                             "close the editor or delete the file (the entry itself is the .yaml file)")
         if path.is_symlink() or not path.is_file():
             raise InputError(where, "not a regular file (a folder or a link) in the evidence folder",
                              "keep only <id>.yaml entry files there; move it away")
-        if name.startswith((".#", "#", "~$")) or name.endswith(_BACKUP_SUFFIXES) or \
-                (name.startswith(".") and name.endswith(".yaml")):
-            raise InputError(where, "an editor's lock, swap or backup file, not an entry",
-                             "close the editor or delete the file (the entry itself is the .yaml file)")
         if name.startswith("."):
             raise InputError(where, "a hidden file in the evidence folder, not an entry", "move it away")
         if path.suffix == ".yaml":

@@ -36,8 +36,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-import os
-import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +44,7 @@ from typing import Any
 import yaml
 
 from forecast.errors import InputError
+from forecast.files import create_new_file, ensure_dir, folder_lock
 from forecast.inputs.priors import Claim, parse_claim
 from forecast.inputs.readers import display, parse_date, parse_float, parse_id, read_yaml
 
@@ -194,13 +193,30 @@ def known_raw(judgements_dir: Path, analyst: str, ont, article: list[Claim], tod
 
 def _parse_folder(folder: Path, analyst: str, ont, article: list[Claim], today: dt.date) -> list[Judgement]:
     out: list[Judgement] = []
+    seen: dict[str, Path] = {}
     for path in sorted(folder.glob("*.yaml")):
+        if path.name.startswith("."):  # Emacs's lock file (a dangling link) or another hidden copy: named, not read
+            raise InputError(display(path), "an editor's lock, swap or hidden copy, not a judgement",
+                             "close the editor or delete the file (the judgement itself is <id>.yaml)")
         j = parse_judgement(read_yaml(path), analyst, ont, article, today, display(path), path)
         if path.stem != j.id:
             raise InputError(f"{display(path)}, key 'id'", f"id {j.id!r} does not match the file name",
                              f"rename the file to {j.id}.yaml")
+        if j.id.casefold() in seen:  # one file on a case-insensitive file system (macOS, Windows)
+            raise InputError(f"{display(path)}, key 'id'", f"duplicate id {j.id!r} (also "
+                             f"{display(seen[j.id.casefold()])})", "give each judgement its own id (ids are "
+                             "compared regardless of case)")
+        seen[j.id.casefold()] = path
         out.append(j)
     return out
+
+
+def content_key(c: Claim) -> tuple:
+    """What a judgement says to the model: what it constrains, its elicited range and its strength (not its id,
+    date, author or rationale). Two with the same key from one analyst count the same belief twice."""
+    elicit = tuple(sorted((str(k), str(v)) for k, v in (c.elicit or {}).items()))
+    return (c.kind, tuple(sorted(c.actions)), c.response, tuple(sorted(c.cells)), c.covariate, c.target, elicit,
+            float(c.strength))
 
 
 def active_set(out: list[Judgement], analyst: str, article: list[Claim], as_of: dt.date | None) -> list[Judgement]:
@@ -228,6 +244,14 @@ def active_set(out: list[Judgement], analyst: str, article: list[Claim], as_of: 
     known = [j for j in out if as_of is None or j.date_made <= as_of]
     revised = {j.revises for j in known if j.revises in ids}
     active = sorted((j for j in known if j.id not in revised), key=lambda j: (j.date_made, j.id))
+    same: dict[tuple, str] = {}
+    for j in active:
+        first = same.setdefault(content_key(j.claim), j.id)
+        if first != j.id:
+            raise InputError(f"{display(j.path)}, key 'constrains'", f"repeats {first} of the same analyst (the same "
+                             "constraint, range and strength): that belief would count twice in the analyst's "
+                             "forecast and in the pool", f"to restate it (a new date or rationale), add "
+                             f"`revises: {first}`; otherwise leave it out")
     seen: dict[str, str] = {}
     for j in active:
         for k in (f"a revision of {j.article_claim}" if j.article_claim else None, _slot(j.claim)):
@@ -256,22 +280,23 @@ def add_judgement(judgements_dir: Path, analyst: str, raw: dict[str, Any], ont, 
     folder = analyst_dir(judgements_dir, analyst)
     target = folder / f"{raw.get('id') if isinstance(raw, dict) else ''}.yaml"
     j = parse_judgement(raw, analyst, ont, article, today, f"new judgement of {analyst}", target)
-    existing = _parse_folder(folder, analyst, ont, article, today) if folder.is_dir() else []
-    if any(e.id == j.id for e in existing) or target.exists():
-        raise InputError(f"new judgement of {analyst} (judgement {j.id}), key 'id'",
-                         "a judgement with this id exists", "choose a new id")
-    active_set([*existing, j], analyst, article, None)  # the set with it must be valid before anything is written
-    folder.mkdir(parents=True, exist_ok=True)
+    where = f"new judgement of {analyst} (judgement {j.id}), key 'id'"
+    ensure_dir(folder, Path(judgements_dir).parent)
     text = yaml.safe_dump(_plain(raw), sort_keys=False, allow_unicode=True, width=100)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".new-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.link(tmp, target)  # fails if the target exists: never overwrites
-    except FileExistsError:
-        raise InputError(display(target), "file exists", "choose a new id") from None
-    finally:
-        os.unlink(tmp)
+    # the checks and the new file under the folder's lock: two adds of one id at once are refused alike
+    with folder_lock(folder):
+        existing = _parse_folder(folder, analyst, ont, article, today)
+        same = [e for e in existing if e.id.casefold() == j.id.casefold()]
+        if same or target.exists():
+            other = display(same[0].path if same else target)
+            raise InputError(where, f"a judgement with this id exists ({other}; ids are compared regardless "
+                             "of case)", "choose a new id")
+        active_set([*existing, j], analyst, article, None)  # the set with it must be valid before it is written
+        try:
+            create_new_file(target, text, folder)  # complete, fsynced, linked into place: never overwrites
+        except FileExistsError:
+            raise InputError(where, f"a judgement with this id exists ({display(target)})",
+                             "choose a new id") from None
     return target
 
 

@@ -28,8 +28,10 @@ FALSE = {"false", "no", "0"}
 def display(path: Path) -> str:
     """A path as the user should see it: relative to the project when inside it."""
     path = Path(path)
+    # the folders resolved, not the file itself: a link (an editor's lock file is one) is named, not its target
+    full = path.parent.resolve() / path.name if path.name not in ("", ".", "..") else path.resolve()
     try:
-        return str(path.resolve().relative_to(project_root()))
+        return str(full.relative_to(project_root()))
     except ValueError:
         return str(path)
 

@@ -184,6 +184,8 @@ class ForecastSchema:
     evidence: bool = _s(True, "bool", help="include data/evidence/ entries")
     paths: PathsSchema = field(default_factory=PathsSchema)
     all_scenarios: bool = _s(False, "bool", help="one fit, a report for every scenario")
+    publish: bool = _s(False, "bool", help="publish the reports (history rows, the last published brief, the track "
+                       "record); false: a preview (forecast scheduled always publishes)")
     alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts.py)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")

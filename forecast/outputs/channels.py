@@ -7,6 +7,7 @@ read from the environment variables the config names, at send time, and are neve
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import smtplib
@@ -84,8 +85,10 @@ def send_webhook(alerts: list[dict[str, Any]], cfg: Webhook, settings: AlertSett
     if not url:
         return Delivery("webhook", False, f"environment variable {cfg.url_env} is not set (it holds the webhook URL)",
                         0, 0.0)
-    if not url.startswith(("http://", "https://")):
-        return Delivery("webhook", False, f"{cfg.url_env} does not hold an http(s) URL", 0, 0.0)
+    problem = url_problem(url)
+    if problem:
+        return Delivery("webhook", False, f"{cfg.url_env} is not a usable webhook URL: {problem}; fix the "
+                        "variable (its value is not shown: it holds the token)", 0, 0.0)
     body = json.dumps(payload(alerts, settings), ensure_ascii=False).encode("utf-8")
     detail = ""
     for attempt in range(1, cfg.attempts + 1):
@@ -106,11 +109,36 @@ def send_webhook(alerts: list[dict[str, Any]], cfg: Webhook, settings: AlertSett
             reason = e.reason
             detail = f"timed out after {cfg.timeout:g} s" if isinstance(reason, TimeoutError) \
                 else f"cannot connect: {reason}"
-        except (OSError, ValueError) as e:
+        except http.client.InvalidURL:  # its message quotes the URL, which carries the token
+            detail = f"{cfg.url_env} is not a valid URL (the HTTP library refused it); fix the variable"
+            break
+        except (OSError, ValueError, http.client.HTTPException) as e:
             detail = f"{type(e).__name__}: {e}"
         if attempt < cfg.attempts:
             time.sleep(cfg.backoff * 2 ** (attempt - 1))
     return Delivery("webhook", False, _clean(detail, [url]), attempt, time.monotonic() - t0)
+
+
+def url_problem(url: str) -> str | None:
+    """What makes a webhook URL unusable, in words that never quote it (it carries the token); None if nothing."""
+    import urllib.parse
+
+    for i, c in enumerate(url, 1):
+        if c.isspace() or not c.isprintable():
+            what = "a space" if c == " " else "a line break" if c in "\r\n" else "a tab" if c == "\t" else \
+                f"an invisible character (U+{ord(c):04X})"
+            where = "at its start" if i == 1 else "at its end" if i == len(url) else f"at character {i} of {len(url)}"
+            return f"it contains {what} {where}"
+    if not url.startswith(("http://", "https://")):
+        return "it does not start with http:// or https://"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return "its host or port cannot be read"
+    if not parts.hostname:
+        return "it names no host"
+    return None
 
 
 def email_message(alerts: list[dict[str, Any]], cfg: Email, settings: AlertSettings) -> EmailMessage:

@@ -27,10 +27,8 @@ def history_path(reports: Path) -> Path:
     return Path(reports) / "history.csv"
 
 
-def append_history(reports: Path, cache: Path, written: list[WrittenReport], path: Path | None = None) -> Path:
-    """Append every written report's probabilities (from what the writer returned: nothing is read back);
-    never rewrites earlier rows."""
-    path = path or history_path(reports)
+def history_rows(written: list[WrittenReport]) -> str:
+    """The history's CSV lines for ``written`` (from what the writer returned: nothing is read back)."""
     rows = []
     for w in written:
         data, d = w.data, w.path
@@ -42,17 +40,39 @@ def append_history(reports: Path, cache: Path, written: list[WrittenReport], pat
                              "hdi_low": r["hdi_low"], "hdi_high": r["hdi_high"], "hdi_prob": r["hdi_prob"],
                              "inputs_hash": data["inputs_hash"], "report": str(Path(d).name)})
     if not rows:
-        return path
+        return ""
     buf = io.StringIO()
     csv_frame(pd.DataFrame(rows, columns=HISTORY_COLUMNS)).to_csv(buf, index=False, header=False, lineterminator="\n")
-    header = ",".join(HISTORY_COLUMNS) + "\n"
+    return buf.getvalue()
 
-    def refuse_damaged(p: Path) -> str:
-        check_history(p)
-        return ""
 
-    return append_text(path, buf.getvalue(), Path(path).parent, lock=Path(cache) / "locks" / "history.lock",
-                       check=refuse_damaged, header=header)
+HEADER = ",".join(HISTORY_COLUMNS) + "\n"
+
+
+def _refuse_damaged(p: Path) -> str:
+    check_history(p)
+    return ""
+
+
+def append_history(reports: Path, cache: Path, written: list[WrittenReport], path: Path | None = None,
+                   pub=None) -> Path:
+    """Append every written report's probabilities; never rewrites earlier rows. ``pub`` (a
+    ``forecast.files.Publication``): the rows are part of that publication (appended at its commit, with the
+    reports, or not at all); without it they are appended now."""
+    path = path or history_path(reports)
+    text = history_rows(written)
+    if not text:
+        return path
+    if pub is not None:
+        return pub.append(path, text, check=_refuse_damaged, header=HEADER)
+    return append_text(path, text, Path(path).parent, lock=Path(cache) / "locks" / "history.lock",
+                       check=_refuse_damaged, header=HEADER)
+
+
+def published_at(reports: Path) -> set[tuple[str, str]]:
+    """(scenario, published_at) of every publication in the history (a damaged history raises one line)."""
+    df = read_history(history_path(reports))
+    return set(zip(df["scenario"].astype(str), df["published_at"].astype(str), strict=True))
 
 
 def check_history(path: Path) -> int:

@@ -47,8 +47,7 @@ def read_alerts(reports: Path) -> list[dict[str, Any]]:
 
 
 def write_alerts(reports: Path, alerts: list[dict[str, Any]]) -> Path:
-    return atomic_write_file(Path(reports) / ALERTS,
-                             "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in alerts))
+    return atomic_write_file(Path(reports) / ALERTS, alerts_text(alerts))
 
 
 # ---------------------------------------------------------------------- the baseline
@@ -306,9 +305,11 @@ def deliver(records: list[dict[str, Any]], settings: AlertSettings, environ=None
     return results
 
 
-def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, settings: AlertSettings,
-            environ=None) -> dict[str, Any]:
-    """Raise this run's alerts, record them, rewrite the feed and the digest, deliver what is pending."""
+def prepare(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, settings: AlertSettings,
+            current: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """This run's alerts, the log with them and the digest, computed and not written: ``records`` (the whole log),
+    ``fresh`` (the new alerts), ``digest``. ``current``: the run's reports by scenario (default: read from its
+    folder); a scheduled run passes what it is about to publish, so that the alerts are published with it."""
     reports = Path(reports)
     base = base or {"reports": {}, "folders": {}, "latest": None}
     status = run.get("status")
@@ -317,7 +318,7 @@ def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, set
     if status in ("ok", "diagnostics failed"):
         # (a run that found its folder up to date compares that folder with itself: nothing moves, and its
         # diagnostics alert has the id the first run gave it, so it is not raised twice)
-        current = _current(reports, run)
+        current = _current(reports, run) if current is None else current
         new, quiet = detect_moves(base["reports"], current, settings, run.get("folder"), base["folders"])
         if status == "diagnostics failed":
             new.insert(0, diagnostics_alert(run, current))
@@ -332,17 +333,45 @@ def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, set
         if a.get("report"):
             a["link"] = link(a["report"], settings, reports.resolve())
         records.append(a)
-    if fresh:
+    return {"records": records, "fresh": fresh, "digest": digest(run, new, quiet, base, settings),
+            "status": status}
+
+
+def alerts_text(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in records)
+
+
+def stage(pub, reports: Path, prepared: dict[str, Any], settings: AlertSettings) -> None:
+    """The alert log, the feed and the digest as part of publication ``pub`` (``forecast.files.Publication``):
+    published with the reports they are about, or not at all."""
+    reports = Path(reports)
+    if prepared["fresh"]:
+        pub.file(reports / ALERTS, alerts_text(prepared["records"]))
+    pub.file(reports / FEED, feed_xml(prepared["records"], settings, reports))
+    pub.file(reports / "digest.md", digest_markdown(prepared["digest"]))
+    pub.file(reports / "digest.html", digest_html(prepared["digest"]))
+
+
+def publish(reports: Path, run: dict[str, Any], base: dict[str, Any] | None, settings: AlertSettings,
+            environ=None, prepared: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Raise this run's alerts, record them, rewrite the feed and the digest, deliver what is pending.
+    ``prepared``: the alerts a publication already published (``prepare`` and ``stage``): only delivered here."""
+    reports = Path(reports)
+    staged = prepared is not None
+    p = prepared if staged else prepare(reports, run, base, settings)
+    records, fresh, d = p["records"], p["fresh"], p["digest"]
+    if fresh and not staged:
         write_alerts(reports, records)  # recorded before any channel is tried: a crash while sending loses nothing
     # a failed run's stderr stays one line (its reason); what the alerts did is in the log file
-    extra = {"file_only": True} if status not in OK_STATUSES else None
+    extra = {"file_only": True} if p["status"] not in OK_STATUSES else None
     results = deliver(records, settings, environ, extra=extra)
     if results:
         write_alerts(reports, records)
-    atomic_write_file(reports / FEED, feed_xml(records, settings, reports))
-    d = digest(run, new, quiet, base, settings)
-    atomic_write_file(reports / "digest.md", digest_markdown(d))
-    atomic_write_file(reports / "digest.html", digest_html(d))
+    if results or not staged:
+        atomic_write_file(reports / FEED, feed_xml(records, settings, reports))
+    if not staged:
+        atomic_write_file(reports / "digest.md", digest_markdown(d))
+        atomic_write_file(reports / "digest.html", digest_html(d))
     for a in fresh:
         log.info("alert (%s): %s", a["kind"], a["title"], extra=extra)
     return {"new": fresh, "deliveries": results, "digest": d}

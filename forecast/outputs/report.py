@@ -23,6 +23,7 @@ from forecast.analysis import whatif as W
 from forecast.analysis.attribution import report_state
 from forecast.analysis.replay import replay_section
 from forecast.analysis.report_draws import ReportDraws, command_line
+from forecast.errors import raise_if_interrupted
 from forecast.files import atomic_write_dir
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
@@ -268,13 +269,15 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
                   overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
-                  analysts: dict[str, dict] | None = None, published: bool = True) -> list[WrittenReport]:
+                  analysts: dict[str, dict] | None = None, published: bool = True,
+                  pub=None) -> list[WrittenReport]:
     """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
     (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
     (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
     ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
-    preview, which says so)."""
+    preview, which says so). ``pub`` (a ``forecast.files.Publication``): the folders are staged in it and become
+    visible at its commit, with everything else the run publishes; without it each is renamed into place now."""
     from forecast.outputs import brief as B
 
     templates = report_templates(cfg)
@@ -284,6 +287,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
     analysts = analysts or {}
     written = []
     for name in draws.names:
+        raise_if_interrupted()  # a signal some library swallowed stops the run between two reports
         data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, overrides)
         with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
         figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
@@ -310,7 +314,10 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
             _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-        path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
+        if pub is not None:
+            path = pub.folder(report_dir(reports, name), fill, owned=OWNED_MARKERS)
+        else:
+            path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
         log.info("wrote %s", path)
         written.append(WrittenReport(path, json.loads(text)))  # exactly what forecast.json holds
     return written

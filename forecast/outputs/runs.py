@@ -32,9 +32,19 @@ def _close_torn_line(path: Path) -> str:
     return "\n"
 
 
-def record_run(reports: Path, run: dict[str, Any], lock: Path | None = None) -> None:
-    append_text(reports / RUNS, json.dumps(run) + "\n", reports, lock=lock, check=_close_torn_line)
-    write_index(reports)
+def record_run(reports: Path, run: dict[str, Any], lock: Path | None = None, pub=None) -> None:
+    """Append the run's record to ``runs.jsonl`` and rebuild the runs page and the landing page. ``pub`` (a
+    ``forecast.files.Publication``): the record and both pages are part of that publication."""
+    line = json.dumps(run) + "\n"
+    if pub is None:
+        append_text(reports / RUNS, line, reports, lock=lock, check=_close_torn_line)
+        write_index(reports)
+        return
+    from forecast.outputs.landing import LANDING, RUNS_PAGE, landing_page
+
+    pub.append(reports / RUNS, line, check=_close_torn_line)
+    pub.derive(reports / RUNS_PAGE, lambda: runs_page(reports))
+    pub.derive(reports / LANDING, lambda: landing_page(reports))
 
 
 def read_runs(reports: Path) -> list[dict[str, Any]]:
@@ -57,6 +67,11 @@ def write_index(reports: Path) -> Path:
 
 
 def write_runs_page(reports: Path, name: str) -> Path:
+    return atomic_write_file(reports / name, runs_page(reports))
+
+
+def runs_page(reports: Path) -> str:
+    """The runs page's text, from the log."""
     rows = []
     for r in reversed(read_runs(reports)):
         folder = r["folder"]
@@ -87,4 +102,4 @@ td,th{{border-bottom:1px solid #ddd;padding:.4em;text-align:left;font-size:14px}
 {''.join(rows)}
 </tbody></table></div></body></html>
 """
-    return atomic_write_file(reports / name, page)
+    return page

@@ -38,6 +38,8 @@ def evidence_add(entry: dict[str, Any] | None = None, *, file: str | Path | None
     today = dt.date.today()
     folder = data_dir(data)
     ont = load_ontology(folder)
+    if file is not None and entry is not None:
+        raise InputError("forecast evidence add", "both an entry and a file given", "give one of them")
     if file is not None:
         entry = read_entry_file(file)
     elif entry is None:
@@ -101,6 +103,8 @@ def judgement_add(analyst: str, judgement: dict[str, Any] | None = None, *, file
     """Validate one judgement (a dict as ``data/judgements/README.md`` spells it, or a YAML ``file``) by analyst
     ``analyst`` and write it into ``data/judgements/<analyst>/``; refused (one line, nothing written) when
     invalid or when its id is taken. Returns the new file."""
+    if file is not None and judgement is not None:
+        raise InputError("forecast judgement add", "both a judgement and a file given", "give one of them")
     folder = data_dir(data)
     ont, article = _article(folder)
     raw = read_yaml(file) if file is not None else judgement

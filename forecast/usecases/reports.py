@@ -17,6 +17,7 @@ from forecast.analysis.analysts import analysts_sections
 from forecast.analysis.attribution import previous_reports
 from forecast.analysis.report_draws import report_draws
 from forecast.errors import DiagnosticsError
+from forecast.files import Publication
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
@@ -24,9 +25,10 @@ from forecast.model.fit import Fit, config_hash, fit_config
 from forecast.outputs import sweep as _sweep
 from forecast.outputs.contract import WrittenReport, read_reports
 from forecast.outputs.history import append_history, check_history, history_path
-from forecast.outputs.landing import write_landing
-from forecast.outputs.published import last_published
+from forecast.outputs.landing import LANDING, landing_page
+from forecast.outputs.published import archive_path, last_published
 from forecast.outputs.report import report_templates, write_reports
+from forecast.safe_text import json_text
 
 
 def _quiet(_msg: str) -> None:
@@ -69,12 +71,13 @@ def report_names(cfg) -> list[str]:
 
 def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
-                 say=None) -> list[WrittenReport]:
+                 say=None, published: bool = True, pub: Publication | None = None) -> list[WrittenReport]:
     """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
     (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
     ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed, announced
-    to ``say`` before it starts)."""
+    to ``say`` before it starts). ``published``: a published brief or a preview (the report says which); ``pub``:
+    the publication the folders are staged in (``forecast.outputs.report.write_reports``)."""
     report_templates(cfg)  # a bad report.templates folder stops before anything is computed
     draws = report_draws(cfg, inputs, fitted, names, overrides)
     analysts = {}
@@ -82,7 +85,8 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
                                      read_reports(reports, draws.names), prior_pred=draws.prior_pred, say=say)
-    return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts)
+    return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts, published=published,
+                         pub=pub)
 
 
 def _fit_line(fitted: Fit) -> list[str]:
@@ -101,8 +105,10 @@ def _fit_line(fitted: Fit) -> list[str]:
 def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None, job: dict[str, Any] | None = None,
         progress: bool = False, say=None) -> Run:
     """Fit once (or hit the cache, or reweight a cached posterior) and write the configured scenario's report
-    (every scenario's with ``all_scenarios=true``) with what moved since the previous one, then append the
-    history. ``out_dir``: where the report folders go (default ``paths.reports``). In a sweep, ``job`` (a dict)
+    (every scenario's with ``all_scenarios=true``) with what moved since the scenario's last published brief, and
+    the landing page, all made visible together. Only ``publish=true`` publishes (the history's rows, the last
+    published brief, the track record); any other run is a preview and says so (``say`` and the report's brief).
+    ``out_dir``: where the report folders go (default ``paths.reports``). In a sweep, ``job`` (a dict)
     receives the inputs hash, report folders and fit timings as the run goes (a failure still records what was
     known), and a finished job with the same overrides and inputs hash in ``out_dir`` is reused, not rerun.
     ``say(str)`` hears progress. The reports are written even when their diagnostics fail: see ``Run.ok``."""
@@ -141,14 +147,40 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     else:  # a sweep's job: against the report in its own folder
         earlier = read_reports(out_dir, names)
     prev = previous_reports(cfg, inputs, fitted, earlier, say=say)
-    written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev, say=say)
-    append_history(paths["reports"], paths["cache"], written)
-    if out_dir is None:  # every command that writes reports ends with an up-to-date landing page
-        say(f"landing page: {write_landing(paths['reports'])}")
+    publish = bool(cfg.get("publish")) and out_dir is None  # a sweep's jobs are previews
+    if out_dir is not None:
+        written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev,
+                               say=say, published=False)
+    else:
+        written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say)
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
     return Run(fitted.inputs_hash, written, fitted)
+
+
+def _publish(cfg, inputs: Inputs, fitted: Fit, names: list[str], overrides, prev, paths, publish: bool,
+             say) -> list[WrittenReport]:
+    """The report folders and the landing page (and, when ``publish``, the history's rows and each report's copy
+    in the archive of published briefs) made visible together, or nothing (``forecast.files.Publication``)."""
+    reports = paths["reports"]
+    what = f"the report{'s' if len(names) > 1 else ''} of {', '.join(names)}"
+    with Publication(reports, what) as pub:
+        written = write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev, say=say,
+                               published=publish, pub=pub)
+        if publish:
+            append_history(reports, paths["cache"], written, pub=pub)
+            for w in written:  # a later preview replaces the folder; the published brief stays readable here
+                pub.file(archive_path(reports, w.scenario, w.data["generated_at"]), json_text(w.data))
+        pub.derive(reports / LANDING, lambda: landing_page(reports))
+        pub.commit(f"{what} ({'published' if publish else 'a preview'}) and the landing page")
+    if publish:
+        say(f"published: {len(written)} report(s) and their rows in {history_path(reports)}")
+    else:
+        say("preview: not published (no row in the history, not the last published brief, not in the track record); "
+            "publish=true publishes it, as forecast scheduled does")
+    say(f"landing page: {reports / LANDING}")
+    return written
 
 
 def record_job(job_dir: Path, *, num: int, overrides: list[str], code: int, reason: str, job: dict[str, Any],

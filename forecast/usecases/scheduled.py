@@ -2,8 +2,10 @@
 
 - One fit per inputs hash (the posterior cache), always exact (``update=refit``: a published history never
   rests on an approximation); every scenario is a prediction from it.
-- Output is built in a hidden temporary folder and renamed into place; ``reports/latest`` is a
-  symlink swapped atomically; a crash or kill leaves the previous reports as they were.
+- One publication (``forecast.files.Publication``): the dated folder, ``reports/latest``, the history's rows, the
+  run's record in ``runs.jsonl``, the runs page and the landing page become visible together or not at all; a
+  crash or kill leaves the previous state, or a decided publication the next run completes. A day whose folder is
+  in place without its history rows (a run of an older version stopped half-way) is repaired, not skipped.
 - A file lock serialises runs: a second run waits (``wait`` seconds), then finds the work done (same inputs
   hash: nothing rewritten) or does its own.
 - Rerunning the same day with the same inputs rewrites nothing; earlier days' folders are never
@@ -31,13 +33,14 @@ from filelock import FileLock, Timeout
 from forecast.analysis.alerts import alert_settings
 from forecast.analysis.attribution import previous_reports
 from forecast.errors import ForecastError, InputError, Interrupted, LockedError
-from forecast.files import atomic_write_dir, deferred_signals, ensure_dir, guard, io_errors, replace_link, warn
+from forecast.files import Publication, deferred_signals, ensure_dir, guard, io_errors, warn
 from forecast.inputs import config as _config
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import fit_config
 from forecast.outputs import news
-from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, read_reports
-from forecast.outputs.history import append_history, check_history, history_path
+from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, load_written
+from forecast.outputs.history import append_history, check_history, history_path, published_at
+from forecast.outputs.published import last_published
 from forecast.outputs.runs import RUNS, record_run
 from forecast.usecases.reports import write_report
 
@@ -107,10 +110,6 @@ def target_folder(reports: Path, as_of: dt.date, today: dt.date, inputs_hash: st
     return base, False
 
 
-def _swap_latest(reports: Path, target: Path) -> None:
-    replace_link(reports / "latest", target.name, reports)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
@@ -140,7 +139,7 @@ def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> 
     try:
         _clean_stale(reports)
         baseline = news.snapshot(reports)  # the published numbers this run is compared with, read before it writes
-        return _publish(cfg, overrides, reports, paths["cache"], run)
+        return _publish(cfg, overrides, reports, paths["cache"], run, (baseline, alerts))
     except ForecastError as e:
         run.update(status="invalid input" if isinstance(e, InputError) else "error", reason=str(e)[:300])
         log.error("%s", e, extra={"file_only": True})
@@ -155,18 +154,23 @@ def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> 
         log.error("internal error: %s\n%s", e, traceback.format_exc(), extra={"file_only": True})
         raise
     finally:
-        run["finished"] = _now()
+        run.setdefault("finished", _now())
         try:
             _alert(reports, run, baseline, alerts)
             with deferred_signals():  # a second Ctrl-C must not cut the record of the first
-                record_run(reports, run, paths["cache"] / "locks" / "runs.lock")
+                if not run.get("_recorded"):  # else published with the run, its pages and its alerts' digest
+                    record_run(reports, {k: v for k, v in run.items() if not k.startswith("_")},
+                               paths["cache"] / "locks" / "runs.lock")
         except (ForecastError, OSError) as e:  # the run's own outcome is the error to report
             warn(f"the run could not be recorded in {reports / RUNS}: {e}")
         finally:
+            for k in [k for k in run if k.startswith("_")]:  # what the run kept for itself, not its record
+                del run[k]
             lock.release()
 
 
-def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: dict[str, Any]) -> ScheduledRun:
+def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: dict[str, Any],
+             news_of: tuple | None = None) -> ScheduledRun:
     """The run's work under the lock: fit, then the dated folder, ``latest`` and the history (``run`` is filled
     as it goes: what is recorded when it fails)."""
     today = dt.date.today()
@@ -187,12 +191,20 @@ def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: 
         ok = bool(json.loads((target / MANIFEST).read_text()).get("ok"))
         run.update(status="unchanged" if ok else "diagnostics failed",
                    reason=f"{target.name} already holds this inputs hash: nothing rewritten")
-        if not (reports / "latest").exists():
-            _swap_latest(reports, target)
+        written = [load_written(target / n) for n in names if (target / n).is_dir()]
+        known = published_at(reports)
+        missing = [w for w in written if (w.scenario, str(w.data["generated_at"])) not in known]
+        latest = reports / "latest"
+        if missing or not (latest.is_symlink() and os.readlink(latest) == target.name):
+            if missing:  # the day's folder is in place without its history rows: this run publishes them
+                run["reason"] = (f"{target.name} already holds this inputs hash; its history rows were missing "
+                                 f"({', '.join(w.scenario for w in missing)}): added")
+            _commit(reports, cache, target, missing, run, swap=True, news_of=news_of)
         log.info(run["reason"])
         return ScheduledRun(run)
-    latest = reports / "latest"
-    prev = previous_reports(cfg, inputs, fitted, read_reports(latest.resolve(), names)) if latest.exists() else None
+    on = _config.compare_with(cfg)  # what moved: against each scenario's last published brief
+    earlier = {n: d for n in names if (d := last_published(reports, n, on)) is not None}
+    prev = previous_reports(cfg, inputs, fitted, earlier) if earlier else None
     written: list[WrittenReport] = []
 
     def fill(tmp: Path) -> None:
@@ -202,24 +214,57 @@ def _publish(cfg, overrides: list[str] | None, reports: Path, cache: Path, run: 
                     "ok": all(oks.values()), "diagnostics_ok": oks, "complete": True, "generated_at": _now()}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
-    atomic_write_dir(target, fill, reports, owned=OWNED_MARKERS)
-    written = [w.moved(target) for w in written]
-    _swap_latest(reports, target)
-    append_history(reports, cache, written)
-    bad = [w.path.name for w in written if not w.ok]
+    bad: list[str] = []
+    with Publication(reports, f"the scheduled run {target.name} ({len(names)} reports)") as pub:
+        pub.folder(target, fill, owned=OWNED_MARKERS)
+        written = [w.moved(target) for w in written]
+        bad = [w.path.name for w in written if not w.ok]
+        if bad:
+            run.update(status="diagnostics failed", reason=f"untrustworthy: {', '.join(bad)}")
+        else:
+            run.update(status="ok", reason=f"{len(names)} reports written")
+        _commit(reports, cache, target, written, run, swap=True, pub=pub, news_of=news_of,
+                current={w.scenario: w.data for w in written})
     if bad:
-        run.update(status="diagnostics failed", reason=f"untrustworthy: {', '.join(bad)}")
         log.warning("diagnostics failed for %s: reports written and marked untrustworthy", ", ".join(bad))
-        return ScheduledRun(run, written)
-    run.update(status="ok", reason=f"{len(names)} reports written")
-    log.info("wrote %s (%d scenarios); latest -> %s", target, len(names), target.name)
+    else:
+        log.info("wrote %s (%d scenarios); latest -> %s", target, len(names), target.name)
     return ScheduledRun(run, written)
+
+
+def _commit(reports: Path, cache: Path, target: Path, rows: list[WrittenReport], run: dict[str, Any], *,
+            swap: bool, pub: Publication | None = None, news_of: tuple | None = None,
+            current: dict[str, dict] | None = None) -> None:
+    """Stage ``latest`` (pointing at ``target``), the history rows of ``rows``, the alerts, feed and digest
+    (``news_of``: the baseline and the alert settings; ``current``: the run's reports) and the run's record with
+    its pages in ``pub`` (a new publication when None), then commit: all of it is visible, or none. The alerts are
+    delivered after the commit (``_alert``)."""
+    own = pub is None
+    pub = pub or Publication(reports, f"the scheduled run {target.name}")
+    try:
+        if swap:
+            pub.link(reports / "latest", target.name)
+        append_history(reports, cache, rows, pub=pub)
+        if news_of is not None:
+            baseline, settings = news_of
+            prepared = news.prepare(reports, run, baseline, settings, current)
+            news.stage(pub, reports, prepared, settings)
+            run["alerts"] = len(prepared["fresh"])
+            run["_prepared"] = prepared
+        run["finished"] = _now()
+        record_run(reports, {k: v for k, v in run.items() if not k.startswith("_")}, pub=pub)
+        pub.commit(f"{target.name} (its reports, their history rows, latest, the runs page and the landing page)")
+        run["_recorded"] = True
+    finally:
+        if own and not pub.committed:
+            pub.abort()
 
 
 def _alert(reports: Path, run: dict[str, Any], baseline, settings) -> None:
     """Alerts, feed, digest and deliveries for this run; whatever goes wrong here never fails the run."""
     try:
-        out = news.publish(reports, run, baseline, settings)
+        prepared = run.get("_prepared") if run.get("_recorded") else None  # published with the run: deliver only
+        out = news.publish(reports, run, baseline, settings, prepared=prepared)
         run["alerts"] = len(out["new"])
     except Exception as e:  # noqa: BLE001 - the reports are published; the alerts are secondary
         log.error("alerts: %s: %s (the run's outcome is unchanged)\n%s", type(e).__name__, e, traceback.format_exc(),

@@ -261,7 +261,19 @@ DATA_CASES = [
                  id="evidence-responses-list"),
     # a response coded 2
     pytest.param(entry(EV_EPISODE, episode={"responses": {"diplomatic_protest": 2}}),
-                 r"column 'diplomatic_protest': '2' is not 0, 1 or blank", id="evidence-coded-2"),
+                 r"episode.responses.diplomatic_protest: 2 is not 0 or 1", id="evidence-coded-2"),
+    # a blank code (an entry that carries no information about that response)
+    pytest.param(entry(EV_EPISODE, episode={"responses": {"diplomatic_protest": ""}}),
+                 r"episode.responses.diplomatic_protest: blank; code 1 \(happened\) or 0", id="evidence-coded-blank"),
+    # an attribute the ontology lacks (it would be dropped without a word), an unknown key inside a poll
+    pytest.param(entry(EV_EPISODE, episode={"colour": "red"}), r"episode.colour: unknown key; use only: action_type",
+                 id="evidence-unknown-attribute"),
+    pytest.param(entry(EV_EPISODE, episode={"severity": ""}), r"episode.severity: blank",
+                 id="evidence-blank-attribute"),
+    pytest.param(entry(EV_POLL, poll={"margin_of_error": 3}), r"poll.margin_of_error: unknown key; use only: date, n",
+                 id="evidence-poll-unknown-key"),
+    pytest.param(entry(EV_SIGNAL, signal={"weight": 2}), r"signal.weight: unknown key; use only: action, actions",
+                 id="evidence-signal-unknown-key"),
     # a response the ontology lacks
     pytest.param(entry(EV_EPISODE, episode={"responses": {"shrug": 1}}), r"coded on response 'shrug', which the",
                  id="evidence-unknown-response"),

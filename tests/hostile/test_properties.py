@@ -182,7 +182,8 @@ def evidence_records(o) -> st.SearchStrategy[tuple[dict, list]]:
         "poll": {"pollster": EV_TEXT, "date": st.sampled_from(["2026-10-15", "2026-01-01"]),
                  "n": st.integers(1, 10**7), "share_opposed": st.floats(0, 1), "wording": EV_TEXT},
         "episode": {"action_type": st.sampled_from(o.action_ids), "date": st.sampled_from(["2026-10-10", "1990-01-01"]),
-                    "responses": st.dictionaries(st.sampled_from(NO_REQUIRES), st.sampled_from([0, 1, "1", ""]),
+                    # an entry codes what was observed: a blank code carries no information and is refused
+                    "responses": st.dictionaries(st.sampled_from(NO_REQUIRES), st.sampled_from([0, 1, "1"]),
                                                  min_size=1),
                     "severity": st.sampled_from([1, 5, "3", 2.5]), "consent": st.sampled_from(["none", "voluntary"])},
         "signal": {"actions": st.lists(st.sampled_from(o.action_ids), min_size=1, max_size=3),
