@@ -133,3 +133,74 @@ def put_pngs(cache_dir: Path | None, kind: str, key: str, pngs: dict[str, bytes]
         log.warning("could not keep derived figures under %s: %s", cache_dir, e)
         return
     put_json(cache_dir, kind, key, list(pngs))  # the index last: a half-written set is never a hit
+
+
+def get_bytes(cache_dir: Path | None, kind: str, key: str, magic: bytes) -> bytes | None:
+    """A kept file's bytes (``<kind>/<key>.bin``), or None when missing or not starting with ``magic`` (the format's
+    signature: a damaged or cut file is a miss)."""
+    if cache_dir is None:
+        return None
+    p = _path(cache_dir, kind, key, "bin")
+    try:
+        data = p.read_bytes()
+    except OSError:
+        return None
+    if not data.startswith(magic):
+        log.info("derived file %s damaged: recomputing", p)
+        return None
+    return data
+
+
+def put_bytes(cache_dir: Path | None, kind: str, key: str, data: bytes) -> None:
+    if cache_dir is None:
+        return
+    from forecast.files import atomic_write_file
+
+    try:
+        atomic_write_file(_path(cache_dir, kind, key, "bin"), data, root=cache_dir)
+    except OSError as e:
+        log.warning("could not keep a derived file under %s: %s", cache_dir, e)
+
+
+def tree_digest(tree: Any) -> list[Any]:
+    """The parts of a memo key that name an xarray DataTree's content: every group's variables and coordinates
+    (names, dimensions, values) and attributes."""
+    parts: list[Any] = [{str(k): str(v) for k, v in tree.attrs.items()}]
+    for name, node in sorted(tree.children.items()):
+        ds = node.to_dataset()
+        parts.append([str(name), {str(k): str(v) for k, v in ds.attrs.items()}])
+        for v in sorted(map(str, ds.variables)):
+            a = ds[v].values
+            parts += [v, list(ds[v].dims), a.astype(str) if a.dtype == object else a,
+                      {str(k): str(x) for k, x in ds[v].attrs.items()}]
+    return parts
+
+
+def get_arrays(cache_dir: Path | None, kind: str, key: str) -> dict[str, np.ndarray] | None:
+    """Kept arrays (``<kind>/<key>.npz``, no pickled objects), or None when missing or damaged."""
+    if cache_dir is None:
+        return None
+    p = _path(cache_dir, kind, key, "npz")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # noqa: BLE001 - a damaged entry (cut file, bad zip, bad header) is a miss
+        log.info("derived arrays %s unreadable (%s): recomputing", p, e)
+        return None
+
+
+def put_arrays(cache_dir: Path | None, kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+    if cache_dir is None:
+        return
+    import io
+
+    from forecast.files import atomic_write_file
+
+    buf = io.BytesIO()
+    np.savez(buf, allow_pickle=False, **arrays)
+    try:
+        atomic_write_file(_path(cache_dir, kind, key, "npz"), buf.getvalue(), root=cache_dir)
+    except OSError as e:
+        log.warning("could not keep derived arrays under %s: %s", cache_dir, e)

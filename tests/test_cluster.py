@@ -25,7 +25,8 @@ from forecast.outputs.sweep import collect
 ROOT = Path(__file__).resolve().parents[1]
 # 2 as-of dates with different evidence x 3 scenarios: 6 jobs, 2 distinct posteriors; as_of first, so the
 # first two jobs (running at once) ask for the same hash and race for its lock
-SWEEP = ["as_of=2026-01-16,2026-03-01", "scenario=air_strikes,one_time_raid,repeated_raids",
+DATES, SCENARIOS = ["2026-01-16", "2026-03-01"], ["air_strikes", "one_time_raid", "repeated_raids"]
+SWEEP = [f"as_of={','.join(DATES)}", f"scenario={','.join(SCENARIOS)}",
          "sampler.draws=100", "sampler.tune=100", "sampler.chains=2"]
 N_JOBS, N_HASHES = 6, 2
 
@@ -97,6 +98,14 @@ def test_same_sweep_on_ray_submitit_and_joblib(tmp_path, ray_cluster):
         assert len(summary["distinct_inputs_hashes"]) == N_HASHES, name
         assert summary["varying"] == ["as_of", "scenario"]
         summaries[name] = summary
+        if name == "joblib":  # each job wrote its own report, for its own scenario and date
+            seen = set()
+            for j in sorted((reports / "sweeps" / name).glob("job*")):
+                (scenario_dir,) = [d for d in j.iterdir() if d.is_dir()]
+                data = json.loads((scenario_dir / "forecast.json").read_text())
+                seen.add((data["scenario"], data["as_of"]))
+                assert (scenario_dir / "report.html").is_file()
+            assert seen == {(s, d) for s in SCENARIOS for d in DATES}, seen
         if name == "ray":
             # the jobs really ran on the cluster, on both of its nodes
             nodes = {j["where"].get("ray_node") for j in summary["jobs"]}

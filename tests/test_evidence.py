@@ -191,15 +191,17 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
 
 @pytest.mark.slow
 def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys):
-    """forecast history --replay refits as of each evidence date; the next report embeds the figure."""
+    """forecast history --replay refits as of each evidence date; the next report embeds the figure. Two replay
+    dates (the start, with the evidence known by then, and the one evidence date after it) prove the rule as well
+    as three: a skipped date or one before the start changes the set."""
     common = [f"paths.cache={tmp_path / 'cache'}", f"paths.reports={tmp_path / 'reports'}",
               "sampler.draws=150", "sampler.tune=150", "sampler.chains=2"]
     with pytest.raises(SystemExit) as e:
-        main(["history", "--replay", "--start", "2026-02-01", "--scenario", "one_time_raid", *common])
+        main(["history", "--replay", "--start", "2026-02-10", "--scenario", "one_time_raid", *common])
     assert e.value.code == 0, capsys.readouterr().err
     replay = (tmp_path / "reports" / "history_replay.csv").read_text().splitlines()
     dates = {line.split(",")[0] for line in replay[1:]}
-    assert dates == {"2026-02-01", "2026-02-04", "2026-02-22"}  # the start, then each evidence date after it
+    assert dates == {"2026-02-10", "2026-02-22"}  # the start, then each evidence date after it (02-04: before)
     assert (tmp_path / "reports" / "history_one_time_raid.png").stat().st_size > 5000
     with pytest.raises(SystemExit) as e:
         main(["scenario=one_time_raid", *common])

@@ -225,7 +225,7 @@ def test_a_bad_cache_file_is_moved_aside_kept_and_refitted(tmp_path, fake_sample
 def test_the_cache_file_is_checked_before_it_is_renamed_into_place(tmp_path, fake_sampler, syn, monkeypatch):
     """Bug caught: a file that did not read back complete (cut by a full disk, an interrupt during the write) renamed
     into place anyway. Nothing, not even the temporary file, is left."""
-    monkeypatch.setattr(cachemod, "read", lambda *a: (None, "cut short"))
+    monkeypatch.setattr(cachemod, "read", lambda *a, **k: (None, "cut short"))
     with pytest.raises(IncompleteFitError, match="does not read back complete"):
         fitmod.fit(syn, SAMPLER, 1, tmp_path / "cache")
     assert cache_files(tmp_path / "cache") == []

@@ -74,13 +74,16 @@ def test_fit_is_cached_and_a_corrupt_cache_is_refitted(recovered, tmp_path):
     # the cache stores draws as float32: equal to the fit's own draws at that precision
     np.testing.assert_allclose(again.idata["posterior"][P].to_numpy(), fitted.idata["posterior"][P].to_numpy(),
                                rtol=1e-6, atol=1e-7)
-    # truncate the cached file: the next fit must refit, not crash
+    # other sampler settings are another posterior (another file); a short run stands in for the long one below
+    # (the cache's handling of a file does not depend on how many draws it holds: one 800-episode fit, not two)
     cache_dir = tmp_path / "c"
-    (cache_dir / "posteriors").mkdir(parents=True)
-    target = cache_dir / "posteriors" / fitted.path.name
-    target.write_bytes(fitted.path.read_bytes()[:1000])
-    refit = fit(inputs, SAMPLER, seed=5, cache_dir=cache_dir)
-    assert not refit.from_cache and target.is_file() and target.stat().st_size > 1000
-    # a different seed is a different posterior
-    other = fit(inputs, {**SAMPLER, "draws": 100}, seed=5, cache_dir=cache_dir, use_cache=True)
-    assert other.inputs_hash != fitted.inputs_hash
+    short = {**SAMPLER, "draws": 100, "tune": 100}
+    other = fit(inputs, short, seed=5, cache_dir=cache_dir)
+    assert not other.from_cache and other.inputs_hash != fitted.inputs_hash
+    # truncate the cached file: the next fit must refit, not crash, and leave a whole file under the hash's name
+    target = other.path
+    target.write_bytes(target.read_bytes()[:1000])
+    refit = fit(inputs, short, seed=5, cache_dir=cache_dir)
+    assert not refit.from_cache and refit.inputs_hash == other.inputs_hash
+    assert target.is_file() and target.stat().st_size > 1000
+    assert fit(inputs, short, seed=5, cache_dir=cache_dir).from_cache  # and the refitted file is read again

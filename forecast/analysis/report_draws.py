@@ -50,8 +50,10 @@ def report_draws(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
     current = _config.scenario_profiles(cfg, inputs.ontology, None)
     wanted = names or list(current)
     sc = {**_config.scenario_profiles(cfg, inputs.ontology, _config.list_scenarios()), **current}
-    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
-    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior")
+    cache = _config.paths(cfg)["cache"]  # predictions are kept: a report from the same draws predicts nothing
+    pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc, cache=cache)
+    prior_pred = predict(fitted.idata, inputs.ontology, inputs.hyper, {n: sc[n] for n in wanted}, group="prior",
+                         cache=cache)
     out = ReportDraws(wanted, sc, pred, prior_pred, summary.mean(pred["p"], fitted.weights).to_pandas())
     n_whatif = int(cfg.report.get("whatif_draws", W.DEFAULT_DRAWS))
     if n_whatif <= 0:

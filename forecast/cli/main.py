@@ -217,15 +217,62 @@ def settings_table() -> str:
         f"  {k:<{w}}  {t:<9} {a}" for k, t, a in rows) + "\n"
 
 
+def _task(cfg, overrides: list[str], result: dict) -> int:
+    """One forecast run (a Hydra job, or the plain run the CLI starts itself): its exit status, also kept in
+    ``result``. In a sweep this may run in another process or on another node (joblib, Ray, SLURM): what
+    reaches the exit status is the job's job.json, collected by forecast.cli.sweep.SweepSummary."""
+    from forecast.cli import sweep
+    from forecast.inputs.config import validate
+
+    _quiet_libraries()
+    out_dir = _sweep_dir(cfg)
+    job = None if out_dir is None else {}
+    own = overrides if out_dir is None else sweep.job_overrides()
+    t0 = time.perf_counter()
+    reason = ""
+    try:
+        validate(cfg)
+        code = run_forecast(cfg, own, job, out_dir)
+        reason = (job or {}).get("reason", "")
+    except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
+        code = _report_error(e)
+        reason = printable(str(e))
+    if out_dir is not None:
+        from hydra.core.hydra_config import HydraConfig
+
+        from forecast import api
+
+        api.record_job(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason, job=job,
+                       seconds=time.perf_counter() - t0)
+    result["code"] = max(result["code"], code)
+    return code
+
+
+def _plain_run(cfg, overrides: list[str]) -> int:
+    """A single run (no --multirun, --cfg, --info, --help or completion): the config composed once, Hydra's job
+    logging set up as Hydra's launcher does (``hydra.job_logging``: the log file under the cache), the run
+    started directly. Hydra's launcher would compose the same config twice more (a second or more on a 2-core
+    machine) and create an empty run folder (``hydra.output_subdir`` is null: it writes nothing there)."""
+    from hydra.core.utils import configure_log
+    from omegaconf import open_dict
+
+    configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return _task(cfg, overrides, {"code": EXIT_OK})
+
+
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
     from forecast.cli import sweep
-    from forecast.inputs.config import check_override, compose, validate
+    from forecast.inputs.config import check_override, compose
     from forecast.paths import conf_dir
 
     args = hydra_args(argv)
     overrides = list(args.overrides)
+    plain = not (args.multirun or args.cfg is not None or args.info is not None or args.help or args.hydra_help
+                 or args.shell_completion)
     if not args.shell_completion:  # completion's own words (install=bash, query=bash) are not overrides
         for o in overrides:
             check_override(o)
@@ -233,40 +280,18 @@ def _hydra_main(argv: list[str]) -> int:
             _check_sweep(overrides)
         else:
             # Hydra's own errors become one-line ConfigErrors before the app starts
-            cfg0 = compose(overrides, hydra_dirs=True)
-            if args.cfg is None and args.info is None and not args.help and not args.hydra_help:
+            cfg0 = compose(overrides, hydra_dirs=True, keep_hydra=plain)
+            if plain:
                 from forecast import api
 
-                api.open_job_log(cfg0)  # a run: Hydra will open its job log
+                api.open_job_log(cfg0)  # a run: its log file, opened through the one door for writes first
+                return _plain_run(cfg0, overrides)
     _register_help()
     result = {"code": EXIT_OK}
 
     @hydra.main(config_path=str(conf_dir()), config_name="config", version_base=None)
     def task(cfg) -> int:
-        # in a sweep this may run in another process or on another node (joblib, Ray, SLURM): what
-        # reaches the exit status is the job's job.json, collected by forecast.cli.sweep.SweepSummary
-        _quiet_libraries()
-        out_dir = _sweep_dir(cfg)
-        job = None if out_dir is None else {}
-        own = overrides if out_dir is None else sweep.job_overrides()
-        t0 = time.perf_counter()
-        reason = ""
-        try:
-            validate(cfg)
-            code = run_forecast(cfg, own, job, out_dir)
-            reason = (job or {}).get("reason", "")
-        except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
-            code = _report_error(e)
-            reason = printable(str(e))
-        if out_dir is not None:
-            from hydra.core.hydra_config import HydraConfig
-
-            from forecast import api
-
-            api.record_job(out_dir, num=HydraConfig.get().job.num, overrides=own, code=code, reason=reason, job=job,
-                           seconds=time.perf_counter() - t0)
-        result["code"] = max(result["code"], code)
-        return code
+        return _task(cfg, overrides, result)
 
     sys.argv = [sys.argv[0], *argv]
     sweep.LAST.clear()

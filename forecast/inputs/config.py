@@ -98,9 +98,11 @@ def _check_bool_override(o: str) -> None:
             raise ConfigError(ov.key_or_group, f"{v!r} is not true or false", "write true or false")
 
 
-def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = False) -> DictConfig:
+def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = False,
+            keep_hydra: bool = False) -> DictConfig:
     """The config for these Hydra overrides (no app launch, works from a notebook). ``hydra_dirs``: also
-    check Hydra's run and sweep folders (the CLI does, before Hydra creates them)."""
+    check Hydra's run and sweep folders (the CLI does, before Hydra creates them), and with ``keep_hydra`` keep
+    Hydra's own node (``cfg.hydra``: its logging settings, for a run the CLI starts without Hydra's launcher)."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -125,8 +127,9 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
     paths(cfg)  # refuses the filesystem root or a system folder as a configured folder
     if hydra_dirs:
         check_hydra_dirs(cfg)
-        with open_dict(cfg):
-            del cfg["hydra"]
+        if not keep_hydra:
+            with open_dict(cfg):
+                del cfg["hydra"]
     return cfg
 
 

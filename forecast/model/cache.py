@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import logging
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ import xarray as xr
 from forecast.errors import IncompleteFitError, raise_if_interrupted
 from forecast.files import atomic_write_with, move_aside
 from forecast.inputs.data import Inputs
+from forecast.model import arrays
 from forecast.model.build import ALPHA, BETA, CLAIM_WEIGHT, DELTA, KAPPA, LOADING, THETA, THETA_PAST, P
 from forecast.model.diagnostics import first_batch
 from forecast.version import __version__
@@ -176,24 +179,42 @@ def save(idata: xr.DataTree, path: Path, sampler: dict[str, Any] | None = None,
     def write(tmp: Path) -> None:
         idata.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)  # float32 draws: half the size
 
+    back = []
+
     def check(tmp: Path) -> None:
         raise_if_interrupted()
-        if read(tmp, h, sampler, groups, key)[0] is None:
+        tree = read(tmp, h, sampler, groups, key, fast=False)[0]
+        if tree is None:
             raise IncompleteFitError(f"posterior {h} not cached: the file written does not read back complete")
+        back.append(tree)
 
     atomic_write_with(path, write, path.parent, check=check)
+    if key == "inputs_hash":  # the same arrays as read back, for the cached path (``forecast.model.arrays``)
+        arrays.write(back[0], path, path.parent)
 
 
 def read(path: Path, h: str, sampler: dict[str, Any] | None, groups: tuple[str, ...] = ("posterior", "prior"),
-         key: str = "inputs_hash") -> tuple[xr.DataTree | None, str | None]:
-    """(the file's posterior, None) when it is complete and what ``h`` promises, else (None, what is wrong)."""
+         key: str = "inputs_hash", fast: bool = True) -> tuple[xr.DataTree | None, str | None]:
+    """(the file's posterior, None) when it is complete and what ``h`` promises, else (None, what is wrong).
+
+    A posterior is read from its arrays file when that is there and made from this very file (``fast``:
+    ``forecast.model.arrays``, milliseconds), else from the NetCDF file, and its arrays file is then written
+    for the next read. Either way it is checked the same way."""
+    with_arrays = fast and key == "inputs_hash"
+    idata = arrays.read(path) if with_arrays else None
+    if idata is not None and check_posterior(idata, h, sampler, groups, key) is None:
+        return idata, None
     try:
         with xr.open_datatree(path, engine="h5netcdf") as dt:
             idata = dt.load()
     except Exception as e:  # noqa: BLE001 - any unreadable cache file is refitted, never trusted
         return None, f"unreadable: {type(e).__name__}"
     problem = check_posterior(idata, h, sampler, groups, key)
-    return (None, problem) if problem else (idata, None)
+    if problem:
+        return None, problem
+    if with_arrays:
+        arrays.write(idata, path, path.parent)
+    return idata, None
 
 
 def load(path: Path, h: str, sampler: dict[str, Any] | None = None) -> xr.DataTree | None:
@@ -240,3 +261,66 @@ def load_prior(path: Path, ph: str) -> xr.DataTree | None:
         except OSError:
             pass
         return None
+
+
+# ---------------------------------------------------------------------- PSIS updates, kept
+# the code a PSIS update's weights come from: a change to it recomputes every kept update
+UPDATE_SOURCES = ("model/reweight.py", "model/terms.py", "model/psis.py", "model/posterior_index.py", "model/fit.py")
+UPDATE_FORMAT = 1
+
+
+def update_path(cache_dir: Path, h: str) -> Path:
+    return Path(cache_dir) / "posteriors" / "updates" / f"{h}.npz"
+
+
+@functools.cache
+def update_digest() -> str:
+    """What a kept update depends on besides its two posteriors: the reweighting code and arviz-stats' PSIS."""
+    from forecast.memo import version as dist_version
+
+    h = hashlib.sha256()
+    for name in UPDATE_SOURCES:
+        h.update((Path(__file__).parents[1] / name).read_bytes())
+    h.update(str(dist_version("arviz-stats")).encode())
+    return h.hexdigest()[:16]
+
+
+def save_update(cache_dir: Path, h: str, arrays_: dict[str, np.ndarray | None], prov: dict[str, Any]) -> None:
+    """Keep a PSIS update of posterior ``prov["base_hash"]`` to the inputs of hash ``h``: its normalised weights
+    (``w``, and ``wp`` of the article-only prior when a claim changed), its log ratio (``lr``, for the What if
+    panel) and its provenance. A later run with the same inputs loads them instead of recomputing: the inputs
+    hash names the target state, the base hash the draws, and the base file's size and time the very file."""
+    from forecast.files import atomic_write_file
+
+    base = posterior_path(cache_dir, prov["base_hash"])
+    meta = {"format": UPDATE_FORMAT, "hash": h, "code": update_digest(), "prov": prov,
+            "base_file": [base.stat().st_size, base.stat().st_mtime_ns]}
+    buf = io.BytesIO()
+    data = {k: np.asarray(v, dtype=float) for k, v in arrays_.items() if v is not None}
+    np.savez(buf, allow_pickle=False, __meta__=np.frombuffer(json.dumps(meta, default=str).encode(), np.uint8),
+             **data)
+    try:
+        atomic_write_file(update_path(cache_dir, h), buf.getvalue(), Path(cache_dir))
+    except OSError as e:  # a full or read-only cache costs speed, never the run
+        log.warning("could not keep the PSIS update of %s: %s", h, e)
+
+
+def load_update(cache_dir: Path, h: str) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    """A kept PSIS update to hash ``h`` (its arrays and provenance), or None: missing, damaged, made by other
+    reweighting code, or its base posterior file is gone or was replaced."""
+    path = update_path(cache_dir, h)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(bytes(z["__meta__"]).decode())
+            data = {k: z[k] for k in z.files if k != "__meta__"}
+        base = posterior_path(cache_dir, meta["prov"]["base_hash"])
+        st = base.stat()
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as e:
+        log.info("kept PSIS update %s unreadable (%s): recomputing", path.name, e)
+        return None
+    if (meta.get("format") != UPDATE_FORMAT or meta.get("hash") != h or meta.get("code") != update_digest()
+            or meta.get("base_file") != [st.st_size, st.st_mtime_ns] or "w" not in data or "lr" not in data):
+        return None
+    return data, meta["prov"]

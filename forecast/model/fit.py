@@ -28,7 +28,7 @@ from forecast.files import ensure_dir
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.model import cache
-from forecast.model.build import build_model
+from forecast.model.build import THETA, build_model
 from forecast.model.cache import PRIOR_STORED, STORED, family, inputs_hash, prior_hash, versions
 from forecast.model.diagnostics import convergence, first_batch_targets
 from forecast.model.sampling import sample as _sample
@@ -50,6 +50,7 @@ class Fit:
     weights: np.ndarray | None = None
     prior_weights: np.ndarray | None = None
     update: dict[str, Any] | None = None
+    log_ratio: np.ndarray | None = None  # a PSIS update's log importance ratio (chain, draw), before smoothing
 
 
 def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | None = None,
@@ -75,12 +76,17 @@ def fit(inputs: Inputs, sampler: dict[str, Any], seed: int, cache_dir: Path | No
             return cached
     why = None
     if use_cache and update == "auto":
+        kept = _kept_update(Path(cache_dir), h, inputs, notify)
+        if kept is not None:
+            return kept
         try:
             upd, why = _psis_update(inputs, family(sampler, seed, targets), Path(cache_dir), h, notify)
         except Exception as e:  # noqa: BLE001 - an update that cannot be computed is a refit, never an error
             log.warning("PSIS update failed (%s: %s): refitting", type(e).__name__, e)
             upd, why = None, f"PSIS update failed ({type(e).__name__}): refit"
         if upd is not None:
+            cache.save_update(Path(cache_dir), h, {"w": upd.weights, "wp": upd.prior_weights, "lr": upd.log_ratio},
+                              upd.update)
             return upd
     # one process samples a given hash at a time; the others wait and then read its file
     # (flock: works across processes on one machine and across nodes on a shared filesystem with working
@@ -141,15 +147,44 @@ def _psis_update(inputs: Inputs, fam: dict[str, Any], cache_dir: Path, h: str,
         if notify:
             notify(reason)
         return None, reason
+    out = _update_fit(base, h, inputs, w, wp, prov, lr)
+    _say_update(prov, notify)
+    return out, None
+
+
+def _update_fit(base: xr.DataTree, h: str, inputs: Inputs, w: np.ndarray, wp: np.ndarray | None,
+                prov: dict[str, Any], lr: np.ndarray, timings: dict[str, float] | None = None) -> Fit:
     base.attrs.update({"as_of": inputs.as_of.isoformat(), "evidence_ids": json.dumps(list(inputs.evidence_ids)),
                        "update": json.dumps(prov)})
-    msg = (f"PSIS update of cached posterior {bh} by {what}: Pareto k {prov['pareto_k']}"
+    return Fit(base, h, False, timings or {"psis_update": prov["seconds"]}, None, w, wp, prov, lr)
+
+
+def _say_update(prov: dict[str, Any], notify=None, kept: bool = False) -> None:
+    what = ", ".join(prov["changes"]) or "nothing"
+    msg = (f"PSIS update of cached posterior {prov['base_hash']} by {what}: Pareto k {prov['pareto_k']}"
            + (f" (prior {prov['prior_pareto_k']})" if "prior_pareto_k" in prov else "")
-           + f" <= {K_MAX}, ESS of the weights {ess:.0f} of {w.size} draws (no refit; update=refit forces one)")
+           + f" <= {prov['k_max']}, ESS of the weights {prov['ess_weights']:.0f} of {prov['draws']} draws "
+           + ("(kept from the run that computed it; " if kept else "(")
+           + "no refit; update=refit forces one)")
     log.info(msg)
     if notify:
         notify(msg)
-    return Fit(base, h, False, {"psis_update": prov["seconds"]}, None, w, wp, prov), None
+
+
+def _kept_update(cache_dir: Path, h: str, inputs: Inputs, notify=None) -> Fit | None:
+    """The PSIS update to hash ``h`` an earlier run computed and kept (``cache.save_update``), on the same base
+    posterior file and by the same reweighting code: the same weights, without recomputing them."""
+    t0 = time.perf_counter()
+    hit = cache.load_update(cache_dir, h)
+    if hit is None:
+        return None
+    data, prov = hit
+    base = cache.load(cache.posterior_path(cache_dir, prov["base_hash"]), prov["base_hash"])
+    if base is None or base["posterior"].to_dataset()[THETA].shape != data["w"].shape:
+        return None
+    _say_update(prov, notify, kept=True)
+    return _update_fit(base, h, inputs, data["w"], data.get("wp"), prov, data["lr"],
+                       {"psis_update_kept": time.perf_counter() - t0})
 
 
 def _cached(path: Path, h: str, inputs: Inputs, sampler: dict[str, Any] | None = None) -> Fit | None:

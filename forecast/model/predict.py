@@ -6,6 +6,7 @@ on the stored posterior draws: a scenario is an action profile fed to the fitted
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,14 +30,56 @@ def node_probabilities(idata: xr.DataTree, ont: Ontology, hyper: dict, profiles:
 
 
 def predict(idata: xr.DataTree, ont: Ontology, hyper: dict, scenarios: dict[str, dict[str, Any]],
-            group: str = "posterior") -> xr.Dataset:
+            group: str = "posterior", cache: Path | None = None) -> xr.Dataset:
     """Posterior of every response probability and composite for each scenario.
 
     ``scenarios`` maps a name to ``{"action": id, "profile": {attribute: value}}``. Returns a Dataset
     with ``p`` (chain, draw, scenario, response) and ``composite`` (chain, draw, scenario, composite).
+    With ``cache`` (the project's cache folder) the result is kept under a key of the draws, the ontology, the
+    settings, the profiles and the code that computes it (``forecast.memo``): a cached report predicts nothing.
     """
     if not scenarios:
         raise InputError("predict", "no scenarios given", "pass at least one scenario")
+    if cache is None:
+        return _predict(idata, ont, hyper, scenarios, group)
+    from forecast import memo
+
+    ds = idata[group].to_dataset()
+    key = memo.digest("predict", *(memo.source(Path(__file__).with_name(m)) for m in KEY_SOURCES), group,
+                      *_ontology_key(ont), hyper, {n: scenarios[n] for n in scenarios}, list(scenarios),
+                      *[x for v in sorted(map(str, ds.variables)) for x in (v, list(ds[v].dims), ds[v].values)])
+    hit = memo.get_arrays(cache, "predict", key)
+    if hit is not None and set(hit) >= {"p"}:
+        return _dataset(ds, ont, list(scenarios), hit["p"], hit.get("p_composite"), hit.get("composites"))
+    out = _predict(idata, ont, hyper, scenarios, group)
+    kept = {"p": out["p"].values}
+    if "p_composite" in out:
+        kept |= {"p_composite": out["p_composite"].values,
+                 "composites": np.asarray(out["p_composite"]["composite"].values, dtype=str)}
+    memo.put_arrays(cache, "predict", key, kept)
+    return out
+
+
+KEY_SOURCES = ("predict.py", "terms.py", "build.py")  # the code a prediction comes from
+
+
+def _ontology_key(ont: Ontology) -> list[Any]:
+    return [ont.attributes, ont.actions.to_csv(), ont.responses.to_csv(), ont.composites]
+
+
+def _dataset(ds: xr.Dataset, ont: Ontology, names: list[str], p: np.ndarray, pc: np.ndarray | None,
+             cnames: Any) -> xr.Dataset:
+    coords = {"chain": ds["chain"].values, "draw": ds["draw"].values, "scenario": names, "response": ont.response_ids}
+    out = xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p)}, coords=coords)
+    if pc is not None:
+        out["p_composite"] = xr.DataArray(pc, dims=("chain", "draw", "scenario", "composite"),
+                                        coords={k: v for k, v in coords.items() if k != "response"}
+                                        | {"composite": [str(c) for c in cnames]})
+    return out
+
+
+def _predict(idata: xr.DataTree, ont: Ontology, hyper: dict, scenarios: dict[str, dict[str, Any]],
+             group: str) -> xr.Dataset:
     names = list(scenarios)
     profiles = [scenarios[n]["profile"] for n in names]
     actions = [scenarios[n]["action"] for n in names]
@@ -52,16 +95,9 @@ def predict(idata: xr.DataTree, ont: Ontology, hyper: dict, scenarios: dict[str,
         else:
             per_node = np.prod(cols, axis=-1)
         comps[cname] = (per_node * w).sum(axis=-1)
-    ds = idata[group].to_dataset()
-    coords = {"chain": ds["chain"].values, "draw": ds["draw"].values, "scenario": names, "response": ids}
-    out = xr.Dataset({"p": (("chain", "draw", "scenario", "response"), p)}, coords=coords)
-    if comps:
-        cnames = list(comps)
-        out["p_composite"] = xr.DataArray(np.stack([comps[c] for c in cnames], axis=-1),
-                                        dims=("chain", "draw", "scenario", "composite"),
-                                        coords={k: v for k, v in coords.items() if k != "response"}
-                                        | {"composite": cnames})
-    return out
+    cnames = list(comps)
+    return _dataset(idata[group].to_dataset(), ont, names, p,
+                    np.stack([comps[c] for c in cnames], axis=-1) if comps else None, cnames)
 
 
 def _reduce_members(ont: Ontology, kind: str, members: list[str]) -> list[str]:

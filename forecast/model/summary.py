@@ -115,20 +115,42 @@ def mcse_mean(da: xr.DataArray, weights=None, ess_mean: xr.DataArray | None = No
     return np.sqrt(((w**2) * (da - mean(da, weights)) ** 2).sum(SAMPLE) / r_eff)
 
 
-def summarize(da: xr.DataArray, prob: float, dim: str, *, weights=None, convergence: bool = True) -> pd.DataFrame:
-    """mean, sd, HDI, P(> 0.5), the MCSE of the mean and (``convergence``) the draws' bulk ESS and R-hat per
-    ``dim`` label of ``da`` (chain, draw, dim). With ``weights`` (a PSIS update) every statistic but ESS and
-    R-hat (those of the underlying draws) is importance-weighted."""
+def draw_stats(da: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
+    """What a summary needs of the draws themselves, whatever their weights, per ``dim`` label of ``da`` (chain,
+    draw, dim): bulk ESS, R-hat and the ESS for the mean (arviz). A PSIS update reweights draws whose figures
+    these are, so they can be computed once per set of draws."""
     import arviz as az
 
     da = da.transpose("chain", "draw", dim)
+    return {"ess_bulk": np.asarray(az.ess(da, method="bulk"), dtype=float),
+            "r_hat": np.asarray(az.rhat(da), dtype=float),
+            "ess_mean": np.asarray(az.ess(da, method="mean"), dtype=float)}
+
+
+def summarize(da: xr.DataArray, prob: float, dim: str, *, weights=None, convergence: bool = True,
+              draws: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """mean, sd, HDI, P(> 0.5), the MCSE of the mean and (``convergence``) the draws' bulk ESS and R-hat per
+    ``dim`` label of ``da`` (chain, draw, dim). With ``weights`` (a PSIS update) every statistic but ESS and
+    R-hat (those of the underlying draws) is importance-weighted. ``draws``: the draws' own figures
+    (``draw_stats``), when the caller has them: then importance-weighted statistics need no arviz."""
+    da = da.transpose("chain", "draw", dim)
     nan = np.full(da.sizes[dim], np.nan)
+    if draws is None and convergence:
+        draws = draw_stats(da, dim)
     lo, hi = hdi(da, prob, weights)
+    if weights is None:
+        import arviz as az
+
+        mcse = np.asarray(az.mcse(da, method="mean"))
+    elif draws is not None:
+        mcse = np.asarray(mcse_mean(da, weights, xr.DataArray(draws["ess_mean"], dims=[dim])))
+    else:
+        mcse = np.asarray(mcse_mean(da, weights))
     return pd.DataFrame({
         "mean": mean(da, weights).to_numpy(), "sd": sd(da, weights).to_numpy(),
         "hdi_low": lo.to_numpy(), "hdi_high": hi.to_numpy(),
         "p_gt_half": p_above(da, 0.5, weights).to_numpy(),
-        "mcse_mean": np.asarray(mcse_mean(da, weights)),
-        "ess_bulk": np.asarray(az.ess(da, method="bulk")) if convergence else nan,
-        "r_hat": np.asarray(az.rhat(da)) if convergence else nan,
+        "mcse_mean": mcse,
+        "ess_bulk": draws["ess_bulk"] if convergence else nan,
+        "r_hat": draws["r_hat"] if convergence else nan,
     }, index=list(da[dim].values))

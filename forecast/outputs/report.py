@@ -39,7 +39,7 @@ from forecast.outputs.contract import (
     WrittenReport,
     report_dir,
 )
-from forecast.outputs.figures import figure_files, write_figures
+from forecast.outputs.figures import figure_files, kept, write_figures
 from forecast.outputs.render import render_html, render_markdown
 from forecast.safe_text import csv_frame, json_text
 
@@ -72,15 +72,31 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
     if isinstance(hit, dict) and hit.get("index") == [str(x) for x in da[dim].values]:
         cols = {k: np.asarray(v, dtype=float) for k, v in hit["columns"].items()}
         return pd.DataFrame(cols, index=list(da[dim].values))
-    out = _stats_now(da, hdi_prob, dim, convergence, weights)
+    out = _stats_now(da, hdi_prob, dim, convergence, weights, cache)
     memo.put_json(cache, "stats", key, {"index": [str(x) for x in out.index],
                                          "columns": {c: [float(v) for v in out[c]] for c in out.columns}})
     return out
 
 
-def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool,
-               weights: np.ndarray | None) -> pd.DataFrame:
-    return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence)
+def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool, weights: np.ndarray | None,
+               cache: Path | None = None) -> pd.DataFrame:
+    draws = _draw_stats(da, dim, cache) if (convergence or weights is not None) else None
+    return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence, draws=draws)
+
+
+def _draw_stats(da: xr.DataArray, dim: str, cache: Path | None) -> dict[str, np.ndarray]:
+    """The draws' own figures (bulk ESS, R-hat, ESS for the mean: ``summary.draw_stats``), kept under a key of
+    the draws alone: a PSIS update of draws already summarised reweights them without importing arviz."""
+    from forecast import memo
+
+    key = memo.digest("draw-stats", memo.source(summary.__file__), memo.version("arviz-stats"), da.values,
+                      np.asarray(da[dim].values, dtype=str))
+    hit = memo.get_json(cache, "draw-stats", key)
+    if isinstance(hit, dict) and set(hit) == {"ess_bulk", "r_hat", "ess_mean"}:
+        return {k: np.asarray(v, dtype=float) for k, v in hit.items()}
+    out = summary.draw_stats(da, dim)
+    memo.put_json(cache, "draw-stats", key, {k: [float(x) for x in v] for k, v in out.items()})
+    return out
 
 
 def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: dict[str, Any],
@@ -286,15 +302,16 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
             data["whatif"] = W.summary(draws.whatif[name])
 
         text = json_text(data)
+        cache = _config.paths(cfg)["cache"]
 
-        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif, text=text) -> None:
+        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif, text=text, cache=cache) -> None:
             write_figures(tmp, figures)
             (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
             (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
             (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
                                              encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
-            _posterior_file(fitted, name, pred, prior_pred).to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
+            _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         if pub is not None:
@@ -312,6 +329,7 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     the run has them; returns their figures (none with ``report.figures=false``). Matplotlib is imported only to
     draw a figure the run has."""
     figures: dict[str, bytes] = {}
+    cache = _config.paths(cfg)["cache"]
     if previous is not None and name in previous:
         changes = dict(previous[name])
         parts = changes.get("parts")  # the causes' columns, in the table's order
@@ -319,10 +337,16 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
         if not moved:  # nothing moved by 0.05 points: no figure of zeros
             changes.pop("figure", None)
         elif parts and with_figures:
-            from forecast.outputs.figures import write
-            from forecast.outputs.figures.changes import waterfall
+            method = changes.get("method", "")
 
-            figures |= write.files("changes", waterfall(moved[:3], parts, changes.get("method", "")))
+            def draw_changes(rows=moved[:3], parts=parts, method=method):
+                from forecast.outputs.figures import write
+                from forecast.outputs.figures.changes import waterfall
+
+                return write.files("changes", waterfall(rows, parts, method))
+
+            figures |= kept(cache, "changes", "forecast.outputs.figures.changes", [moved[:3], parts, method],
+                            draw_changes)
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:
@@ -337,10 +361,14 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:
-            from forecast.outputs.figures import write
-            from forecast.outputs.figures.analysts import spread
+            def draw_analysts(section=analysts[name]):
+                from forecast.outputs.figures import write
+                from forecast.outputs.figures.analysts import spread
 
-            figures |= write.files("analysts", spread(analysts[name], name))
+                return write.files("analysts", spread(section, name))
+
+            figures |= kept(cache, "analysts", "forecast.outputs.figures.analysts", [analysts[name], name],
+                            draw_analysts)
     return figures
 
 
@@ -400,6 +428,24 @@ def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, n
         if png is not None:
             figures["checks_reliability"] = png
             data["checks_figure"] = "checks_reliability"
+
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+
+def _write_posterior_file(dest: Path, tree: xr.DataTree, cache: Path | None) -> None:
+    """``posterior.nc``, kept under a key of the tree's content and the writing libraries' versions: a report whose
+    draws did not change copies the kept file instead of encoding it again (h5netcdf and HDF5: seconds)."""
+    from forecast import memo
+
+    key = memo.digest("posterior-nc", memo.source(__file__), *(memo.version(d) for d in ("xarray", "h5netcdf", "h5py")),
+                      *memo.tree_digest(tree))
+    kept = memo.get_bytes(cache, "posterior-nc", key, HDF5_MAGIC)
+    if kept is not None:
+        dest.write_bytes(kept)
+        return
+    tree.to_netcdf(dest, engine="h5netcdf")
+    memo.put_bytes(cache, "posterior-nc", key, dest.read_bytes())
 
 
 def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dataset) -> xr.DataTree:

@@ -8,6 +8,7 @@ import datetime as dt
 import math
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -94,10 +95,12 @@ def constants(inputs: Inputs) -> dict[str, Any]:
 
 def base_log_ratio(cfg, inputs: Inputs, fitted) -> np.ndarray | None:
     """The log importance ratio of the report's own PSIS update, per stored draw (chain, draw); None for an
-    exact fit. Recomputed from the update's changes as ``forecast.analysis.attribution.shapley.base_of`` finds
-    them."""
+    exact fit. The update keeps it (``Fit.log_ratio``); a Fit made without it has it recomputed from the
+    update's changes as ``forecast.analysis.attribution.shapley.base_of`` finds them."""
     if (fitted.update or {}).get("method") != "psis":
         return None
+    if getattr(fitted, "log_ratio", None) is not None:  # kept by the update itself (``forecast.model.fit``)
+        return np.asarray(fitted.log_ratio, dtype=float)
     from forecast.analysis.attribution.shapley import base_of
     from forecast.inputs.config import paths
     from forecast.model.fit import posterior_family
@@ -132,15 +135,13 @@ def build_draws(cfg, inputs: Inputs, fitted, scenario: dict[str, Any], pred: xr.
     pc = (flat(pred["p_composite"].sel(scenario=name).transpose("chain", "draw", "composite").values) if comps
           else np.zeros((p.shape[0], 0)))
     pollsters = [str(x) for x in ds["pollster"].values] if "house" in ds and "pollster" in ds.coords else []
-    house = flat(ds["house"].transpose("chain", "draw", "pollster").values) if pollsters else np.zeros((p.shape[0], 0))
-    eta = flat(T.eta_actions(ds, ont, inputs.hyper, current_opinion=True))
-    eta_ref = (flat(T.eta_actions(ds, ont, inputs.hyper, current_opinion=False))
-               if switch(inputs.hyper, "episode_opinion") == "reference" else None)
     lr = base_log_ratio(cfg, inputs, fitted) if log_ratio is _UNSET else log_ratio
     idx = thin_index(p.shape[0], n_draws)
 
     def f32(a: np.ndarray | None) -> np.ndarray | None:
         return None if a is None else np.ascontiguousarray(np.asarray(a)[idx], dtype=np.float32)
+
+    post = posterior_arrays(ds, inputs, idx, _cache_dir(cfg))
 
     return Draws(
         scenario=name, title=str(scenario.get("title") or name), as_of=inputs.as_of,
@@ -149,10 +150,52 @@ def build_draws(cfg, inputs: Inputs, fitted, scenario: dict[str, Any], pred: xr.
         composites=[str(c) for c in comps], composite_labels=[str(ont.composites[c]["label"]) for c in comps],
         actions=list(ont.action_ids), action_labels=[str(ont.actions.at[a, "label"]) for a in ont.action_ids],
         pollsters=pollsters, total_draws=int(p.shape[0]),
-        p=f32(p), pc=f32(pc), theta=f32(flat(ds[THETA].values)), house=f32(house), eta=f32(eta),
-        loading=f32(flat(ds[LOADING].values)), base_log_ratio=None if lr is None else f32(flat(lr)),
-        eta_reference=f32(eta_ref),
+        p=f32(p), pc=f32(pc), theta=post["theta"], house=post["house"], eta=post["eta"], loading=post["loading"],
+        base_log_ratio=None if lr is None else f32(flat(lr)), eta_reference=post.get("eta_reference"),
         update=dict(fitted.update or {}), consts=constants(inputs))
+
+
+def _cache_dir(cfg):
+    from forecast.inputs.config import paths
+
+    try:
+        return paths(cfg)["cache"]
+    except (AttributeError, KeyError, TypeError):  # a bare settings object (tests): nothing is kept
+        return None
+
+
+def posterior_arrays(ds: xr.Dataset, inputs: Inputs, idx: np.ndarray, cache=None) -> dict[str, np.ndarray]:
+    """The panel's arrays that depend on the posterior alone, not on the scenario (the opinion, the wording effects,
+    every action's linear predictor, the loadings), at the thinned draws ``idx``, float32: computed once per
+    posterior and kept under a key of its draws (``forecast.memo``), then shared by every scenario's panel."""
+    from forecast import memo
+
+    ont, hyper = inputs.ontology, inputs.hyper
+    key = None
+    if cache is not None:
+        here = Path(__file__).resolve()
+        key = memo.digest("whatif-posterior", memo.source(here), memo.source(here.parents[2] / "model" / "terms.py"),
+                          memo.source(here.parents[2] / "model" / "build.py"), hyper, idx,
+                          ont.attributes, ont.actions.to_csv(), ont.responses.to_csv(),
+                          *[x for v in sorted(map(str, ds.variables)) for x in (v, list(ds[v].dims), ds[v].values)])
+        hit = memo.get_arrays(cache, "whatif-posterior", key)
+        if hit is not None and {"theta", "house", "eta", "loading"} <= set(hit):
+            return hit
+
+    def flat(a: np.ndarray) -> np.ndarray:  # (chain, draw, ...) -> (chain * draw, ...), thinned
+        a = np.asarray(a)
+        return np.ascontiguousarray(a.reshape((a.shape[0] * a.shape[1],) + a.shape[2:])[idx], dtype=np.float32)
+
+    has_house = "house" in ds and "pollster" in ds.coords and ds.sizes.get("pollster", 0) > 0
+    out = {"theta": flat(ds[THETA].values), "loading": flat(ds[LOADING].values),
+           "house": flat(ds["house"].transpose("chain", "draw", "pollster").values) if has_house
+           else np.zeros((len(idx), 0), dtype=np.float32),
+           "eta": flat(T.eta_actions(ds, ont, hyper, current_opinion=True))}
+    if switch(hyper, "episode_opinion") == "reference":
+        out["eta_reference"] = flat(T.eta_actions(ds, ont, hyper, current_opinion=False))
+    if key is not None:
+        memo.put_arrays(cache, "whatif-posterior", key, out)
+    return out
 
 
 # ---------------------------------------------------------------------- the page's payload

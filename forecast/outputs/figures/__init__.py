@@ -7,7 +7,8 @@ them and nothing else. ``style`` (matplotlib's settings, colours, the footer nam
 analysts' spread), ``checks`` (the checks page), ``sweep`` (a sweep's summary).
 
 Importing this package imports no matplotlib: a cached report, whose figures come from the derived-results memo,
-never pays for it. ``code_key`` is the part of a memo key that changes when a figure's code does.
+never pays for it. ``code_key`` is the part of a memo key that changes when a figure's code does; ``kept`` keeps a
+figure under a key of the numbers it draws.
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ def code_key(module: str) -> list[bytes | str | None]:
 
     names = [module.rsplit(".", 1)[-1], *SHARED]
     return [*(memo.source(_HERE / f"{n}.py") for n in names), memo.version("matplotlib")]
+
+
+def kept(cache: Path | None, kind: str, module: str, data, draw) -> dict[str, bytes]:
+    """The figure files ``draw()`` returns ({stem: bytes}), kept under a key of the numbers they draw (``data``,
+    JSON-able), the drawing module's code and matplotlib's version (``forecast.memo``): a report whose numbers did
+    not move does not import matplotlib to draw them again."""
+    from forecast import memo
+
+    key = memo.digest(kind, *code_key(module), data)
+    hit = memo.get_pngs(cache, kind, key)
+    if hit is not None:
+        return hit
+    out = draw()
+    memo.put_pngs(cache, kind, key, out)
+    return dict(out)
 
 
 def file_name(key: str) -> str:

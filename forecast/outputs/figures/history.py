@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from matplotlib.figure import Figure
-
-from forecast.outputs.figures.style import stamp, style, subplots
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 
 def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
@@ -16,7 +16,12 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
             labels: Mapping[str, str] | None = None) -> Figure:
     """``replay_df``: the replay table (as_of, scenario, response, mean); ``arrivals``: evidence id -> (date known,
     summary); ``published``: the published briefs of the scenario (as_of, response, mean: forecast history rows),
-    drawn as diamonds, so the history runs to the latest published brief; ``labels``: response labels."""
+    drawn as diamonds, so the history runs to the latest published brief; ``labels``: response labels. Matplotlib
+    is imported here, when a figure is drawn: ``history_png`` serves a kept one without it."""
+    import pandas as pd
+
+    from forecast.outputs.figures.style import stamp, style, subplots
+
     with style():
         df = replay_df[replay_df["scenario"] == scenario].copy()
         df["as_of"] = pd.to_datetime(df["as_of"])
@@ -55,18 +60,22 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
 
 def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
                 published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
-    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs,
-    the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
+    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs
+    (their dates and means), the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
     from forecast import memo
-    from forecast.outputs.figures import code_key, write
+    from forecast.outputs.figures import code_key
 
     arrivals = replay_df.attrs.get("arrivals", {})
-    pub = None if published is None else published.to_csv(index=False)
+    # what the figure draws of the published briefs: not when each was published (a report with nothing new
+    # publishes the same numbers again, and its figure must not be redrawn for a new time stamp)
+    pub = None if published is None else published[["as_of", "response", "mean"]].to_csv(index=False)
     key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
                       dict(labels or {}))
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         return hit["history"]
+    from forecast.outputs.figures import write
+
     png = write.png(history(replay_df, arrivals, scenario, published=published, labels=labels))
     memo.put_pngs(cache, "history", key, {"history": png})
     return png
