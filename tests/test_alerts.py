@@ -40,16 +40,20 @@ TOKEN = "tok-7f3a9c"  # the secret part of the webhook URL: must never reach a l
 # ---------------------------------------------------------------------- servers
 @pytest.fixture
 def webhook():
-    """A webhook receiver on 127.0.0.1: mode 'ok' (200), 'error' (500) or 'slow' (answers after 1.5 s)."""
+    """A webhook receiver on 127.0.0.1: mode 'ok' (200), 'error' (500) or 'slow' (sleeps 1.5 s,
+    past the client's timeout, and records nothing: the request arrived in slow mode even if the test has switched
+    the mode back to 'ok' meanwhile, which made the timed-out requests count as deliveries under load)."""
     state = SimpleNamespace(mode="ok", received=[], requests=0)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state.requests += 1
-            if state.mode == "slow":
+            mode = state.mode  # the mode at arrival: a test may switch it while a slow answer sleeps
+            if mode == "slow":  # the client gave up after its timeout: not a delivery, whatever comes after
                 time.sleep(1.5)
-            if state.mode == "error":
+                return
+            if mode == "error":
                 self.send_response(500)
                 self.end_headers()
                 return
