@@ -40,7 +40,7 @@ def test_a_poll_is_attributed_in_points_and_a_method_switch_is_its_own_row(defau
                                                                           tmp_path, capsys):
     reports = tmp_path / "reports"
     over = [f"paths.data={data_copy}", f"paths.cache={session_cache}", f"paths.reports={reports}",
-            "scenario=one_time_raid"]
+            "scenario=one_time_raid", "publish=true"]  # each brief published: a preview is never the last brief
     first, out = _run(over, capsys)
     assert first["brief"]["bottom_line"]["changed"]["status"] == "first" and "first brief" in out
 
