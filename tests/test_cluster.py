@@ -1,7 +1,8 @@
 """Sweeps on real cluster engines: the same 6-job sweep through local Ray (a head and a worker node
 on 127.0.0.1, started and stopped by the fixture), submitit's local executor (SLURM's submission path
-without a scheduler) and joblib; identical summaries, one posterior per distinct inputs hash however
-many workers and engines asked for it, finished jobs reused on a rerun, nothing left behind.
+without a scheduler) and joblib; identical summaries, one posterior per distinct inputs hash (sampled, or a
+kept PSIS update of the other) however many workers and engines asked for it, finished jobs reused on a rerun,
+nothing left behind.
 And, fast: what a killed writer leaves is never read and is cleared on the next run."""
 
 from __future__ import annotations
@@ -115,10 +116,14 @@ def test_same_sweep_on_ray_submitit_and_joblib(tmp_path, ray_cluster):
     ray_s = comparable(summaries["ray"])
     assert comparable(summaries["submitit"]) == ray_s
     assert comparable(summaries["joblib"]) == ray_s
-    # exactly once: 3 engines x 6 jobs asked for 2 posteriors; 2 were sampled, all on the first engine
-    assert len(list((cache / "posteriors").glob("*.nc"))) == N_HASHES
+    # exactly once: 3 engines x 6 jobs asked for 2 posteriors, all made on the first engine, each either sampled
+    # or (the later date, when the earlier date's fit is cached first and its Pareto k allows) a kept PSIS update
+    # of the other; a posterior sampled twice shows as a cache miss more than the posteriors sampled
+    sampled = list((cache / "posteriors").glob("*.nc"))
+    updated = list((cache / "posteriors" / "updates").glob("*.npz"))
+    assert 1 <= len(sampled) and len(sampled) + len(updated) == N_HASHES, (sampled, updated)
     log = (cache / "logs" / "forecast.log").read_text()
-    assert log.count("posterior cache miss") == N_HASHES, "a posterior was sampled twice"
+    assert log.count("posterior cache miss") == len(sampled), "a posterior was sampled twice"
 
     # rerunning a sweep into its folder reuses every finished job (no fit, no report written again),
     # whichever launcher reruns it (here Hydra's basic one: in process, the cheapest)
@@ -132,7 +137,7 @@ def test_same_sweep_on_ray_submitit_and_joblib(tmp_path, ray_cluster):
     again = json.loads((reports / "sweeps" / "joblib" / "summary.json").read_text())
     assert again["n_reused"] == N_JOBS and comparable(again) == ray_s
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    assert (cache / "logs" / "forecast.log").read_text().count("posterior cache miss") == N_HASHES
+    assert (cache / "logs" / "forecast.log").read_text().count("posterior cache miss") == len(sampled)
     assert _leftovers(cache, reports) == []
     print("\nsweep wall times (s):", {k: round(v, 1) for k, v in seconds.items()})
 
