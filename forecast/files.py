@@ -405,11 +405,7 @@ def append_text(path: Path | str, text: str, root: Path | str | None = None, *, 
             prefix = (check(path) or "") if check is not None and size else ""
             data = ((header if size == 0 else prefix) + text).encode("utf-8")
             try:
-                view = memoryview(data)
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-                os.fsync(fd)
+                _write_all(fd, data)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.ftruncate(fd, size)  # no half record survives a failed or interrupted append
@@ -780,13 +776,18 @@ def _write_new(path: Path, data: bytes) -> None:
     """A new file written whole and fsync'ed (it must not exist)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
-        os.fsync(fd)
+        _write_all(fd, data)
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    """Every byte of ``data`` written to ``fd`` (os.write may write fewer), then fsync'ed."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.fsync(fd)
 
 
 def _nothing_published(e: InputError | WriteError, nothing: str) -> ForecastError:
@@ -834,11 +835,7 @@ def _apply(root: Path, s: dict[str, Any], done: list[dict[str, Any]]) -> None:
         fd = os.open(final, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         try:
             done.append(s)
-            view = memoryview(data)[len(have) - size:]
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            os.fsync(fd)
+            _write_all(fd, memoryview(data)[len(have) - size:])
         finally:
             os.close(fd)
     elif kind == "folder":
