@@ -13,6 +13,13 @@ ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 23)
 
 
+def inputs_on(day: dt.date, *overrides: str):
+    """The shipped inputs as of ``day`` under Hydra overrides (no fit)."""
+    import forecast
+
+    return forecast.load_inputs(forecast.compose([f"as_of={day}", *overrides]), day)
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")

@@ -17,18 +17,19 @@ from forecast.errors import ConfigError
 from forecast.inputs.priors import parse_claim
 from forecast.inputs.schema import ABLATION_SWITCHES
 from forecast.model.build import KAPPA, OBS_CLAIM, OBS_HIST, THETA_PAST, design
+from tests.conftest import inputs_on
 from tests.synthetic import ontology, simulate_inputs
 
 TODAY = dt.date(2026, 11, 29)
 
 
 def _inputs(*overrides: str):
-    return forecast.load_inputs(forecast.compose([f"as_of={TODAY}", *overrides]), TODAY)
+    return inputs_on(TODAY, *overrides)
 
 
 @pytest.fixture(scope="module")
 def default_inputs():
-    return _inputs()
+    return inputs_on(TODAY)
 
 
 def test_switches_at_their_defaults_leave_the_hyperparameters_as_they_were(default_inputs):

@@ -30,7 +30,7 @@ def _claim_curvature(actions: list[str]) -> float:
     claim = parse_claim("c", {"quote": "synthetic", "constrains": {"kind": "cell", "actions": actions,
                                                                    "response": "r3"},
                               "elicit": {"family": "Beta", "alpha": 4, "beta": 6}}, ont, "synthetic")
-    # at full weight (the learned weight scales every claim's precision alike: tests/test_model24.py)
+    # at full weight (the learned weight scales every claim's precision alike: tests/test_model_assumptions.py)
     inputs = dataclasses.replace(base, claims=[*base.claims, claim], hyper={**base.hyper, "claim_weight": "fixed"})
     model = forecast.build_model(inputs)
     logp = model.compile_logp(vars=[model[OBS_CLAIM]])
@@ -65,10 +65,10 @@ def test_listing_a_claim_under_more_action_types_does_not_sharpen_its_cells():
 def test_the_record_is_generated_at_the_opinion_of_its_time():
     """The precedents' likelihood moves with the opinion effect where an episode's opinion differs from the
     article's reference: inside the poll window (the polled opinion). Episodes before it sit at the reference
-    (no poll measures their time: tests/test_model24.py); with model.era_opinion=free (the model before) they sit
-    at a free era opinion and move too. With the record fitted at the reference opinion (the model before
-    that) the history term does not depend on kappa at all (change 0); here it changes by well over 1e-3 nats
-    when kappa doubles."""
+    (no poll measures their time: tests/test_model_assumptions.py); with model.era_opinion=free (the model
+    before) they sit at a free era opinion and move too. With the record fitted at the reference opinion (the
+    model before that) the history term does not depend on kappa at all (change 0); here it changes by well
+    over 1e-3 nats when kappa doubles."""
     def change(inputs, past: bool) -> float:
         d = design(inputs)
         assert d.ep_recent.any() and (~d.ep_recent).any()  # both eras present in today's record

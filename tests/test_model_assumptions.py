@@ -1,4 +1,4 @@
-"""Issue 24's model changes, each read from the graph or the design (no fitting), each failing on main before it:
+"""The model's stated assumptions, each read from the graph or the design (no fitting), each failing before it:
 
 - the consent cells (which restate the episode's consent attribute) are no observation by default;
 - episodes before the poll window sit at the article's reference opinion (no free era opinion);
@@ -21,18 +21,19 @@ import forecast
 from forecast.errors import InputError
 from forecast.inputs.priors import parse_claim
 from forecast.model.build import CLAIM_WEIGHT, KAPPA, OBS_CLAIM, OBS_HIST, OBS_ORDER, THETA, THETA_PAST, design
+from tests.conftest import inputs_on
 from tests.synthetic import ontology, simulate_inputs
 
 TODAY = dt.date(2026, 11, 29)
 
 
 def _inputs(*overrides: str):
-    return forecast.load_inputs(forecast.compose([f"as_of={TODAY}", *overrides]), TODAY)
+    return inputs_on(TODAY, *overrides)
 
 
 @pytest.fixture(scope="module")
 def default_inputs():
-    return _inputs()
+    return inputs_on(TODAY)
 
 
 def _values(model, point, names):
