@@ -247,3 +247,17 @@ def test_landing_page_lists_each_scenarios_newest_report_with_its_bottom_line(tm
     for d in b["brief"]["bottom_line"]["most_dangerous"]:
         assert d["label"] in page
     assert page.count("<script") == 0 and "default-src 'none'" in page
+
+
+def test_links_name_the_other_scenarios_never_a_publications_staging_folder(tmp_path):
+    """While a publication stages every scenario's folder beside its target (.NAME.tmp-PID-XXXX), a report's
+    links listed those hidden folders as other scenarios ('.air_strikes.tmp-28846-a34d5cce'): only real ones."""
+    from forecast.outputs.brief import report_links
+
+    reports = tmp_path / "reports"
+    for folder in ("air_strikes", ".air_strikes.tmp-1-ab", ".embedded_agents.tmp-1-cd", "one_time_raid"):
+        (reports / folder).mkdir(parents=True)
+        (reports / folder / "forecast.json").write_text("{}", encoding="utf-8")
+    links = report_links(reports, reports, "one_time_raid", ["embedded_agents"], {"air_strikes": "Air strikes"})
+    assert links["scenarios"] == [("Air strikes", "../air_strikes/report.html"),
+                                  ("embedded_agents", "../embedded_agents/report.html")]

@@ -233,8 +233,9 @@ def report_links(reports: Path, base: Path, name: str, written: list[str], title
     except ValueError:  # a folder outside the reports tree (a sweep's job folder): no links up
         up = None
     others = []
-    for other in sorted(set(written) | {p.parent.name for p in base.glob("*/forecast.json")}):
-        if other != name:
+    found = {p.parent.name for p in base.glob("*/forecast.json")}
+    for other in sorted(set(written) | found):
+        if other != name and not other.startswith("."):  # a hidden folder is a publication's staging or old copy
             others.append((str(titles.get(other) or other), f"../{other}/report.html"))
     files = [("report.md", "report.md"), ("probabilities.csv", "probabilities.csv"), ("forecast.json", "forecast.json")]
     if up is not None:
