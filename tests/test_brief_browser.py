@@ -61,9 +61,17 @@ def pages(tmp_path_factory, cfg, inputs) -> dict[str, Path]:
     data["whatif"] = W.summary(d)
     (folder / "forecast.json").write_text(json.dumps(data), encoding="utf-8")
     (folder / "report.html").write_text(render_html(data, figures, whatif=W.payload(d)), encoding="utf-8")
+    # the same brief as a preview (what make reports and any run without publish=true write): its notice must
+    # not push the bottom line's parts off a phone's first screen (a box above it did, at 390 x 844)
+    preview = json.loads(json.dumps(data))
+    preview["brief"].setdefault("publication", {})["status"] = "preview"
+    (reports / "preview").mkdir()
+    (reports / "preview" / "report.html").write_text(render_html(preview, figures, whatif=W.payload(d)),
+                                                     encoding="utf-8")
     write_landing(reports)
     assert data["brief"]["bottom_line"]["changed"]["material"], "the fixture must show a material move"
-    return {"report": folder / "report.html", "landing": reports / "index.html"}
+    return {"report": folder / "report.html", "preview": reports / "preview" / "report.html",
+            "landing": reports / "index.html"}
 
 
 def _screen(drv, screen: str) -> None:
@@ -94,13 +102,17 @@ return {scrollWidth: document.documentElement.scrollWidth, innerWidth: vw, inner
 """
 
 
+@pytest.mark.parametrize("kind", ["report", "preview"])
 @pytest.mark.parametrize("screen", list(SCREENS))
-def test_report_first_screen_overflow_and_text_size(pages, driver, screen):  # noqa: F811
+def test_report_first_screen_overflow_and_text_size(pages, driver, screen, kind):  # noqa: F811
     _screen(driver, screen)
-    driver.get(pages["report"].as_uri())
+    driver.get(pages[kind].as_uri())
     m = driver.execute_script(MEASURE, MIN_FONT_PX, list(PARTS))
     SHOTS.mkdir(exist_ok=True)
-    driver.save_screenshot(str(SHOTS / f"report-{screen}.png"))
+    driver.save_screenshot(str(SHOTS / f"{kind}-{screen}.png"))
+    if kind == "preview":  # the page says it is a preview, in its first screen
+        seen = driver.execute_script("return document.body.innerText")
+        assert "· preview, " in seen and "Preview, not a published brief: " in seen, "under the title, explained"
     assert m["innerWidth"] == SCREENS[screen][0]
     assert m["scrollWidth"] <= m["innerWidth"], f"the page scrolls sideways: {m['scrollWidth']} > {m['innerWidth']}"
     assert not m["small"], f"text below {MIN_FONT_PX}px: {m['small'][:5]}"

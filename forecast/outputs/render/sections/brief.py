@@ -58,13 +58,12 @@ def title(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     else:  # a report from before the brief: its description and dates
         blocks.append(P(T(data.get("description") or "")))
     generated = str(data.get("generated_at") or "").replace("T", " ").replace("+00:00", " UTC")
-    blocks.append(Para([Span("muted", f"Data as of {s(data.get('as_of'))} · generated {generated}")]))
-    pub = b.get("publication") or {}
-    if pub.get("status") == "preview":
-        blocks.append(Box("preview", "Preview, not a published brief", [P(T(
-            "This run was not published: it is not in the forecast history, it does not enter the track record, and "
-            "the next brief is not compared with it. What moved is measured against the last published brief. "
-            "Publish with forecast scheduled or publish=true."))]))
+    if _is_preview(b):  # named here in as many characters as 'generated' (one line on a phone), explained at the
+        # end of the bottom line
+        blocks.append(Para([Span("muted", f"Data as of {s(data.get('as_of'))} · "), Span("strong", "preview"),
+                            Span("muted", f", {generated[:16]}{generated[19:]}")]))
+    else:
+        blocks.append(Para([Span("muted", f"Data as of {s(data.get('as_of'))} · generated {generated}")]))
     if ctx.diag.get("ok") is not True:
         failed = [n for n, _, _, ok in diag_rows(ctx.diag, ctx.thr) if ok is False]
         blocks.append(Warn([Span("strong", "WARNING: the sampler's convergence checks did not pass"),
@@ -154,6 +153,20 @@ def _freshness(f: Mapping[str, Any]) -> list[Block]:
                   T(f", {fmt(days)} days before this forecast's date ({s(f.get('as_of'))})."), *what])]
 
 
+def _is_preview(b: Mapping[str, Any]) -> bool:
+    return (b.get("publication") or {}).get("status") == "preview"
+
+
+def _preview_note(b: Mapping[str, Any]) -> list[Block]:
+    """What a preview means, at the end of the bottom line (the line under the title names it; a box above the
+    bottom line pushed its parts off a phone's first screen)."""
+    if not _is_preview(b):
+        return []
+    return [Para([Span("strong", "Preview, not a published brief: "), Span("muted",
+                  "not in the forecast history or the track record, and the next brief is not compared with it. "
+                  "Publish with forecast scheduled or publish=true.")])]
+
+
 def bottom_line(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     """The box a decision maker reads first: most likely, most dangerous, what changed, evidence age, track
     record."""
@@ -174,6 +187,7 @@ def bottom_line(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
                                                           "Not scored in this report: forecast check scores the "
                                                           "article's claims on the episodes coded since its date "
                                                           "(checks.json), and the next report quotes its verdict."))]),
+        *_preview_note(b),
         P(Span("muted", f"Words: {s(sc.get('title'))} ("), Span("local", "legend", "#glossary"),
           Span("muted", "). Ranges are 90% credible ranges ("), Span("local", "how to read them", "#glossary"),
           Span("muted", ")."))]
