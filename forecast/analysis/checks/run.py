@@ -14,6 +14,7 @@ result: the few numbers every report shows, and the figures a model change is me
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -96,164 +97,189 @@ def backtest_inputs_at(cfg, today=None):
     return at
 
 
+@dataclass
+class _Run:
+    """One ``run_checks`` call: its arguments, what the checks share (the episodes' log-likelihood, the LOO) and
+    what they return (``out``, ``figs``)."""
+
+    cfg: Any
+    inputs: Any
+    fitted: Any
+    todo: list[str]
+    say: Any
+    out: dict[str, Any]
+    figs: dict[str, tuple] = field(default_factory=dict)
+    sbc_simulations: int = 0
+    min_history: int = 9
+    today: Any = None
+    history: pd.DataFrame | None = None
+    ep_ll: Any = None
+    lo: dict[str, Any] | None = None
+
+    @property
+    def ont(self):
+        return self.inputs.ontology
+
+
+def _prior(r: _Run) -> None:
+    from forecast.analysis.checks.prior_check import prior_check
+
+    r.say("checks: prior predictive check against the article's claims")
+    pc = prior_check(r.fitted.idata, r.ont, r.inputs.hyper, r.inputs.claims)
+    r.out["prior_check"] = {"claims": _records(pc["claims"]), "orderings": _records(pc["orderings"]),
+                            "effects": _records(pc["effects"]), "unclaimed_flags": _records(pc["unclaimed"]),
+                            "n_cells": pc["n_cells"], "n_unclaimed": pc["n_unclaimed"]}
+    r.figs["prior_claims"] = (pc["claims"],)
+
+
+def _ppc(r: _Run) -> None:
+    from forecast.analysis.checks.ppc import ppc
+
+    r.say("checks: posterior predictive counts per response and LOO-PIT")
+    pp = ppc(r.fitted.idata, r.ont, r.inputs.episodes, seed=int(r.cfg.seed) % 2**31, hyper=r.inputs.hyper)
+    r.out["ppc"] = {"counts": _records(pp["counts"]), "flags": pp["flags"], "n_cells": pp["n_cells"],
+                    "loo_pit_ks_p": pp["loo_pit_ks_p"]}
+    r.figs["ppc_counts"] = (pp["counts"],)
+    r.figs["loo_pit"] = (pp["tree"],)
+
+
+def _loo(r: _Run) -> None:
+    from forecast.analysis.checks.loo import loo_calibration, vs_base_rate
+    from forecast.analysis.checks.scores import reliability_bins
+
+    lo = r.lo
+    cal = loo_calibration(r.fitted.idata, r.ont, r.inputs.episodes, lo["log_weights"], r.inputs.hyper)
+    cells = cal.pop("cells")
+    r.out["loo"] = {**{k: v for k, v in lo.items() if k != "log_weights"},
+                    "vs_base_rate_action": vs_base_rate(lo, r.ont, r.inputs.episodes), "calibration": cal}
+    r.figs["loo_k"] = (lo["per_episode"],)
+    y, p = cells["y"].to_numpy(), cells["p_loo"].to_numpy()
+    r.figs["loo_reliability"] = (y, p, reliability_bins(y, p),
+                                 "Leave-one-episode-out reliability (CORP/PAV; out of sample); numbers: cells per bin")
+
+
+def _sensitivity(r: _Run) -> None:
+    from forecast.analysis.checks.era_opinion import era_band
+    from forecast.analysis.checks.era_opinion import summary_line as era_line
+    from forecast.analysis.checks.sensitivity import sensitivity
+
+    r.say("checks: prior sensitivity (power-scaling) for every scenario")
+    names = _config.list_scenarios()
+    pred = predict(r.fitted.idata, r.ont, r.inputs.hyper, _config.scenario_profiles(r.cfg, r.ont, names))
+    sens = {}
+    for n, s in sensitivity(r.fitted.idata, r.inputs, pred["p"], ep_ll=r.ep_ll).items():
+        sens[n] = {"summary": {k: {"prior": float(s["summary"].at[k, "prior"]),
+                                   "likelihood": float(s["summary"].at[k, "likelihood"]),
+                                   "diagnosis": str(s["summary"].at[k, "diagnosis"])}
+                               for k in s["summary"].index},
+                   "top_claims": {k: [[c, v] for c, v in v_] for k, v_ in s["top_claims"].items()},
+                   "flags": s["flags"]}
+        if n == r.cfg.scenario.name:
+            r.figs["psense_claims"] = (s["per_claim"], n)
+    r.out["sensitivity"] = sens
+    # the assumed opinion of the episodes before the poll window: how far the published numbers move with it
+    era = era_band(r.fitted.idata, r.inputs, pred["p"])
+    era["sentence"] = era_line(era)
+    r.out["era_opinion"] = era
+
+
+def _track(r: _Run) -> None:
+    from forecast.analysis.checks.track import summary_line, track_record
+
+    r.say("checks: track record of resolved branches")
+    names = _config.list_scenarios()
+    sc = _config.scenario_profiles(r.cfg, r.ont, names)
+    hist = r.history if r.history is not None else pd.DataFrame(columns=["scenario", "kind", "as_of", "id", "mean"])
+    tr = track_record(hist, r.inputs.episodes, {n: str(sc[n]["action"]) for n in names})
+    for n in tr:
+        tr[n]["summary"] = summary_line(tr[n])
+    r.out["track_record"] = tr
+
+
+def _claims(r: _Run) -> None:
+    from forecast.analysis.checks.backtest import without_claims
+    from forecast.analysis.checks.claims import loo_comparison
+    from forecast.analysis.checks.loo import loo_episodes
+    from forecast.model.fit import fit_config
+
+    r.say("checks: PSIS-LOO with and without the article's claims (the fit without them is cached)")
+    bare = without_claims(r.inputs)
+    f0 = fit_config(r.cfg, bare, notify=r.say, update="refit")
+    lo0 = loo_episodes(f0.idata, r.ont, bare.episodes, hyper=bare.hyper)
+    r.out["claims_loo"] = {"inputs_hash_without": f0.inputs_hash, **loo_comparison(r.lo, lo0)}
+
+
+def _backtest(r: _Run) -> None:
+    from forecast.analysis.checks.backtest import backtest as run_backtest
+    from forecast.analysis.checks.claims import claims_date, sentence, since_claims
+    from forecast.analysis.checks.scores import reliability_bins
+
+    r.say("checks: leave-future-out back-test of the published model, without the claims and of the history "
+          "alone (PSIS-LFO; refits cached)")
+    bt = run_backtest(r.inputs, sampler_settings(r.cfg), int(r.cfg.seed), _config.paths(r.cfg)["cache"],
+                      prior_idata=r.fitted.idata, min_history=r.min_history, say=r.say,
+                      inputs_at=backtest_inputs_at(r.cfg, r.today))
+    if bt.get("ok"):
+        cells = bt.pop("cells")
+        date = claims_date(r.inputs.claims)
+        s = since_claims(cells)
+        bt["since_claims"] = {**s, "claims_date": date, "sentence": sentence(s, date)}
+        bt["cells"] = _records(cells.drop(columns=["episode_pos"]))
+        y, p = cells["y"].to_numpy(), cells["model"].to_numpy()
+        r.figs["reliability"] = (y, p, reliability_bins(y, p),
+                                 "Back-test reliability of the published model (CORP/PAV; out of sample); "
+                                 "numbers: cells per bin")
+        r.figs["backtest"] = (bt["table"],)
+    r.out["backtest"] = bt
+
+
+def _sbc(r: _Run) -> None:
+    from forecast.analysis.checks.sbc import rank_tests, run_sbc
+
+    n = r.sbc_simulations
+    r.say(f"checks: simulation-based calibration ({n} simulations, simuk)")
+    draws = 300
+    s = run_sbc(r.inputs, num_simulations=n, draws=draws, tune=draws, seed=int(r.cfg.seed) % 2**31)
+    r.out["sbc"] = {"simulations": n, "draws": 2 * draws, **rank_tests(s.simulations, 2 * draws)}
+    r.figs["sbc_ecdf"] = (s.simulations,)
+
+
+# each check's step, in CHECKS order, and the name of its timing
+STEPS = {"prior": (_prior, "prior_check"), "ppc": (_ppc, "ppc"), "loo": (_loo, "loo"),
+         "sensitivity": (_sensitivity, "sensitivity"), "track": (_track, "track_record"),
+         "claims": (_claims, "claims_loo"), "backtest": (_backtest, "backtest"), "sbc": (_sbc, "sbc")}
+
+
 def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
                only: list[str] | set[str] | None = None, say=None, today=None,
                history: pd.DataFrame | None = None) -> tuple[dict[str, Any], dict[str, tuple]]:
     """The checks' results (JSON-able) and, by figure stem, the arguments of the function that draws it
     (``forecast.outputs.figures.checks.DRAW``): data frames, arrays and the LOO-PIT and SBC trees. ``history``:
-    the published forecasts (``reports/history.csv``), scored by the track record."""
-    from forecast.analysis.checks.scores import reliability_bins
-
-    say = say or (lambda s: None)
-    todo = selected(only, sbc_simulations, backtest)
-    ont = inputs.ontology
-    out: dict[str, Any] = {"as_of": inputs.as_of.isoformat(), "inputs_hash": fitted.inputs_hash,
-                           "n_episodes": len(inputs.episodes.table), "checks_run": todo, "timings": {},
-                           "article_weight": article_weight(fitted)}
-    figs: dict[str, tuple] = {}
-    t = time.perf_counter()
-
-    def lap(name: str) -> None:
-        nonlocal t
-        out["timings"][name] = round(time.perf_counter() - t, 1)
-        t = time.perf_counter()
-
+    the published forecasts (``reports/history.csv``), scored by the track record. One step per check
+    (``STEPS``); what several share (the episodes' log-likelihood, the LOO) is computed once, first."""
+    from forecast.analysis.checks.loo import loo_episodes
     from forecast.model.likelihood import episode_loglik
 
-    ep_ll = None
+    todo = selected(only, sbc_simulations, backtest)
+    r = _Run(cfg, inputs, fitted, todo, say or (lambda s: None),
+             {"as_of": inputs.as_of.isoformat(), "inputs_hash": fitted.inputs_hash,
+              "n_episodes": len(inputs.episodes.table), "checks_run": todo, "timings": {},
+              "article_weight": article_weight(fitted)},
+             sbc_simulations=sbc_simulations, min_history=min_history, today=today, history=history)
+    t = time.perf_counter()
     if {"loo", "sensitivity", "claims"} & set(todo):
-        ep_ll = episode_loglik(fitted.idata, ont, inputs.episodes, hyper=inputs.hyper)
-
-    if "prior" in todo:
-        from forecast.analysis.checks.prior_check import prior_check
-
-        say("checks: prior predictive check against the article's claims")
-        pc = prior_check(fitted.idata, ont, inputs.hyper, inputs.claims)
-        out["prior_check"] = {"claims": _records(pc["claims"]), "orderings": _records(pc["orderings"]),
-                              "effects": _records(pc["effects"]), "unclaimed_flags": _records(pc["unclaimed"]),
-                              "n_cells": pc["n_cells"], "n_unclaimed": pc["n_unclaimed"]}
-        figs["prior_claims"] = (pc["claims"],)
-        lap("prior_check")
-
-    if "ppc" in todo:
-        from forecast.analysis.checks.ppc import ppc
-
-        say("checks: posterior predictive counts per response and LOO-PIT")
-        pp = ppc(fitted.idata, ont, inputs.episodes, seed=int(cfg.seed) % 2**31, hyper=inputs.hyper)
-        out["ppc"] = {"counts": _records(pp["counts"]), "flags": pp["flags"], "n_cells": pp["n_cells"],
-                      "loo_pit_ks_p": pp["loo_pit_ks_p"]}
-        figs["ppc_counts"] = (pp["counts"],)
-        figs["loo_pit"] = (pp["tree"],)
-        lap("ppc")
-
-    lo = None
-    if "loo" in todo or "claims" in todo:
-        from forecast.analysis.checks.loo import loo_episodes
-
-        say("checks: PSIS-LOO over episodes")
-        lo = loo_episodes(fitted.idata, ont, inputs.episodes, ep_ll, keep_weights=True)
-    if "loo" in todo:
-        from forecast.analysis.checks.loo import loo_calibration, vs_base_rate
-
-        cal = loo_calibration(fitted.idata, ont, inputs.episodes, lo["log_weights"], inputs.hyper)
-        cells = cal.pop("cells")
-        out["loo"] = {**{k: v for k, v in lo.items() if k != "log_weights"},
-                      "vs_base_rate_action": vs_base_rate(lo, ont, inputs.episodes), "calibration": cal}
-        figs["loo_k"] = (lo["per_episode"],)
-        y, p = cells["y"].to_numpy(), cells["p_loo"].to_numpy()
-        figs["loo_reliability"] = (y, p, reliability_bins(y, p),
-                                   "Leave-one-episode-out reliability (CORP/PAV; out of sample); numbers: cells "
-                                   "per bin")
-        lap("loo")
-
-    if "sensitivity" in todo:
-        from forecast.analysis.checks.sensitivity import sensitivity
-
-        say("checks: prior sensitivity (power-scaling) for every scenario")
-        names = _config.list_scenarios()
-        sc = _config.scenario_profiles(cfg, ont, names)
-        pred = predict(fitted.idata, ont, inputs.hyper, sc)
-        sens = {}
-        for n, s in sensitivity(fitted.idata, inputs, pred["p"], ep_ll=ep_ll).items():
-            sens[n] = {"summary": {r: {"prior": float(s["summary"].at[r, "prior"]),
-                                       "likelihood": float(s["summary"].at[r, "likelihood"]),
-                                       "diagnosis": str(s["summary"].at[r, "diagnosis"])}
-                                   for r in s["summary"].index},
-                       "top_claims": {r: [[c, v] for c, v in v_] for r, v_ in s["top_claims"].items()},
-                       "flags": s["flags"]}
-            if n == cfg.scenario.name:
-                figs["psense_claims"] = (s["per_claim"], n)
-        out["sensitivity"] = sens
-        # the assumed opinion of the episodes before the poll window: how far the published numbers move with it
-        from forecast.analysis.checks.era_opinion import era_band
-        from forecast.analysis.checks.era_opinion import summary_line as era_line
-
-        era = era_band(fitted.idata, inputs, pred["p"])
-        era["sentence"] = era_line(era)
-        out["era_opinion"] = era
-        lap("sensitivity")
-
-    if "track" in todo:
-        from forecast.analysis.checks.track import summary_line, track_record
-
-        say("checks: track record of resolved branches")
-        names = _config.list_scenarios()
-        sc = _config.scenario_profiles(cfg, ont, names)
-        hist = history if history is not None else pd.DataFrame(columns=["scenario", "kind", "as_of", "id", "mean"])
-        tr = track_record(hist, inputs.episodes, {n: str(sc[n]["action"]) for n in names})
-        for n in tr:
-            tr[n]["summary"] = summary_line(tr[n])
-        out["track_record"] = tr
-        lap("track_record")
-
-    if "claims" in todo:
-        from forecast.analysis.checks.backtest import without_claims
-        from forecast.analysis.checks.claims import loo_comparison
-        from forecast.analysis.checks.loo import loo_episodes
-        from forecast.model.fit import fit_config
-
-        say("checks: PSIS-LOO with and without the article's claims (the fit without them is cached)")
-        bare = without_claims(inputs)
-        f0 = fit_config(cfg, bare, notify=say, update="refit")
-        lo0 = loo_episodes(f0.idata, ont, bare.episodes, hyper=bare.hyper)
-        out["claims_loo"] = {"inputs_hash_without": f0.inputs_hash, **loo_comparison(lo, lo0)}
-        lap("claims_loo")
-
-    if "backtest" in todo:
-        from forecast.analysis.checks.backtest import backtest as run_backtest
-        from forecast.analysis.checks.claims import claims_date, sentence, since_claims
-
-        say("checks: leave-future-out back-test of the published model, without the claims and of the history "
-            "alone (PSIS-LFO; refits cached)")
-        bt = run_backtest(inputs, sampler_settings(cfg), int(cfg.seed), _config.paths(cfg)["cache"],
-                          prior_idata=fitted.idata, min_history=min_history, say=say,
-                          inputs_at=backtest_inputs_at(cfg, today))
-        if bt.get("ok"):
-            cells = bt.pop("cells")
-            date = claims_date(inputs.claims)
-            s = since_claims(cells)
-            bt["since_claims"] = {**s, "claims_date": date, "sentence": sentence(s, date)}
-            bt["cells"] = _records(cells.drop(columns=["episode_pos"]))
-            y, p = cells["y"].to_numpy(), cells["model"].to_numpy()
-            figs["reliability"] = (y, p, reliability_bins(y, p),
-                                   "Back-test reliability of the published model (CORP/PAV; out of sample); "
-                                   "numbers: cells per bin")
-            figs["backtest"] = (bt["table"],)
-        out["backtest"] = bt
-        lap("backtest")
-
-    if "sbc" in todo:
-        from forecast.analysis.checks.sbc import rank_tests, run_sbc
-
-        say(f"checks: simulation-based calibration ({sbc_simulations} simulations, simuk)")
-        draws = 300
-        s = run_sbc(inputs, num_simulations=sbc_simulations, draws=draws, tune=draws, seed=int(cfg.seed) % 2**31)
-        out["sbc"] = {"simulations": sbc_simulations, "draws": 2 * draws, **rank_tests(s.simulations, 2 * draws)}
-        figs["sbc_ecdf"] = (s.simulations,)
-        lap("sbc")
-    out["headline"] = headline(out)
-    out["scorecard"] = scorecard(out)
-    return _round(out), figs
+        r.ep_ll = episode_loglik(fitted.idata, r.ont, inputs.episodes, hyper=inputs.hyper)
+    for name in todo:
+        step, timing = STEPS[name]
+        if name in ("loo", "claims") and r.lo is None:
+            r.say("checks: PSIS-LOO over episodes")
+            r.lo = loo_episodes(fitted.idata, r.ont, inputs.episodes, r.ep_ll, keep_weights=True)
+        step(r)
+        r.out["timings"][timing] = round(time.perf_counter() - t, 1)
+        t = time.perf_counter()
+    r.out["headline"] = headline(r.out)
+    r.out["scorecard"] = scorecard(r.out)
+    return _round(r.out), r.figs
 
 
 def article_weight(fitted, prob: float = 0.9) -> dict[str, float] | None:
