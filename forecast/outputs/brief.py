@@ -30,6 +30,7 @@ from forecast.inputs.evidence import load_evidence
 from forecast.inputs.question import Question, question_for
 from forecast.inputs.withdraw import withdrawn_since  # noqa: F401 - question_for: the writer's
 from forecast.inputs.words import Scale, parse_scale
+from forecast.outputs.render.format import num
 
 CONDITIONAL = "Every number assumes the action happens; none says how likely the action is."
 INTERVAL = ("The range is where the probability lies with {hdi} credibility given the model and the evidence: the "
@@ -38,14 +39,6 @@ INTERVAL = ("The range is where the probability lies with {hdi} credibility give
 
 def scale_of(cfg: DictConfig) -> Scale:
     return parse_scale(OmegaConf.to_container(cfg.words, resolve=False), "words")
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def definitions(inputs: Inputs) -> dict[str, dict[str, str]]:
@@ -75,7 +68,7 @@ def _estimates(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 def _item(ident: str, est: Mapping[str, Any], scale: Scale, defs: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     return {"id": ident, "label": defs.get(ident, {}).get("label") or est.get("label") or ident,
             "kind": est.get("kind"), "mean": est.get("mean"), "hdi_low": est.get("hdi_low"),
-            "hdi_high": est.get("hdi_high"), "word": scale.word(_num(est.get("mean")))}
+            "hdi_high": est.get("hdi_high"), "word": scale.word(num(est.get("mean")))}
 
 
 def freshness(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,17 +116,17 @@ def what_changed(data: Mapping[str, Any], sigmas: float, summaries: Mapping[str,
     moves = []
     for row in ch.get("rows") or []:
         rid = str(row.get("id") or "")
-        change = _num(row.get("change"))
+        change = num(row.get("change"))
         if change is None:
             continue
-        a, b = _num(prev_se.get(rid)), _num(cur_se.get(rid))
+        a, b = num(prev_se.get(rid)), num(cur_se.get(rid))
         se = math.sqrt(a * a + b * b) if a is not None and b is not None else None
         band = sigmas * se if se is not None else None
         material = (abs(change) > band if band is not None else True) and abs(change) >= min_points / 100 - 1e-12
-        causes = sorted(((p, _num(row.get(p))) for p in parts if _num(row.get(p)) is not None),
+        causes = sorted(((p, num(row.get(p))) for p in parts if num(row.get(p)) is not None),
                         key=lambda pv: -abs(pv[1]))
-        moves.append({"id": rid, "label": row.get("response"), "previous": _num(row.get("previous")),
-                      "current": _num(row.get("current")), "points": round(100 * change, 1),
+        moves.append({"id": rid, "label": row.get("response"), "previous": num(row.get("previous")),
+                      "current": num(row.get("current")), "points": round(100 * change, 1),
                       "band_points": None if band is None else round(100 * band, 1), "material": bool(material),
                       "causes": [{"cause": p, "label": _cause_label(p, summaries), "points": round(100 * v, 1)}
                                  for p, v in causes[:3] if abs(v) >= 0.0005]})
@@ -171,7 +164,7 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
     scale = scale_of(cfg)
     defs = definitions(inputs)
     est = _estimates(data)
-    responses = sorted((r for r in data.get("responses") or [] if _num(r.get("mean")) is not None),
+    responses = sorted((r for r in data.get("responses") or [] if num(r.get("mean")) is not None),
                        key=lambda r: -float(r["mean"]))
     most_likely = [_item(str(r["response"]), est[str(r["response"])], scale, defs) for r in responses[:q.most_likely]]
     dangerous = []
@@ -189,7 +182,7 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
     if isinstance(before, list):  # what left the evidence log since the compared brief, and why
         changed["withdrawn"] = withdrawn_since(_config.paths(cfg)["data"], [str(e) for e in before],
                                                [str(e) for e in data.get("evidence_ids") or []])
-    hdi = _num(data.get("hdi_prob")) or 0.9
+    hdi = num(data.get("hdi_prob")) or 0.9
     art = q.article
     return {
         "title": q.title,
@@ -203,7 +196,7 @@ def brief_data(cfg: DictConfig, inputs: Inputs, data: Mapping[str, Any], *, ques
         "definitions": defs,
         "actions": {str(a): str(inputs.ontology.actions.at[a, "label"]) for a in inputs.ontology.action_ids},
         "scale": scale.as_dict(),
-        "words": {k: scale.word(_num(v.get("mean"))) for k, v in est.items()},
+        "words": {k: scale.word(num(v.get("mean"))) for k, v in est.items()},
         "bottom_line": {"most_likely": most_likely, "most_dangerous": dangerous, "changed": changed,
                         "freshness": fresh, "track_record": track_record(data)},
         "publication": {"status": "published" if published else "preview",
