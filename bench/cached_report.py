@@ -20,11 +20,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = Bench("cached-report", __doc__.splitlines()[0], argv)
     args = bench.parse()
     homes = {s.name: copy_home(made_home(bench, s), bench.work / s.name / "cached") for s in bench.sides}
-    for s in bench.sides:
-        bench.forecast(s, "warm-up (untimed)", homes[s.name], *ARGS, record=False)
-    for _ in range(args.rounds):
-        for s in bench.sides:
-            bench.forecast(s, "cached report", homes[s.name], *ARGS)
+    bench.alternate("cached report", homes, *ARGS, rounds=args.rounds)
     bench.notes["command"] = "forecast " + " ".join(ARGS)
     bench.done()
 

@@ -155,6 +155,17 @@ class Bench:
         # would be imported instead of the side's own installed code
         return self.run(side, what, [*side.forecast, *args], self.env(home, **env), cwd=home, record=record)
 
+    def alternate(self, what: str, homes: dict[str, Path], *args: str, rounds: int) -> dict[str, Run]:
+        """``forecast ARGS`` in each side's home: one untimed warm-up per side, then ``rounds`` timed runs
+        alternating the sides (base, new, base, ...); each side's last run."""
+        for s in self.sides:
+            self.forecast(s, "warm-up (untimed)", homes[s.name], *args, record=False)
+        last: dict[str, Run] = {}
+        for _ in range(rounds):
+            for s in self.sides:
+                last[s.name] = self.forecast(s, what, homes[s.name], *args)
+        return last
+
     def summary(self) -> dict[str, Any]:
         groups: dict[tuple[str, str], list[Run]] = {}
         for r in self.runs:

@@ -22,12 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = Bench("whatif-command", __doc__.splitlines()[0], argv)
     args = bench.parse()
     homes = {s.name: copy_home(made_home(bench, s), bench.work / s.name / "whatif") for s in bench.sides}
-    for s in bench.sides:
-        bench.forecast(s, "warm-up (untimed)", homes[s.name], *ARGS, record=False)
-    last = {}
-    for _ in range(args.rounds):
-        for s in bench.sides:
-            last[s.name] = bench.forecast(s, "whatif --poll", homes[s.name], *ARGS).tail
+    last = {name: r.tail for name, r in bench.alternate("whatif --poll", homes, *ARGS, rounds=args.rounds).items()}
     bench.notes["command"] = "forecast " + " ".join(ARGS)
     bench.notes["answer_tail"] = last
     bench.done()
