@@ -13,11 +13,20 @@ ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2026, 11, 23)
 
 
+MODEL_DAY = dt.date(2026, 11, 29)  # the day the model's switches and assumptions are read at (no fit)
+
+
 def inputs_on(day: dt.date, *overrides: str):
     """The shipped inputs as of ``day`` under Hydra overrides (no fit)."""
     import forecast
 
     return forecast.load_inputs(forecast.compose([f"as_of={day}", *overrides]), day)
+
+
+@pytest.fixture(scope="module")
+def default_inputs():
+    """The shipped inputs as of ``MODEL_DAY`` with the default settings."""
+    return inputs_on(MODEL_DAY)
 
 
 @pytest.fixture(scope="session")

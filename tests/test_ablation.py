@@ -6,7 +6,6 @@ test builds the model (or its inputs) and reads the graph or the design.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import numpy as np
 import pymc as pm
@@ -17,19 +16,14 @@ from forecast.errors import ConfigError
 from forecast.inputs.priors import parse_claim
 from forecast.inputs.schema import ABLATION_SWITCHES
 from forecast.model.build import KAPPA, OBS_CLAIM, OBS_HIST, THETA_PAST, design
-from tests.conftest import inputs_on
+from tests.conftest import MODEL_DAY, inputs_on
 from tests.synthetic import ontology, simulate_inputs
 
-TODAY = dt.date(2026, 11, 29)
+TODAY = MODEL_DAY
 
 
 def _inputs(*overrides: str):
     return inputs_on(TODAY, *overrides)
-
-
-@pytest.fixture(scope="module")
-def default_inputs():
-    return inputs_on(TODAY)
 
 
 def test_switches_at_their_defaults_leave_the_hyperparameters_as_they_were(default_inputs):

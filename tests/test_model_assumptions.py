@@ -21,19 +21,14 @@ import forecast
 from forecast.errors import InputError
 from forecast.inputs.priors import parse_claim
 from forecast.model.build import CLAIM_WEIGHT, KAPPA, OBS_CLAIM, OBS_HIST, OBS_ORDER, THETA, THETA_PAST, design
-from tests.conftest import inputs_on
+from tests.conftest import MODEL_DAY, inputs_on
 from tests.synthetic import ontology, simulate_inputs
 
-TODAY = dt.date(2026, 11, 29)
+TODAY = MODEL_DAY
 
 
 def _inputs(*overrides: str):
     return inputs_on(TODAY, *overrides)
-
-
-@pytest.fixture(scope="module")
-def default_inputs():
-    return inputs_on(TODAY)
 
 
 def _values(model, point, names):
