@@ -238,23 +238,6 @@ def report_links(reports: Path, base: Path, name: str, written: list[str], title
     return {"scenarios": others, "files": files}
 
 
-def published_rows(reports: Path, scenario: str) -> Any:
-    """The scenario's published briefs from the forecast history (as_of, response, mean), the latest per day."""
-    import pandas as pd
-
-    from forecast.outputs.history import history_path, read_history
-
-    df = read_history(history_path(reports))
-    if df.empty:
-        return None
-    df = df[(df["scenario"].astype(str) == scenario) & (df["kind"].astype(str) == "response")]
-    if df.empty:
-        return None
-    df = df.sort_values("published_at").drop_duplicates(["as_of", "id"], keep="last")
-    return pd.DataFrame({"as_of": df["as_of"].astype(str), "response": df["id"].astype(str),
-                         "mean": df["mean"].astype(float), "published_at": df["published_at"].astype(str)})
-
-
 def history_extent(replay: Any, published: Any, data: Mapping[str, Any], scenario: str) -> dict[str, Any]:
     """How far the forecast history reaches: the replay's last date and the evidence it knew, the latest published
     brief, and what this report knows that the replay does not (then the replay is older than the inputs)."""

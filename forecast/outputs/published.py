@@ -85,3 +85,16 @@ def last_published(reports: Path, scenario: str, on_or_before: str | None = None
         else:
             out["composites"].append({"composite": str(r["id"]), **item})
     return out
+
+
+def published_rows(reports: Path, scenario: str) -> Any:
+    """The scenario's published briefs from the forecast history (as_of, response, mean), the latest per day."""
+    df = read_history(history_path(reports))
+    if df.empty:
+        return None
+    df = df[(df["scenario"].astype(str) == scenario) & (df["kind"].astype(str) == "response")]
+    if df.empty:
+        return None
+    df = df.sort_values("published_at").drop_duplicates(["as_of", "id"], keep="last")
+    return pd.DataFrame({"as_of": df["as_of"].astype(str), "response": df["id"].astype(str),
+                         "mean": df["mean"].astype(float), "published_at": df["published_at"].astype(str)})

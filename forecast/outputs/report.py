@@ -350,8 +350,9 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
         data["changes"] = changes
     replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
     if replay_df is not None and with_figures:
-        from forecast.outputs.brief import history_extent, published_rows
+        from forecast.outputs.brief import history_extent
         from forecast.outputs.figures.history import history_png
+        from forecast.outputs.published import published_rows
 
         published = published_rows(_config.paths(cfg)["reports"], name)
         labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
