@@ -97,6 +97,33 @@ def test_without_a_home_the_error_says_how_to_make_one(tmp_path, monkeypatch, ca
     assert code == 2 and err.startswith("forecast: error: project home: none found") and err.count("\n") == 1, err
 
 
+def test_help_info_and_cfg_outside_a_home_describe_the_shipped_settings(tmp_path, monkeypatch, capsys):
+    """An installed package run from an empty folder: ``--help``, ``--info`` and ``--cfg job`` describe the settings
+    ``forecast init`` would write (and say so) instead of stopping at "no project home"; a run still stops there."""
+    from forecast import home as home_module
+
+    package = tmp_path / "site-packages" / "forecast"  # as a wheel: its conf/ and data/ under forecast/_home
+    for sub in ("conf", "data"):
+        shutil.copytree(ROOT / sub, package / "_home" / sub)
+    monkeypatch.setattr(paths, "PACKAGE_DIR", package)
+    monkeypatch.setattr(home_module, "PACKAGE_DIR", package)
+    monkeypatch.delenv("FORECAST_HOME")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    before = files_under(package)
+    code, out, err = run_cli(["--help"], capsys)
+    assert code == 0 and "forecast init DIR" in out and "== Settings: type and allowed values ==" in out, err
+    assert err.startswith("forecast: warning: no project home here: showing the shipped settings") and \
+        str(package / "_home") in err, err
+    code, out, err = run_cli(["--cfg", "job"], capsys)
+    assert code == 0 and "scenario:" in out and "name: one_time_raid" in out, err
+    monkeypatch.delenv("FORECAST_HOME")  # the help set it for its own process; a run still needs a home
+    code, out, err = run_cli(["scenario=one_time_raid"], capsys)
+    assert code == 2 and "project home: none found" in err, err
+    assert files_under(package) == before and not any(empty.iterdir())  # describing wrote nothing anywhere
+
+
 def test_the_home_is_env_then_the_current_folder_upwards_then_the_checkout(tmp_path, monkeypatch):
     a, b = init(tmp_path / "a"), init(tmp_path / "b")
     monkeypatch.setenv("FORECAST_HOME", str(b))

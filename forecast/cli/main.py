@@ -262,6 +262,22 @@ def _plain_run(cfg, overrides: list[str]) -> int:
     return _task(cfg, overrides, {"code": EXIT_OK})
 
 
+def _describe_shipped_settings_outside_a_home() -> None:
+    """``--help``, ``--hydra-help``, ``--info`` and ``--cfg`` describe settings; outside any project home (an
+    installed package run from an empty folder) they describe the shipped ones, the settings ``forecast init``
+    would write, and say so, instead of stopping at "no project home"."""
+    from forecast.home import template
+    from forecast.paths import HOME_ENV, project_root
+
+    try:
+        project_root()
+    except ForecastError:
+        shipped = template()
+        os.environ[HOME_ENV] = str(shipped)
+        warn(f"no project home here: showing the shipped settings ({shipped}); 'forecast init DIR' writes a home "
+             "to run forecast in")
+
+
 def _hydra_main(argv: list[str]) -> int:
     import hydra
 
@@ -273,6 +289,8 @@ def _hydra_main(argv: list[str]) -> int:
     overrides = list(args.overrides)
     plain = not (args.multirun or args.cfg is not None or args.info is not None or args.help or args.hydra_help
                  or args.shell_completion)
+    if args.help or args.hydra_help or args.info is not None or args.cfg is not None:
+        _describe_shipped_settings_outside_a_home()
     if not args.shell_completion:  # completion's own words (install=bash, query=bash) are not overrides
         for o in overrides:
             check_override(o)
