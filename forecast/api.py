@@ -32,14 +32,17 @@ ELSEWHERE = ("Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERS
              "published_so_far", "read_report", "record_job", "responses", "run", "sampler_settings", "scheduled",
              "summarize_sweep", "whatif", "write_error", "write_report")
 __all__ = sorted([*ELSEWHERE, "compose", "fit", "folders", "init", "open_job_log", "predict_scenarios",
-                  "scenario_titles", "scenarios", "summarize", "validate", "what_moved"])
+                  "scenario_titles", "scenarios", "shipped_settings_outside_a_home", "summarize", "validate",
+                  "what_moved"])
 
 
 def __getattr__(name: str) -> Any:
     """The names defined in other modules, imported when first asked for (then kept in this module)."""
     if name in ("Episode", "Judgement", "Poll"):
         from forecast.analysis import whatif as m
-    elif name in ("clear_published", "published_so_far", "write_error"):
+    elif name in ("clear_published", "published_so_far"):
+        from forecast import publication as m
+    elif name == "write_error":
         from forecast import files as m
     elif name == "load_inputs":
         from forecast.inputs import load as m
@@ -106,6 +109,24 @@ def init(folder: str | Path, *, force: bool = False) -> Path:
     from forecast import home
 
     return home.init(folder, force=force)
+
+
+def shipped_settings_outside_a_home() -> Path | None:
+    """Outside any project home, point this process at the shipped settings (the ``conf/`` and ``data/`` that
+    ``init`` writes) and return their folder, so that describing the settings (``--help``, ``--info``, ``--cfg``)
+    works from anywhere; inside a home (or with ``FORECAST_HOME`` set), change nothing and return None."""
+    import os
+
+    from forecast import home, paths
+    from forecast.errors import ForecastError
+
+    try:
+        paths.project_root()
+    except ForecastError:
+        shipped = home.template()
+        os.environ[paths.HOME_ENV] = str(shipped)
+        return shipped
+    return None
 
 
 def open_job_log(cfg: DictConfig) -> Path:

@@ -102,7 +102,7 @@ def test_help_info_and_cfg_outside_a_home_describe_the_shipped_settings(tmp_path
     ``forecast init`` would write (and say so) instead of stopping at "no project home"; a run still stops there."""
     from forecast import home as home_module
 
-    package = tmp_path / "site-packages" / "forecast"  # as a wheel: its conf/ and data/ under forecast/_home
+    package = tmp_path / "site-packages" / "forecast"  # as a wheel: its conf/ and data/ in the package, under _home
     for sub in ("conf", "data"):
         shutil.copytree(ROOT / sub, package / "_home" / sub)
     monkeypatch.setattr(paths, "PACKAGE_DIR", package)

@@ -1,4 +1,5 @@
-"""A publication is one transaction (``forecast.files.Publication``), tested the way SQLite tests its atomic commit.
+"""A publication is one transaction (``forecast.publication.Publication``), tested the way SQLite tests its
+atomic commit.
 
 A publication like a scheduled run's (two report folders replaced, a new dated folder, rows appended to the
 history and to the runs log, a page rewritten, ``latest`` swapped, the landing page derived from the result) is
@@ -27,9 +28,9 @@ from pathlib import Path
 
 import pytest
 
-import forecast.files as files
+import forecast.publication as publication
 from forecast.errors import InputError, WriteError
-from forecast.files import JOURNAL, Publication, clean_stale, recover
+from forecast.publication import JOURNAL, Publication, clean_stale, recover
 
 HEADER = "published_at,scenario,value\n"
 FAULTY = ("replace", "rename", "write", "fsync", "link", "symlink", "unlink", "ftruncate")
@@ -135,7 +136,7 @@ class Faults:
 def next_run(root: Path, monkeypatch) -> None:
     """What the next run does first: ``recover`` under the lock, in a new process (this one has ended by then, so
     what it left staged is a dead run's)."""
-    monkeypatch.setattr(files, "_pid_alive", lambda pid: False)
+    monkeypatch.setattr(publication, "_pid_alive", lambda pid: False)
     recover(root, {"index.html": lambda: landing(root)})
     monkeypatch.undo()
 
@@ -300,7 +301,7 @@ def test_an_append_that_finds_its_file_changed_is_not_healed_blindly(tmp_path):
     old_state(root)
     pub = stage(root)
     pub._bytes_to_append()
-    files._write_journal(root, json.dumps({"version": 1, "id": pub.id, "what": "x", "steps": pub.steps}))
+    publication._write_journal(root, json.dumps({"version": 1, "id": pub.id, "what": "x", "steps": pub.steps}))
     with (root / "history.csv").open("a") as fh:
         fh.write("someone,else,1\nand,more,2\n")
     with pytest.raises(InputError, match="changed since the publication"):

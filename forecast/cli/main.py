@@ -266,14 +266,10 @@ def _describe_shipped_settings_outside_a_home() -> None:
     """``--help``, ``--hydra-help``, ``--info`` and ``--cfg`` describe settings; outside any project home (an
     installed package run from an empty folder) they describe the shipped ones, the settings ``forecast init``
     would write, and say so, instead of stopping at "no project home"."""
-    from forecast.home import template
-    from forecast.paths import HOME_ENV, project_root
+    from forecast import api
 
-    try:
-        project_root()
-    except ForecastError:
-        shipped = template()
-        os.environ[HOME_ENV] = str(shipped)
+    shipped = api.shipped_settings_outside_a_home()
+    if shipped is not None:
         warn(f"no project home here: showing the shipped settings ({shipped}); 'forecast init DIR' writes a home "
              "to run forecast in")
 

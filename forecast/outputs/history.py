@@ -57,7 +57,7 @@ def _refuse_damaged(p: Path) -> str:
 def append_history(reports: Path, cache: Path, written: list[WrittenReport], path: Path | None = None,
                    pub=None) -> Path:
     """Append every written report's probabilities; never rewrites earlier rows. ``pub`` (a
-    ``forecast.files.Publication``): the rows are part of that publication (appended at its commit, with the
+    ``forecast.publication.Publication``): the rows are part of that publication (appended at its commit, with the
     reports, or not at all); without it they are appended now."""
     path = path or history_path(reports)
     text = history_rows(written)

@@ -342,7 +342,7 @@ def alerts_text(records: list[dict[str, Any]]) -> str:
 
 
 def stage(pub, reports: Path, prepared: dict[str, Any], settings: AlertSettings) -> None:
-    """The alert log, the feed and the digest as part of publication ``pub`` (``forecast.files.Publication``):
+    """The alert log, the feed and the digest as part of publication ``pub`` (``forecast.publication.Publication``):
     published with the reports they are about, or not at all."""
     reports = Path(reports)
     if prepared["fresh"]:

@@ -1,7 +1,7 @@
 """Published briefs: what "what moved" is measured against, and what the track record scores.
 
 A brief is published when its rows are in ``reports/history.csv``: ``forecast scheduled`` and a run with
-``publish=true`` commit them together with their reports (``forecast.files.Publication``); every other run is a
+``publish=true`` commit them together with their reports (``forecast.publication.Publication``); every other run is a
 preview and adds no row. ``last_published`` finds the newest published brief of a scenario (or the newest one
 published on or before a date) and reads its ``forecast.json`` back from wherever it is kept:
 

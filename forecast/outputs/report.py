@@ -276,7 +276,7 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
     (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
     ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
-    preview, which says so). ``pub`` (a ``forecast.files.Publication``): the folders are staged in it and become
+    preview, which says so). ``pub`` (a ``forecast.publication.Publication``): the folders are staged in it and become
     visible at its commit, with everything else the run publishes; without it each is renamed into place now."""
     from forecast.outputs import brief as B
 

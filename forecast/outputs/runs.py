@@ -34,7 +34,7 @@ def _close_torn_line(path: Path) -> str:
 
 def record_run(reports: Path, run: dict[str, Any], lock: Path | None = None, pub=None) -> None:
     """Append the run's record to ``runs.jsonl`` and rebuild the runs page and the landing page. ``pub`` (a
-    ``forecast.files.Publication``): the record and both pages are part of that publication."""
+    ``forecast.publication.Publication``): the record and both pages are part of that publication."""
     line = json.dumps(run) + "\n"
     if pub is None:
         append_text(reports / RUNS, line, reports, lock=lock, check=_close_torn_line)

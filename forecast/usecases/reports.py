@@ -17,7 +17,6 @@ from forecast.analysis.analysts import analysts_sections
 from forecast.analysis.attribution import previous_reports
 from forecast.analysis.report_draws import report_draws
 from forecast.errors import DiagnosticsError
-from forecast.files import Publication
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
@@ -28,6 +27,7 @@ from forecast.outputs.history import append_history, check_history, history_path
 from forecast.outputs.landing import LANDING, landing_page
 from forecast.outputs.published import archive_path, last_published
 from forecast.outputs.report import report_templates, write_reports
+from forecast.publication import Publication
 from forecast.safe_text import json_text
 
 
@@ -162,7 +162,7 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
 def _publish(cfg, inputs: Inputs, fitted: Fit, names: list[str], overrides, prev, paths, publish: bool,
              say) -> list[WrittenReport]:
     """The report folders and the landing page (and, when ``publish``, the history's rows and each report's copy
-    in the archive of published briefs) made visible together, or nothing (``forecast.files.Publication``)."""
+    in the archive of published briefs) made visible together, or nothing (``forecast.publication.Publication``)."""
     reports = paths["reports"]
     what = f"the report{'s' if len(names) > 1 else ''} of {', '.join(names)}"
     with Publication(reports, what) as pub:

@@ -2,8 +2,8 @@
 
 - One fit per inputs hash (the posterior cache), always exact (``update=refit``: a published history never
   rests on an approximation); every scenario is a prediction from it.
-- One publication (``forecast.files.Publication``): the dated folder, ``reports/latest``, the history's rows, the
-  run's record in ``runs.jsonl``, the runs page and the landing page become visible together or not at all; a
+- One publication (``forecast.publication.Publication``): the dated folder, ``reports/latest``, the history's
+  rows, the run's record in ``runs.jsonl``, the runs page and the landing page become visible together or not at all; a
   crash or kill leaves the previous state, or a decided publication the next run completes. A day whose folder is
   in place without its history rows (a run of an older version stopped half-way) is repaired, not skipped.
 - A file lock serialises runs: a second run waits (``wait`` seconds), then finds the work done (same inputs
@@ -33,7 +33,7 @@ from filelock import FileLock, Timeout
 from forecast.analysis.alerts import alert_settings
 from forecast.analysis.attribution import previous_reports
 from forecast.errors import ForecastError, InputError, Interrupted, LockedError
-from forecast.files import Publication, deferred_signals, ensure_dir, guard, io_errors, warn
+from forecast.files import deferred_signals, ensure_dir, guard, io_errors, warn
 from forecast.inputs import config as _config
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import fit_config
@@ -42,6 +42,7 @@ from forecast.outputs.contract import OWNED_MARKERS, WrittenReport, load_written
 from forecast.outputs.history import append_history, check_history, history_path, published_at
 from forecast.outputs.published import last_published
 from forecast.outputs.runs import RUNS, record_run
+from forecast.publication import Publication
 from forecast.usecases.reports import write_report
 
 log = logging.getLogger("forecast.scheduled")
