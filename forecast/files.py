@@ -9,6 +9,7 @@ Every file the tool creates, replaces or appends goes through here:
   record is never written after), as one write that is cut back if the disk fills mid-way;
 - ``create_new_file``: a file that must not exist yet (an evidence entry), never overwritten;
 - ``replace_link``: ``reports/latest``, the one symbolic link the tool maintains.
+- the primitives ``forecast.publication`` builds its one-transaction publication of a run on.
 
 Each of them checks the target first (``guard``): it lies inside the folder the tool owns for it, that
 folder is not the filesystem root or a system folder, and no part of the way below that folder is a
