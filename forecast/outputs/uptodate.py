@@ -137,13 +137,14 @@ class Keys:
     """The key of each scenario's report under one composed config, on one day: the parts every report of the
     run shares are computed once."""
 
-    def __init__(self, cfg, today: dt.date | None = None):
+    def __init__(self, cfg, names: list[str], today: dt.date | None = None):
         from omegaconf import OmegaConf
 
         from forecast.inputs import config as _config
         from forecast.paths import conf_dir, resolve
 
         self.paths = _config.paths(cfg)
+        self.names = list(names)
         raw = OmegaConf.to_container(cfg, resolve=False)
         for k in ("hydra", "all_scenarios", "force", "scenario"):
             raw.pop(k, None)
@@ -167,16 +168,16 @@ class Keys:
     def key(self, name: str) -> dict[str, str]:
         settings = hashlib.sha256(json.dumps({**self._settings, "report": name}, sort_keys=True).encode())
         return {"format": str(FORMAT), "settings": settings.hexdigest(), "inputs": self._inputs,
-                "code": code_digest(), "day": self._day, "published": published_state(self.paths["reports"], name)}
+                "code": code_digest(), "day": self._day,
+                "published": published_state(self.paths["reports"], name, self.names)}
 
 
-def published_state(reports: Path, name: str) -> str:
-    """A digest of what scenario ``name``'s report reads from the reports folder besides its own folder."""
+def published_state(reports: Path, name: str, names: list[str]) -> str:
+    """A digest of what scenario ``name``'s report reads from the reports folder besides its own folder, when a run
+    makes the reports of ``names``."""
     reports = Path(reports)
     h = hashlib.sha256()
-    if not reports.is_dir():
-        return "no reports folder"
-    entries = sorted(reports.iterdir())
+    entries = sorted(reports.iterdir()) if reports.is_dir() else []
     for p in entries:  # the history, the replay and its figures, the runs' pages (not the landing page)
         if p.is_file() and not p.name.startswith(".") and p.name != LANDING:
             _file(h, p, p.name)
@@ -192,9 +193,9 @@ def published_state(reports: Path, name: str) -> str:
         if _DATED.fullmatch(p.name) and f.is_file():
             st = f.stat()
             h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
-    h.update(b"[folders]")
-    h.update("\n".join(p.name for p in entries if not p.name.startswith(".") and (p / REPORT_FILE).is_file())
-             .encode())
+    h.update(b"[folders]")  # the report links to the other scenarios' reports: those there and those made with it
+    folders = {p.name for p in entries if not p.name.startswith(".") and (p / REPORT_FILE).is_file()}
+    h.update("\n".join(sorted(folders | set(names))).encode())
     h.update(f"[own published]{_own_published(reports, name)}".encode())
     return h.hexdigest()
 
@@ -331,11 +332,11 @@ def up_to_date(cfg, names: list[str], *, today: dt.date | None = None, say=None)
     None (``say`` hears why, for folders that have a record). Writes nothing."""
     if cfg.get("publish") or cfg.get("analysts") or cfg.get("force"):
         return None
-    keys = Keys(cfg, today)
+    keys = Keys(cfg, names, today)
     if not keys.servable:
         return None
     reports = keys.paths["reports"]
-    if (reports / JOURNAL).exists() or not _landing_ok(reports):
+    if (reports / JOURNAL).exists():  # a publication a crash left half done: the run completes it
         return None
     out = Served()
     for name in names:
@@ -351,5 +352,7 @@ def up_to_date(cfg, names: list[str], *, today: dt.date | None = None, say=None)
                         "briefs; nothing was written); force=true makes it again")
         out.said += [str(x) for x in rec.get("said") or []]
         out.moved += [str(x) for x in rec.get("moved") or []]
+    if not _landing_ok(reports):  # the landing page is not the one the last run wrote from these reports
+        return None
     out.said.append(f"landing page: {reports / LANDING}")
     return out

@@ -122,7 +122,7 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     names = report_names(cfg)
     # what each report is made from (forecast.outputs.uptodate), taken before anything is read: an input changed
     # while the run reads it leaves a key that no later run matches
-    keys = {n: k.key(n) for k in [Keys(cfg)] for n in names} if out_dir is None else None
+    keys = {n: k.key(n) for k in [Keys(cfg, names)] for n in names} if out_dir is None else None
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
