@@ -116,7 +116,8 @@ def test_any_change_makes_the_report_again_and_then_it_is_up_to_date(change, hom
     if says is not None:
         assert f"making {SCENARIO}'s report again: " in err and says in err, err
     assert made(home) != first
-    assert uptodate._stale(home / "reports" / SCENARIO, uptodate.Keys(_cfg(home), [SCENARIO]).key(SCENARIO)) is None
+    keys = uptodate.Keys(_cfg(home), [SCENARIO])
+    assert uptodate._stale(home / "reports" / SCENARIO, keys.key(SCENARIO), home / "cache") is None
     code, _, err = run(home, capsys)
     assert code == 0 and "up to date" in err, err
 
@@ -255,3 +256,21 @@ def test_the_up_to_date_path_imports_no_numerical_library(home, tmp_path):
     assert status == 0 and "up to date" in err, err
     assert heavy(mods, (*NUMERICAL, "numpy", "jinja2")) == [], err
     assert "forecast.outputs.uptodate" in mods  # the audit sees the check that ran
+
+
+def test_a_copied_project_home_is_still_up_to_date(home, capsys, tmp_path, monkeypatch):
+    """The records name files relative to the project's folders: a home copied with its files' times (or moved) is
+    the same project, its reports up to date where they are now (its folders configured relative to the home)."""
+    def here(where: Path) -> tuple[int, str]:
+        monkeypatch.setenv("FORECAST_HOME", str(where))
+        with pytest.raises(SystemExit) as e:
+            main(["paths.reports=reports", "paths.cache=cache", f"scenario={SCENARIO}"])
+        return e.value.code, capsys.readouterr().err
+
+    assert here(home)[0] == 0
+    assert "up to date" in here(home)[1]
+    copy = tmp_path / "copy"
+    shutil.copytree(home, copy, symlinks=True)
+    code, err = here(copy)
+    assert code == 0 and f"up to date: {copy / 'reports' / SCENARIO} (made" in err, err
+    assert f"report: {copy / 'reports' / SCENARIO / 'report.html'}" in err

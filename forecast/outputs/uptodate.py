@@ -3,11 +3,11 @@ from, and a run asking for the same report finds that out cheaply and says so.
 
 What a report's content depends on, as one digest per part (the folder's KEY):
 
-- ``settings``: the composed config (as written, no interpolation resolved), the configured folders resolved,
-  without ``all_scenarios`` and ``force`` (they choose which reports are made, not what one holds) and with the
-  configured scenario only when an override changed it from its file (a report of ``one_time_raid`` made by
-  ``forecast all_scenarios=true`` is the one ``forecast scenario=one_time_raid`` makes; its ``command`` field
-  says which command made it);
+- ``settings``: the composed config (as written, no interpolation resolved; its folders as configured, so a
+  copied or moved project home keeps its records), without ``all_scenarios`` and ``force`` (they choose which
+  reports are made, not what one holds) and with the configured scenario only when an override changed it from
+  its file (a report of ``one_time_raid`` made by ``forecast all_scenarios=true`` is the one
+  ``forecast scenario=one_time_raid`` makes; its ``command`` field says which command made it);
 - ``inputs``: the bytes of every file of ``paths.data`` (precedents, polls, evidence, judgements, the question,
   the ontology), of ``conf/`` and of ``report.templates`` when set;
 - ``code``: the package's version and the bytes of every file of the package (its modules, templates, scripts),
@@ -154,8 +154,9 @@ class Keys:
             OmegaConf.to_container(cfg.scenario, resolve=False), default=str)
         self.configured = str(cfg.scenario.name)
         changed = _scenario_changed(cfg, self.configured)
-        self._settings = {"config": text, "paths": {k: str(v) for k, v in self.paths.items()},
-                          "scenario": {self.configured: changed} if changed is not None else {}}
+        # the folders as configured (relative ones from the project home, wherever it is): a copied or moved home
+        # is the same project, and what its folders hold is in the other parts of the key
+        self._settings = {"config": text, "scenario": {self.configured: changed} if changed is not None else {}}
         h = hashlib.sha256()
         _tree(h, self.paths["data"], "data")
         _tree(h, conf_dir(), "conf")
@@ -285,8 +286,9 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _stale(folder: Path, key: dict[str, str]) -> str | None:
-    """Why the report in ``folder`` cannot be served for ``key`` (None: it can)."""
+def _stale(folder: Path, key: dict[str, str], cache: Path) -> str | None:
+    """Why the report in ``folder`` cannot be served for ``key`` (None: it can); ``cache``: the posterior cache's
+    folder (the record names its files relative to it)."""
     rec = _read_json(folder / RECORD)
     if not isinstance(rec, dict) or rec.get("format") != FORMAT or not isinstance(rec.get("key"), dict):
         return "it has no record of what it was made from"
@@ -312,10 +314,10 @@ def _stale(folder: Path, key: dict[str, str]) -> str | None:
             return f"{rel} is damaged"
     post = rec.get("posterior") or {}
     for path, state in (post.get("files") or {}).items():
-        if file_state(Path(path)) != state:
+        if file_state(cache / path) != state:
             return "the cached posterior it came from is gone or changed"
     for path in post.get("absent") or []:
-        if Path(path).exists():
+        if (cache / path).exists():
             return "an exact posterior of its inputs is cached now"
     return None
 
@@ -341,7 +343,9 @@ def up_to_date(cfg, names: list[str], *, today: dt.date | None = None, say=None)
     out = Served()
     for name in names:
         folder = reports / name
-        why = _stale(folder, keys.key(name)) if folder.is_dir() and not folder.is_symlink() else "it is not there"
+        why = "it is not there"
+        if folder.is_dir() and not folder.is_symlink():
+            why = _stale(folder, keys.key(name), keys.paths["cache"])
         if why is not None:
             if say is not None and (folder / RECORD).is_file():
                 say(f"making {name}'s report again: {why}")
@@ -350,7 +354,7 @@ def up_to_date(cfg, names: list[str], *, today: dt.date | None = None, say=None)
         when = str(rec.get("generated_at") or "").replace("T", " ").replace("+00:00", " UTC")
         out.said.append(f"up to date: {folder} (made {when} from the same inputs, settings, code, day and published "
                         "briefs; nothing was written); force=true makes it again")
-        out.said += [str(x) for x in rec.get("said") or []]
+        out.said += [str(x) for x in rec.get("said") or []] + [f"report: {folder / 'report.html'}"]
         out.moved += [str(x) for x in rec.get("moved") or []]
     if not _landing_ok(reports):  # the landing page is not the one the last run wrote from these reports
         return None

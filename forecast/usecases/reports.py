@@ -172,28 +172,28 @@ def _posterior_files(fitted: Fit, cache_dir: Path) -> dict[str, Any]:
     posterior of its inputs that did not exist (a later one would be used instead)."""
     from forecast.model.cache import posterior_path, update_path
 
+    def rel(p: Path) -> str:  # named from the cache folder: a copied or moved project home keeps its records
+        return str(p.relative_to(cache_dir))
+
     exact = posterior_path(cache_dir, fitted.inputs_hash)
     if fitted.weights is None:
-        return {"files": {str(exact): file_state(exact)}, "absent": []}
+        return {"files": {rel(exact): file_state(exact)}, "absent": []}
     base = posterior_path(cache_dir, fitted.update["base_hash"])
     kept = update_path(cache_dir, fitted.inputs_hash)
-    return {"files": {str(p): file_state(p) for p in (base, kept)}, "absent": [str(exact)]}
+    return {"files": {rel(p): file_state(p) for p in (base, kept)}, "absent": [rel(exact)]}
 
 
 def _recorder(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, publish: bool):
     """What ``write_report`` calls last in each staged folder: its record (``forecast.outputs.uptodate``), with what
-    the run says about that report (how the posterior was obtained, preview, its path) and prints (what moved)."""
+    the run says about that report (how the posterior was obtained, preview) and prints (what moved)."""
     if keys is None:
         return None
     from forecast.outputs.brief import what_moved_lines
-    from forecast.outputs.contract import report_dir
 
     posterior = _posterior_files(fitted, paths["cache"])
-    fit_lines = _fit_line(fitted)
+    said = [*_fit_line(fitted), *([] if publish else [PREVIEW])]
 
     def record(name: str, folder: Path, data: dict[str, Any]) -> None:
-        final = report_dir(paths["reports"], name)
-        said = [*fit_lines, *([] if publish else [PREVIEW]), f"report: {final / 'report.html'}"]
         write_record(folder, keys[name], data, preview=not publish, posterior=posterior, said=said,
                      moved=what_moved_lines(data))
 
