@@ -190,12 +190,10 @@ def _recorder(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, publis
         return None
     from forecast.outputs.brief import what_moved_lines
 
-    posterior = _posterior_files(fitted, paths["cache"])
-    said = [*_fit_line(fitted), *([] if publish else [PREVIEW])]
-
     def record(name: str, folder: Path, data: dict[str, Any]) -> None:
-        write_record(folder, keys[name], data, preview=not publish, posterior=posterior, said=said,
-                     moved=what_moved_lines(data))
+        said = [*_fit_line(fitted), *([] if publish else [PREVIEW])]
+        write_record(folder, keys[name], data, preview=not publish, posterior=_posterior_files(fitted, paths["cache"]),
+                     said=said, moved=what_moved_lines(data))
 
     return record
 
