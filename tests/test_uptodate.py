@@ -274,3 +274,10 @@ def test_a_copied_project_home_is_still_up_to_date(home, capsys, tmp_path, monke
     code, err = here(copy)
     assert code == 0 and f"up to date: {copy / 'reports' / SCENARIO} (made" in err, err
     assert f"report: {copy / 'reports' / SCENARIO / 'report.html'}" in err
+
+
+def test_the_landing_page_is_named_as_the_landing_module_names_it():
+    """``uptodate`` spells the landing page's name itself (importing ``landing`` would load the renderer)."""
+    from forecast.outputs import landing
+
+    assert uptodate.LANDING == landing.LANDING

@@ -54,7 +54,7 @@ from forecast.publication import JOURNAL
 
 FORMAT = 1
 RECORD = ".run.json"  # in each report folder
-LANDING = "index.html"
+LANDING = "index.html"  # forecast.outputs.landing.LANDING (not imported here: it loads the renderer)
 LANDING_RECORD = ".landing.json"  # beside the landing page
 PARTS = ("settings", "inputs", "code", "day", "published")
 WHY = {"settings": "the settings changed", "inputs": "an input file changed (data, conf or templates)",
