@@ -281,3 +281,13 @@ def test_the_landing_page_is_named_as_the_landing_module_names_it():
     from forecast.outputs import landing
 
     assert uptodate.LANDING == landing.LANDING
+
+
+def test_a_forced_report_records_the_command_without_force():
+    """force=true decides whether a report is made, not what it holds: the report (and its figures' footers, kept
+    by content) record the command without it, so a forced report is the one the plain command makes."""
+    from forecast.analysis.report_draws import command_line
+
+    assert command_line(["scenario=air_strikes", "force=true"]) == "forecast scenario=air_strikes"
+    assert command_line(["+force=true", "seed=3"]) == "forecast seed=3"
+    assert command_line(["report.force_x=1"]) == "forecast report.force_x=1"
