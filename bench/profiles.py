@@ -6,7 +6,7 @@ first), then of the same after ``forecast evidence add poll`` (the PSIS path: th
 the change attributed), each in a fresh copy. Kept: the import time of the whole command and its ten largest
 top-level imports (cumulative), and the ten functions with the largest own time and cumulative time.
 
-    .venv/bin/python bench/profiles.py --base ../forecast-base [--work DIR]
+    .venv/bin/python bench/profiles.py --base ../forecast-base [--work DIR] [--case "cached report"]
 
 Writes bench/results/<date>-profiles.json. Not a test; profiles distort what they measure (read them for where
 the time goes, the side-by-side benchmarks for how long).
@@ -21,6 +21,7 @@ from new_evidence import POLL
 from sidebyside import Bench, copy_home, made_home
 
 ARGS = ("scenario=one_time_raid",)
+CASES = (("cached report", None), ("PSIS path (a new poll)", POLL))
 LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
 
 
@@ -46,11 +47,15 @@ def profile(path: str, n: int = 10) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     bench = Bench("profiles", __doc__.splitlines()[0], argv)
-    bench.parse()
+    bench.ap.add_argument("--case", choices=[c for c, _ in CASES], action="append",
+                          help="profile only this case (repeat for more; default: every case)")
+    args = bench.parse()
     out: dict = {}
     for s in bench.sides:
         made = made_home(bench, s)
-        for case, setup in (("cached report", None), ("PSIS path (a new poll)", POLL)):
+        for case, setup in CASES:
+            if args.case and case not in args.case:
+                continue
             for tool in ("importtime", "cprofile"):
                 home = copy_home(made, bench.work / s.name / "profile")
                 if setup:

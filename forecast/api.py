@@ -32,8 +32,8 @@ ELSEWHERE = ("Episode", "Judgement", "Poll", "REPLAY_START", "REPORT_SCHEMA_VERS
              "published_so_far", "read_report", "record_job", "responses", "run", "sampler_settings", "scheduled",
              "summarize_sweep", "whatif", "write_error", "write_report")
 __all__ = sorted([*ELSEWHERE, "compose", "fit", "folders", "init", "open_job_log", "predict_scenarios",
-                  "scenario_titles", "scenarios", "shipped_settings_outside_a_home", "summarize", "validate",
-                  "what_moved"])
+                  "scenario_titles", "scenarios", "shipped_settings_outside_a_home", "summarize", "up_to_date",
+                  "validate", "what_moved"])
 
 
 def __getattr__(name: str) -> Any:
@@ -159,6 +159,18 @@ def scenarios(cfg: DictConfig, inputs: Inputs, names: list[str] | None = None) -
     from forecast.inputs import config
 
     return config.scenario_profiles(cfg, inputs.ontology, names)
+
+
+def up_to_date(cfg: DictConfig, say=None):
+    """A preview's reports as their folders hold them when every one is up to date (the same inputs, settings,
+    code, day and published briefs as when it was made, every file intact: ``forecast.outputs.uptodate``), else
+    None: then ``run`` makes them. ``.said`` (stderr) and ``.moved`` (stdout) are what the run that made them
+    said and printed. Reads and hashes files only; writes nothing. ``say(str)`` hears why a report with a record
+    is made again."""
+    from forecast.inputs import config
+    from forecast.outputs import uptodate
+
+    return uptodate.up_to_date(cfg, config.report_names(cfg), say=say)
 
 
 def what_moved(report: dict[str, Any]) -> list[str]:

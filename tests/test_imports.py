@@ -6,7 +6,9 @@ time (pandas, xarray, scipy, PyMC, matplotlib and ArviZ cost from a tenth of a s
 - a report with nothing new, from a cached posterior and from a kept PSIS update of it, loads no scipy, PyMC,
   PyTensor, matplotlib, ArviZ or HDF5 library: its statistics, figures, predictions and posterior file come
   from the derived-results memo, its posterior from the arrays beside the NetCDF file, its weights from the
-  update the first run kept.
+  update the first run kept;
+- the same preview again, its report up to date on disk (``forecast.outputs.uptodate``), loads no numerical
+  library at all, numpy included: it composes the config, hashes files and repeats what the first run said.
 """
 
 from __future__ import annotations
@@ -71,25 +73,39 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
     the numerical stack."""
     reports = tmp_path / "reports"
     base = [f"paths.cache={session_cache}", f"paths.reports={reports}", "scenario=one_time_raid"]
-    for _ in range(2):
-        code, mods, err = cli(base, tmp_path)
+    for args in (base, [*base, "force=true"]):  # force=true: made again although it is up to date
+        code, mods, err = cli(args, tmp_path)
         assert code == 0, err
-    assert "cache hit" in err, err
+    assert "cache hit" in err and "up to date" not in err, err
     assert heavy(mods, NOT_ON_THE_CACHED_PATH) == [], err
     assert heavy(mods, ("pandas", "xarray")) == ["pandas", "xarray"]  # the audit sees what the run did load
+    _up_to_date(base, tmp_path)
 
     data = tmp_path / "data"
     shutil.copytree(project_home / "data", data)
     code, _, err = cli(["evidence", "add", "--data-dir", str(data), *POLL], tmp_path)
     assert code == 0, err
     for i in range(2):
-        code, mods, err = cli([*base, f"paths.data={data}"], tmp_path)
+        code, mods, err = cli([*base, f"paths.data={data}", *(["force=true"] if i else [])], tmp_path)
         assert code == 0, err
         assert "PSIS update" in err, err
         if i == 0:  # the first computes the update: arviz-stats' PSIS
             assert "arviz_stats" in heavy(mods, NOT_ON_THE_CACHED_PATH)
     assert "kept from the run that computed it" in err, err
     assert heavy(mods, NOT_ON_THE_CACHED_PATH) == [], err
+    _up_to_date([*base, f"paths.data={data}"], tmp_path)
+
+
+def _up_to_date(args: list[str], tmp_path: Path) -> None:
+    """The same command once more: the report on disk is up to date; the run reads and hashes files, says so, and
+    loads no numerical library at all (numpy included), and writes nothing."""
+    reports = Path(next(a for a in args if a.startswith("paths.reports=")).split("=", 1)[1])
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.rglob("*") if p.is_file()}
+    code, mods, err = cli(args, tmp_path)
+    assert code == 0, err
+    assert "up to date" in err and "loading inputs" not in err, err
+    assert heavy(mods, (*NUMERICAL, "numpy", "jinja2")) == [], err
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.rglob("*") if p.is_file()} == before
 
 
 def test_the_history_figure_is_kept_when_only_the_publication_time_changed(tmp_path, monkeypatch):

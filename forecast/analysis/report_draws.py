@@ -25,8 +25,9 @@ log = logging.getLogger("forecast")
 
 
 def command_line(overrides: list[str] | None) -> str:
-    """The command that asked for a run, as its reports record it."""
-    return "forecast " + " ".join(overrides or [])
+    """The command that asked for a run, as its reports record it; without ``force=...``, which decides whether a
+    report is made again, not what it holds (a forced report is the one the same command makes without it)."""
+    return "forecast " + " ".join(o for o in overrides or [] if o.lstrip("+~").partition("=")[0] != "force")
 
 
 @dataclass

@@ -298,6 +298,13 @@ def _hydra_main(argv: list[str]) -> int:
             if plain:
                 from forecast import api
 
+                served = api.up_to_date(cfg0, say=say)  # a preview already on disk: said again, nothing written
+                if served is not None:
+                    for line in served.said:
+                        say(line)
+                    for line in served.moved:
+                        print(line)
+                    return EXIT_OK
                 api.open_job_log(cfg0)  # a run: its log file, opened through the one door for writes first
                 return _plain_run(cfg0, overrides)
     _register_help()

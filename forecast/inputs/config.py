@@ -22,7 +22,7 @@ _OVERRIDE = re.compile(r"^[+~]{0,2}[A-Za-z_][\w.\-/@]*=")
 SCENARIO_KEYS = {"name", "title", "action", "profile", "description"}
 TOP_KEYS = {"scenario", "priors", "sampler", "model", "report", "as_of", "seed", "evidence", "paths",
             "all_scenarios", "alerts", "analysts", "pool", "pool_weights", "priors_before_article",
-            "update", "words", "publish"}
+            "update", "words", "publish", "force"}
 
 
 def _project_path(path: str, sub: str = "") -> str:
@@ -39,6 +39,11 @@ schema.register()  # conf/config.yaml's defaults list starts with it
 
 def list_scenarios() -> list[str]:
     return sorted(p.stem for p in (conf_dir() / "scenario").glob("*.yaml"))
+
+
+def report_names(cfg: DictConfig) -> list[str]:
+    """The scenarios a run reports: every one with ``all_scenarios=true``, else the configured one."""
+    return list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
 
 
 GROUPS = ("scenario", "priors", "sampler", "model", "report", "alerts", "words")

@@ -186,6 +186,8 @@ class ForecastSchema:
     all_scenarios: bool = _s(False, "bool", help="one fit, a report for every scenario")
     publish: bool = _s(False, "bool", help="publish the reports (history rows, the last published brief, the track "
                        "record); false: a preview (forecast scheduled always publishes)")
+    force: bool = _s(False, "bool", help="make the reports even when those on disk are up to date (same inputs, "
+                     "settings, code, day and published briefs); false: such a preview says so and writes nothing")
     alerts: Any = _s(None, "any", help="conf/alerts/: thresholds and channels (checked by forecast/analysis/alerts.py)")
     analysts: Any = _s(None, "any", help="data/judgements/<analyst>/ sets to pool, e.g. [example-hawk,example-dove]")
     pool: str = _s("log", "choice", choices=("log", "linear"), help="how the analysts combine")

@@ -270,14 +270,16 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
                   overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
                   analysts: dict[str, dict] | None = None, published: bool = True,
-                  pub=None) -> list[WrittenReport]:
+                  pub=None, record=None) -> list[WrittenReport]:
     """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
     (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
     (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
     ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
     preview, which says so). ``pub`` (a ``forecast.publication.Publication``): the folders are staged in it and become
-    visible at its commit, with everything else the run publishes; without it each is renamed into place now."""
+    visible at its commit, with everything else the run publishes; without it each is renamed into place now.
+    ``record(name, folder, data)`` is called last in each folder being written (what it was made from:
+    ``forecast.outputs.uptodate``)."""
     from forecast.outputs import brief as B
 
     templates = report_templates(cfg)
@@ -312,6 +314,8 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
                                              encoding="utf-8")
             (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
             _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
+            if record is not None:  # last: its manifest lists every file above
+                record(name, tmp, data)
 
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
         if pub is not None:

@@ -27,8 +27,12 @@ from forecast.outputs.history import append_history, check_history, history_path
 from forecast.outputs.landing import LANDING, landing_page
 from forecast.outputs.published import archive_path, last_published
 from forecast.outputs.report import report_templates, write_reports
+from forecast.outputs.uptodate import LANDING_RECORD, Keys, file_state, landing_record, write_record
 from forecast.publication import Publication
 from forecast.safe_text import json_text
+
+PREVIEW = ("preview: not published (no row in the history, not the last published brief, not in the track record); "
+           "publish=true publishes it, as forecast scheduled does")
 
 
 def _quiet(_msg: str) -> None:
@@ -64,20 +68,20 @@ class Run:
                                 "rerun with more draws (sampler.draws=4000)")
 
 
-def report_names(cfg) -> list[str]:
-    """The scenarios a run reports: every one with ``all_scenarios=true``, else the configured one."""
-    return _config.list_scenarios() if cfg.get("all_scenarios") else [cfg.scenario.name]
+report_names = _config.report_names
 
 
 def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
-                 say=None, published: bool = True, pub: Publication | None = None) -> list[WrittenReport]:
+                 say=None, published: bool = True, pub: Publication | None = None,
+                 record=None) -> list[WrittenReport]:
     """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
     (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
     ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed, announced
     to ``say`` before it starts). ``published``: a published brief or a preview (the report says which); ``pub``:
-    the publication the folders are staged in (``forecast.outputs.report.write_reports``)."""
+    the publication the folders are staged in (``forecast.outputs.report.write_reports``); ``record(name, folder,
+    data)``: called last in each staged folder (``run`` writes what the folder was made from there)."""
     report_templates(cfg)  # a bad report.templates folder stops before anything is computed
     draws = report_draws(cfg, inputs, fitted, names, overrides)
     analysts = {}
@@ -86,7 +90,7 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
         analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
                                      read_reports(reports, draws.names), prior_pred=draws.prior_pred, say=say)
     return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts, published=published,
-                         pub=pub)
+                         pub=pub, record=record)
 
 
 def _fit_line(fitted: Fit) -> list[str]:
@@ -115,6 +119,10 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     say = say or _quiet
     paths = _config.paths(cfg)
     check_history(history_path(paths["reports"]))  # a damaged history stops before any work
+    names = report_names(cfg)
+    # what each report is made from (forecast.outputs.uptodate), taken before anything is read: an input changed
+    # while the run reads it leaves a key that no later run matches
+    keys = {n: k.key(n) for k in [Keys(cfg, names)] for n in names} if out_dir is None else None
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
@@ -139,7 +147,6 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
         fitted = fit_config(cfg, inputs, progress=progress, notify=say, update="refit")
         for line in _fit_line(fitted):
             say(line)
-    names = report_names(cfg)
     say(f"writing {len(names)} report(s)")
     if out_dir is None:  # what moved is measured against each scenario's last published brief
         on = _config.compare_with(cfg)
@@ -152,33 +159,67 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
         written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev,
                                say=say, published=False)
     else:
-        written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say)
+        record = _recorder(keys, fitted, paths, publish)
+        written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say, record)
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
     return Run(fitted.inputs_hash, written, fitted)
 
 
+def _posterior_files(fitted: Fit, cache_dir: Path) -> dict[str, Any]:
+    """The cache files a report's posterior came from (their size and time), and for a PSIS update the exact
+    posterior of its inputs that did not exist (a later one would be used instead)."""
+    from forecast.model.cache import posterior_path, update_path
+
+    def rel(p: Path) -> str:  # named from the cache folder: a copied or moved project home keeps its records
+        return str(p.relative_to(cache_dir))
+
+    exact = posterior_path(cache_dir, fitted.inputs_hash)
+    if fitted.weights is None:
+        return {"files": {rel(exact): file_state(exact)}, "absent": []}
+    base = posterior_path(cache_dir, fitted.update["base_hash"])
+    kept = update_path(cache_dir, fitted.inputs_hash)
+    return {"files": {rel(p): file_state(p) for p in (base, kept)}, "absent": [rel(exact)]}
+
+
+def _recorder(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, publish: bool):
+    """What ``write_report`` calls last in each staged folder: its record (``forecast.outputs.uptodate``), with what
+    the run says about that report (how the posterior was obtained, preview) and prints (what moved)."""
+    if keys is None:
+        return None
+    from forecast.outputs.brief import what_moved_lines
+
+    def record(name: str, folder: Path, data: dict[str, Any]) -> None:
+        said = [*_fit_line(fitted), *([] if publish else [PREVIEW])]
+        write_record(folder, keys[name], data, preview=not publish, posterior=_posterior_files(fitted, paths["cache"]),
+                     said=said, moved=what_moved_lines(data))
+
+    return record
+
+
 def _publish(cfg, inputs: Inputs, fitted: Fit, names: list[str], overrides, prev, paths, publish: bool,
-             say) -> list[WrittenReport]:
+             say, record=None) -> list[WrittenReport]:
     """The report folders and the landing page (and, when ``publish``, the history's rows and each report's copy
     in the archive of published briefs) made visible together, or nothing (``forecast.publication.Publication``)."""
     reports = paths["reports"]
     what = f"the report{'s' if len(names) > 1 else ''} of {', '.join(names)}"
     with Publication(reports, what) as pub:
         written = write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev, say=say,
-                               published=publish, pub=pub)
+                               published=publish, pub=pub, record=record)
         if publish:
             append_history(reports, paths["cache"], written, pub=pub)
             for w in written:  # a later preview replaces the folder; the published brief stays readable here
                 pub.file(archive_path(reports, w.scenario, w.data["generated_at"]), json_text(w.data))
         pub.derive(reports / LANDING, lambda: landing_page(reports))
+        # rendered once the landing page is in place (the steps apply in order, a recovery too): the page's digest
+        # and the state of the reports it was made from (forecast.outputs.uptodate)
+        pub.derive(reports / LANDING_RECORD, lambda: landing_record(reports))
         pub.commit(f"{what} ({'published' if publish else 'a preview'}) and the landing page")
     if publish:
         say(f"published: {len(written)} report(s) and their rows in {history_path(reports)}")
     else:
-        say("preview: not published (no row in the history, not the last published brief, not in the track record); "
-            "publish=true publishes it, as forecast scheduled does")
+        say(PREVIEW)
     say(f"landing page: {reports / LANDING}")
     return written
 
