@@ -52,6 +52,10 @@ def test_the_newest_publication_is_read_back_from_where_it_is_kept(tmp_path):
     second = brief("2026-11-03T09:00:00+00:00", 0.5)
     put(archive_path(reports, "one_time_raid", second["generated_at"]), second)
     publish(reports, second, reports / "one_time_raid")
+    put(reports / "one_time_raid" / "forecast.json", second)
+    # found where no later run replaces it: a report naming its compared brief's folder stays true after a preview
+    assert last_published(reports, "one_time_raid")["published_folder"] == \
+        "published/one_time_raid/20261103T090000Z.json"
     put(reports / "one_time_raid" / "forecast.json", brief("2026-11-04T09:00:00+00:00", 0.9))  # a later preview
     got = last_published(reports, "one_time_raid")
     assert got["responses"][0]["mean"] == 0.5

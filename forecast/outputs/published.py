@@ -51,10 +51,13 @@ def published_briefs(reports: Path, scenario: str, on_or_before: str | None = No
 
 
 def _candidates(reports: Path, scenario: str, as_of: str, published_at: str) -> list[Path]:
-    """The forecast.json files that may hold the brief published at ``published_at``."""
+    """The forecast.json files that may hold the brief published at ``published_at``: its copy in the archive
+    first (a later preview replaces the scenario's folder, never the archive, so a report that names where its
+    compared brief was found stays true), then the dated folders and the scenario's folder (briefs published
+    before the archive existed)."""
     dated = sorted((p for p in reports.glob(f"{as_of}*/{scenario}/{REPORT_FILE}")
                     if _DATED.fullmatch(p.parent.parent.name)), reverse=True)
-    return [*dated, reports / scenario / REPORT_FILE, archive_path(reports, scenario, published_at)]
+    return [archive_path(reports, scenario, published_at), *dated, reports / scenario / REPORT_FILE]
 
 
 def last_published(reports: Path, scenario: str, on_or_before: str | None = None) -> dict[str, Any] | None:
