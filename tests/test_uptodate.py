@@ -180,8 +180,9 @@ def test_publish_never_takes_the_shortcut_and_the_next_preview_is_made_again(hom
     code, _, err = run(home, capsys, "publish=true")
     assert code == 0 and "up to date" not in err, err
     assert len(read_history(home / "reports" / "history.csv")) == 2 * rows
-    # a new published brief: the next preview is compared with it, in the folder it then replaces; the one after
-    # finds it in the archive of published briefs (the report says where): both are made, the third is served
+    # a new published brief: the next preview is compared with it and replaces its folder, which changes the
+    # published state the key reads (whether the scenario's folder is a published brief): both are made, the
+    # third is served
     for _ in range(2):
         code, _, err = run(home, capsys)
         assert code == 0 and "up to date" not in err, err
