@@ -1,7 +1,9 @@
 """One new poll to the report with what moved (the PSIS path), against ``update=refit``, side by side.
 
 Each round, on each side (alternating base and new): a copy of the state ``make reports`` leaves
-(``sidebyside.made_home``), one poll added with ``forecast evidence add poll`` (untimed), then
+(``sidebyside.made_home``) with the scenario's report published (``published_home``: untimed, once per side; a
+plain run published on the baseline, ``publish=true`` does since a plain run is a preview, and what moved is
+measured against the last published brief), one poll added with ``forecast evidence add poll`` (untimed), then
 ``forecast scenario=one_time_raid`` timed: the cached posterior reweighted by PSIS, the report written with
 the change attributed to the poll. Then, ``--refits`` times per side, the same with ``update=refit`` (the exact
 posterior sampled): the ratio the issue's table asks for. The published means of both sides are kept
@@ -24,11 +26,24 @@ POLL = ("evidence", "add", "poll", "--id", "E-2026-12-bench-poll", "--date-known
 ARGS = ("scenario=one_time_raid",)
 
 
+def published_home(bench: Bench, side, made):
+    """A copy of the made state with the scenario's report published (``<work>/<side>/published``, kept in
+    ``--work``): what the new poll's report says moved is measured against it. A checkout whose settings have
+    ``publish`` publishes only with ``publish=true`` (a plain run is a preview); an older one at every run."""
+    home = bench.work / side.name / "published"
+    if not (home / ".published").is_file():
+        home = copy_home(made, home)
+        opt = ("publish=true",) if "\npublish:" in (home / "conf" / "config.yaml").read_text() else ()
+        bench.forecast(side, "publish (untimed)", home, *ARGS, *opt, record=False)
+        (home / ".published").write_text("published\n")
+    return home
+
+
 def main(argv: list[str] | None = None) -> None:
     bench = Bench("new-evidence", __doc__.splitlines()[0], argv)
     bench.ap.add_argument("--refits", type=int, default=1)
     args = bench.parse()
-    made = {s.name: made_home(bench, s) for s in bench.sides}
+    made = {s.name: published_home(bench, s, made_home(bench, s)) for s in bench.sides}
     means: dict[str, dict] = {}
     for what, extra, n in (("poll -> report (auto: PSIS)", (), args.rounds),
                            ("poll -> report (update=refit)", ("update=refit",), args.refits)):

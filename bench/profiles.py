@@ -17,7 +17,7 @@ from __future__ import annotations
 import pstats
 import re
 
-from new_evidence import POLL
+from new_evidence import POLL, published_home
 from sidebyside import Bench, copy_home, made_home
 
 ARGS = ("scenario=one_time_raid",)
@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.case and case not in args.case:
                 continue
             for tool in ("importtime", "cprofile"):
-                home = copy_home(made, bench.work / s.name / "profile")
+                # the new poll's report says what moved since the published brief (bench/new_evidence.py)
+                src = published_home(bench, s, made) if setup else made
+                home = copy_home(src, bench.work / s.name / "profile")
                 if setup:
                     bench.forecast(s, "evidence add (untimed)", home, *setup, record=False)
                 else:

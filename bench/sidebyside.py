@@ -5,9 +5,9 @@ an earlier commit with its own ``.venv``: ``--base``) and this one. Each side wo
 (``FORECAST_HOME``: the side's own ``conf/`` and ``data/`` copied, its own ``reports/`` and ``.cache/``), so
 neither reads the other's caches. Repetitions alternate between the sides (base, new, base, new, ...): both
 see the same machine state, and on a shared machine the ratio is what to read first. Each measurement is a
-fresh process: wall time (``time.perf_counter`` around it), peak resident memory of the process and its
-children (``wait4``), exit status, the load averages before and after (``os.getloadavg``, what ``uptime``
-prints), and the last progress lines.
+fresh process: wall time (``time.perf_counter`` around it), CPU time and peak resident memory of the process and
+its children (``wait4``: the CPU seconds are what a run costs whatever else the machine carries), exit status,
+the load averages before and after (``os.getloadavg``, what ``uptime`` prints), and the last progress lines.
 
     git worktree add ../forecast-base 8dcef99 && (cd ../forecast-base && tools/bootstrap.sh)
     .venv/bin/python bench/cached_report.py --base ../forecast-base
@@ -78,6 +78,7 @@ class Run:
     load_after: tuple[float, float, float]
     tail: list[str] = field(default_factory=list)
     out: str = field(default="", repr=False)  # the whole output, kept only when asked for (``full``)
+    cpu: float = 0.0  # CPU seconds (user + system) of the process and its children
 
 
 def commit_of(checkout: Path) -> str:
@@ -88,16 +89,18 @@ def commit_of(checkout: Path) -> str:
         return "?"
 
 
-def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, int, str]:
-    """(wall seconds, peak RSS of the process tree in MB, exit status, output) of one fresh process."""
+def timed(cmd: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[float, float, int, str, float]:
+    """(wall seconds, peak RSS of the process tree in MB, exit status, output, CPU seconds) of one fresh process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = proc.stdout.read() if proc.stdout else b""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss of wait4: the largest of the process and the children it waited for, in KB on Linux
-    return seconds, usage.ru_maxrss / 1024, proc.returncode, out.decode("utf-8", "replace")
+    # ru_maxrss of wait4: the largest of the process and the children it waited for, in KB on Linux; the CPU time
+    # (user + system, the children it waited for included) is what a run costs whatever else the machine carries
+    return (seconds, usage.ru_maxrss / 1024, proc.returncode, out.decode("utf-8", "replace"),
+            usage.ru_utime + usage.ru_stime)
 
 
 class Bench:
@@ -139,12 +142,12 @@ class Bench:
     def run(self, side: Side, what: str, cmd: list[str], env: dict[str, str], cwd: Path | None = None,
             record: bool = True, full: bool = False) -> Run:
         before = os.getloadavg()
-        seconds, peak, code, out = timed(cmd, env, cwd)
+        seconds, peak, code, out, cpu = timed(cmd, env, cwd)
         r = Run(side.name, what, seconds, peak, code, before, os.getloadavg(),
-                [ln for ln in out.splitlines() if ln.strip()][-8:], out if full else "")
+                [ln for ln in out.splitlines() if ln.strip()][-8:], out if full else "", cpu)
         if record:
             self.runs.append(r)
-        print(f"{side.name:4s} {what:28s} {seconds:8.2f} s  {peak:7.0f} MB  exit {code}  "
+        print(f"{side.name:4s} {what:28s} {seconds:8.2f} s  cpu {cpu:6.2f} s  {peak:7.0f} MB  exit {code}  "
               f"load {before[0]:.1f}->{r.load_after[0]:.1f}", flush=True)
         if code not in (0, 3) and record:
             print("\n".join(r.tail), flush=True)
@@ -175,6 +178,7 @@ class Bench:
             med.setdefault(what, {})[side] = {
                 "median_s": round(statistics.median(r.seconds for r in rs), 3),
                 "min_s": round(min(r.seconds for r in rs), 3), "n": len(rs),
+                "cpu_median_s": round(statistics.median(r.cpu for r in rs), 3),
                 "peak_mb": round(max(r.peak_mb for r in rs), 1),
                 "exit": sorted({r.code for r in rs})}
         for d in med.values():

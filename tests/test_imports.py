@@ -8,7 +8,11 @@ time (pandas, xarray, scipy, PyMC, matplotlib and ArviZ cost from a tenth of a s
   from the derived-results memo, its posterior from the arrays beside the NetCDF file, its weights from the
   update the first run kept;
 - the same preview again, its report up to date on disk (``forecast.outputs.uptodate``), loads no numerical
-  library at all, numpy included: it composes the config, hashes files and repeats what the first run said.
+  library at all, numpy included: it composes the config, hashes files and repeats what the first run said;
+- the run that computes that PSIS update (new evidence) loads no scipy, PyMC, PyTensor or ArviZ either: PSIS is
+  numpy (``forecast.model.psis``), the poll terms too, and the draws' own ESS and R-hat are kept from the report
+  of the same draws; only matplotlib (its numbers moved: figures to redraw) and HDF5 (a new ``posterior.nc``);
+- ``forecast whatif --poll`` loads pandas and xarray and nothing else of the numerical stack.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ NUMERICAL = ("pandas", "xarray", "scipy", "pymc", "pytensor", "matplotlib", "arv
              "arviz_plots", "numba", "nutpie", "preliz", "h5py", "h5netcdf")
 # what a cached report never needs (pandas and xarray hold its inputs and draws)
 NOT_ON_THE_CACHED_PATH = tuple(m for m in NUMERICAL if m not in ("pandas", "xarray"))
+# what a report from new evidence never needs: it redraws figures (matplotlib) and writes posterior.nc (HDF5)
+NOT_ON_THE_PSIS_PATH = tuple(m for m in NOT_ON_THE_CACHED_PATH if m not in ("matplotlib", "h5py", "h5netcdf"))
 POLL = ["poll", "--id", "E-2026-12-import-test", "--date-known", "2026-11-20", "--source", "https://example.org/p",
         "--summary", "A test poll", "--pollster", "El Financiero", "--date", "2026-11-18", "--n", "1000",
         "--share-opposed", "0.79"]
@@ -70,7 +76,8 @@ def test_the_check_sees_a_heavy_import(tmp_path):
 def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_cache, project_home, tmp_path):
     """The second of two identical runs: from the cached posterior, then (a poll added) from a PSIS update the
     first of its runs computed and kept. Each loads pandas and xarray (its inputs and draws) and nothing else of
-    the numerical stack."""
+    the numerical stack. The first run with the poll (the update computed, figures redrawn, a new posterior.nc)
+    loads no scipy, PyMC or ArviZ; ``forecast whatif --poll`` on the cached posterior neither."""
     reports = tmp_path / "reports"
     base = [f"paths.cache={session_cache}", f"paths.reports={reports}", "scenario=one_time_raid"]
     for args in (base, [*base, "force=true"]):  # force=true: made again although it is up to date
@@ -81,6 +88,10 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
     assert heavy(mods, ("pandas", "xarray")) == ["pandas", "xarray"]  # the audit sees what the run did load
     _up_to_date(base, tmp_path)
 
+    code, mods, err = cli(["whatif", "--poll", "share=0.85,n=1000", *base], tmp_path)
+    assert code in (0, 3), err
+    assert heavy(mods, NOT_ON_THE_CACHED_PATH) == [], err
+
     data = tmp_path / "data"
     shutil.copytree(project_home / "data", data)
     code, _, err = cli(["evidence", "add", "--data-dir", str(data), *POLL], tmp_path)
@@ -89,8 +100,10 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
         code, mods, err = cli([*base, f"paths.data={data}", *(["force=true"] if i else [])], tmp_path)
         assert code == 0, err
         assert "PSIS update" in err, err
-        if i == 0:  # the first computes the update: arviz-stats' PSIS
-            assert "arviz_stats" in heavy(mods, NOT_ON_THE_CACHED_PATH)
+        if i == 0:  # the first computes the update and redraws the figures whose numbers moved
+            assert "kept from the run that computed it" not in err, err
+            assert heavy(mods, NOT_ON_THE_PSIS_PATH) == [], err
+            assert "matplotlib" in heavy(mods, NOT_ON_THE_CACHED_PATH), "no figure redrawn: the poll moved nothing?"
     assert "kept from the run that computed it" in err, err
     assert heavy(mods, NOT_ON_THE_CACHED_PATH) == [], err
     _up_to_date([*base, f"paths.data={data}"], tmp_path)

@@ -157,6 +157,7 @@ def diff(base: dict[str, Any], target: Inputs, family: dict[str, Any],
 
 
 # ---------------------------------------------------------------------- each change's log ratio
+_POLL_TERMS: dict[str, np.ndarray] = {}  # the new polls' term by a digest of the draws, polls and settings
 class LogRatios:
     """Per-draw log ratios of each change on one stored group, memoised (Shapley sums many subsets)."""
 
@@ -225,11 +226,24 @@ class LogRatios:
         if key not in self._memo:
             house = self.ds["house"].sel(pollster=self.known).transpose("chain", "draw", "pollster").values \
                 if self.known and "house" in self.ds else None
-            try:
-                self._memo[key] = T.poll_loglik(self.ds[THETA].values, house, self.known, pd.DataFrame(polls),
-                                                self.inputs.hyper)
-            except T.Unsupported as e:
-                raise NotReweightable(str(e)) from None
+            theta, frame = self.ds[THETA].values, pd.DataFrame(polls)
+            # the same term on the same draws is computed once per process: a PSIS update and the attribution of
+            # what moved reweight the same stored draws by the same new polls (a new pollster's grid: seconds)
+            digest = hashlib.sha256(b"".join([
+                np.ascontiguousarray(theta).tobytes(), str(theta.dtype).encode(), str(theta.shape).encode(),
+                b"" if house is None else np.ascontiguousarray(house).tobytes(),
+                json.dumps([self.known, frame[["pollster", "n", "share_opposed"]].values.tolist(),
+                            self.inputs.hyper], default=str, sort_keys=True).encode()])).hexdigest()
+            if digest not in _POLL_TERMS:
+                try:
+                    term = T.poll_loglik(theta, house, self.known, frame, self.inputs.hyper)
+                except T.Unsupported as e:
+                    raise NotReweightable(str(e)) from None
+                if len(_POLL_TERMS) >= 8:
+                    _POLL_TERMS.pop(next(iter(_POLL_TERMS)))
+                term.flags.writeable = False
+                _POLL_TERMS[digest] = term
+            self._memo[key] = _POLL_TERMS[digest]
         return self._memo[key]
 
     def total(self, changes: list[Change], claims_only: bool = False) -> np.ndarray:

@@ -105,12 +105,14 @@ def sd(da: xr.DataArray, weights=None) -> xr.DataArray:
 def mcse_mean(da: xr.DataArray, weights=None, ess_mean: xr.DataArray | None = None) -> xr.DataArray:
     """The Monte Carlo standard error of the (weighted) mean. ``ess_mean``: the draws' effective sample size
     for the mean (arviz's, computed when not given)."""
-    import arviz as az
-
     w = _w(weights)
-    if w is None:
-        return az.mcse(da, method="mean")
-    ess = az.ess(da, method="mean") if ess_mean is None else ess_mean
+    if w is None or ess_mean is None:  # arviz only when its figures are needed (importing it: seconds)
+        import arviz as az
+
+        if w is None:
+            return az.mcse(da, method="mean")
+        ess_mean = az.ess(da, method="mean")
+    ess = ess_mean
     r_eff = np.minimum(np.asarray(ess, dtype=float) / w.size, 1.0)
     return np.sqrt(((w**2) * (da - mean(da, weights)) ** 2).sum(SAMPLE) / r_eff)
 

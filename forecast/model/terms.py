@@ -61,6 +61,7 @@ from forecast.model.build import (
 CLIP = 1e-9  # the model's clip of a cell probability before its logit (build_model's claim and signal terms)
 EPISODE_NODES = 24  # an episode's cells are peakier in its factor than one probability: more nodes than P's
 POLL_GRID, POLL_GRID_SDS = 2401, 6.0  # a new pollster's effect: grid points over +-6 prior sds (poll_loglik)
+_POLL_STRIDE, _POLL_DROP = 16, 50.0  # the coarse pass over that grid, and the margin (nats) of the terms summed
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 # the settings of each ablation switch (forecast.inputs.schema.ABLATION_SWITCHES) these terms reproduce;
@@ -107,11 +108,16 @@ def halfnorm_logpdf(x, sd):
     return np.log(2.0) + norm_logpdf(x, 0.0, sd)
 
 
-def binom_logpmf_logit(y, n, eta):
-    """log Binomial(y | n, sigmoid(eta)), stable for any eta."""
-    from scipy.special import gammaln
+def _lgamma(x):
+    """log Gamma(x) of a number or of a few numbers (a poll's counts), by ``math.lgamma``: no scipy import."""
+    if np.ndim(x) == 0:
+        return math.lgamma(float(x))
+    return np.array([math.lgamma(float(v)) for v in np.ravel(x)]).reshape(np.shape(x))
 
-    return (gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1)
+
+def binom_logpmf_logit(y, n, eta):
+    """log Binomial(y | n, sigmoid(eta)), stable for any eta (y and n: a poll's counts, numbers or a few)."""
+    return (_lgamma(n + 1) - _lgamma(y + 1) - _lgamma(n - y + 1)
             - y * np.logaddexp(0.0, -eta) - (n - y) * np.logaddexp(0.0, eta))
 
 
@@ -129,9 +135,21 @@ def log1mexp(x: np.ndarray) -> np.ndarray:
 
 
 def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    from scipy.special import logsumexp as lse
-
-    return lse(a, axis=axis)
+    """log(sum(exp(a))) along ``axis`` as scipy.special.logsumexp (1.18) computes it, in numpy (importing scipy
+    costs more than the sums): the maxima separated out of the sum; an infinite or nan maximum gives
+    log(sum(exp(a))). tests/test_terms.py holds it equal to scipy's."""
+    a = np.asarray(a, dtype=float)
+    a_max = np.max(a, axis=axis, keepdims=True)
+    top = a == a_max
+    m = np.sum(top, axis=axis, keepdims=True, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s = np.sum(np.exp(np.where(top, -np.inf, a) - a_max), axis=axis, keepdims=True)
+        s = np.where(s == 0, s, s / m)
+        out = np.log1p(s) + np.log(m) + a_max
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out = np.where(bad, np.log(np.sum(np.exp(a), axis=axis, keepdims=True)), out)
+    return np.squeeze(out, axis=axis)
 
 
 # ---------------------------------------------------------------------- the linear predictor
@@ -281,13 +299,49 @@ def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str
         elif zero_sum:  # the only pollster: its zero-sum effect is 0
             out = out + binom_logpmf_logit(y, n, lt[..., None]).sum(axis=-1)
         else:
-            grid = np.linspace(-POLL_GRID_SDS * sigma, POLL_GRID_SDS * sigma, POLL_GRID)
-            log_prior = -0.5 * (grid / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)) + np.log(grid[1] - grid[0])
-            ll = np.zeros(lt.shape + grid.shape)
-            for yi, ni in zip(y, n, strict=True):
-                ll = ll + binom_logpmf_logit(yi, ni, lt[..., None] + grid)
-            out = out + logsumexp(ll + log_prior, axis=-1)
+            out = out + _new_pollster(lt, y, n, sigma)
     return out
+
+
+def _new_pollster(lt: np.ndarray, y: np.ndarray, n: np.ndarray, sigma: float, block: int = 128) -> np.ndarray:
+    """log of the polls' (counts ``y`` of ``n``) likelihood with a new pollster's effect integrated out under its
+    prior Normal(0, sigma), per draw of the logit opinion ``lt``: the sum over the ``POLL_GRID`` points of the grid
+    of (the polls' likelihood at the draw's opinion plus the effect) times (the prior's mass at the effect).
+
+    Only the terms that can count are computed: the summand's log is concave in the effect (binomial
+    log-likelihoods in the logit and a Normal log prior), so the points within ``_POLL_DROP`` nats of its maximum
+    form one interval. A pass over every ``_POLL_STRIDE``-th point finds, for each draw, an interval of the grid
+    that holds them (one coarse step beyond the outermost coarse points within that margin of the coarse
+    maximum); the dense sum runs over that interval. Every term left out is below exp(-_POLL_DROP) times the
+    largest: together less than 1e-18 of the sum, below float64 rounding. Blocks of ``block`` draws keep the
+    temporaries small (the whole grid at once is 150 MB each: memory traffic, not arithmetic)."""
+    grid = np.linspace(-POLL_GRID_SDS * sigma, POLL_GRID_SDS * sigma, POLL_GRID)
+    log_prior = -0.5 * (grid / sigma) ** 2 - np.log(sigma * np.sqrt(2 * np.pi)) + np.log(grid[1] - grid[0])
+    coarse = np.arange(0, POLL_GRID, _POLL_STRIDE)
+    flat = lt.reshape(-1)
+    out = np.empty(flat.shape)
+
+    def summand(x: np.ndarray, lp: np.ndarray) -> np.ndarray:
+        ll = np.zeros(x.shape)
+        for yi, ni in zip(y, n, strict=True):
+            ll = ll + binom_logpmf_logit(yi, ni, x)
+        return ll + lp
+
+    for i in range(0, flat.size, block):
+        d = flat[i:i + block, None]
+        fc = summand(d + grid[coarse], log_prior[coarse])
+        inside = fc >= fc.max(axis=1, keepdims=True) - _POLL_DROP
+        first = np.argmax(inside, axis=1)
+        last = inside.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1)
+        lo = np.maximum(coarse[np.maximum(first - 1, 0)], 0)
+        hi = coarse[np.minimum(last + 1, len(coarse) - 1)]
+        hi = np.where(last + 1 >= len(coarse), POLL_GRID - 1, hi)
+        idx = lo[:, None] + np.arange(int((hi - lo).max()) + 1)
+        keep = idx <= hi[:, None]
+        idx = np.minimum(idx, POLL_GRID - 1)
+        f = np.where(keep, summand(d + grid[idx], log_prior[idx]), -np.inf)
+        out[i:i + block] = logsumexp(f, axis=-1)
+    return out.reshape(lt.shape)
 
 
 def stored_house(ds: xr.Dataset) -> tuple[np.ndarray | None, list[str]]:

@@ -80,7 +80,9 @@ def _stats(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool = True
 
 def _stats_now(da: xr.DataArray, hdi_prob: float, dim: str, convergence: bool, weights: np.ndarray | None,
                cache: Path | None = None) -> pd.DataFrame:
-    draws = _draw_stats(da, dim, cache) if (convergence or weights is not None) else None
+    # the draws' own figures are kept even when this summary does not use them (an exact fit's composites and
+    # prior): a later PSIS update of these draws then needs no arviz for its Monte Carlo errors
+    draws = _draw_stats(da, dim, cache) if (convergence or weights is not None or cache is not None) else None
     return summary.summarize(da, hdi_prob, dim, weights=weights, convergence=convergence, draws=draws)
 
 
