@@ -363,44 +363,12 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     return data, text, fill
 
 
-# Several scenarios' reports are built side by side, one process per core (at most this many): each report's
-# statistics, figures and pages are a pure function of the run's posterior and settings, and the six
-# scenarios of ``all_scenarios=true`` otherwise wait for one another on one core. The folders are staged in the
-# parent, in the scenarios' order, exactly as one process would.
-REPORT_PROCESSES = 2
-_JOB: list[_ReportJob] = []  # the run a forked worker builds from (inherited, never pickled)
-
-
-def report_processes(n_reports: int) -> int:
-    """How many processes build ``n_reports`` reports: 1 (this one) unless there are several reports and
-    cores; ``FORECAST_REPORT_PROCESSES`` overrides the default ceiling (1: always in this process)."""
-    import os
-
-    try:
-        ceiling = int(os.environ.get("FORECAST_REPORT_PROCESSES", REPORT_PROCESSES))
-    except ValueError:
-        ceiling = REPORT_PROCESSES
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(n_reports, cores, ceiling))
-
-
-def _worker_init() -> None:
-    """A report worker leaves stopping to its parent: the default SIGTERM action (the parent terminates its
-    workers when it stops), SIGINT ignored (a Ctrl-C reaches the whole process group; the parent handles it)."""
-    import signal
-
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
-
-
-def _build_files(name: str) -> tuple[dict[str, Any], str, dict[str, bytes]]:
+def _build_files(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, dict[str, bytes]]:
     """In a worker: one scenario's report, its folder's files as bytes (written to a private temporary folder
     by the same ``fill``, then read back)."""
     import tempfile
 
-    data, text, fill = _build_one(_JOB[0], name)
+    data, text, fill = _build_one(job, name)
     with tempfile.TemporaryDirectory(prefix="forecast-report-") as d:
         fill(Path(d))
         files = {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(Path(d).rglob("*")) if p.is_file()}
@@ -418,33 +386,16 @@ def _writes(files: dict[str, bytes]) -> Callable[[Path], None]:
 
 
 def _built(job: _ReportJob):
-    """Each scenario's (``forecast.json`` text, folder writer), in ``job.draws.names`` order: built here one after
-    the other, or side by side in forked worker processes (``report_processes``; Linux's fork, so a worker
-    inherits the loaded posterior instead of reading it again)."""
-    import multiprocessing as mp
-    import sys
+    """Each scenario's (data, ``forecast.json`` text, folder writer), in ``job.draws.names`` order. Several scenarios'
+    reports are built side by side, one forked process per core (``forecast.parallel``): each is a pure function
+    of the run's posterior and settings, and the six of ``all_scenarios=true`` otherwise wait for one another on
+    one core. The folders are staged by the caller, in this process, in the scenarios' order."""
+    from forecast.parallel import fork_map
 
-    names = list(job.draws.names)
-    n = report_processes(len(names))
-    if n == 1 or not sys.platform.startswith("linux"):
-        for name in names:
-            yield _build_one(job, name)
-        return
-    _JOB[:] = [job]
-    pool = mp.get_context("fork").Pool(n, initializer=_worker_init)
-    try:
-        pending = [pool.apply_async(_build_files, (name,)) for name in names]
-        pool.close()
-        for res in pending:
-            while not res.ready():
-                res.wait(0.2)
-                raise_if_interrupted()
-            data, text, files = res.get()
-            yield data, text, _writes(files)
-        pool.join()
-    finally:
-        pool.terminate()  # a failure or a stop signal: the workers still building are not waited for
-        _JOB.clear()
+    pieces = fork_map(lambda name: _build_files(job, name), job.draws.names, here=lambda name: _build_one(job, name))
+    with closing(pieces) as results:
+        for data, text, out in results:
+            yield data, text, (out if callable(out) else _writes(out))
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
