@@ -86,7 +86,8 @@ def _replay_date(cfg, d: dt.date, names: list[str], sc) -> tuple[str, list[dict[
     inputs = load_inputs(c)
     fitted = fit_config(c, inputs)
     how = ("cache hit" if fitted.from_cache else
-           f"PSIS update (k {fitted.update['pareto_k']})" if fitted.weights is not None else "fitted")
+           f"PSIS update (k {fitted.update['pareto_k']})" if fitted.weights is not None else
+           "fitted (" + ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items()) + ")")
     pred = predict(fitted.idata, inputs.ontology, inputs.hyper, sc)
     m = summary.mean(pred["p"], fitted.weights).to_pandas()
     u = fitted.update or {}
