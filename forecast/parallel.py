@@ -50,31 +50,38 @@ def _call(item: Any) -> Any:
 
 def fork_map(fn: Callable[[Any], Any], items: Iterable[Any], here: Callable[[Any], Any] | None = None,
              alone: bool = False) -> Iterator[Any]:
-    """``fn(item)`` for each item, in order, in forked workers (``processes``); in this process ``here(item)``
-    (default ``fn``) when there is one worker or none. ``alone``: a single worker is still a worker (what the
-    piece allocates, a compiled model say, is returned to the system when it exits) unless
-    ``FORECAST_PROCESSES=1``. ``fn`` and its results cross a pipe: its results must pickle. Close the
+    """``fn(item)`` for each item, in order, with ``processes`` processes: this one runs every n-th item as
+    ``here(item)`` (default ``fn``) while forked workers run the others as ``fn(item)`` (so the libraries a piece
+    imports are imported by one worker fewer), all of them here when there is one process. ``alone``: a single
+    item still runs in a worker (what it allocates, a compiled model say, is returned to the system when the
+    worker exits) unless ``FORECAST_PROCESSES=1``. What ``fn`` returns crosses a pipe: it must pickle. Close the
     iterator (``contextlib.closing``) to stop early: the workers still running are terminated."""
     items = list(items)
+    here = here or fn
     n = processes(len(items))
-    single = n == 1 and not (alone and items and processes(2) > 1)
-    if single or not sys.platform.startswith("linux") or _WORK:  # no nesting: a worker runs its pieces itself
+    by_worker_alone = alone and len(items) == 1 and processes(2) > 1
+    if (n == 1 and not by_worker_alone) or not sys.platform.startswith("linux") or _WORK:  # no nesting
         for item in items:
-            yield (here or fn)(item)
+            yield here(item)
         return
     import multiprocessing as mp
 
+    mine = set() if by_worker_alone else set(range(0, len(items), n))  # this process's share: every n-th item
     _WORK[:] = [fn]
-    pool = mp.get_context("fork").Pool(n, initializer=_init)
+    pool = mp.get_context("fork").Pool(max(1, n - 1) if not by_worker_alone else 1, initializer=_init)
     try:
-        pending = [pool.apply_async(_call, (item,)) for item in items]
+        pending = {i: pool.apply_async(_call, (item,)) for i, item in enumerate(items) if i not in mine}
         pool.close()
-        for res in pending:
+        for i, item in enumerate(items):
+            if i in mine:
+                yield here(item)
+                continue
+            res = pending[i]
             while not res.ready():
                 res.wait(0.2)
                 raise_if_interrupted()  # a stop signal some library swallowed
             yield res.get()
         pool.join()
     finally:
-        pool.terminate()  # an error, a signal or an early close: the workers still building are not waited for
+        pool.terminate()  # an error, a signal or an early close: the workers still running are not waited for
         _WORK.clear()
