@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
             (home / ".made").write_text("make reports\n")
             bench.runs.append(type(a)(s.name, "make reports (after the install)", a.seconds + b.seconds,
                                       max(a.peak_mb, b.peak_mb), max(a.code, b.code), a.load_before,
-                                      b.load_after))
+                                      b.load_after, cpu=a.cpu + b.cpu))
     bench.notes["commands"] = (["make reports (git clone of each side's commit)"] if args.fresh_clone else
                                ["forecast history --replay", "forecast all_scenarios=true"])
     bench.done()
