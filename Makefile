@@ -2,6 +2,10 @@
 # what it needs.
 .PHONY: reports test test-fast lint bench clean-cache
 
+# the test suite runs in this many processes (pytest-xdist; CI has 2 cores): the fitting tests share one
+# posterior cache, so a state two tests need is fitted once per run whichever process asks first
+TEST_PROCESSES ?= 2
+
 reports:
 	@tools/bootstrap.sh
 	.venv/bin/forecast history --replay
@@ -11,7 +15,7 @@ test:
 	@tools/bootstrap.sh test
 	@tools/browser.sh
 	.venv/bin/ruff check forecast tests bench
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
 
 lint:
 	@tools/bootstrap.sh test
@@ -27,4 +31,4 @@ clean-cache:
 test-fast:  # the edit-test loop: everything but the fitting tests (make test runs all, as CI does)
 	@tools/bootstrap.sh test
 	.venv/bin/ruff check forecast tests bench
-	.venv/bin/python -m pytest -m "not slow"
+	.venv/bin/python -m pytest -m "not slow" -n $(TEST_PROCESSES) --dist worksteal

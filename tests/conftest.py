@@ -31,7 +31,15 @@ def default_inputs():
 
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
+    """The posterior and PreliZ cache of the session. Under pytest-xdist (``make test`` runs two workers) the
+    workers share one folder, as a sweep's jobs do: a posterior is sampled once per inputs hash (the cache's
+    per-hash lock makes the other worker wait for it, then read it), so the session's default fit and every
+    state two tests share are fitted once per run, not once per worker."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):  # no xdist: the session's own folder
+        return tmp_path_factory.mktemp("cache")
+    shared = tmp_path_factory.getbasetemp().parent / "cache"  # the run's base folder, common to its workers
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture(scope="session")

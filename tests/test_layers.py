@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "forecast"
 RANK = {"errors": 0, "paths": 0, "files": 0, "publication": 0, "version": 0, "safe_text": 0, "memo": 0, "home": 0,
+        "parallel": 0,
         "inputs": 1, "model": 2, "analysis": 3, "outputs": 4,
         "api": 5, "usecases": 5,
         "cli": 6, "__init__": 7, "__main__": 7}

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from forecast.model.build import BETA, P
-from forecast.model.fit import fit
+from forecast.model.cache import posterior_path
+from forecast.model.fit import fit, inputs_hash
 
 from .synthetic import OBSERVED, TRUE_BETA, simulate_inputs, true_p_monte_carlo
 
@@ -76,14 +77,15 @@ def test_fit_is_cached_and_a_corrupt_cache_is_refitted(recovered, tmp_path):
                                rtol=1e-6, atol=1e-7)
     # other sampler settings are another posterior (another file); a short run stands in for the long one below
     # (the cache's handling of a file does not depend on how many draws it holds: one 800-episode fit, not two)
-    cache_dir = tmp_path / "c"
     short = {**SAMPLER, "draws": 100, "tune": 100}
-    other = fit(inputs, short, seed=5, cache_dir=cache_dir)
-    assert not other.from_cache and other.inputs_hash != fitted.inputs_hash
-    # truncate the cached file: the next fit must refit, not crash, and leave a whole file under the hash's name
-    target = other.path
-    target.write_bytes(target.read_bytes()[:1000])
+    assert inputs_hash(inputs, short, 5) != fitted.inputs_hash
+    # a truncated posterior under the short run's hash (the start of the real fit's file, its HDF5 header intact):
+    # the next fit must refit, not crash, and leave a whole file under the hash's name
+    cache_dir = tmp_path / "c"
+    target = posterior_path(cache_dir, inputs_hash(inputs, short, 5))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(fitted.path.read_bytes()[:1000])
     refit = fit(inputs, short, seed=5, cache_dir=cache_dir)
-    assert not refit.from_cache and refit.inputs_hash == other.inputs_hash
+    assert not refit.from_cache and refit.path == target
     assert target.is_file() and target.stat().st_size > 1000
     assert fit(inputs, short, seed=5, cache_dir=cache_dir).from_cache  # and the refitted file is read again

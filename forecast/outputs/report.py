@@ -11,6 +11,9 @@ import datetime as dt
 import json
 import logging
 import math
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -287,46 +290,112 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
     templates = report_templates(cfg)
     question = B.question_for(_config.paths(cfg)["data"], inputs.ontology)  # a bad question file stops here
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-    sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
-    analysts = analysts or {}
+    job = _ReportJob(cfg, inputs, fitted, draws, overrides, previous, analysts or {}, published, question, templates,
+                     reports)
     written = []
-    for name in draws.names:
-        raise_if_interrupted()  # a signal some library swallowed stops the run between two reports
-        data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, overrides)
-        with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
-        figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
-        figures |= _changes_history_analysts(cfg, name, data, previous, analysts, with_figures)
-        add_checks(data, figures, _config.paths(cfg)["reports"], name)
-        data["brief"] = B.brief_data(cfg, inputs, data, question=question, published=published)
-        data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], reports, name, list(draws.names),
-                                                {n: sc[n]["title"] for n in sc})
-        whatif = None
-        if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
-            whatif = W.payload(draws.whatif[name])
-            data["whatif"] = W.summary(draws.whatif[name])
+    with closing(_built(job)) as built:  # closed early (an error, a signal): its workers are terminated
+        for name, (data, text, fill) in zip(draws.names, built, strict=True):
+            def staged(tmp: Path, fill=fill, name=name, data=data) -> None:
+                fill(tmp)
+                if record is not None:  # last: its manifest lists every file above
+                    record(name, tmp, data)
 
-        text = json_text(data)
-        cache = _config.paths(cfg)["cache"]
-
-        def fill(tmp: Path, data=data, figures=figures, name=name, whatif=whatif, text=text, cache=cache) -> None:
-            write_figures(tmp, figures)
-            (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
-            (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
-            (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
-                                             encoding="utf-8")
-            (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
-            _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
-            if record is not None:  # last: its manifest lists every file above
-                record(name, tmp, data)
-
-        reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
-        if pub is not None:
-            path = pub.folder(report_dir(reports, name), fill, owned=OWNED_MARKERS)
-        else:
-            path = atomic_write_dir(report_dir(reports, name), fill, owned=OWNED_MARKERS)
-        log.info("wrote %s", path)
-        written.append(WrittenReport(path, json.loads(text)))  # exactly what forecast.json holds
+            if pub is not None:
+                path = pub.folder(report_dir(reports, name), staged, owned=OWNED_MARKERS)
+            else:
+                path = atomic_write_dir(report_dir(reports, name), staged, owned=OWNED_MARKERS)
+            log.info("wrote %s", path)
+            written.append(WrittenReport(path, json.loads(text)))  # exactly what forecast.json holds
     return written
+
+
+@dataclass
+class _ReportJob:
+    """What every scenario's report of one run is built from."""
+
+    cfg: DictConfig
+    inputs: Inputs
+    fitted: Fit
+    draws: ReportDraws
+    overrides: list[str] | None
+    previous: dict[str, dict] | None
+    analysts: dict[str, dict]
+    published: bool
+    question: Any
+    templates: Any
+    reports: Path
+
+
+def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callable[[Path], None]]:
+    """One scenario's report: its data, its ``forecast.json`` text and the function that writes its folder's
+    files."""
+    from forecast.outputs import brief as B
+
+    cfg, inputs, fitted, draws = job.cfg, job.inputs, job.fitted, job.draws
+    sc, pred, prior_pred = draws.profiles, draws.pred, draws.prior_pred
+    raise_if_interrupted()  # a signal some library swallowed stops the run between two reports
+    data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, job.overrides)
+    with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
+    figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
+    figures |= _changes_history_analysts(cfg, name, data, job.previous, job.analysts, with_figures)
+    add_checks(data, figures, _config.paths(cfg)["reports"], name)
+    data["brief"] = B.brief_data(cfg, inputs, data, question=job.question, published=job.published)
+    data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], job.reports, name, list(draws.names),
+                                            {n: sc[n]["title"] for n in sc})
+    whatif = None
+    if name in draws.whatif:  # the What if panel's draws: in report.html only, their summary in forecast.json
+        whatif = W.payload(draws.whatif[name])
+        data["whatif"] = W.summary(draws.whatif[name])
+
+    text = json_text(data)
+    cache = _config.paths(cfg)["cache"]
+    templates = job.templates
+
+    def fill(tmp: Path) -> None:
+        write_figures(tmp, figures)
+        (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
+        (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
+        (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
+                                         encoding="utf-8")
+        (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
+        _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
+
+    return data, text, fill
+
+
+def _build_files(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, dict[str, bytes]]:
+    """In a worker: one scenario's report, its folder's files as bytes (written to a private temporary folder
+    by the same ``fill``, then read back)."""
+    import tempfile
+
+    data, text, fill = _build_one(job, name)
+    with tempfile.TemporaryDirectory(prefix="forecast-report-") as d:
+        fill(Path(d))
+        files = {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(Path(d).rglob("*")) if p.is_file()}
+    return data, text, files
+
+
+def _writes(files: dict[str, bytes]) -> Callable[[Path], None]:
+    def fill(tmp: Path) -> None:
+        for rel, content in files.items():
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(content)
+
+    return fill
+
+
+def _built(job: _ReportJob):
+    """Each scenario's (data, ``forecast.json`` text, folder writer), in ``job.draws.names`` order. Several scenarios'
+    reports are built side by side, one forked process per core (``forecast.parallel``): each is a pure function
+    of the run's posterior and settings, and the six of ``all_scenarios=true`` otherwise wait for one another on
+    one core. The folders are staged by the caller, in this process, in the scenarios' order."""
+    from forecast.parallel import fork_map
+
+    pieces = fork_map(lambda name: _build_files(job, name), job.draws.names, here=lambda name: _build_one(job, name))
+    with closing(pieces) as results:
+        for data, text, out in results:
+            yield data, text, (out if callable(out) else _writes(out))
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,

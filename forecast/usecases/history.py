@@ -46,12 +46,19 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
     df = replay(cfg, scenarios, start, say)
     if df.empty:
         return Replay(df, None, [])
-    from forecast.outputs.figures import history as history_figure  # matplotlib: imported only to draw
-    from forecast.outputs.figures import write
+    from contextlib import closing
+
+    from forecast.parallel import fork_map
+
+    def draw(scenario: str) -> bytes:
+        from forecast.outputs.figures import history as history_figure  # matplotlib: imported only to draw
+        from forecast.outputs.figures import write
+
+        return write.png(history_figure.history(df, df.attrs["arrivals"], scenario))
 
     reports = _config.paths(cfg)["reports"]
     path = write_replay(reports, df)
-    figures = [atomic_write_file(reports / f"history_{s}.png",
-                                 write.png(history_figure.history(df, df.attrs["arrivals"], s)))
-               for s in sorted(set(df["scenario"]))]
+    scenarios = sorted(set(df["scenario"]))
+    with closing(fork_map(draw, scenarios)) as pngs:  # one figure per scenario, side by side on the cores
+        figures = [atomic_write_file(reports / f"history_{s}.png", png) for s, png in zip(scenarios, pngs, strict=True)]
     return Replay(df, path, figures)
