@@ -199,6 +199,7 @@ class LFO:
         self.say = say or (lambda s: None)
         self.exact: dict[str, Any] = {}  # inputs hash -> Fit
         self.reweights: dict[tuple[str, str], tuple] = {}  # (base hash, target hash) -> (weights, k, reason)
+        self.fits: list[dict[str, Any]] = []  # each exact fit this walk asked for: hash, date, why, sampled or cached
 
     def hash(self, inputs: Inputs) -> str:
         return inputs_hash(inputs, self.sampler, self.seed)
@@ -207,8 +208,11 @@ class LFO:
         if h not in self.exact:
             f = self.fitter(inputs)
             self.exact[h] = f
+            sampled = not getattr(f, "from_cache", False)
+            self.fits.append({"hash": h, "as_of": inputs.as_of.isoformat(), "episodes": len(inputs.episodes.table),
+                              "why": why, "sampled": sampled})
             self.say(f"back-test fit as of {inputs.as_of} on {len(inputs.episodes.table)} episodes ({why}): "
-                     f"{'cache hit' if getattr(f, 'from_cache', False) else 'sampled'}")
+                     f"{'sampled' if sampled else 'cache hit'}")
         return _Base(self.exact[h], inputs, h)
 
     def step(self, base: _Base | None, target: Inputs) -> tuple[_Base, np.ndarray | None, float | None, bool]:
@@ -249,16 +253,51 @@ def predict_episode(fitted, target: Inputs, episode: Episodes, weights: np.ndarr
     return p, float(logsumexp(lw + ll) - logsumexp(lw))
 
 
+def _cached_fitter(sampler: dict, seed: int, cache_dir) -> Callable[[Inputs], Any]:
+    """The back-test's fitter: the exact fit (``update=refit``) kept in the posterior cache under its inputs hash."""
+    return lambda inp: fit(inp, sampler, seed, cache_dir, update="refit")
+
+
+def _walk(forecaster: str, origins: list[tuple[int, Inputs]], eps: Episodes, sampler: dict, seed: int, cache_dir,
+          lfo: LFO | None, k_threshold: float) -> dict[str, Any]:
+    """One forecaster over the forecast origins ``(position, inputs published the day before)``: each episode's
+    cells' probabilities and log predictive density, the Pareto k of each reweighting, the refits and the exact
+    fits it asked for. Without ``lfo`` (a worker process) its own, with the cached fitter; what it would have said
+    is returned (``said``) for the parent to say in order."""
+    said: list[str] = []
+    if lfo is None:
+        lfo = LFO(_cached_fitter(sampler, seed, cache_dir), sampler, seed, k_threshold, said.append)
+    out: dict[str, Any] = {"pos": [], "p": [], "elpd": [], "k": [], "refits": [], "said": said}
+    used: set[str] = set()
+    base = None
+    for pos, published in origins:
+        target = VARIANTS[forecaster](published)
+        base, w, k, refitted = lfo.step(base, target)
+        p, elpd = predict_episode(base.fit, target, subset(eps, [pos]), w)
+        out["pos"].append(pos)
+        out["p"].append(p)
+        out["elpd"].append(elpd)
+        out["k"].append(None if k is None or refitted else k)
+        if refitted:
+            out["refits"].append(pos)
+            used.add(base.hash)
+    # the exact fits this walk stood on (with a shared LFO, some another walk made first)
+    out["fits"] = [x for x in lfo.fits if x["hash"] in used]
+    return out
+
+
 def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: xr.DataTree | None = None,
              min_history: int = 9, k_threshold: float = 0.7, fitter=None, say=None, reduced: dict | None = None,
              inputs_at: Callable[[dt.date], Inputs] | None = None,
-             forecasters: tuple[str, ...] = FORECASTERS) -> dict[str, Any]:
+             forecasters: tuple[str, ...] = FORECASTERS, jobs: int = 1) -> dict[str, Any]:
     """PSIS-LFO over the date-ordered episodes; per-cell scores of each forecaster and the comparators.
 
     ``inputs``: today's inputs (the record whose cells are scored). ``inputs_at(as_of) -> Inputs``: the
     inputs as published that day (default ``known_at``: derived from ``inputs``). ``prior_idata``: a fitted
     DataTree whose ``prior`` group is the article-only fit (comparator c). ``fitter(inputs) -> Fit`` defaults
-    to the cached exact fit with the back-test's sampler (``reduced`` overrides ``BACKTEST_SAMPLER``)."""
+    to the cached exact fit with the back-test's sampler (``reduced`` overrides ``BACKTEST_SAMPLER``). ``jobs`` > 1
+    (with the default fitter): the forecasters' walks run side by side in that many processes, each fit on
+    ``sampler.cores // jobs`` cores (at least 1), so that together they use the configured cores and no more."""
     from forecast.analysis.checks.scores import murphy, reliability_bins, scores, spiegelhalter
 
     ont = inputs.ontology
@@ -267,30 +306,45 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
     if n <= min_history:
         return {"ok": False, "reason": f"only {n} coded episodes (need more than {min_history})"}
     s = {**sampler, **(BACKTEST_SAMPLER if reduced is None else reduced)}
-    fitter = fitter or (lambda inp: fit(inp, s, seed, cache_dir, update="refit"))
     inputs_at = inputs_at or (lambda d: known_at(inputs, d))
-    lfo = LFO(fitter, s, seed, k_threshold, say)
     cells = _cell_table(ont, eps)
-    per: dict[str, dict[str, list]] = {f: {"elpd": [], "k": [], "refits": []} for f in forecasters}
-    bases: dict[str, _Base | None] = dict.fromkeys(forecasters)
     cells["as_of"], cells["claims_used"] = "", 0
+    origins = []
     for pos in range(min_history, n):
         as_of = eps.table["date"].iloc[pos] - dt.timedelta(days=1)
         published = inputs_at(as_of)
-        one = subset(eps, [pos])
+        origins.append((pos, published))
         sel = (cells["episode_pos"] == pos).to_numpy()
         cells.loc[sel, "as_of"] = as_of.isoformat()
         cells.loc[sel, "claims_used"] = sum(1 for c in published.claims if not c.unused)
-        for f in forecasters:
-            target = VARIANTS[f](published)
-            base, w, k, refitted = lfo.step(bases[f], target)
-            bases[f] = base
-            p, elpd = predict_episode(base.fit, target, one, w)
-            cells.loc[sel, f] = p
-            per[f]["elpd"].append(elpd)
-            per[f]["k"].append(None if k is None or refitted else k)
-            if refitted:
-                per[f]["refits"].append(pos)
+    jobs = max(1, min(int(jobs), len(forecasters))) if fitter is None else 1
+    if jobs > 1:
+        # each forecaster's walk is independent of the others': side by side in worker processes, each fit on
+        # its share of the cores (a fold's fit is mostly its single-threaded compilation); fits two walks share
+        # are made once, the other waits for the posterior cache's lock and reads the file
+        from joblib import Parallel, delayed
+
+        s = {**s, "cores": max(1, int(s.get("cores", 1)) // jobs)}
+        (say or (lambda m: None))(f"back-test: {len(forecasters)} walks over {len(origins)} forecast origins, "
+                                  f"{jobs} side by side ({s['cores']} core(s) per fit)")
+        walks = Parallel(n_jobs=jobs, backend="loky")(
+            delayed(_walk)(f, origins, eps, s, seed, cache_dir, None, k_threshold) for f in forecasters)
+        for w in walks:
+            for m in w["said"]:
+                (say or (lambda m: None))(m)
+    else:
+        fitter = fitter or _cached_fitter(s, seed, cache_dir)
+        lfo = LFO(fitter, s, seed, k_threshold, say)  # one for every walk: a fit two of them share is made once
+        walks = [_walk(f, origins, eps, s, seed, cache_dir, lfo, k_threshold) for f in forecasters]
+    per: dict[str, dict[str, list]] = {}
+    fits: dict[str, dict[str, Any]] = {}
+    for f, w in zip(forecasters, walks, strict=True):
+        for pos, p in zip(w["pos"], w["p"], strict=True):
+            cells.loc[(cells["episode_pos"] == pos).to_numpy(), f] = p
+        per[f] = {k: w[k] for k in ("elpd", "k", "refits")}
+        for x in w["fits"]:
+            fits.setdefault(x["hash"], {**x, "forecasters": []})["forecasters"].append(f)
+            fits[x["hash"]]["sampled"] = fits[x["hash"]]["sampled"] or x["sampled"]
     a, b = base_rates(cells)
     cells["base_rate"], cells["base_rate_action"], cells["half"] = a, b, 0.5
     if prior_idata is not None:
@@ -322,7 +376,11 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
         "elpd_lfo": lfo_out[first]["elpd"], "elpd_lfo_se": lfo_out[first]["se"],
         "elpd_i": lfo_out[first]["elpd_i"], "pareto_k": lfo_out[first]["pareto_k"],
         "refits": lfo_out[first]["refits"], "n_refits": lfo_out[first]["n_refits"],
-        "n_exact_fits": len(lfo.exact),
+        "n_exact_fits": len(fits),
+        # every distinct exact fit, whether this run sampled it or found it in the posterior cache (a second
+        # forecast check with nothing new samples none; a new piece of evidence, only the folds it enters)
+        "fits": list(fits.values()), "n_sampled_fits": sum(x["sampled"] for x in fits.values()),
+        "jobs": jobs,
         "k_threshold": k_threshold,
         "cells": scored,
         "after_article": int((scored["claims_used"] > 0).sum()),
