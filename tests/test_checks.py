@@ -93,8 +93,7 @@ def synthetic_fit(tmp_path_factory):
     first = used_claims(known_at(full, day))
     assert len(first.episodes.table) == HISTORY
     cache = tmp_path_factory.mktemp("checks")
-    # one core per fit: the back-test's fits when its two walks run side by side on SAMPLER's two cores
-    return full, first, fit(first, {**SAMPLER, "cores": 1}, seed=3, cache_dir=cache, update="refit"), cache
+    return full, first, fit(first, SAMPLER, seed=3, cache_dir=cache, update="refit"), cache
 
 
 @pytest.mark.slow
@@ -174,8 +173,7 @@ def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthe
 
     full, _, _, cache = synthetic_fit
     res = backtest(full, SAMPLER, 3, cache, prior_idata=None, min_history=HISTORY, reduced={},
-                   forecasters=("model", "no_claims"), jobs=2)
-    assert res["jobs"] == 2
+                   forecasters=("model", "no_claims"))
     assert res["ok"] and res["n_predicted_episodes"] == N_EPISODES - HISTORY
     t = res["table"]
     assert t["model"]["log_score"] < t["base_rate"]["log_score"] - 0.05, t
@@ -196,15 +194,13 @@ def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthe
     assert len(fits) == res["n_exact_fits"] and not fits[0]["sampled"]
     assert res["n_sampled_fits"] == len(fits) - 1 and all(set(x["forecasters"]) == {"model", "no_claims"} for x in fits)
 
-    # a second back-test with nothing new samples nothing, side by side or one walk after the other (the same fits:
-    # one core per fit either way), and gives the same forecasts
-    for jobs, reduced in ((2, {}), (1, {"cores": 1})):
-        again = backtest(full, SAMPLER, 3, cache, prior_idata=None, min_history=HISTORY, reduced=reduced,
-                         forecasters=("model", "no_claims"), jobs=jobs)
-        assert again["n_sampled_fits"] == 0 and again["n_exact_fits"] == res["n_exact_fits"], again["fits"]
-        assert [x["hash"] for x in again["fits"]] == [x["hash"] for x in fits]
-        np.testing.assert_array_equal(again["cells"]["model"].to_numpy(), cells["model"].to_numpy())
-        assert again["lfo"]["model"]["elpd"] == res["lfo"]["model"]["elpd"]
+    # a second back-test with nothing new (a second forecast check) samples nothing and gives the same forecasts
+    again = backtest(full, SAMPLER, 3, cache, prior_idata=None, min_history=HISTORY, reduced={},
+                     forecasters=("model", "no_claims"))
+    assert again["n_sampled_fits"] == 0 and again["n_exact_fits"] == res["n_exact_fits"], again["fits"]
+    assert [x["hash"] for x in again["fits"]] == [x["hash"] for x in fits]
+    np.testing.assert_array_equal(again["cells"]["model"].to_numpy(), cells["model"].to_numpy())
+    assert again["lfo"]["model"]["elpd"] == res["lfo"]["model"]["elpd"]
 
 
 def test_loo_leaves_out_an_episode_without_a_coded_cell():

@@ -216,11 +216,9 @@ def _backtest(r: _Run) -> None:
 
     r.say("checks: leave-future-out back-test of the published model, without the claims and of the history "
           "alone (PSIS-LFO; refits cached)")
-    sampler = sampler_settings(r.cfg)
-    # the three forecasters' walks side by side on the cores sampling may use (sampler.cores), each fit on its share
-    bt = run_backtest(r.inputs, sampler, int(r.cfg.seed), _config.paths(r.cfg)["cache"],
+    bt = run_backtest(r.inputs, sampler_settings(r.cfg), int(r.cfg.seed), _config.paths(r.cfg)["cache"],
                       prior_idata=r.fitted.idata, min_history=r.min_history, say=r.say,
-                      inputs_at=backtest_inputs_at(r.cfg, r.today), jobs=int(sampler.get("cores") or 1))
+                      inputs_at=backtest_inputs_at(r.cfg, r.today))
     if bt.get("ok"):
         r.say(f"back-test: {bt['n_exact_fits']} exact fits, {bt['n_sampled_fits']} sampled by this run, "
               f"{bt['n_exact_fits'] - bt['n_sampled_fits']} from the posterior cache")
