@@ -13,6 +13,7 @@ each evidence entry's date known and that day's restatements.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -156,3 +157,32 @@ def test_loo_comparison_pairs_episodes():
     d = np.array([0.5, -1.0, -0.5])
     assert r["elpd_diff"] == pytest.approx(d.sum()) and r["se"] == pytest.approx(np.sqrt(3 * d.var(ddof=1)))
     assert r["episodes_worse_with_claims"] == 2 and [x["episode"] for x in r["largest_losses"]] == ["b", "c"]
+
+
+def test_new_evidence_changes_only_the_forecast_origins_it_enters(inputs):
+    """The back-test's exact fits are kept in the posterior cache by inputs hash, which is what lets a second
+    ``forecast check`` reuse them: a poll published between two forecast origins leaves the key of every earlier
+    origin (so its cached fit) unchanged and changes every later one inside its poll window. A key that missed the
+    poll would fail the second half; one that covered today's inputs instead of the day's, the first."""
+    from forecast.analysis.checks.backtest import BACKTEST_SAMPLER, VARIANTS
+    from forecast.model.cache import inputs_hash
+
+    eps = ordered(inputs.episodes)
+    days = sorted({d - dt.timedelta(days=1) for d in eps.table["date"].iloc[9:]})
+    j = len(days) - 3
+    new_day = days[j] + dt.timedelta(days=1)
+    assert new_day < days[j + 1]
+    row = inputs.polls.iloc[[0]].assign(date=[new_day], use="likelihood")
+    row.index = ["POLL_NEW"]
+    added = dataclasses.replace(inputs, polls=pd.concat([inputs.polls, row]))
+    s = {**SAMPLER, **BACKTEST_SAMPLER}
+
+    def keys(inp):
+        return {f: [inputs_hash(VARIANTS[f](known_at(inp, d)), s, 1) for d in days] for f in ("model", "no_claims")}
+
+    before, after = keys(inputs), keys(added)
+    window = int(inputs.hyper.get("poll_window_days", 730))
+    for f in before:
+        assert before[f][: j + 1] == after[f][: j + 1]
+        later = [i for i in range(j + 1, len(days)) if (days[i] - new_day).days <= window]
+        assert later and all(before[f][i] != after[f][i] for i in later)

@@ -35,6 +35,7 @@ def no_fit(monkeypatch):
 @pytest.mark.parametrize("args, words", [
     (["--sbc", "-1"], "--sbc"), (["--sbc", "two"], "--sbc"), (["--min-history", "0"], "--min-history"),
     (["--min-history", "500"], "--min-history"), (["--only", "loo,nonsense"], "nonsense"),
+    (["--only", "backtest,nonsense"], "prior,ppc,loo,sensitivity,track,claims,backtest,sbc"),  # the valid names
     (["--only", "sbc"], "--sbc"), (["--only", ""], "--only"), (["--only", "backtest", "--no-backtest"], "--only"),
 ])
 def test_bad_options_are_refused_in_one_line_before_any_work(args, words, no_fit, tmp_path, capsys):

@@ -189,6 +189,18 @@ def test_backtest_beats_the_base_rate_and_the_miscalibrated_version_fails(synthe
     np.testing.assert_array_equal(cells["model"].to_numpy(), cells["no_claims"].to_numpy())
     assert res["n_exact_fits"] == res["lfo"]["model"]["n_refits"] >= 1
     assert res["lfo"]["model"]["elpd"] == res["lfo"]["no_claims"]["elpd"]
+    # the first origin's fit was the fixture's (cached); the walks shared every later one: each sampled once
+    fits = res["fits"]
+    assert len(fits) == res["n_exact_fits"] and not fits[0]["sampled"]
+    assert res["n_sampled_fits"] == len(fits) - 1 and all(set(x["forecasters"]) == {"model", "no_claims"} for x in fits)
+
+    # a second back-test with nothing new (a second forecast check) samples nothing and gives the same forecasts
+    again = backtest(full, SAMPLER, 3, cache, prior_idata=None, min_history=HISTORY, reduced={},
+                     forecasters=("model", "no_claims"))
+    assert again["n_sampled_fits"] == 0 and again["n_exact_fits"] == res["n_exact_fits"], again["fits"]
+    assert [x["hash"] for x in again["fits"]] == [x["hash"] for x in fits]
+    np.testing.assert_array_equal(again["cells"]["model"].to_numpy(), cells["model"].to_numpy())
+    assert again["lfo"]["model"]["elpd"] == res["lfo"]["model"]["elpd"]
 
 
 def test_loo_leaves_out_an_episode_without_a_coded_cell():

@@ -41,7 +41,8 @@ def cmd_check(args: list[str]) -> int:
                    "with --sbc N) into reports/checks/.")
     ap.add_argument("--only", type=_checks, default=None, metavar="CHECKS",
                     help=f"run only these checks, comma-separated, among {','.join(CHECK_NAMES)} (the others are kept "
-                    "from the previous forecast check of the same posterior)")
+                    "from the previous forecast check of the same posterior); backtest (its refits are kept in the "
+                    "posterior cache) and sbc are the expensive ones")
     ap.add_argument("--no-backtest", action="store_true", help="skip the leave-future-out back-test (refits)")
     ap.add_argument("--sbc", type=_count(0), default=0, metavar="N", help="also run simulation-based calibration "
                     "with N simulations (slow: about 10-60 s each)")

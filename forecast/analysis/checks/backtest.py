@@ -199,6 +199,7 @@ class LFO:
         self.say = say or (lambda s: None)
         self.exact: dict[str, Any] = {}  # inputs hash -> Fit
         self.reweights: dict[tuple[str, str], tuple] = {}  # (base hash, target hash) -> (weights, k, reason)
+        self.fits: list[dict[str, Any]] = []  # each exact fit asked for: hash, date, why, sampled or read from cache
 
     def hash(self, inputs: Inputs) -> str:
         return inputs_hash(inputs, self.sampler, self.seed)
@@ -207,8 +208,11 @@ class LFO:
         if h not in self.exact:
             f = self.fitter(inputs)
             self.exact[h] = f
+            sampled = not getattr(f, "from_cache", False)
+            self.fits.append({"hash": h, "as_of": inputs.as_of.isoformat(), "episodes": len(inputs.episodes.table),
+                              "why": why, "sampled": sampled})
             self.say(f"back-test fit as of {inputs.as_of} on {len(inputs.episodes.table)} episodes ({why}): "
-                     f"{'cache hit' if getattr(f, 'from_cache', False) else 'sampled'}")
+                     f"{'sampled' if sampled else 'cache hit'}")
         return _Base(self.exact[h], inputs, h)
 
     def step(self, base: _Base | None, target: Inputs) -> tuple[_Base, np.ndarray | None, float | None, bool]:
@@ -249,6 +253,34 @@ def predict_episode(fitted, target: Inputs, episode: Episodes, weights: np.ndarr
     return p, float(logsumexp(lw + ll) - logsumexp(lw))
 
 
+def _cached_fitter(sampler: dict, seed: int, cache_dir) -> Callable[[Inputs], Any]:
+    """The back-test's fitter: the exact fit (``update=refit``) kept in the posterior cache under its inputs hash."""
+    return lambda inp: fit(inp, sampler, seed, cache_dir, update="refit")
+
+
+def _walk(forecaster: str, origins: list[tuple[int, Inputs]], eps: Episodes, lfo: LFO) -> dict[str, Any]:
+    """One forecaster over the forecast origins ``(position, inputs published the day before)``: each episode's
+    cells' probabilities and log predictive density, the Pareto k of each reweighting, the refits and the exact
+    fits it stood on (``lfo`` is shared by the walks: a fit two of them need is made once)."""
+    out: dict[str, Any] = {"pos": [], "p": [], "elpd": [], "k": [], "refits": []}
+    used: set[str] = set()
+    base = None
+    for pos, published in origins:
+        target = VARIANTS[forecaster](published)
+        base, w, k, refitted = lfo.step(base, target)
+        p, elpd = predict_episode(base.fit, target, subset(eps, [pos]), w)
+        out["pos"].append(pos)
+        out["p"].append(p)
+        out["elpd"].append(elpd)
+        out["k"].append(None if k is None or refitted else k)
+        if refitted:
+            out["refits"].append(pos)
+            used.add(base.hash)
+    # the exact fits this walk stood on (with a shared LFO, some another walk made first)
+    out["fits"] = [x for x in lfo.fits if x["hash"] in used]
+    return out
+
+
 def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: xr.DataTree | None = None,
              min_history: int = 9, k_threshold: float = 0.7, fitter=None, say=None, reduced: dict | None = None,
              inputs_at: Callable[[dt.date], Inputs] | None = None,
@@ -267,30 +299,31 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
     if n <= min_history:
         return {"ok": False, "reason": f"only {n} coded episodes (need more than {min_history})"}
     s = {**sampler, **(BACKTEST_SAMPLER if reduced is None else reduced)}
-    fitter = fitter or (lambda inp: fit(inp, s, seed, cache_dir, update="refit"))
     inputs_at = inputs_at or (lambda d: known_at(inputs, d))
-    lfo = LFO(fitter, s, seed, k_threshold, say)
     cells = _cell_table(ont, eps)
-    per: dict[str, dict[str, list]] = {f: {"elpd": [], "k": [], "refits": []} for f in forecasters}
-    bases: dict[str, _Base | None] = dict.fromkeys(forecasters)
     cells["as_of"], cells["claims_used"] = "", 0
+    origins = []
     for pos in range(min_history, n):
         as_of = eps.table["date"].iloc[pos] - dt.timedelta(days=1)
         published = inputs_at(as_of)
-        one = subset(eps, [pos])
+        origins.append((pos, published))
         sel = (cells["episode_pos"] == pos).to_numpy()
         cells.loc[sel, "as_of"] = as_of.isoformat()
         cells.loc[sel, "claims_used"] = sum(1 for c in published.claims if not c.unused)
-        for f in forecasters:
-            target = VARIANTS[f](published)
-            base, w, k, refitted = lfo.step(bases[f], target)
-            bases[f] = base
-            p, elpd = predict_episode(base.fit, target, one, w)
-            cells.loc[sel, f] = p
-            per[f]["elpd"].append(elpd)
-            per[f]["k"].append(None if k is None or refitted else k)
-            if refitted:
-                per[f]["refits"].append(pos)
+    # one walk after the other, on one LFO: the walks share their fits until the article's date (on today's record
+    # the first three of six), so side by side one waits for the other's fit; tried on 2 cores (two walks side by
+    # side, one core per fit), the whole forecast check took 2.1x the baseline's time instead of about 1.1x
+    fitter = fitter or _cached_fitter(s, seed, cache_dir)
+    lfo = LFO(fitter, s, seed, k_threshold, say)
+    walks = [_walk(f, origins, eps, lfo) for f in forecasters]
+    per: dict[str, dict[str, list]] = {}
+    fits: dict[str, dict[str, Any]] = {}
+    for f, w in zip(forecasters, walks, strict=True):
+        for pos, p in zip(w["pos"], w["p"], strict=True):
+            cells.loc[(cells["episode_pos"] == pos).to_numpy(), f] = p
+        per[f] = {k: w[k] for k in ("elpd", "k", "refits")}
+        for x in w["fits"]:
+            fits.setdefault(x["hash"], {**x, "forecasters": []})["forecasters"].append(f)
     a, b = base_rates(cells)
     cells["base_rate"], cells["base_rate_action"], cells["half"] = a, b, 0.5
     if prior_idata is not None:
@@ -322,7 +355,10 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
         "elpd_lfo": lfo_out[first]["elpd"], "elpd_lfo_se": lfo_out[first]["se"],
         "elpd_i": lfo_out[first]["elpd_i"], "pareto_k": lfo_out[first]["pareto_k"],
         "refits": lfo_out[first]["refits"], "n_refits": lfo_out[first]["n_refits"],
-        "n_exact_fits": len(lfo.exact),
+        "n_exact_fits": len(fits),
+        # every distinct exact fit, whether this run sampled it or found it in the posterior cache (a second
+        # forecast check with nothing new samples none; a new piece of evidence, only the folds it enters)
+        "fits": list(fits.values()), "n_sampled_fits": sum(x["sampled"] for x in fits.values()),
         "k_threshold": k_threshold,
         "cells": scored,
         "after_article": int((scored["claims_used"] > 0).sum()),

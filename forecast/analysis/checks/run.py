@@ -220,6 +220,9 @@ def _backtest(r: _Run) -> None:
                       prior_idata=r.fitted.idata, min_history=r.min_history, say=r.say,
                       inputs_at=backtest_inputs_at(r.cfg, r.today))
     if bt.get("ok"):
+        r.say(f"back-test: {bt['n_exact_fits']} exact fits, {bt['n_sampled_fits']} sampled by this run, "
+              f"{bt['n_exact_fits'] - bt['n_sampled_fits']} from the posterior cache")
+    if bt.get("ok"):
         cells = bt.pop("cells")
         date = claims_date(r.inputs.claims)
         s = since_claims(cells)
