@@ -175,6 +175,23 @@ def test_the_bottom_line_and_stdout_say_no_material_change_in_words(cfg, inputs,
     assert "+1.8 pts" in out and "noise ±1.7" in out and "chiefly E-poll" in out, out
 
 
+def test_a_first_brief_says_how_what_moved_will_appear(cfg, inputs, capsys):
+    """After make reports (previews only) nothing is published: the page and stdout say that reports compare with
+    the newest published brief and how one is published, instead of leaving "what moved" unexplained."""
+    from forecast.cli.main import _echo_moves
+    from forecast.outputs.render import render_html
+
+    data = _fixture()
+    data.pop("changes", None)
+    data["brief"] = B.brief_data(cfg, inputs, data)
+    assert data["brief"]["bottom_line"]["changed"]["status"] == "first"
+    box = render_html(data, {}).split('class="box box-bottom-line"')[1].split("</section>")[0]
+    assert "nothing to compare with yet" in box and "publish=true" in box and "forecast scheduled" in box
+    _echo_moves(data)
+    out = capsys.readouterr().out
+    assert "first brief, nothing to compare with; reports show what moved since the newest published brief" in out
+
+
 # ---------------------------------------------------------------------- what moved: the analysis' rows
 def test_same_inputs_a_method_switch_is_its_own_row():
     import pandas as pd

@@ -261,11 +261,12 @@ def what_moved_lines(data: Mapping[str, Any], most: int = 5) -> list[str]:
     """What moved since the compared brief, one plain line per material move (largest first, at most ``most``), or
     one line saying there is nothing to compare with or no material change: what a run prints on stdout."""
     from forecast.outputs.render.format import pct, points
+    from forecast.outputs.render.sections.brief import FIRST_HINT
 
     ch = ((data.get("brief") or {}).get("bottom_line") or {}).get("changed") or {}
     name = data.get("scenario")
     if not ch or ch.get("status") == "first":
-        return [f"{name}: first brief, nothing to compare with"]
+        return [f"{name}: first brief, nothing to compare with; {FIRST_HINT[0].lower()}{FIRST_HINT[1:-1]}"]
     when = str((ch.get("compared") or {}).get("generated_at") or "")[:10]
     material = ch.get("material") or []
     if not material:

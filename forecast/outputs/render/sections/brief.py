@@ -28,6 +28,10 @@ from forecast.outputs.render.format import fmt, interval, num, pct, points, s
 from forecast.outputs.render.sections.context import Ctx
 from forecast.outputs.render.sections.reference import diag_rows
 
+# what a brief with no earlier published brief says about where "what moved" will come from
+FIRST_HINT = ("Reports show what moved since the newest published brief: publish=true (or forecast scheduled) "
+              "publishes one.")
+
 
 def _b(data: Mapping[str, Any]) -> Mapping[str, Any]:
     b = data.get("brief")
@@ -96,7 +100,8 @@ def _moves(ch: Mapping[str, Any]) -> list[Cell]:
     comp = ch.get("compared") or {}
     when = str(comp.get("generated_at") or "")[:10]
     if ch.get("status") == "first" or not comp:
-        return [[T("No earlier published brief of this scenario: nothing to compare with yet.")]]
+        return [[T("No earlier published brief of this scenario: nothing to compare with yet."),
+                 Span("muted", f" {FIRST_HINT}")]]
     lead = f"Since the brief published {when}"
     then = Span("muted", f" (its data as of {s(comp.get('as_of'))})")
     moves = list(ch.get("moves") or [])
