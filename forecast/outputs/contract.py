@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, Required, TypedDict
@@ -37,6 +38,9 @@ REPORT_FILE = "forecast.json"
 # a report folder the tool wrote holds one of these (a scheduled run's dated folder: run.json); the file
 # layer never replaces a folder without one of them
 OWNED_MARKERS = (REPORT_FILE, "run.json")
+# a scheduled run's dated folder: its as-of date, and the inputs hash's first 8 digits when that day's folder
+# holds other inputs (forecast.usecases.scheduled.target_folder)
+DATED_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}(-[0-9a-f]{8})?")
 SECTIONS = ("brief", "changes", "history", "analysts", "checks", "checks_figure", "whatif", "model_notes")
 
 

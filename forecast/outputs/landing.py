@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forecast.files import atomic_write_file
-from forecast.outputs.contract import read_report
+from forecast.outputs.contract import DATED_FOLDER, read_report
 from forecast.outputs.render import render_html
 from forecast.outputs.render.document import H1, H2, Block, Cell, Items, P, Para, Section, Span, T, Table
 from forecast.outputs.render.format import fmt, pct, points, s
@@ -23,7 +23,6 @@ from forecast.outputs.render.format import fmt, pct, points, s
 LANDING = "index.html"
 RUNS_PAGE = "runs.html"  # the scheduled runs' log (forecast scheduled)
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*")
-_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(-[0-9a-f]{8})?")
 
 
 def newest_reports(reports: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -32,7 +31,7 @@ def newest_reports(reports: Path) -> list[tuple[str, dict[str, Any]]]:
     found: dict[str, tuple[str, dict[str, Any]]] = {}
     candidates = [p for p in reports.glob("*/forecast.json") if _NAME.fullmatch(p.parent.name)]
     candidates += [p for p in reports.glob("*/*/forecast.json")
-                   if _DATED.fullmatch(p.parent.parent.name) and _NAME.fullmatch(p.parent.name)]
+                   if DATED_FOLDER.fullmatch(p.parent.parent.name) and _NAME.fullmatch(p.parent.name)]
     for path in candidates:
         data = read_report(path)
         if not data or data.get("scenario") != path.parent.name:

@@ -22,11 +22,10 @@ from typing import Any
 
 import pandas as pd
 
-from forecast.outputs.contract import REPORT_FILE, read_report
+from forecast.outputs.contract import DATED_FOLDER, REPORT_FILE, read_report
 from forecast.outputs.history import history_path, read_history
 
 ARCHIVE = "published"  # reports/published/<scenario>/<time>.json
-_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(-[0-9a-f]{8})?")
 
 
 def archive_path(reports: Path, scenario: str, generated_at: str) -> Path:
@@ -56,7 +55,7 @@ def _candidates(reports: Path, scenario: str, as_of: str, published_at: str) -> 
     compared brief was found stays true), then the dated folders and the scenario's folder (briefs published
     before the archive existed)."""
     dated = sorted((p for p in reports.glob(f"{as_of}*/{scenario}/{REPORT_FILE}")
-                    if _DATED.fullmatch(p.parent.parent.name)), reverse=True)
+                    if DATED_FOLDER.fullmatch(p.parent.parent.name)), reverse=True)
     return [archive_path(reports, scenario, published_at), *dated, reports / scenario / REPORT_FILE]
 
 

@@ -43,13 +43,12 @@ import functools
 import hashlib
 import json
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forecast.outputs.contract import REPORT_FILE
+from forecast.outputs.contract import DATED_FOLDER, REPORT_FILE
 from forecast.publication import JOURNAL
 
 FORMAT = 1
@@ -60,7 +59,6 @@ PARTS = ("settings", "inputs", "code", "day", "published")
 WHY = {"settings": "the settings changed", "inputs": "an input file changed (data, conf or templates)",
        "code": "the code or an installed package changed", "day": "it was made on another day",
        "published": "the published briefs, the history, the replay or the checks changed"}
-_DATED = re.compile(r"\d{4}-\d{2}-\d{2}(-[0-9a-f]{8})?")
 _BIG = 64 << 20  # files larger than this enter a digest by size and modification time (none of the inputs is)
 _CHUNK = 1 << 20
 
@@ -191,7 +189,7 @@ def published_state(reports: Path, name: str, names: list[str]) -> str:
     h.update(b"[dated]")
     for p in entries:
         f = p / name / REPORT_FILE
-        if _DATED.fullmatch(p.name) and f.is_file():
+        if DATED_FOLDER.fullmatch(p.name) and f.is_file():
             st = f.stat()
             h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     h.update(b"[folders]")  # the report links to the other scenarios' reports: those there and those made with it
