@@ -129,13 +129,24 @@ def _gpinv(p: np.ndarray, kappa: float, sigma: float, mu: float) -> np.ndarray:
     return mu + sigma * np.expm1(-kappa * np.log1p(-p)) / kappa
 
 
+def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    """log(sum(exp(a))) along ``axis`` as scipy.special.logsumexp (1.18) computes it, in numpy (importing scipy
+    costs more than the sums): the maxima separated out of the sum; an infinite or nan maximum gives
+    log(sum(exp(a))). tests/test_psis.py and tests/test_poll_grid.py hold it equal to scipy's."""
+    a = np.asarray(a, dtype=float)
+    a_max = np.max(a, axis=axis, keepdims=True)
+    top = a == a_max
+    m = np.sum(top, axis=axis, keepdims=True, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s = np.sum(np.exp(np.where(top, -np.inf, a) - a_max), axis=axis, keepdims=True)
+        s = np.where(s == 0, s, s / m)
+        out = np.log1p(s) + np.log(m) + a_max
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out = np.where(bad, np.log(np.sum(np.exp(a), axis=axis, keepdims=True)), out)
+    return np.squeeze(out, axis=axis)
+
+
 def _logsumexp(a: np.ndarray) -> float:
-    """log(sum(exp(a))) as scipy.special.logsumexp (1.18) computes it: the maxima separated out of the sum."""
-    a = np.asarray(a, dtype=float).ravel()
-    amax = np.max(a)
-    if not np.isfinite(amax):  # nan, +inf or every term -inf: scipy's plain log(sum(exp(a)))
-        return float(np.log(np.sum(np.exp(a))))
-    top = a == amax
-    m = float(np.sum(top))
-    s = np.sum(np.exp(np.where(top, -np.inf, a) - amax))
-    return float(np.log1p(s / m if s != 0 else s) + np.log(m) + amax)
+    """log(sum(exp(a))) over every element of ``a``, as a number."""
+    return float(logsumexp(np.ravel(a)))

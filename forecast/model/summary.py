@@ -112,8 +112,7 @@ def mcse_mean(da: xr.DataArray, weights=None, ess_mean: xr.DataArray | None = No
         if w is None:
             return az.mcse(da, method="mean")
         ess_mean = az.ess(da, method="mean")
-    ess = ess_mean
-    r_eff = np.minimum(np.asarray(ess, dtype=float) / w.size, 1.0)
+    r_eff = np.minimum(np.asarray(ess_mean, dtype=float) / w.size, 1.0)
     return np.sqrt(((w**2) * (da - mean(da, weights)) ** 2).sum(SAMPLE) / r_eff)
 
 

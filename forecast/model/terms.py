@@ -57,6 +57,7 @@ from forecast.model.build import (
     observed_cells,
     quadrature,
 )
+from forecast.model.psis import logsumexp
 
 CLIP = 1e-9  # the model's clip of a cell probability before its logit (build_model's claim and signal terms)
 EPISODE_NODES = 24  # an episode's cells are peakier in its factor than one probability: more nodes than P's
@@ -132,24 +133,6 @@ def log1mexp(x: np.ndarray) -> np.ndarray:
     """log(1 - exp(x)) for x < 0, accurate on both sides of -log 2."""
     x = np.minimum(x, -1e-12)
     return np.where(x > -0.6931, np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
-
-
-def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
-    """log(sum(exp(a))) along ``axis`` as scipy.special.logsumexp (1.18) computes it, in numpy (importing scipy
-    costs more than the sums): the maxima separated out of the sum; an infinite or nan maximum gives
-    log(sum(exp(a))). tests/test_terms.py holds it equal to scipy's."""
-    a = np.asarray(a, dtype=float)
-    a_max = np.max(a, axis=axis, keepdims=True)
-    top = a == a_max
-    m = np.sum(top, axis=axis, keepdims=True, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        s = np.sum(np.exp(np.where(top, -np.inf, a) - a_max), axis=axis, keepdims=True)
-        s = np.where(s == 0, s, s / m)
-        out = np.log1p(s) + np.log(m) + a_max
-        bad = ~np.isfinite(out)
-        if bad.any():
-            out = np.where(bad, np.log(np.sum(np.exp(a), axis=axis, keepdims=True)), out)
-    return np.squeeze(out, axis=axis)
 
 
 # ---------------------------------------------------------------------- the linear predictor

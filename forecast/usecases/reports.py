@@ -68,9 +68,6 @@ class Run:
                                 "rerun with more draws (sampler.draws=4000)")
 
 
-report_names = _config.report_names
-
-
 def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
                  say=None, published: bool = True, pub: Publication | None = None,
@@ -119,10 +116,13 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     say = say or _quiet
     paths = _config.paths(cfg)
     check_history(history_path(paths["reports"]))  # a damaged history stops before any work
-    names = report_names(cfg)
+    names = _config.report_names(cfg)
     # what each report is made from (forecast.outputs.uptodate), taken before anything is read: an input changed
     # while the run reads it leaves a key that no later run matches
-    keys = {n: k.key(n) for k in [Keys(cfg, names)] for n in names} if out_dir is None else None
+    keys = None
+    if out_dir is None:
+        made_from = Keys(cfg, names)
+        keys = {n: made_from.key(n) for n in names}
     say(f"loading inputs (as_of={cfg.as_of or 'today'})")
     inputs = load_inputs(cfg)
     say(f"{len(inputs.episodes.table)} episodes, {len(inputs.polls)} polls, {len(inputs.claims)} priors, "
