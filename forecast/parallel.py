@@ -142,10 +142,12 @@ class Workers:
         self._n, self._warm = processes(n), warm
         self._conns: list[Any] = []
         self._pid = 0
-        self._pids: list[int] = []
+        self._pids: dict[int, int] = {}  # each worker's process id, by its connection's index
         self._results: dict[int, tuple[bool, Any]] = {}
         self._where: dict[int, int] = {}  # each piece's worker, until its result is in
+        self._gone: set[int] = set()  # the workers that ended
         self._load: list[int] = []
+        self._queue: list[tuple[int, Callable[..., Any], tuple[Any, ...]]] = []  # pieces not handed to a worker yet
         self._jobs = 0
         self._cv: Any = None
 
@@ -175,23 +177,35 @@ class Workers:
         threading.Thread(target=self._collect, args=(list(self._conns),), name="forecast-workers", daemon=True).start()
 
     def submit(self, what: str, fn: Callable[..., Any], *args: Any) -> Pending:
-        """``fn(*args)`` in the least busy worker; ``what`` names it in an error."""
+        """``fn(*args)`` in the first worker free (in the order submitted); ``what`` names it in an error."""
         if self.inline:
             raise_if_interrupted()
             return Pending(what, value=fn(*args))
         self.start()
-        i = min(range(len(self._conns)), key=lambda k: self._load[k])
-        job = self._jobs
-        self._jobs += 1
         with self._cv:
+            job = self._jobs
+            self._jobs += 1
+            self._queue.append((job, fn, args))
+            self._dispatch()
+        return Pending(what, workers=self, job=job)
+
+    def _dispatch(self) -> None:
+        """Hand the next pieces to the workers that are free (one piece each at a time: the pieces spread by their
+        time, not their number); holding ``_cv``."""
+        for i, conn in enumerate(self._conns):
+            if not self._queue:
+                return
+            if self._load[i] or i in self._gone:
+                continue
+            job, fn, args = self._queue.pop(0)
             self._load[i] += 1
             self._where[job] = i
-        try:
-            self._conns[i].send((job, fn, args))
-        except (OSError, ValueError) as e:  # the worker is gone
-            with self._cv:
+            try:
+                conn.send((job, fn, args))
+            except (OSError, ValueError) as e:  # the worker is gone
+                self._load[i] -= 1
+                del self._where[job]
                 self._results[job] = (False, f"could not hand it over ({e})")
-        return Pending(what, workers=self, job=job)
 
     def _collect(self, conns: list[Any]) -> None:
         """The results as they come, from every worker (a thread): a worker that ended fails its pieces."""
@@ -208,11 +222,12 @@ class Workers:
                         self._ended(conns.index(c))
                         continue
                     if job is None:  # a worker's process id, first
-                        self._pids.append(value)
+                        self._pids[conns.index(c)] = value
                         continue
                     with self._cv:
                         self._results[job] = (ok, value)
                         self._load[self._where.pop(job)] -= 1
+                        self._dispatch()
                         self._cv.notify_all()
         except (OSError, ValueError):  # closed under it: the run has ended the workers
             for i in range(len(conns)):
@@ -220,9 +235,14 @@ class Workers:
 
     def _ended(self, i: int) -> None:
         with self._cv:
+            self._gone.add(i)
             for job in [j for j, w in self._where.items() if w == i]:
                 del self._where[job]
                 self._results[job] = (False, "the worker process ended before finishing it")
+            if len(self._gone) == len(self._load):  # no worker left for the pieces not handed over
+                for job, _, _ in self._queue:
+                    self._results[job] = (False, "the worker processes ended before it started")
+                self._queue.clear()
             self._cv.notify_all()
 
     def _wait(self, job: int) -> tuple[bool, Any]:
@@ -239,8 +259,8 @@ class Workers:
             return
         import signal
 
-        if any(self._load):
-            for pid in [self._pid, *self._pids]:
+        if any(self._load) or self._queue:
+            for pid in [self._pid, *self._pids.values()]:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGTERM)
         for c in self._conns:
