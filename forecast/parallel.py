@@ -117,13 +117,18 @@ class Pending:
 
     def __init__(self, what: str, value: Any = None, workers: Workers | None = None, job: int = -1):
         self.what, self._value, self._workers, self._job = what, value, workers, job
+        self._error: str | None = None
 
     def get(self) -> Any:
         if self._workers is not None:
             ok, value = self._workers._wait(self._job)
-            if not ok:
-                raise WorkerError(f"{self.what} failed in a worker process: {value}")
-            self._value, self._workers = value, None
+            self._workers = None
+            if ok:
+                self._value = value
+            else:
+                self._error = f"{self.what} failed in a worker process: {value}"
+        if self._error is not None:
+            raise WorkerError(self._error)
         return self._value
 
 
@@ -146,6 +151,7 @@ class Workers:
         self._results: dict[int, tuple[bool, Any]] = {}
         self._where: dict[int, int] = {}  # each piece's worker, until its result is in
         self._gone: set[int] = set()  # the workers that ended
+        self._keyed: dict[str, Pending] = {}
         self._load: list[int] = []
         self._queue: list[tuple[int, Callable[..., Any], tuple[Any, ...]]] = []  # pieces not handed to a worker yet
         self._jobs = 0
@@ -176,8 +182,11 @@ class Workers:
         self._cv = threading.Condition()
         threading.Thread(target=self._collect, args=(list(self._conns),), name="forecast-workers", daemon=True).start()
 
-    def submit(self, what: str, fn: Callable[..., Any], *args: Any) -> Pending:
-        """``fn(*args)`` in the first worker free (in the order submitted); ``what`` names it in an error."""
+    def submit(self, what: str, fn: Callable[..., Any], *args: Any, key: str | None = None) -> Pending:
+        """``fn(*args)`` in the first worker free (in the order submitted); ``what`` names it in an error. ``key``:
+        a piece submitted again under the same key is not run again (it returns the first one's result)."""
+        if key is not None and key in self._keyed:
+            return self._keyed[key]
         if self.inline:
             raise_if_interrupted()
             return Pending(what, value=fn(*args))
@@ -187,7 +196,10 @@ class Workers:
             self._jobs += 1
             self._queue.append((job, fn, args))
             self._dispatch()
-        return Pending(what, workers=self, job=job)
+        out = Pending(what, workers=self, job=job)
+        if key is not None:
+            self._keyed[key] = out
+        return out
 
     def _dispatch(self) -> None:
         """Hand the next pieces to the workers that are free (one piece each at a time: the pieces spread by their

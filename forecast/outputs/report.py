@@ -455,13 +455,37 @@ def _history(cfg: DictConfig, name: str, data: dict[str, Any], with_figures: boo
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         figure: dict[str, bytes] | Later = {"history": hit["history"]}
-    elif workers is not None:
+    elif workers is not None:  # the same figure started early (``draw_history_early``) is not drawn again
         figure = Later([workers.submit("drawing the history figure", draw, "history", replay_df, name, published,
-                                       labels)], cache, "history", key)
+                                       labels, key=f"history-{key}")], cache, "history", key)
     else:
         figure = {"history": H.history_png(replay_df, name, cache, published, labels)}
     return {**replay, "figure": "history", "command": "forecast history --replay",
             **history_extent(replay_df, published, data, name)}, figure
+
+
+def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Workers) -> None:
+    """Hand the history figure of ``name`` to the drawing workers before the posterior is known, when it is not kept:
+    it draws the replay and the published briefs, which the run does not change, so the workers draw it while the run
+    reweights the posterior (the report's writer then collects it under the same key). Its labels are the ontology's,
+    as the report's responses have them."""
+    from forecast import memo
+    from forecast.outputs.figures import draw
+    from forecast.outputs.figures import history as H
+    from forecast.outputs.published import published_rows
+
+    if not cfg.report.figures:
+        return
+    reports, cache = _config.paths(cfg)["reports"], _config.paths(cfg)["cache"]
+    _, replay_df = replay_section(reports, name)
+    if replay_df is None:
+        return
+    published = published_rows(reports, name)
+    labels = {str(r): str(v) for r, v in inputs.ontology.responses["label"].items()}
+    key = H.history_key(replay_df, name, published, labels)
+    if memo.get_pngs(cache, "history", key) is None:
+        workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels,
+                       key=f"history-{key}")
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,

@@ -151,7 +151,7 @@ def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None
     are built side by side already), not a sweep's job, figures on, and a posterior this run computes (a cache hit or
     a kept update has figures to draw only after a change of code)."""
     from forecast.model.cache import posterior_path, update_path
-    from forecast.outputs.report import figures_warm
+    from forecast.outputs.report import draw_history_early, figures_warm
 
     if out_dir is not None or len(names) != 1 or not cfg.report.figures:
         return _NoWorkers()
@@ -160,6 +160,7 @@ def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None
         return _NoWorkers()
     workers = Workers(warm=figures_warm)
     workers.start()
+    draw_history_early(cfg, names[0], inputs, workers)  # it draws nothing this run changes: drawn beside the update
     return workers
 
 
