@@ -189,17 +189,21 @@ class Workers:
             return self._keyed[key]
         if self.inline:
             raise_if_interrupted()
-            return Pending(what, value=fn(*args))
+            out = Pending(what, value=fn(*args))
+        else:
+            out = self._handed(what, fn, args)
+        if key is not None:
+            self._keyed[key] = out
+        return out
+
+    def _handed(self, what: str, fn: Callable[..., Any], args: tuple[Any, ...]) -> Pending:
         self.start()
         with self._cv:
             job = self._jobs
             self._jobs += 1
             self._queue.append((job, fn, args))
             self._dispatch()
-        out = Pending(what, workers=self, job=job)
-        if key is not None:
-            self._keyed[key] = out
-        return out
+        return Pending(what, workers=self, job=job)
 
     def _dispatch(self) -> None:
         """Hand the next pieces to the workers that are free (one piece each at a time: the pieces spread by their

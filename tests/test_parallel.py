@@ -181,3 +181,22 @@ def test_a_stop_signal_while_waiting_for_a_worker_is_raised():
             assert time.monotonic() - t0 < 5
         finally:
             clear_signals()
+
+
+def _token(_: int) -> bytes:
+    return os.urandom(8)
+
+
+@pytest.mark.parametrize("procs", ["2", "1"])
+def test_a_piece_submitted_again_under_its_key_is_not_run_again(monkeypatch, procs):
+    """The history figure handed over before the update and asked for again by the report's writer is drawn once:
+    the same key gives the first piece's result (a piece run twice would give another random token)."""
+    from forecast.parallel import Workers
+
+    monkeypatch.setenv("FORECAST_PROCESSES", procs)
+    with closing(Workers()) as w:
+        first = w.submit("a piece", _token, 1, key="k")
+        again = w.submit("the same piece", _token, 1, key="k")
+        other = w.submit("another piece", _token, 1, key="j")
+        assert again is first
+        assert first.get() == again.get() != other.get()

@@ -159,6 +159,8 @@ def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None
     if posterior_path(cache, h).is_file() or update_path(cache, h).is_file():
         return _NoWorkers()
     workers = Workers(warm=figures_warm)
+    if workers.inline:  # one process: the figures are drawn here, when the report has its numbers
+        return _NoWorkers()
     workers.start()
     draw_history_early(cfg, names[0], inputs, workers)  # it draws nothing this run changes: drawn beside the update
     return workers
