@@ -44,7 +44,7 @@ def report_data(name: str) -> dict:
 
 
 def write_report(cfg, inputs, fitted, names, out_dir=None, overrides=None, previous=None, say=None, published=True,
-                 pub=None, record=None):
+                 pub=None, record=None, workers=None):
     from forecast.files import atomic_write_dir
     from forecast.inputs import config as _config
     from forecast.outputs.contract import OWNED_MARKERS, WrittenReport
@@ -80,7 +80,8 @@ def install(monkeypatch=None) -> None:
     import forecast.usecases.scheduled as us
 
     patches = [(uc, "load_inputs", inputs), (uc, "fit_config", fit), (uc, "write_report", write_report),
-               (uc, "previous_reports", lambda *a, **k: {}), (us, "load_inputs", inputs), (us, "fit_config", fit),
+               (uc, "previous_reports", lambda *a, **k: {}), (uc, "_drawing_workers", lambda *a, **k: uc._NoWorkers()),
+               (us, "load_inputs", inputs), (us, "fit_config", fit),
                (us, "write_report", write_report), (us, "previous_reports", lambda *a, **k: {})]
     for module, name, value in patches:
         if monkeypatch is not None:

@@ -79,3 +79,124 @@ def test_stopping_early_terminates_the_workers_still_running():
     while _alive(worker) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(worker), "a worker outlived its run"
+
+
+# ---------------------------------------------------------------------- Workers: pieces handed over one by one
+_WARMED: list[int] = []
+
+
+def _warm() -> None:
+    _WARMED.append(os.getpid())  # a worker forked after this inherits it
+
+
+def _warmed_by(x: int) -> tuple[int, int, list[int]]:
+    return x * x, os.getpid(), list(_WARMED)
+
+
+def _sleep(x: float) -> int:
+    time.sleep(x)
+    return os.getpid()
+
+
+def test_workers_return_each_piece_and_warm_once(monkeypatch):
+    """Results come back per piece, from two workers; ``warm`` runs once, in the first, and the second inherits what
+    it did (it was forked after): the imports a figure needs are paid once. One process: everything here."""
+    from forecast.parallel import Workers
+
+    with closing(Workers(warm=_warm)) as w:
+        pending = [w.submit(f"piece {i}", _warmed_by, i) for i in range(6)]
+        got = [p.get() for p in pending]
+    assert [r for r, _, _ in got] == [i * i for i in range(6)]
+    if MULTI:
+        pids = {pid for _, pid, _ in got}
+        assert len(pids) == 2 and os.getpid() not in pids
+        warmed = {tuple(wm) for _, _, wm in got}
+        assert len(warmed) == 1 and len(next(iter(warmed))) == 1 and next(iter(warmed))[0] in pids
+    assert _WARMED == []  # never here
+    monkeypatch.setenv("FORECAST_PROCESSES", "1")
+    with closing(Workers(warm=_warm)) as w:
+        assert w.submit("here", _warmed_by, 3).get() == (9, os.getpid(), [])
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_a_pieces_error_is_raised_here_naming_the_piece_and_the_workers_go_on():
+    from forecast.parallel import WorkerError, Workers
+
+    with closing(Workers()) as w:
+        with pytest.raises(WorkerError, match="drawing the forest figure failed in a worker process: ValueError: "
+                                              "piece 3 failed"):
+            w.submit("drawing the forest figure", _fail_on_three, 3).get()
+        assert w.submit("the next piece", _fail_on_three, 4).get() == 4
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_a_worker_that_dies_fails_its_pieces_instead_of_hanging():
+    import signal
+
+    from forecast.parallel import WorkerError, Workers
+
+    with closing(Workers()) as w:
+        slow = w.submit("a long piece", _sleep, 30)
+        time.sleep(0.3)
+        pid = w._pids[w._where[slow._job]]
+        os.kill(pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        with pytest.raises(WorkerError, match="a long piece failed in a worker process: the worker process ended"):
+            slow.get()
+        assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_closing_with_a_piece_running_terminates_every_worker():
+    """An error or a stop signal in the run closes its workers with a figure still being drawn: none outlives it."""
+    from forecast.parallel import Workers
+
+    w = Workers()
+    w.submit("a long piece", _sleep, 30)
+    w.submit("another", _sleep, 30)
+    time.sleep(0.3)
+    pids = list(w._pids.values())
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 5
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids), "a worker outlived its run"
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_a_stop_signal_while_waiting_for_a_worker_is_raised():
+    from forecast.errors import Interrupted, clear_signals, note_signal
+    from forecast.parallel import Workers
+
+    with closing(Workers()) as w:
+        slow = w.submit("a long piece", _sleep, 30)
+        note_signal(15)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(Interrupted):
+                slow.get()
+            assert time.monotonic() - t0 < 5
+        finally:
+            clear_signals()
+
+
+def _token(_: int) -> bytes:
+    return os.urandom(8)
+
+
+@pytest.mark.parametrize("procs", ["2", "1"])
+def test_a_piece_submitted_again_under_its_key_is_not_run_again(monkeypatch, procs):
+    """The history figure handed over before the update and asked for again by the report's writer is drawn once:
+    the same key gives the first piece's result (a piece run twice would give another random token)."""
+    from forecast.parallel import Workers
+
+    monkeypatch.setenv("FORECAST_PROCESSES", procs)
+    with closing(Workers()) as w:
+        first = w.submit("a piece", _token, 1, key="k")
+        again = w.submit("the same piece", _token, 1, key="k")
+        other = w.submit("another piece", _token, 1, key="j")
+        assert again is first
+        assert first.get() == again.get() != other.get()

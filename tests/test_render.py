@@ -359,3 +359,39 @@ def test_every_section_has_an_id_and_a_folded_section_is_a_details_element(data,
     assert '<details class="fold" id="polls"><summary>Polls</summary>\n<div class="table-wrap">' in page
     assert page.count('<details class="fold"') == 1 and ">Polls</h2>" not in page and ">Polls</h2>" in plain_html
     assert render_markdown(data, FIGURE_FILES) == shipped_md  # Markdown shows every section whole
+
+
+def test_the_png_from_agg_pixels_is_the_png_saved_and_decoded_again(data):
+    """The writer quantizes Agg's RGBA pixels directly instead of saving a full-colour PNG and decoding it: the same
+    file, byte for byte (a wrong pixel size or channel order would change every byte)."""
+    from forecast.outputs.figures import write
+    from forecast.outputs.figures.report import forest
+    from forecast.outputs.figures.style import style
+
+    labels = {r["response"]: r["label"] for r in data["responses"]}
+    with style():
+        fig = forest(data, _inner(data), labels)
+        bbox = write._tight(fig)
+        via_png = write._quantize(write._save(fig, "png", bbox))
+        rgba = write._rgba(fig, bbox)
+        assert rgba is not None
+        assert write._quantize(rgba=rgba) == via_png
+        assert write.files("forest", fig, vector=False)["forest"] == via_png
+
+
+def test_figures_drawn_by_workers_are_the_figures_drawn_here(data, tmp_path):
+    """The report's figures handed to the drawing workers (one piece per figure, ``forecast.parallel.Workers``) are
+    the ones ``make_figures`` draws in this process, byte for byte, and are kept in the memo when collected."""
+    from contextlib import closing
+
+    from forecast import memo
+    from forecast.outputs.figures import REPORT_STEMS, Later, collect, draw, warm
+    from forecast.outputs.figures.report import make_figures
+    from forecast.parallel import Workers
+
+    here = make_figures(data, _inner(data))
+    with closing(Workers(warm=warm)) as w:
+        later = Later([w.submit(f"drawing {s}", draw, "report", s, data, _inner(data), None, True, None)
+                       for s in REPORT_STEMS], tmp_path, "figures", "k")
+        assert collect([later, {"extra": b"x"}]) == {**here, "extra": b"x"}
+    assert memo.get_pngs(tmp_path, "figures", "k") == here

@@ -42,8 +42,9 @@ from forecast.outputs.contract import (
     WrittenReport,
     report_dir,
 )
-from forecast.outputs.figures import figure_files, kept, write_figures
+from forecast.outputs.figures import Later, collect, figure_files, kept, write_figures
 from forecast.outputs.render import render_html, render_markdown
+from forecast.parallel import Workers
 from forecast.safe_text import csv_frame, json_text
 
 log = logging.getLogger("forecast")
@@ -273,27 +274,35 @@ def probabilities_csv(data: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------- writing
 def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDraws, out_dir: Path | None = None,
-                  overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
+                  overrides: list[str] | None = None,
+                  previous: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
                   analysts: dict[str, dict] | None = None, published: bool = True,
-                  pub=None, record=None) -> list[WrittenReport]:
+                  pub=None, record=None, workers: Workers | None = None) -> list[WrittenReport]:
     """One report folder per scenario of ``draws.names``, all from the same posterior; returns what it wrote
     (each folder and the data of its ``forecast.json``, diagnostics included). Everything shown is computed
     before: the draws (``forecast.analysis.report_draws``), what moved since each previous report
-    (``previous``: ``forecast.analysis.attribution.previous_reports``), the analysts' pools (``analysts``:
+    (``previous``: ``forecast.analysis.attribution.previous_reports``, or a function computing it: called once, after
+    the figures whose numbers moved are handed to the drawing workers), the analysts' pools (``analysts``:
     ``forecast.analysis.analysts.analysts_sections``). ``published``: the reports are a published brief (else a
     preview, which says so). ``pub`` (a ``forecast.publication.Publication``): the folders are staged in it and become
     visible at its commit, with everything else the run publishes; without it each is renamed into place now.
     ``record(name, folder, data)`` is called last in each folder being written (what it was made from:
-    ``forecast.outputs.uptodate``)."""
+    ``forecast.outputs.uptodate``). The figures whose numbers moved are drawn by forked workers (``workers``, or ones
+    started at the first figure to draw), while this process goes on with what moved and the posterior file; the
+    caller closes the ``workers`` it passes."""
     from forecast.outputs import brief as B
 
     templates = report_templates(cfg)
     question = B.question_for(_config.paths(cfg)["data"], inputs.ontology)  # a bad question file stops here
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
+    own = workers is None and bool(cfg.report.figures)
+    if own:  # matplotlib is imported by the workers, forked at the first figure to draw
+        workers = Workers(warm=figures_warm)
     job = _ReportJob(cfg, inputs, fitted, draws, overrides, previous, analysts or {}, published, question, templates,
-                     reports)
+                     reports, workers if cfg.report.figures else None)
     written = []
-    with closing(_built(job)) as built:  # closed early (an error, a signal): its workers are terminated
+    # closed early (an error, a signal): the workers still running are terminated
+    with closing(workers if own else _Nothing()), closing(_built(job)) as built:
         for name, (data, text, fill) in zip(draws.names, built, strict=True):
             def staged(tmp: Path, fill=fill, name=name, data=data) -> None:
                 fill(tmp)
@@ -324,6 +333,25 @@ class _ReportJob:
     question: Any
     templates: Any
     reports: Path
+    workers: Workers | None = None
+
+    def moved(self) -> dict[str, dict] | None:
+        """What moved since each previous report (computed on the first call when ``previous`` is a function)."""
+        if callable(self.previous):
+            self.previous = self.previous()
+        return self.previous
+
+
+class _Nothing:
+    def close(self) -> None:
+        pass
+
+
+def figures_warm() -> None:
+    """A drawing worker's imports (``forecast.outputs.figures.warm``): matplotlib only where figures are drawn."""
+    from forecast.outputs.figures import warm
+
+    warm()
 
 
 def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callable[[Path], None]]:
@@ -336,9 +364,15 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     raise_if_interrupted()  # a signal some library swallowed stops the run between two reports
     data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, job.overrides)
     with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
-    figures = _figures(cfg, data, pred, fitted, inputs) if with_figures else {}
-    figures |= _changes_history_analysts(cfg, name, data, job.previous, job.analysts, with_figures)
-    add_checks(data, figures, _config.paths(cfg)["reports"], name)
+    workers = job.workers
+    # the figures first (handed to the drawing workers when their numbers moved), then what moved since the previous
+    # report, computed here while they draw; its waterfall is drawn by the workers too
+    figures = [_figures(cfg, data, pred, fitted, inputs, workers)] if with_figures else []
+    history = _history(cfg, name, data, with_figures, workers)
+    figures += _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
+    checks: dict[str, bytes] = {}
+    add_checks(data, checks, _config.paths(cfg)["reports"], name)
+    figures.append(checks)
     data["brief"] = B.brief_data(cfg, inputs, data, question=job.question, published=job.published)
     data["brief"]["links"] = B.report_links(_config.paths(cfg)["reports"], job.reports, name, list(draws.names),
                                             {n: sc[n]["title"] for n in sc})
@@ -352,13 +386,15 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     templates = job.templates
 
     def fill(tmp: Path) -> None:
-        write_figures(tmp, figures)
+        # this process's own files first, while the workers draw; then the figures, and the pages that show them
+        _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
         (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
         (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
-        (tmp / "report.html").write_text(render_html(data, figures, whatif=whatif, templates=templates),
+        drawn = collect(figures)
+        write_figures(tmp, drawn)
+        (tmp / "report.html").write_text(render_html(data, drawn, whatif=whatif, templates=templates),
                                          encoding="utf-8")
-        (tmp / "report.md").write_text(render_markdown(data, figure_files(figures)), encoding="utf-8")
-        _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
+        (tmp / "report.md").write_text(render_markdown(data, figure_files(drawn)), encoding="utf-8")
 
     return data, text, fill
 
@@ -390,20 +426,76 @@ def _built(job: _ReportJob):
     reports are built side by side, one forked process per core (``forecast.parallel``): each is a pure function
     of the run's posterior and settings, and the six of ``all_scenarios=true`` otherwise wait for one another on
     one core. The folders are staged by the caller, in this process, in the scenarios' order."""
-    from forecast.parallel import fork_map
+    from forecast.parallel import fork_map, processes
 
+    if processes(len(job.draws.names)) > 1:
+        job.moved()  # computed once, before the scenarios' reports are forked
     pieces = fork_map(lambda name: _build_files(job, name), job.draws.names, here=lambda name: _build_one(job, name))
     with closing(pieces) as results:
         for data, text, out in results:
             yield data, text, (out if callable(out) else _writes(out))
 
 
+def _history(cfg: DictConfig, name: str, data: dict[str, Any], with_figures: bool, workers: Workers | None):
+    """The replay's history section of ``name`` and its figure (files, or a ``Later`` being drawn by ``workers``); None
+    without a replay or with ``report.figures=false``."""
+    replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
+    if replay_df is None or not with_figures:
+        return None
+    from forecast import memo
+    from forecast.outputs.brief import history_extent
+    from forecast.outputs.figures import draw
+    from forecast.outputs.figures import history as H
+    from forecast.outputs.published import published_rows
+
+    published = published_rows(_config.paths(cfg)["reports"], name)
+    labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
+    cache = _config.paths(cfg)["cache"]
+    key = H.history_key(replay_df, name, published, labels)
+    hit = memo.get_pngs(cache, "history", key)
+    if hit is not None and "history" in hit:
+        figure: dict[str, bytes] | Later = {"history": hit["history"]}
+    elif workers is not None:  # the same figure started early (``draw_history_early``) is not drawn again
+        figure = Later([workers.submit("drawing the history figure", draw, "history", replay_df, name, published,
+                                       labels, key=f"history-{key}")], cache, "history", key)
+    else:
+        figure = {"history": H.history_png(replay_df, name, cache, published, labels)}
+    return {**replay, "figure": "history", "command": "forecast history --replay",
+            **history_extent(replay_df, published, data, name)}, figure
+
+
+def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Workers) -> None:
+    """Hand the history figure of ``name`` to the drawing workers before the posterior is known, when it is not kept:
+    it draws the replay and the published briefs, which the run does not change, so the workers draw it while the run
+    reweights the posterior (the report's writer then collects it under the same key). Its labels are the ontology's,
+    as the report's responses have them."""
+    from forecast import memo
+    from forecast.outputs.figures import draw
+    from forecast.outputs.figures import history as H
+    from forecast.outputs.published import published_rows
+
+    if not cfg.report.figures:
+        return
+    reports, cache = _config.paths(cfg)["reports"], _config.paths(cfg)["cache"]
+    _, replay_df = replay_section(reports, name)
+    if replay_df is None:
+        return
+    published = published_rows(reports, name)
+    labels = {str(r): str(v) for r, v in inputs.ontology.responses["label"].items()}
+    key = H.history_key(replay_df, name, published, labels)
+    if memo.get_pngs(cache, "history", key) is None:
+        workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels,
+                       key=f"history-{key}")
+
+
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
-                              analysts: dict[str, dict], with_figures: bool) -> dict[str, bytes]:
-    """Add to ``data`` what moved since the previous report, the replay's history and the analysts' section when
-    the run has them; returns their figures (none with ``report.figures=false``). Matplotlib is imported only to
-    draw a figure the run has."""
-    figures: dict[str, bytes] = {}
+                              analysts: dict[str, dict], with_figures: bool, history=None,
+                              workers: Workers | None = None) -> list[dict[str, bytes] | Later]:
+    """Add to ``data`` what moved since the previous report, the replay's history (``history``: what ``_history``
+    returned) and the analysts' section when the run has them; returns their figures (none with
+    ``report.figures=false``; a ``Later`` for each one ``workers`` draw). Matplotlib is imported only to draw a figure
+    the run has, and only here when there are no workers."""
+    figures: list[dict[str, bytes] | Later] = []
     cache = _config.paths(cfg)["cache"]
     if previous is not None and name in previous:
         changes = dict(previous[name])
@@ -413,38 +505,18 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
             changes.pop("figure", None)
         elif parts and with_figures:
             method = changes.get("method", "")
-
-            def draw_changes(rows=moved[:3], parts=parts, method=method):
-                from forecast.outputs.figures import write
-                from forecast.outputs.figures.changes import waterfall
-
-                return write.files("changes", waterfall(rows, parts, method))
-
-            figures |= kept(cache, "changes", "forecast.outputs.figures.changes", [moved[:3], parts, method],
-                            draw_changes)
+            figures.append(kept(cache, "changes", "forecast.outputs.figures.changes", [moved[:3], parts, method],
+                                moved[:3], parts, method, workers=workers))
         data["changes"] = changes
-    replay, replay_df = replay_section(_config.paths(cfg)["reports"], name)
-    if replay_df is not None and with_figures:
-        from forecast.outputs.brief import history_extent
-        from forecast.outputs.figures.history import history_png
-        from forecast.outputs.published import published_rows
-
-        published = published_rows(_config.paths(cfg)["reports"], name)
-        labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
-        figures["history"] = history_png(replay_df, name, _config.paths(cfg)["cache"], published, labels)
-        data["history"] = {**replay, "figure": "history", "command": "forecast history --replay",
-                           **history_extent(replay_df, published, data, name)}
+    if history is not None:
+        section, figure = history
+        figures.append(figure)
+        data["history"] = section
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:
-            def draw_analysts(section=analysts[name]):
-                from forecast.outputs.figures import write
-                from forecast.outputs.figures.analysts import spread
-
-                return write.files("analysts", spread(section, name))
-
-            figures |= kept(cache, "analysts", "forecast.outputs.figures.analysts", [analysts[name], name],
-                            draw_analysts)
+            figures.append(kept(cache, "analysts", "forecast.outputs.figures.analysts", [analysts[name], name],
+                                analysts[name], name, workers=workers))
     return figures
 
 
@@ -468,11 +540,13 @@ FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "a
 QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
-def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs) -> dict[str, bytes]:
+def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs,
+             workers: Workers | None = None) -> dict[str, bytes] | Later:
     """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
     response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
     they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
-    matplotlib's version): matplotlib is imported only when something to draw has changed."""
+    matplotlib's version): matplotlib is imported only when something to draw has changed, and with ``workers``
+    only by them (a ``Later`` is returned)."""
     from forecast import memo
     from forecast.model.summary import quantiles
     from forecast.outputs.figures import code_key
@@ -487,6 +561,12 @@ def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fi
     hit = memo.get_pngs(cache, "figures", key)
     if hit is not None:
         return hit
+    from forecast.outputs.figures import REPORT_STEMS, draw
+
+    if workers is not None:  # one piece per figure: the workers draw them side by side (and import matplotlib)
+        fig_data = {k: data.get(k) for k in FIGURE_KEYS}  # all a figure reads (the key holds the same)
+        return Later([workers.submit(f"drawing the {stem} figure", draw, "report", stem, fig_data, inner50, labels,
+                                     True, medians) for stem in REPORT_STEMS], cache, "figures", key)
     from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
     out = make_figures(data, inner50, labels, medians=medians)

@@ -9,6 +9,8 @@ written is read back: the writer returns what it wrote, diagnostics included.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from forecast.outputs.landing import LANDING, landing_page
 from forecast.outputs.published import archive_path, last_published
 from forecast.outputs.report import report_templates, write_reports
 from forecast.outputs.uptodate import LANDING_RECORD, Keys, file_state, landing_record, write_record
+from forecast.parallel import Workers
 from forecast.publication import Publication
 from forecast.safe_text import json_text
 
@@ -69,16 +72,19 @@ class Run:
 
 
 def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = None, out_dir: Path | None = None,
-                 overrides: list[str] | None = None, previous: dict[str, dict] | None = None,
+                 overrides: list[str] | None = None,
+                 previous: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
                  say=None, published: bool = True, pub: Publication | None = None,
-                 record=None) -> list[WrittenReport]:
+                 record=None, workers: Workers | None = None) -> list[WrittenReport]:
     """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
-    (``.ok``). ``previous``: scenario -> what moved since its last report (``run`` computes it). With
+    (``.ok``). ``previous``: scenario -> what moved since its last report, or the function computing it (``run`` passes
+    one: the writer calls it once it has handed the figures whose numbers moved to its drawing workers). With
     ``analysts=[...]`` the analysts' pooled forecasts are computed first (an exact refit where needed, announced
     to ``say`` before it starts). ``published``: a published brief or a preview (the report says which); ``pub``:
     the publication the folders are staged in (``forecast.outputs.report.write_reports``); ``record(name, folder,
-    data)``: called last in each staged folder (``run`` writes what the folder was made from there)."""
+    data)``: called last in each staged folder (``run`` writes what the folder was made from there); ``workers``: the
+    drawing workers (``forecast.parallel.Workers``) the figures go to, when the caller started them."""
     report_templates(cfg)  # a bad report.templates folder stops before anything is computed
     draws = report_draws(cfg, inputs, fitted, names, overrides)
     analysts = {}
@@ -87,7 +93,7 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
         analysts = analysts_sections(cfg, inputs, fitted, {n: draws.profiles[n] for n in draws.names},
                                      read_reports(reports, draws.names), prior_pred=draws.prior_pred, say=say)
     return write_reports(cfg, inputs, fitted, draws, out_dir, overrides, previous, analysts, published=published,
-                         pub=pub, record=record)
+                         pub=pub, record=record, workers=workers)
 
 
 def _fit_line(fitted: Fit) -> list[str]:
@@ -135,6 +141,38 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
             say(f"reusing the finished job {out_dir.name} (same overrides, inputs hash {job['inputs_hash']})")
             job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
             return Run(job["inputs_hash"], reused=done)
+    with closing(_drawing_workers(cfg, inputs, names, out_dir)) as workers:
+        return _run(cfg, overrides, inputs, names, keys, paths, out_dir, job, progress, say, workers)
+
+
+def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None) -> Workers | _NoWorkers:
+    """The figures' drawing workers (``forecast.parallel.Workers``), forked now, before the posterior is reweighted or
+    fitted, so that their imports (matplotlib) are paid beside it, when this run will draw figures: one report (several
+    are built side by side already), not a sweep's job, figures on, and a posterior this run computes (a cache hit or
+    a kept update has figures to draw only after a change of code)."""
+    from forecast.model.cache import posterior_path, update_path
+    from forecast.outputs.report import draw_history_early, figures_warm
+
+    if out_dir is not None or len(names) != 1 or not cfg.report.figures:
+        return _NoWorkers()
+    h, cache = config_hash(cfg, inputs), _config.paths(cfg)["cache"]
+    if posterior_path(cache, h).is_file() or update_path(cache, h).is_file():
+        return _NoWorkers()
+    workers = Workers(warm=figures_warm)
+    if workers.inline:  # one process: the figures are drawn here, when the report has its numbers
+        return _NoWorkers()
+    workers.start()
+    draw_history_early(cfg, names[0], inputs, workers)  # it draws nothing this run changes: drawn beside the update
+    return workers
+
+
+class _NoWorkers:
+    def close(self) -> None:
+        pass
+
+
+def _run(cfg, overrides, inputs: Inputs, names: list[str], keys, paths, out_dir: Path | None, job, progress: bool,
+         say, workers) -> Run:
     fitted = fit_config(cfg, inputs, progress=progress, notify=say)
     for line in _fit_line(fitted):
         say(line)
@@ -153,14 +191,18 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
         earlier = {n: d for n in names if (d := last_published(paths["reports"], n, on)) is not None}
     else:  # a sweep's job: against the report in its own folder
         earlier = read_reports(out_dir, names)
-    prev = previous_reports(cfg, inputs, fitted, earlier, say=say)
+
+    def prev() -> dict[str, dict]:  # called by the report writer once it has handed over the figures to draw
+        return previous_reports(cfg, inputs, fitted, earlier, say=say)
+
     publish = bool(cfg.get("publish")) and out_dir is None  # a sweep's jobs are previews
     if out_dir is not None:
         written = write_report(cfg, inputs, fitted, names, out_dir=out_dir, overrides=overrides, previous=prev,
                                say=say, published=False)
     else:
         record = _recorder(keys, fitted, paths, publish)
-        written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say, record)
+        written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say, record,
+                           workers if isinstance(workers, Workers) else None)
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
@@ -199,14 +241,14 @@ def _recorder(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, publis
 
 
 def _publish(cfg, inputs: Inputs, fitted: Fit, names: list[str], overrides, prev, paths, publish: bool,
-             say, record=None) -> list[WrittenReport]:
+             say, record=None, workers: Workers | None = None) -> list[WrittenReport]:
     """The report folders and the landing page (and, when ``publish``, the history's rows and each report's copy
     in the archive of published briefs) made visible together, or nothing (``forecast.publication.Publication``)."""
     reports = paths["reports"]
     what = f"the report{'s' if len(names) > 1 else ''} of {', '.join(names)}"
     with Publication(reports, what) as pub:
         written = write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev, say=say,
-                               published=publish, pub=pub, record=record)
+                               published=publish, pub=pub, record=record, workers=workers)
         if publish:
             append_history(reports, paths["cache"], written, pub=pub)
             for w in written:  # a later preview replaces the folder; the published brief stays readable here

@@ -40,3 +40,10 @@ def spread(sec: Mapping[str, Any], scenario: str, top: int = 8) -> Figure:
         fig.tight_layout()
         stamp(fig, "forecast analysts=[...]: analysts' judgements pooled", __name__)
     return fig
+
+
+def files(sec: Mapping[str, Any], scenario: str) -> dict[str, bytes]:
+    """The analysts' figure's files, ``analysts`` (PNG) and ``analysts.svg``."""
+    from forecast.outputs.figures import write
+
+    return write.files("analysts", spread(sec, scenario))

@@ -12,6 +12,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
+from forecast.outputs.figures import write
 from forecast.outputs.figures.style import DOWN_COLOR, UP_COLOR, stamp, style, subplots
 
 TOTAL = "total change"
@@ -51,3 +52,8 @@ def waterfall(rows: Sequence[Mapping[str, Any]], parts: Sequence[str], method: s
         how = method or "attribution by refitting each step"
         stamp(fig, f"forecast: what moved since the last published brief ({how})", __name__)
     return fig
+
+
+def files(rows: Sequence[Mapping[str, Any]], parts: Sequence[str], method: str = "") -> dict[str, bytes]:
+    """The waterfall's files, ``changes`` (PNG) and ``changes.svg``."""
+    return write.files("changes", waterfall(rows, parts, method))

@@ -58,10 +58,10 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
     return fig
 
 
-def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
-                published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
-    """The history figure of ``scenario`` as PNG bytes, kept under a key of the replay's rows, the published briefs
-    (their dates and means), the scenario, the labels, the figure code and matplotlib's version (``forecast.memo``)."""
+def history_key(replay_df: pd.DataFrame, scenario: str, published: pd.DataFrame | None = None,
+                labels: Mapping[str, str] | None = None) -> str:
+    """The memo key of the history figure (``forecast.memo``): the replay's rows, its evidence arrivals, the
+    published briefs (their dates and means), the scenario, the labels, the figure code and matplotlib's version."""
     from forecast import memo
     from forecast.outputs.figures import code_key
 
@@ -69,13 +69,28 @@ def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = Non
     # what the figure draws of the published briefs: not when each was published (a report with nothing new
     # publishes the same numbers again, and its figure must not be redrawn for a new time stamp)
     pub = None if published is None else published[["as_of", "response", "mean"]].to_csv(index=False)
-    key = memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
-                      dict(labels or {}))
+    return memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
+                       dict(labels or {}))
+
+
+def files(replay_df: pd.DataFrame, scenario: str, published: pd.DataFrame | None = None,
+          labels: Mapping[str, str] | None = None) -> dict[str, bytes]:
+    """The history figure drawn: ``{"history": PNG bytes}``."""
+    from forecast.outputs.figures import write
+
+    arrivals = replay_df.attrs.get("arrivals", {})
+    return {"history": write.png(history(replay_df, arrivals, scenario, published=published, labels=labels))}
+
+
+def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
+                published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
+    """The history figure of ``scenario`` as PNG bytes, kept under ``history_key`` (``forecast.memo``)."""
+    from forecast import memo
+
+    key = history_key(replay_df, scenario, published, labels)
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         return hit["history"]
-    from forecast.outputs.figures import write
-
-    png = write.png(history(replay_df, arrivals, scenario, published=published, labels=labels))
-    memo.put_pngs(cache, "history", key, {"history": png})
-    return png
+    out = files(replay_df, scenario, published, labels)
+    memo.put_pngs(cache, "history", key, out)
+    return out["history"]

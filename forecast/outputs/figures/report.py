@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from forecast.outputs.figures import write
+from forecast.outputs.figures import REPORT_STEMS, write
 from forecast.outputs.figures.style import (
     CURRENT_COLOR,
     MAX_LABEL,
@@ -31,6 +31,9 @@ from forecast.outputs.figures.style import (
 Interval = tuple[float, float]
 
 
+STEMS = REPORT_STEMS  # the report's figures, in order
+
+
 def make_figures(data: Mapping[str, Any], inner: Mapping[str, Interval] | None = None,
                  labels: Mapping[str, str] | None = None, *, vector: bool = True,
                  medians: Mapping[str, float] | None = None) -> dict[str, bytes]:
@@ -38,14 +41,29 @@ def make_figures(data: Mapping[str, Any], inner: Mapping[str, Interval] | None =
     under ``<stem>.svg`` too). ``inner``: each response's middle 50% (its quartiles) for the forest's thick bar (left
     out when missing); ``medians``: each response's median, the forest's dot (without them, the mean);
     ``labels``: display labels for response ids the data does not label."""
+    out: dict[str, bytes] = {}
+    for stem in STEMS:
+        out |= files(stem, data, inner, labels, vector, medians)
+    return out
+
+
+def files(stem: str, data: Mapping[str, Any], inner: Mapping[str, Interval] | None = None,
+          labels: Mapping[str, str] | None = None, vector: bool = True,
+          medians: Mapping[str, float] | None = None) -> dict[str, bytes]:
+    """One of ``make_figures``' figures (``stem``: one of ``STEMS``): each is drawn on its own, so a run can draw
+    them side by side (``forecast.parallel.Workers``)."""
     shown = {**(labels or {}), **{str(r["response"]): str(r["label"]) for r in data.get("responses", [])
                                   if r.get("label")}}
-    out: dict[str, bytes] = {}
     with style():
-        out |= write.files("forest", forest(data, inner or {}, shown, medians), vector=vector)
-        out |= write.files("prior_posterior", prior_posterior(data, shown), vector=vector)
-        out |= write.files("heatmap", heatmap(data, shown), vector=vector)
-    return out
+        if stem == "forest":
+            fig = forest(data, inner or {}, shown, medians)
+        elif stem == "prior_posterior":
+            fig = prior_posterior(data, shown)
+        elif stem == "heatmap":
+            fig = heatmap(data, shown)
+        else:
+            raise ValueError(f"no report figure {stem!r}: one of {', '.join(STEMS)}")
+        return write.files(stem, fig, vector=vector)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -1,0 +1,130 @@
+"""New evidence to a report: the figures whose numbers moved are drawn by forked workers (``forecast.parallel.Workers``)
+while the run attributes what moved and writes the posterior file. The publication stays one transaction: a figure
+that fails in a worker fails the run with a line naming the figure, and a stop signal while the workers draw ends the
+run with the signal's status; either way the earlier report stays as it was and no worker outlives the run.
+
+The figure is broken (or made slow) by a driver that replaces ``forecast.outputs.figures.report.files`` before the
+command runs: the workers are forked from that process, so they draw with the replacement.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+DRIVER = """
+import os, sys, time
+from forecast.outputs.figures import report as R
+real = R.files
+def files(stem, *args):
+    if stem == "heatmap":
+        open(os.environ["FIG_MARK"] + "." + str(os.getpid()), "w").close()
+        if os.environ["FIG_FAULT"] == "raise":
+            raise ValueError("a broken heatmap")
+        time.sleep(120)
+    return real(stem, *args)
+R.files = files
+from forecast.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+def _poll(share: str, name: str) -> list[str]:
+    return ["poll", "--id", f"E-2026-12-worker-{name}", "--date-known", "2026-11-20", "--source",
+            "https://example.org/p", "--summary", "A test poll", "--pollster", "El Financiero", "--date", "2026-11-18",
+            "--n", "1000", "--share-opposed", share]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _state(reports: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in reports.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def home(request, default_fit, session_cache, project_home, tmp_path):
+    """An earlier report written (from the session's cached posterior), then a new poll added (one of its own per
+    test: figures no other test drew, so they are drawn, not served from the memo): the next run reweights the
+    posterior and redraws the figures whose numbers moved."""
+    from forecast.cli.main import main
+
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    shutil.copytree(project_home / "data", data)
+    args = [f"paths.cache={session_cache}", f"paths.reports={reports}", f"paths.data={data}", "scenario=one_time_raid"]
+    env = {**os.environ, "FORECAST_HOME": str(project_home)}
+    proc = subprocess.run([sys.executable, "-m", "forecast", *args], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with pytest.raises(SystemExit) as e:
+        main(["evidence", "add", "--data-dir", str(data), *_poll(request.param[1], request.param[0])])
+    assert e.value.code == 0
+    return args, env, reports
+
+
+def _start(args, env, reports, fault: str, tmp_path: Path) -> tuple[subprocess.Popen, str]:
+    mark = str(tmp_path / "drawing")
+    cmd = [sys.executable, "-c", DRIVER, *args]
+    proc = subprocess.Popen(cmd, env={**env, "FIG_FAULT": fault, "FIG_MARK": mark}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    return proc, mark
+
+
+def _workers_gone(tmp_path: Path) -> list[int]:
+    pids = [int(p.name.rsplit(".", 1)[1]) for p in tmp_path.glob("drawing.*")]
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids), "a drawing worker outlived its run"
+    return pids
+
+
+@pytest.mark.parametrize("home", [("fault", "0.613")], indirect=True)
+def test_a_figure_failing_in_a_worker_fails_the_run_and_keeps_the_earlier_report(home, tmp_path):
+    args, env, reports = home
+    before = _state(reports)
+    proc, _ = _start(args, env, reports, "raise", tmp_path)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode != 0, err
+    assert "PSIS update" in err, err
+    lines = [ln for ln in err.splitlines() if "drawing the heatmap figure failed in a worker process" in ln]
+    assert lines and "ValueError: a broken heatmap" in lines[0], err
+    assert _state(reports) == before  # nothing of the failed run is visible, the earlier report intact
+    pids = _workers_gone(tmp_path)
+    assert pids and os.getpid() not in pids and proc.pid not in pids  # drawn in a worker, not in the run's process
+
+
+@pytest.mark.parametrize("home", [("stop", "0.627")], indirect=True)
+def test_a_stop_signal_while_the_workers_draw_ends_the_run_cleanly(home, tmp_path):
+    args, env, reports = home
+    before = _state(reports)
+    proc, mark = _start(args, env, reports, "sleep", tmp_path)
+    deadline = time.monotonic() + 600
+    while not list(tmp_path.glob("drawing.*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1]
+    time.sleep(0.5)  # the run goes on with its own work while the heatmap is drawn
+    proc.send_signal(signal.SIGTERM)
+    t0 = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 20, "the run waited for the figure"
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert _state(reports) == before
+    _workers_gone(tmp_path)
