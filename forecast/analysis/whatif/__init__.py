@@ -23,11 +23,12 @@ own log ratio: the what-if adds to it and one PSIS smooths the sum.
 Modules by job: ``items`` (the three kinds, parsed from text and checked against the posterior's names),
 ``beta`` (the maximum-entropy Beta solver: the one elicitation that does not call PreliZ, see its docstring),
 ``draws`` (the embedded draws and the page's payload), ``answer`` (the reweighting and its summaries),
-``commands`` (the exact answer: evidence entries and the refit).
+``commands`` (the exact answer: evidence entries and the refit), ``kept`` (the draws a report run keeps for
+``forecast whatif``, read back without the inputs or the posterior).
 
 Nothing is imported with the package itself: each name comes from its module when first asked for (``forecast
-whatif`` answered from the draws a report kept, ``kept``, imports ``items``, ``answer`` and ``kept`` only: numpy, no
-pandas, xarray, scipy or PyMC; ``draws`` imports xarray).
+whatif`` answered from the draws a report kept imports ``items``, ``answer``, ``commands``, ``draws`` and ``kept``:
+numpy, no pandas, xarray, scipy or PyMC; a judgement's Beta needs scipy.special).
 """
 
 from __future__ import annotations
