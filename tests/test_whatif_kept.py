@@ -180,3 +180,55 @@ def test_the_kept_path_imports_numpy_and_no_numerical_library(posterior, home_cf
     said = [ln for ln in proc.stderr.splitlines() if "is damaged" in ln]
     assert len(said) == 1 and "answering from the posterior" in said[0], proc.stderr
     assert proc.returncode == 2 and "'Nobody' is not a pollster" in proc.stderr, proc.stderr
+
+
+CLI_FORMS = {
+    "poll, new pollster": ["--poll", "share=0.85,n=1000"],
+    "poll, known pollster": ["--poll", "share=0.7,n=900,pollster=El Financiero"],
+    "episode and judgement": ["--episode", "action=repeated_raids,expel_agents=1,diplomatic_protest=0",
+                              "--judgement", "action=air_strikes,response=diplomatic_protest,lower=0.2,upper=0.5"],
+}
+
+
+def _whatif(args: list[str]) -> tuple[dict, str]:
+    proc = subprocess.run([sys.executable, "-m", "forecast", "whatif", "--json", *args], capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=1200)
+    assert proc.returncode in (0, 3), proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+@pytest.mark.slow
+def test_a_report_run_keeps_the_draws_and_the_command_answers_from_them_as_from_the_posterior(default_fit,
+                                                                                              session_cache, tmp_path):
+    """On a fitted posterior: a report run keeps the scenario's draws; ``forecast whatif`` answers every form from
+    them, and, the file damaged (cut), says so in one line and answers from the posterior: every mean and HDI bound
+    equal to 1e-12, every other field equal. The what-if writes nothing: the reports and the (damaged) kept file are
+    unchanged until a report run writes the file again."""
+    reports = tmp_path / "reports"
+    base = [f"paths.cache={session_cache}", f"paths.reports={reports}", "scenario=one_time_raid", "force=true"]
+    proc = subprocess.run([sys.executable, "-m", "forecast", *base], capture_output=True, text=True,
+                          env=os.environ.copy(), timeout=1200)
+    assert proc.returncode == 0, proc.stderr
+    path = kept.kept_path(session_cache, "one_time_raid")
+    assert path.is_file()
+    base = base[:-1]
+    answers = {}
+    for form, items in CLI_FORMS.items():
+        answers[form], err = _whatif([*items, *base])
+        assert answers[form]["answered_from"].startswith("the draws kept by the report run of"), err
+    cut = path.read_bytes()[:-5000]
+    path.write_bytes(cut)
+    state = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.rglob("*") if p.is_file()}
+    for form, items in CLI_FORMS.items():
+        full, err = _whatif([*items, *base])
+        said = [ln for ln in err.splitlines() if "is damaged" in ln]
+        assert len(said) == 1 and "answering from the posterior" in said[0], err
+        assert full.pop("answered_from") == "the posterior"
+        got = dict(answers[form])
+        got.pop("answered_from")
+        rows_got, rows_full = got.pop("rows"), full.pop("rows")
+        assert got == full, form
+        assert max(abs(x[c] - y[c]) for x, y in zip(rows_got, rows_full, strict=True) for c in x
+                   if c.endswith(("_mean", "_low", "_high"))) <= 1e-12, form
+    assert path.read_bytes() == cut
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in reports.rglob("*") if p.is_file()} == state
