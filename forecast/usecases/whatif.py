@@ -41,6 +41,7 @@ def whatif(cfg, items: list, *, inputs: Inputs | None = None, fitted: Fit | None
     from forecast.analysis.whatif.answer import reweight
 
     parsed = parse_items(items)
+    why = ""
     if inputs is None and fitted is None:
         found, why = find_kept(cfg, str(cfg.scenario.name))
         if found is not None:
@@ -48,9 +49,7 @@ def whatif(cfg, items: list, *, inputs: Inputs | None = None, fitted: Fit | None
             res = reweight(found.draws, parsed, found.inputs)
             res.kept = found.said
             return res
-        if say is not None:
-            say(f"{why}: answering from the posterior (the same answer, slower)")
-    return reweight(*_from_posterior(cfg, parsed, inputs, fitted, overrides, say))
+    return reweight(*_from_posterior(cfg, parsed, inputs, fitted, overrides, say, why))
 
 
 def find_kept(cfg, name: str) -> tuple[Kept | None, str]:
@@ -79,9 +78,10 @@ def find_kept(cfg, name: str) -> tuple[Kept | None, str]:
     return found, ""
 
 
-def _from_posterior(cfg, parsed: list, inputs, fitted, overrides, say):
+def _from_posterior(cfg, parsed: list, inputs, fitted, overrides, say, why: str = ""):
     """The full path: the inputs, the posterior (fitted or cached) and the scenario's predictions, thinned as the
-    report's panel (``build_draws``): (Draws, items, inputs)."""
+    report's panel (``build_draws``): (Draws, items, inputs). ``why``: why no kept draws answered, said once the
+    items passed the checks (a bad item is one line, with nothing before it)."""
     from forecast.analysis import whatif as _whatif
     from forecast.inputs import config as _config
     from forecast.inputs.load import load_inputs
@@ -95,6 +95,8 @@ def _from_posterior(cfg, parsed: list, inputs, fitted, overrides, say):
     pollsters = sorted({str(p) for p in inputs.polls["pollster"]}) if "pollster" in inputs.polls else []
     _whatif.check_items(parsed, SimpleNamespace(actions=list(ont.action_ids), responses=list(ont.response_ids),
                                                 pollsters=pollsters, as_of=inputs.as_of), inputs)
+    if why and say is not None:
+        say(f"{why}: answering from the posterior (the same answer, slower)")
     fitted = fitted if fitted is not None else fit_config(cfg, inputs, notify=say)
     name = cfg.scenario.name
     sc = _config.scenario_profiles(cfg, inputs.ontology)
