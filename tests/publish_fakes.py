@@ -44,7 +44,7 @@ def report_data(name: str) -> dict:
 
 
 def write_report(cfg, inputs, fitted, names, out_dir=None, overrides=None, previous=None, say=None, published=True,
-                 pub=None, record=None, workers=None):
+                 pub=None, record=None, workers=None, keep=None):
     from forecast.files import atomic_write_dir
     from forecast.inputs import config as _config
     from forecast.outputs.contract import OWNED_MARKERS, WrittenReport

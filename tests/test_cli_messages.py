@@ -55,9 +55,9 @@ def test_an_unknown_response_lists_the_valid_ones_with_the_one_meant(data_copy, 
     """was (whatif): "'expel' is not a response; use the response ids of data/ontology/responses.csv", after fitting
     the posterior; was (evidence add): "coded on response 'expel', which the ontology lacks; add it to
     data/ontology/responses.csv"."""
-    from forecast.usecases import whatif as uw
+    from forecast.model import fit  # the what-if's full path imports fit_config from there when it runs
 
-    monkeypatch.setattr(uw, "fit_config", lambda *a, **k: pytest.fail("fitted before checking the ids"))
+    monkeypatch.setattr(fit, "fit_config", lambda *a, **k: pytest.fail("fitted before checking the ids"))
     err = _error(["whatif", "--episode", "action=one_time_raid,expel=1"], capsys)
     assert "did you mean 'expel_agents'? use one of the responses (forecast responses lists them): " in err
     assert "armed_resistance" in err and "compromise_agent_security" in err

@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.analysis import whatif as W
+from forecast.analysis.whatif.commands import command_line  # noqa: F401 - the reports' and the what-if's
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.model import summary
@@ -22,12 +23,6 @@ from forecast.model.predict import predict
 from forecast.model.reweight import NotReweightable
 
 log = logging.getLogger("forecast")
-
-
-def command_line(overrides: list[str] | None) -> str:
-    """The command that asked for a run, as its reports record it; without ``force=...``, which decides whether a
-    report is made again, not what it holds (a forced report is the one the same command makes without it)."""
-    return "forecast " + " ".join(o for o in overrides or [] if o.lstrip("+~").partition("=")[0] != "force")
 
 
 @dataclass

@@ -46,12 +46,10 @@ def _pct(x: float) -> str:
 def render_text(res, draws_info: str) -> str:
     """The result for people: every response before -> after with its interval, the diagnostics, and the
     commands for the exact answer when the reweighting is unreliable."""
-    t = res.table.copy()
     rank = {"response": 0, "composite": 1, "opinion": 2}
-    t["_r"] = t["kind"].map(rank)
-    t = t.sort_values(["_r", "before_mean"], ascending=[True, False], kind="stable")
+    t = sorted(res.rows, key=lambda r: (rank[r["kind"]], -r["before_mean"]))  # stable: ties in the rows' order
     hdi = f"{round(100 * res.hdi_prob)}% HDI"
-    w = max(len(s) for s in t["label"])
+    w = max(len(r["label"]) for r in t)
     lines = ["HYPOTHETICAL evidence: nothing is saved; the forecast and the evidence log are unchanged.", draws_info,
              "items: " + " | ".join(f"{i.kind} {i.spec()}" for i in res.items),
              f"reweighted {res.draws} of the {res.total_draws} posterior draws: Pareto k {res.pareto_k:.2f} "
@@ -61,7 +59,7 @@ def render_text(res, draws_info: str) -> str:
                      f"(k {res.base.get('pareto_k')}): the hypothetical log ratios are added to its own and smoothed "
                      "together")
     lines += ["", f"{'':<{w}}  {'report':>7}  {hdi:<15}  {'hypothetical':>12}  {hdi:<15}  change"]
-    for _, r in t.iterrows():
+    for r in t:
         lines.append(f"{r['label']:<{w}}  {_pct(r['before_mean']):>7}  "
                      f"{_pct(r['before_low']) + '-' + _pct(r['before_high']):<15}  {_pct(r['after_mean']):>12}  "
                      f"{_pct(r['after_low']) + '-' + _pct(r['after_high']):<15}  "
@@ -87,7 +85,8 @@ def cmd_whatif(args: list[str]) -> int:
     if ns.json:
         print(json.dumps(res.to_json(), indent=2, allow_nan=False))
     else:
-        print(render_text(res, f"{res.scenario} ({res.title}), as of {res.as_of}, posterior {res.inputs_hash}"))
+        print(render_text(res, f"{res.scenario} ({res.title}), as of {res.as_of}, posterior {res.inputs_hash}; "
+                               f"answered from {res.kept or 'the posterior'}"))
     if not res.reliable:
         say(f"Pareto k {res.pareto_k:.2f} > 0.7: the reweighted numbers are unreliable; the commands above give the "
             "exact answer by a refit")

@@ -9,10 +9,9 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from forecast.errors import InputError
 from forecast.inputs.readers import (
@@ -30,6 +29,12 @@ from forecast.inputs.readers import (
     read_yaml,
     require_columns,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas is imported by the functions that build tables: the what-if's kept path (forecast whatif from the draws a
+# report kept) imports this module for ``imply_threats`` and the names, never pandas
 
 ATTRIBUTE_TYPES = {"numeric", "boolean", "categorical"}
 # the sign a response takes of the shared (stance-signed) slopes and of the episode factor: a neutral response
@@ -163,6 +168,8 @@ def _load_attributes(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _load_actions(path: Path, attributes: dict) -> pd.DataFrame:
+    import pandas as pd
+
     header, rows = read_csv(path)
     where0 = display(path)
     require_columns(header, ["id", "label", *attributes], where0)
@@ -182,6 +189,8 @@ def _load_actions(path: Path, attributes: dict) -> pd.DataFrame:
 
 
 def _load_responses(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     header, rows = read_csv(path)
     where0 = display(path)
     need = ["id", "label", "domain", "stance", "form", "requires", "escalation_rank", "opinion_sign"]
@@ -267,6 +276,20 @@ class Episodes:
     outcomes: pd.DataFrame  # index: id; columns: every response id; values 0/1/NaN
 
 
+def imply_threats(coded: dict[str, float], ancestors, where: str) -> dict[str, float]:
+    """An executed response coded 1 implies its threat (every response it requires, ``ancestors(r)``, nearest
+    first): those are set to 1 in ``coded`` (changed in place and returned); one coded 0 is a contradiction,
+    refused in one line naming it (``where``: the row or item)."""
+    for r in list(coded):
+        if coded[r] == 1.0:
+            for anc in ancestors(r):
+                if coded.get(anc) == 0.0:
+                    raise InputError(f"{where} '{anc}'", f"coded 0 but '{r}' (which requires it) is coded 1",
+                                     f"code '{anc}' as 1 or blank, or '{r}' as 0")
+                coded[anc] = 1.0
+    return coded
+
+
 def episode_from_record(ont: Ontology, rec: dict[str, Any], responses: dict[str, Any], where: str,
                         today: dt.date) -> tuple[dict[str, Any], dict[str, float]]:
     """Validate one episode (a CSV row or an evidence entry): profile plus coded responses."""
@@ -284,13 +307,7 @@ def episode_from_record(ont: Ontology, rec: dict[str, Any], responses: dict[str,
             raise InputError(f"{w} '{r}'", f"coded on response {r!r}, which the ontology lacks",
                              "add it to data/ontology/responses.csv or rename the column")
         coded[r] = parse_binary_or_missing(v, f"{w} '{r}'")
-    for r in list(coded):
-        if coded[r] == 1.0:
-            for anc in ont.ancestors(r):
-                if coded.get(anc) == 0.0:
-                    raise InputError(f"{w} '{anc}'", f"coded 0 but '{r}' (which requires it) is coded 1",
-                                     f"code '{anc}' as 1 or blank, or '{r}' as 0")
-                coded[anc] = 1.0
+    imply_threats(coded, ont.ancestors, w)
     table = {"id": eid, "date": date, "action_type": action, **prof,
              "title": str(rec.get("title", "")), "sources": str(rec.get("sources", "")),
              "verified": str(rec.get("verified", ""))}
@@ -319,6 +336,8 @@ def load_precedents(path: Path, ont: Ontology, today: dt.date) -> Episodes:
 
 def episodes_from_records(tables: list[dict], outcomes: list[dict], ont: Ontology) -> Episodes:
     """Episodes (their table and coded outcomes) from one record per episode: precedents and evidence episodes."""
+    import pandas as pd
+
     cols = ["id", "date", "action_type", *ont.attributes, "title", "sources", "verified", "origin"]
     t = pd.DataFrame.from_records(tables, columns=cols).set_index("id")
     o = pd.DataFrame.from_records(outcomes).set_index("id") if outcomes else pd.DataFrame(index=t.index)
@@ -327,6 +346,8 @@ def episodes_from_records(tables: list[dict], outcomes: list[dict], ont: Ontolog
 
 
 def merge_episodes(a: Episodes, b: Episodes, where: str = "evidence") -> Episodes:
+    import pandas as pd
+
     dupes = sorted(set(a.table.index) & set(b.table.index))
     if dupes:
         raise InputError(where, f"episode id(s) {dupes} are used twice", "give each episode its own id")
@@ -373,6 +394,8 @@ def poll_from_record(row: dict[str, Any], where: str, today: dt.date, seen: dict
 
 
 def polls_frame(recs: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
     cols = ["id", "pollster", "date", "n", "share_opposed", "use", "wording", "source"]
     return pd.DataFrame.from_records(recs, columns=cols).set_index("id")
 

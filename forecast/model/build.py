@@ -151,7 +151,8 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     """
     ids = ont.response_ids
     depth = max((len(ont.ancestors(r)) for r in ids), default=0)
-    vals = outcomes.to_numpy()
+    table = hasattr(outcomes, "to_numpy")  # a table (names from its index) or its array (episode x response)
+    vals = outcomes.to_numpy() if table else np.asarray(outcomes, dtype=float)
     ep, resp, masks, y, names = [], [], [], [], []
     for e in range(vals.shape[0]):
         for j, r in enumerate(ids):
@@ -174,7 +175,7 @@ def observed_cells(ont, outcomes) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
             resp.append(j)
             masks.append(mask)
             y.append(int(v))
-            names.append(f"{outcomes.index[e]}:{r}")
+            names.append(f"{outcomes.index[e] if table else e}:{r}")
     return (np.asarray(ep, dtype=int), np.asarray(resp, dtype=int), np.asarray(masks).reshape(-1, depth),
             np.asarray(y, dtype=int), names)
 

@@ -150,3 +150,19 @@ def logsumexp(a: np.ndarray, axis: int = -1) -> np.ndarray:
 def _logsumexp(a: np.ndarray) -> float:
     """log(sum(exp(a))) over every element of ``a``, as a number."""
     return float(logsumexp(np.ravel(a)))
+
+
+def weighted_hdi(x: np.ndarray, w: np.ndarray, prob: float) -> tuple[float, float]:
+    """The narrowest interval holding ``prob`` of the weighted draws ``x`` (any shape, weights alike)."""
+    x = np.asarray(x, dtype=float).ravel()
+    w = np.asarray(w, dtype=float).ravel()
+    o = np.argsort(x, kind="stable")  # ties in draw order: the report's page (whatif_core.js) sorts the same way
+    x, c = x[o], np.cumsum(w[o])
+    c = c / c[-1]
+    lo_c = np.concatenate([[0.0], c[:-1]])  # mass strictly below each draw
+    j = np.searchsorted(c, lo_c + prob - 1e-12, side="left")
+    ok = j < len(x)
+    i = np.flatnonzero(ok)
+    widths = x[j[ok]] - x[i]
+    b = int(np.argmin(widths))
+    return float(x[i[b]]), float(x[j[ok][b]])

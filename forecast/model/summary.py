@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from forecast.model.psis import weighted_hdi  # noqa: F401 - numpy only, there: the what-if's kept path imports it
+
 SAMPLE = ("chain", "draw")
 
 
@@ -34,22 +36,6 @@ def mean(da: xr.DataArray, weights=None) -> xr.DataArray:
     """The mean over chain and draw (importance-weighted with normalised ``weights`` (chain, draw))."""
     w = _w(weights)
     return da.mean(SAMPLE) if w is None else (da * w).sum(SAMPLE)
-
-
-def weighted_hdi(x: np.ndarray, w: np.ndarray, prob: float) -> tuple[float, float]:
-    """The narrowest interval holding ``prob`` of the weighted draws ``x`` (any shape, weights alike)."""
-    x = np.asarray(x, dtype=float).ravel()
-    w = np.asarray(w, dtype=float).ravel()
-    o = np.argsort(x, kind="stable")  # ties in draw order: the report's page (whatif_core.js) sorts the same way
-    x, c = x[o], np.cumsum(w[o])
-    c = c / c[-1]
-    lo_c = np.concatenate([[0.0], c[:-1]])  # mass strictly below each draw
-    j = np.searchsorted(c, lo_c + prob - 1e-12, side="left")
-    ok = j < len(x)
-    i = np.flatnonzero(ok)
-    widths = x[j[ok]] - x[i]
-    b = int(np.argmin(widths))
-    return float(x[i[b]]), float(x[j[ok][b]])
 
 
 def hdi(da: xr.DataArray, prob: float, weights=None) -> tuple[xr.DataArray, xr.DataArray]:

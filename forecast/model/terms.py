@@ -27,17 +27,16 @@ To add a parameter to a term (e.g. a learned weight on the article's claims): st
 receive, and add its setting to the pin test. A setting of an ablation switch these terms do not reproduce
 is refused by ``require_supported`` (``SUPPORTED`` lists the ones they do).
 
-numpy only at import (scipy.special inside functions): the cached report path imports this module.
+numpy only at import (pandas and scipy.special inside the functions that need them): the cached report path and
+``forecast whatif`` from a report's kept draws import this module.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 from numpy.polynomial.hermite_e import hermegauss
 
 from forecast.inputs.schema import switch
@@ -58,6 +57,10 @@ from forecast.model.build import (
     quadrature,
 )
 from forecast.model.psis import logsumexp
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
 
 CLIP = 1e-9  # the model's clip of a cell probability before its logit (build_model's claim and signal terms)
 EPISODE_NODES = 24  # an episode's cells are peakier in its factor than one probability: more nodes than P's
@@ -188,6 +191,8 @@ def eta_actions(ds: xr.Dataset, ont, hyper: dict, current_opinion: bool) -> np.n
 def eta_profiles(ds: xr.Dataset, ont, hyper: dict, profiles: list[dict[str, Any]], actions: list[str]) -> np.ndarray:
     """Action profiles (a scenario's attributes) of action types ``actions`` at the current opinion:
     (chain, draw, n, R)."""
+    import pandas as pd
+
     table = pd.DataFrame.from_records(profiles, columns=list(ont.attributes))
     X = ont.covariates(table)
     act = [ont.action_ids.index(a) for a in actions]
@@ -254,7 +259,7 @@ def logit_p_actions(ds: xr.Dataset, ont, hyper: dict, current_opinion: bool) -> 
 # ---------------------------------------------------------------------- the poll term
 def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str], polls: pd.DataFrame,
                 hyper: dict) -> np.ndarray:
-    """The model's poll term for ``polls`` (pollster, n, share_opposed), per draw:
+    """The model's poll term for ``polls`` (a table, or records, of pollster, n, share_opposed), per draw:
     y ~ Binomial(n, sigmoid(logit theta + house[pollster])).
 
     A pollster among ``pollsters`` (the last axis of ``house``, the stored wording effects) uses its draws. A
@@ -266,16 +271,19 @@ def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str
     theta = np.asarray(theta, dtype=float)
     lt = logit(theta)
     known = list(pollsters) if house is not None else []
-    new = sorted(set(polls["pollster"]) - set(known))
+    groups: dict[Any, list[dict[str, Any]]] = {}  # the polls by pollster, each in its given order
+    for rec in polls.to_dict("records") if hasattr(polls, "to_dict") else polls:
+        groups.setdefault(rec["pollster"], []).append(rec)
+    new = sorted(set(groups) - set(known))
     zero_sum = switch(hyper, "poll_effects") == "sum_to_zero"
     if zero_sum and new and (known or len(new) > 1):
         raise Unsupported(f"new pollster {new[0]!r} under model.poll_effects=sum_to_zero: the zero-sum wording "
                           "effects of the other pollsters change with it, which no reweighting reproduces")
     out = np.zeros(theta.shape)
     sigma = float(hyper["sigma_house"])
-    for pollster, grp in polls.groupby("pollster", sort=True):
-        n = grp["n"].to_numpy(dtype=float)
-        y = np.round(n * grp["share_opposed"].to_numpy(dtype=float))
+    for pollster in sorted(groups):
+        n = np.array([rec["n"] for rec in groups[pollster]], dtype=float)
+        y = np.round(n * np.array([rec["share_opposed"] for rec in groups[pollster]], dtype=float))
         if pollster in known:
             eta = lt[..., None] + np.asarray(house, dtype=float)[..., known.index(pollster)][..., None]
             out = out + binom_logpmf_logit(y, n, eta).sum(axis=-1)
@@ -363,7 +371,7 @@ def episode_loglik_eta(eta: np.ndarray, loading: np.ndarray, ont, outcomes: pd.D
 
     where P_c(f) is the model's probability of the coded cell given the factor (``observed_cells`` decides
     which cells count and which chain is marginalised, for the fit and here alike): (..., E). An episode
-    with no coded cell contributes 0."""
+    with no coded cell contributes 0. ``outcomes``: a table (episode x response, 0/1/NaN) or its array."""
     nodes, logw = episode_nodes(n_nodes)
     chain = chain_index(ont)
     ep, resp, mask, y, _ = observed_cells(ont, outcomes)

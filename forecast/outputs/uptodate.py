@@ -164,11 +164,15 @@ class Keys:
         self._inputs = h.hexdigest()
         self._day = (today or _today()).isoformat()
 
-    def key(self, name: str) -> dict[str, str]:
+    def key(self, name: str, published: bool = True) -> dict[str, str]:
+        """Scenario ``name``'s key; without its ``published`` part when ``published`` is false (what the draws
+        the report keeps for ``forecast whatif`` depend on: ``forecast.analysis.whatif.kept``)."""
         settings = hashlib.sha256(json.dumps({**self._settings, "report": name}, sort_keys=True).encode())
-        return {"format": str(FORMAT), "settings": settings.hexdigest(), "inputs": self._inputs,
-                "code": code_digest(), "day": self._day,
-                "published": published_state(self.paths["reports"], name, self.names)}
+        key = {"format": str(FORMAT), "settings": settings.hexdigest(), "inputs": self._inputs,
+               "code": code_digest(), "day": self._day}
+        if published:
+            key["published"] = published_state(self.paths["reports"], name, self.names)
+        return key
 
 
 def published_state(reports: Path, name: str, names: list[str]) -> str:
@@ -290,12 +294,9 @@ def _stale(folder: Path, key: dict[str, str], cache: Path) -> str | None:
     rec = _read_json(folder / RECORD)
     if not isinstance(rec, dict) or rec.get("format") != FORMAT or not isinstance(rec.get("key"), dict):
         return "it has no record of what it was made from"
-    old = rec["key"]
-    changed = [WHY[p] for p in PARTS if old.get(p) != key.get(p)]
-    if old.get("format") != key.get("format"):
-        changed.append("its record is of another format")
+    changed = key_changes(rec["key"], key)
     if changed:
-        return "; ".join(changed)
+        return changed
     if not rec.get("ok"):
         return "its diagnostics failed"
     if not rec.get("preview"):
@@ -310,7 +311,21 @@ def _stale(folder: Path, key: dict[str, str], cache: Path) -> str | None:
         size, digest = files[rel]
         if p.stat().st_size != size or sha256(p) != digest:
             return f"{rel} is damaged"
-    post = rec.get("posterior") or {}
+    return posterior_moved(rec.get("posterior") or {}, cache)
+
+
+def key_changes(old: dict[str, str], key: dict[str, str], parts: tuple[str, ...] = PARTS) -> str | None:
+    """Why a recorded key ``old`` is not ``key`` (the ``parts`` compared, and the format), or None."""
+    changed = [WHY[p] for p in parts if old.get(p) != key.get(p)]
+    if old.get("format") != key.get("format"):
+        changed.append("its record is of another format")
+    return "; ".join(changed) or None
+
+
+def posterior_moved(post: dict[str, Any], cache: Path) -> str | None:
+    """Why the posterior a run recorded (``{"files": {path: state}, "absent": [path]}``, paths relative to the cache
+    folder ``cache``) is not the one the full run would use now, or None: a file it came from is gone or changed, or
+    an exact posterior of its inputs is cached now."""
     for path, state in (post.get("files") or {}).items():
         if file_state(cache / path) != state:
             return "the cached posterior it came from is gone or changed"

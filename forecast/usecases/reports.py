@@ -9,6 +9,7 @@ written is read back: the writer returns what it wrote, diagnostics included.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import Any
 from forecast.analysis.analysts import analysts_sections
 from forecast.analysis.attribution import previous_reports
 from forecast.analysis.report_draws import report_draws
-from forecast.errors import DiagnosticsError
+from forecast.errors import DiagnosticsError, ForecastError
 from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
@@ -33,6 +34,8 @@ from forecast.outputs.uptodate import LANDING_RECORD, Keys, file_state, landing_
 from forecast.parallel import Workers
 from forecast.publication import Publication
 from forecast.safe_text import json_text
+
+log = logging.getLogger("forecast")
 
 PREVIEW = ("preview: not published (no row in the history, not the last published brief, not in the track record); "
            "publish=true publishes it, as forecast scheduled does")
@@ -75,7 +78,7 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
                  overrides: list[str] | None = None,
                  previous: dict[str, dict] | Callable[[], dict[str, dict]] | None = None,
                  say=None, published: bool = True, pub: Publication | None = None,
-                 record=None, workers: Workers | None = None) -> list[WrittenReport]:
+                 record=None, workers: Workers | None = None, keep=None) -> list[WrittenReport]:
     """Write the report folders (``forecast.outputs.contract`` defines what they hold) and return what was
     written: each folder (``.path``), its ``forecast.json`` data (``.data``) and whether its diagnostics pass
     (``.ok``). ``previous``: scenario -> what moved since its last report, or the function computing it (``run`` passes
@@ -84,9 +87,12 @@ def write_report(cfg, inputs: Inputs, fitted: Fit, names: list[str] | None = Non
     to ``say`` before it starts). ``published``: a published brief or a preview (the report says which); ``pub``:
     the publication the folders are staged in (``forecast.outputs.report.write_reports``); ``record(name, folder,
     data)``: called last in each staged folder (``run`` writes what the folder was made from there); ``workers``: the
-    drawing workers (``forecast.parallel.Workers``) the figures go to, when the caller started them."""
+    drawing workers (``forecast.parallel.Workers``) the figures go to, when the caller started them; ``keep(whatif)``:
+    called with each scenario's What if draws (``run`` keeps them for ``forecast whatif``)."""
     report_templates(cfg)  # a bad report.templates folder stops before anything is computed
     draws = report_draws(cfg, inputs, fitted, names, overrides)
+    if keep is not None:
+        keep(draws.whatif)
     analysts = {}
     if cfg.get("analysts"):
         reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
@@ -202,7 +208,7 @@ def _run(cfg, overrides, inputs: Inputs, names: list[str], keys, paths, out_dir:
     else:
         record = _recorder(keys, fitted, paths, publish)
         written = _publish(cfg, inputs, fitted, names, overrides, prev, paths, publish, say, record,
-                           workers if isinstance(workers, Workers) else None)
+                           workers if isinstance(workers, Workers) else None, _keeper(keys, fitted, paths, inputs))
     if job is not None:
         job["reports"] = [w.path.name for w in written]
         job["fit"] = {"from_cache": fitted.from_cache, **{k: round(v, 2) for k, v in fitted.timings.items()}}
@@ -240,15 +246,35 @@ def _recorder(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, publis
     return record
 
 
+def _keeper(keys: dict[str, dict[str, str]] | None, fitted: Fit, paths, inputs: Inputs):
+    """What ``write_report`` calls with each scenario's What if draws: kept under ``<cache>/whatif/`` with the report's
+    key and posterior files (``forecast.analysis.whatif.kept``), for ``forecast whatif``. A failed write costs the
+    command its shortcut, never the report."""
+    if keys is None:
+        return None
+
+    def keep(whatif: dict) -> None:
+        from forecast.analysis.whatif import kept
+
+        posterior = _posterior_files(fitted, paths["cache"])
+        for name, draws in whatif.items():
+            try:
+                kept.keep(paths["cache"], name, keys[name], posterior, draws, inputs)
+            except (OSError, ForecastError) as e:
+                log.warning("could not keep the What if draws of %s: %s", name, e)
+
+    return keep
+
+
 def _publish(cfg, inputs: Inputs, fitted: Fit, names: list[str], overrides, prev, paths, publish: bool,
-             say, record=None, workers: Workers | None = None) -> list[WrittenReport]:
+             say, record=None, workers: Workers | None = None, keep=None) -> list[WrittenReport]:
     """The report folders and the landing page (and, when ``publish``, the history's rows and each report's copy
     in the archive of published briefs) made visible together, or nothing (``forecast.publication.Publication``)."""
     reports = paths["reports"]
     what = f"the report{'s' if len(names) > 1 else ''} of {', '.join(names)}"
     with Publication(reports, what) as pub:
         written = write_report(cfg, inputs, fitted, names, overrides=overrides, previous=prev, say=say,
-                               published=publish, pub=pub, record=record, workers=workers)
+                               published=publish, pub=pub, record=record, workers=workers, keep=keep)
         if publish:
             append_history(reports, paths["cache"], written, pub=pub)
             for w in written:  # a later preview replaces the folder; the published brief stays readable here

@@ -23,42 +23,43 @@ own log ratio: the what-if adds to it and one PSIS smooths the sum.
 Modules by job: ``items`` (the three kinds, parsed from text and checked against the posterior's names),
 ``beta`` (the maximum-entropy Beta solver: the one elicitation that does not call PreliZ, see its docstring),
 ``draws`` (the embedded draws and the page's payload), ``answer`` (the reweighting and its summaries),
-``commands`` (the exact answer: evidence entries and the refit).
+``commands`` (the exact answer: evidence entries and the refit), ``kept`` (the draws a report run keeps for
+``forecast whatif``, read back without the inputs or the posterior).
+
+Nothing is imported with the package itself: each name comes from its module when first asked for (``forecast
+whatif`` answered from the draws a report kept imports ``items``, ``answer``, ``commands``, ``draws`` and ``kept``:
+numpy, no pandas, xarray, scipy or PyMC; a judgement's Beta needs scipy.special).
 """
 
-from forecast.analysis.whatif.answer import Result, item_loglik, reweight
-from forecast.analysis.whatif.beta import maxent_beta
-from forecast.analysis.whatif.commands import HYPOTHETICAL_SOURCE, refit_commands
-from forecast.analysis.whatif.draws import (
-    ARRAYS,
-    DEFAULT_DRAWS,
-    PAYLOAD_VERSION,
-    Draws,
-    base_log_ratio,
-    build_draws,
-    constants,
-    from_payload,
-    payload,
-    payload_bytes,
-    summary,
-    thin_index,
-)
-from forecast.analysis.whatif.items import (
-    EXAMPLES,
-    KINDS,
-    MASS_RANGE,
-    NEW_POLLSTER,
-    Episode,
-    Item,
-    Judgement,
-    Poll,
-    check_items,
-    judgement_claim,
-    parse_item,
-)
+from __future__ import annotations
 
-__all__ = ["ARRAYS", "DEFAULT_DRAWS", "EXAMPLES", "HYPOTHETICAL_SOURCE", "KINDS", "MASS_RANGE", "NEW_POLLSTER",
-           "PAYLOAD_VERSION", "Draws", "Episode", "Item", "Judgement", "Poll", "Result", "base_log_ratio",
-           "build_draws", "check_items", "constants", "from_payload", "item_loglik", "judgement_claim",
-           "maxent_beta", "parse_item", "payload", "payload_bytes", "refit_commands", "reweight", "summary",
-           "thin_index"]
+from typing import Any
+
+_FROM = {
+    "answer": ("Result", "item_loglik", "reweight"),
+    "beta": ("maxent_beta",),
+    "commands": ("HYPOTHETICAL_SOURCE", "refit_commands"),
+    "draws": ("ARRAYS", "DEFAULT_DRAWS", "PAYLOAD_VERSION", "Draws", "base_log_ratio", "build_draws", "constants",
+              "from_payload", "payload", "payload_bytes", "summary", "thin_index"),
+    "items": ("EXAMPLES", "KINDS", "MASS_RANGE", "NEW_POLLSTER", "Episode", "Item", "Judgement", "Poll",
+              "check_items", "judgement_claim", "parse_item"),
+}
+_MODULE = {name: mod for mod, names in _FROM.items() for name in names}
+
+__all__ = sorted(_MODULE)
+
+
+def __getattr__(name: str) -> Any:
+    """A name of the package, imported from its module when first asked for (then kept here)."""
+    mod = _MODULE.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,32 +1,39 @@
 """The answer to a what-if: each item's log-likelihood per embedded draw by the model's own terms, one PSIS
-of their sum (with the report's own update's log ratio, if any), and every summary before and after."""
+of their sum (with the report's own update's log ratio, if any), and every summary before and after. numpy only
+(the table as a pandas DataFrame on request, ``Result.table``): ``forecast whatif`` from a report's kept draws
+(``forecast.analysis.whatif.kept``) imports this module and no numerical library but numpy."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from forecast.analysis.whatif.commands import refit_commands
-from forecast.analysis.whatif.draws import Draws
 from forecast.analysis.whatif.items import NEW_POLLSTER, Item, check_items, judgement_claim
 from forecast.errors import InputError
-from forecast.inputs.data import Inputs
-from forecast.model import summary
 from forecast.model import terms as T
 from forecast.model.build import THETA
-from forecast.model.psis import K_MAX, psis_weights
+from forecast.model.psis import K_MAX, psis_weights, weighted_hdi
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from forecast.analysis.whatif.draws import Draws
+    from forecast.inputs.data import Inputs
 
 
 def item_loglik(d: Draws, item: Item, inputs: Inputs, new_index: int = 1) -> np.ndarray:
-    """log p(item | draw) for every embedded draw (float64 from the float32 arrays), by the model's own terms."""
+    """log p(item | draw) for every embedded draw (float64 from the float32 arrays), by the model's own terms.
+    ``inputs``: the report's inputs, or what the kept draws hold of them (``kept.KeptInputs``: the ontology's
+    names and chains, the model's settings); the responses left out as observations are the draws' own
+    (``d.consts["left_out"]``, ``terms.left_out_responses`` when they were built)."""
     ont, h = inputs.ontology, inputs.hyper
     if item.kind == "poll":
         name = item.pollster if item.pollster is not None else NEW_POLLSTER.format(i=new_index)
-        polls = pd.DataFrame([{"pollster": name, "n": item.n, "share_opposed": item.share}])
+        polls = [{"pollster": name, "n": item.n, "share_opposed": item.share}]
         try:
             return T.poll_loglik(d.theta.astype(np.float64), d.house.astype(np.float64), list(d.pollsters), polls, h)
         except T.Unsupported as e:
@@ -37,19 +44,26 @@ def item_loglik(d: Draws, item: Item, inputs: Inputs, new_index: int = 1) -> np.
     if item.kind == "episode":
         eta = d.eta_reference if d.consts.get("episode_reference") and d.eta_reference is not None else d.eta
         coded = dict(item.responses)
-        left = set(T.left_out_responses(ont, h))  # no observation under model.attribute_cells=leave_out
-        row = pd.DataFrame([[float(coded[r]) if r in coded and r not in left else np.nan for r in d.responses]],
-                           columns=d.responses, index=["whatif"])
+        left = {d.responses[j] for j in d.consts.get("left_out", [])}  # no observation (attribute_cells=leave_out)
+        row = np.array([[float(coded[r]) if r in coded and r not in left else np.nan for r in d.responses]])
         return T.episode_loglik_eta(eta.astype(np.float64)[None][:, :, [a], :], loading, ont, row)[0, :, 0]
-    lp = T.logit_p(d.eta.astype(np.float64)[None], loading, ont, h)  # (1, S, A, R)
-    return T.cell_claim_loglik(lp, ont, h, judgement_claim(item, inputs))[0]
+    # the judgement's one action: P(r | a) of the other actions does not enter its term
+    lp = T.logit_p(d.eta.astype(np.float64)[None][:, :, [a], :], loading, ont, h)  # (1, S, 1, R)
+    return T.cell_claim_loglik(lp, _OneAction(ont, item.action), h, judgement_claim(item, inputs))[0]
+
+
+class _OneAction:
+    """The ontology's names as ``cell_claim_loglik`` sees them for a ``logit_p`` of one action."""
+
+    def __init__(self, ont, action: str):
+        self.action_ids, self.response_ids = [action], list(ont.response_ids)
 
 
 @dataclass
 class Result:
     """Before -> after for every response, composite and the public opinion, with the PSIS diagnostics."""
 
-    table: pd.DataFrame  # id, label, kind, before_mean, before_low, before_high, after_mean, after_low, after_high
+    rows: list[dict[str, Any]]  # id, label, kind, before_mean/low/high, after_mean/low/high
     pareto_k: float
     ess: float
     draws: int
@@ -64,6 +78,14 @@ class Result:
     as_of: str = ""
     inputs_hash: str = ""
     hdi_prob: float = 0.9
+    kept: str = ""  # whose kept draws answered (``kept.Kept.said``); "" when computed from the posterior
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The rows as a pandas DataFrame (imported here: the command line's path never asks for it)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
 
     def to_json(self) -> dict[str, Any]:
         def num(x: float | None) -> float | str | None:
@@ -77,11 +99,12 @@ class Result:
                 "total_draws": self.total_draws, "reliable": self.reliable, "k_max": K_MAX,
                 "items": [{"kind": i.kind, "spec": i.spec()} for i in self.items], "commands": self.commands,
                 "base_update": self.base, "before_pareto_k": num(self.before_pareto_k),
-                "rows": self.table.to_dict(orient="records")}
+                "answered_from": self.kept or "the posterior",
+                "rows": [dict(r) for r in self.rows]}
 
 
 def _summary(x: np.ndarray, w: np.ndarray, prob: float) -> tuple[float, float, float]:
-    lo, hi = summary.weighted_hdi(x, w, prob)
+    lo, hi = weighted_hdi(x, w, prob)
     return float(np.dot(w, x)), lo, hi
 
 
@@ -115,7 +138,7 @@ def reweight(d: Draws, items: list[Item], inputs: Inputs) -> Result:
             rows.append({"id": rid, "label": label, "kind": kind, "before_mean": b[0], "before_low": b[1],
                          "before_high": b[2], "after_mean": a[0], "after_low": a[1], "after_high": a[2]})
     reliable = bool(k <= K_MAX)
-    return Result(pd.DataFrame(rows), float(k), float(ess), S, d.total_draws, reliable, items,
+    return Result(rows, float(k), float(ess), S, d.total_draws, reliable, items,
                   refit_commands(d, items), {k_: v for k_, v in d.update.items() if k_ != "changes"}
                   if d.update.get("method") == "psis" else {}, k0, d.scenario, d.title, d.as_of.isoformat(),
                   d.inputs_hash, d.hdi_prob)

@@ -1,13 +1,23 @@
-"""The exact answer to a what-if: the evidence log entries that would make the items real, and the refit."""
+"""The exact answer to a what-if: the evidence log entries that would make the items real, and the refit; the command
+line a report records (``command_line``)."""
 
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
-from forecast.analysis.whatif.draws import Draws
 from forecast.analysis.whatif.items import NEW_POLLSTER, Item
 
+if TYPE_CHECKING:
+    from forecast.analysis.whatif.draws import Draws
+
 HYPOTHETICAL_SOURCE = "hypothetical: what-if (forecast whatif / the What if panel of report.html)"
+
+
+def command_line(overrides: list[str] | None) -> str:
+    """The command that asked for a run, as its reports record it; without ``force=...``, which decides whether a
+    report is made again, not what it holds (a forced report is the one the same command makes without it)."""
+    return "forecast " + " ".join(o for o in overrides or [] if o.lstrip("+~").partition("=")[0] != "force")
 
 
 def refit_commands(d: Draws, items: list[Item]) -> list[str]:

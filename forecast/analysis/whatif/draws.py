@@ -9,10 +9,9 @@ import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import xarray as xr
 
 from forecast.analysis.whatif.items import EXAMPLES, MASS_RANGE
 from forecast.inputs.data import Inputs
@@ -20,6 +19,9 @@ from forecast.inputs.schema import switch
 from forecast.model import terms as T
 from forecast.model.build import LOADING, THETA, chain_index, quadrature
 from forecast.model.psis import K_MAX, psis_weights
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 DEFAULT_DRAWS = 2000  # conf/report: report.whatif_draws
 PAYLOAD_VERSION = 1

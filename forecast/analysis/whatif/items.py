@@ -3,13 +3,12 @@ checked against a posterior's names (the page's panel, ``outputs/whatif.js``, sa
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from forecast.errors import InputError, suggest
-from forecast.inputs.data import Inputs, episode_from_record
+from forecast.inputs.data import Inputs, imply_threats
 from forecast.inputs.priors import Claim, parse_claim
 
 KINDS = ("poll", "episode", "judgement")
@@ -174,9 +173,7 @@ def check_items(items: list[Item], draws: Any, inputs: Inputs) -> list[Item]:
                     if given.get(anc) == 0:
                         raise InputError(f"{where}, {anc}", f"coded 0 but {r} (which requires it) is coded 1",
                                          f"code {anc}=1 or leave it out, or {r}=0")
-            _, coded = episode_from_record(inputs.ontology, {"id": "whatif", "date": draws.as_of,
-                                                            "action_type": it.action}, dict(it.responses),
-                                           where, dt.date.max)
+            coded = imply_threats({r: float(v) for r, v in it.responses}, inputs.ontology.ancestors, where)
             # in the ontology's order (the page's too), the threats an executed response implies included
             out.append(Episode(it.action, tuple((r, int(coded[r])) for r in draws.responses if r in coded)))
             continue
