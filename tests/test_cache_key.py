@@ -17,6 +17,7 @@ user would and fails there.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import numpy as np
 
@@ -213,3 +214,51 @@ def test_coded_from_changes_the_hash_only_where_the_model_reads_it(data_copy, se
     after_obs, after_leave = _load(data_copy, session_cache, observe), _load(data_copy, session_cache)
     assert inputs_hash(after_obs, SAMPLER, SEED) == inputs_hash(before_obs, SAMPLER, SEED)
     assert inputs_hash(after_leave, SAMPLER, SEED) != inputs_hash(before_leave, SAMPLER, SEED)
+
+
+def _history_logp(inputs, point_seed: int = 0) -> float:
+    """The record's log density (``y_history``) at a seeded random point: the opinion, its effect and every
+    other parameter away from their initial values, so any opinion term an episode carries shows."""
+    import forecast
+    from forecast.model.build import OBS_HIST
+
+    model = forecast.build_model(inputs)
+    point = model.initial_point()
+    rng = np.random.default_rng(point_seed)
+    point = {k: v + rng.normal(0, 0.5, np.shape(v)) for k, v in point.items()}
+    return float(model.compile_logp(vars=[model[OBS_HIST]])(point))
+
+
+def test_the_poll_window_is_in_the_key_exactly_where_it_moves_the_likelihood(inputs):
+    """A later ``as_of`` that moves one episode out of the poll window: the inputs hash changes if and only if
+    the model's log density does (compared at a random point). An episode of an action the polls are not about
+    (opinion scope 0) carries no opinion term, so moving it changes nothing (the same hash: after the evidence
+    replay, today's state is the last replayed date's, no extra PSIS update); an episode in scope moves the
+    likelihood, and so does any episode with ``model.opinion_scope=all``: a new hash, else a stale posterior.
+
+    Decisive: the key before this test listed every episode inside the window, so the out-of-scope move gave a
+    new hash with an identical log density (the out-of-scope case failed); a key that dropped the window altogether
+    fails the in-scope case, where the log density moves by far more than 1e-9."""
+    import forecast
+    from forecast.inputs import config as _config
+
+    table = inputs.episodes.table
+    window = int(inputs.hyper.get("poll_window_days", 730))
+    scope = inputs.ontology.opinion_scope(table)
+    dates = table["date"]
+    unique = [i for i in table.index if (dates == dates[i]).sum() == 1 and (inputs.as_of - dates[i]).days > window]
+    out_scope = next(i for i in unique if scope[table.index.get_loc(i)] == 0)
+    in_scope = next(i for i in unique if scope[table.index.get_loc(i)] != 0)
+    cfg_all = forecast.compose(["model.opinion_scope=all"])
+    cases = [("out of scope", inputs, out_scope, False), ("in scope", inputs, in_scope, True),
+             ("opinion_scope=all", dataclasses.replace(inputs, hyper=_config.hyper(cfg_all)), out_scope, True)]
+    for label, inp, episode, moves in cases:
+        inside = dataclasses.replace(inp, as_of=dates[episode] + dt.timedelta(days=window))
+        after = dataclasses.replace(inside, as_of=inside.as_of + dt.timedelta(days=1))
+        flipped = design(inside).ep_recent != design(after).ep_recent
+        assert list(table.index[flipped]) == [episode], label  # this episode alone leaves the window
+        dlogp = abs(_history_logp(inside) - _history_logp(after))
+        same_hash = inputs_hash(inside, SAMPLER, SEED) == inputs_hash(after, SAMPLER, SEED)
+        assert (dlogp > 1e-9) == moves, f"{label}: log density moved by {dlogp}"
+        assert same_hash == (not moves), f"{label} ({episode}): the hash does not follow the model"
+

@@ -439,8 +439,27 @@ class Inputs:
             "claims": sorted((c.fingerprint() for c in self.claims), key=lambda c: c["name"]),
             "signals": sorted((c.fingerprint() for c in self.signals), key=lambda c: c["name"]),
             "hyper": self.hyper,
-            # episodes at the polled opinion (inside the poll window before as_of); the rest at the era's
-            "recent_episodes": [str(i) for i, d in zip(self.episodes.table.index, self.episodes.table["date"],
-                                                       strict=True)
-                                if (self.as_of - d).days <= int(self.hyper.get("poll_window_days", 730))],
+            "poll_window": self.poll_window_key(),
         }
+
+    def poll_window_key(self) -> dict[str, Any]:
+        """What the poll window of ``as_of`` changes in the model: which episodes it puts at the polled opinion
+        (the rest at the era's), only where that moves their likelihood. An episode's opinion term is scaled by
+        its opinion scope (``model.opinion_scope=scoped``: an episode of an action the polls are not about has
+        none) and there is none with ``model.episode_opinion=reference``; with ``model.era_opinion=free`` an
+        episode before the window adds the era opinion. So a later ``as_of`` that only moves out-of-scope
+        episodes out of the window is the same posterior (the same hash: no refit, no reweighting)."""
+        from forecast.inputs.schema import switch
+
+        h, table = self.hyper, self.episodes.table
+        if switch(h, "episode_opinion") != "own_time":
+            return {}
+        window = int(h.get("poll_window_days", 730))
+        recent = [(self.as_of - d).days <= window for d in table["date"]]
+        scope = (self.ontology.opinion_scope(table) if switch(h, "opinion_scope") == "scoped" and len(table)
+                 else np.ones(len(table)))
+        out: dict[str, Any] = {"recent_in_scope": [str(i) for i, r, s in zip(table.index, recent, scope,
+                                                                               strict=True) if r and s != 0]}
+        if switch(h, "era_opinion") == "free":
+            out["any_before_window"] = not all(recent)
+        return out

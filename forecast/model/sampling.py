@@ -64,8 +64,8 @@ def _sample_nutpie(model, sampler, seed, progress, notify, prior_seed, targets):
         cm = compiled.with_data(**{EVIDENCE_SWITCH: np.asarray(on)})
 
         def draw(n: int, cm=cm, s=s):
-            try:
-                tr = nutpie.sample(cm, **{**_common(sampler), "draws": int(n)}, seed=s,
+            try:  # the warm-up draws are not kept (nothing reads them): no copy into the trace
+                tr = nutpie.sample(cm, **{**_common(sampler), "draws": int(n)}, seed=s, save_warmup=False,
                                    target_accept=sampler["target_accept"], progress_bar=progress)
             except Exception:
                 raise_if_interrupted()  # nutpie caught the Ctrl-C and then failed on the partial trace
