@@ -262,3 +262,47 @@ def test_the_poll_window_is_in_the_key_exactly_where_it_moves_the_likelihood(inp
         assert (dlogp > 1e-9) == moves, f"{label}: log density moved by {dlogp}"
         assert same_hash == (not moves), f"{label} ({episode}): the hash does not follow the model"
 
+
+def test_a_back_test_fit_samples_and_caches_its_posterior_alone(tmp_path, monkeypatch):
+    """``sampler.article_prior=false`` (the back-test's fits): the sampler is asked for the posterior only (no prior
+    seed), the cache file holds no prior group and reads back as a hit under a key of its own; with the default the
+    same fit asks for the article-only prior too and its file holds it (so the check can fail either way). The
+    sampler is a stand-in returning complete draws: what is tested is what is asked for and kept, not NUTS."""
+    import xarray as xr
+
+    from forecast.analysis.checks.backtest import BACKTEST_SAMPLER
+    from forecast.model import fit as F
+    from forecast.model.build import P
+    from forecast.model.cache import posterior_path
+    from tests.synthetic import simulate_inputs
+
+    inputs = simulate_inputs(n_episodes=12, seed=3)
+    asked: list = []
+
+    def fake_sample(model, sampler, seed, progress, notify=None, prior_seed=None, targets=None):
+        asked.append(prior_seed)
+        rng = np.random.default_rng(seed)
+        shape = (sampler["chains"], sampler["draws"])
+
+        def tree():
+            p = rng.uniform(0.1, 0.9, (*shape, 2, 2))
+            post = xr.Dataset({P: (("chain", "draw", "action", "response"), p)})
+            stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros(shape, dtype=bool))})
+            return xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+
+        out = {"posterior": tree()}
+        if prior_seed is not None:
+            out["prior"] = tree()
+        return out, {}
+
+    monkeypatch.setattr(F, "_sample", fake_sample)
+    monkeypatch.setattr(F, "build_model", lambda inputs: None)
+    alone = {**SAMPLER, **BACKTEST_SAMPLER}
+    both = {k: v for k, v in alone.items() if k != "article_prior"}
+    a = F.fit(inputs, alone, SEED, tmp_path, update="refit")
+    assert asked == [None] and "prior" not in a.idata and not a.from_cache
+    assert F.fit(inputs, alone, SEED, tmp_path, update="refit").from_cache and asked == [None]
+    b = F.fit(inputs, both, SEED, tmp_path, update="refit")
+    assert asked[1] is not None and "prior" in b.idata and b.inputs_hash != a.inputs_hash
+    with xr.open_datatree(posterior_path(tmp_path, a.inputs_hash), engine="h5netcdf") as t:
+        assert "prior" not in t.children and "posterior" in t.children

@@ -20,7 +20,7 @@ from scipy.stats import halfnorm, norm
 import forecast
 from forecast.errors import InputError
 from forecast.inputs.priors import parse_claim
-from forecast.model.build import CLAIM_WEIGHT, KAPPA, OBS_CLAIM, OBS_HIST, OBS_ORDER, THETA, THETA_PAST, design
+from forecast.model.build import CLAIM_WEIGHT, KAPPA, LOADING, OBS_CLAIM, OBS_HIST, OBS_ORDER, THETA, THETA_PAST, design
 from tests.conftest import MODEL_DAY, inputs_on
 from tests.synthetic import ontology, simulate_inputs
 
@@ -314,6 +314,32 @@ def test_the_era_band_reads_the_earlier_episodes_at_another_opinion():
     assert f"({ont.responses.at[end['where'][1], 'label']}, scenario {end['where'][0]})" in summary_line(band)
     still = _zero_kappa(idata)
     assert era_band(still, inputs, predict(still, ont, h, sc)["p"])["max_abs_change"] < 1e-12
+
+
+def test_the_era_band_reports_no_move_from_unreliable_weights():
+    """A log ratio that is not finite (here NaN in one draw's loadings, as a bad draw or a term's 0 * inf gives)
+    makes the Pareto k infinite: the weights then drop that draw and the rest is no estimate. The band must say the
+    end is unreliable and report no move from those weights; before the fix it reported the reweighted move as a
+    number (max_abs_change > 1e-3 on this world, see the test above) in the headline and the scorecard."""
+    import xarray as xr
+
+    from forecast.analysis.checks.era_opinion import era_band, summary_line
+    from forecast.model.predict import predict
+
+    inputs = _band_world()
+    idata = _prior_draws(inputs)
+    ont, h = inputs.ontology, inputs.hyper
+    sc = {a: {"action": a, "profile": ont.profile(a)} for a in ont.action_ids}
+    p = predict(idata, ont, h, sc)["p"]  # the published probabilities stay finite: only the log ratio is not
+    ds = idata["posterior"].to_dataset()
+    bad = ds[LOADING].copy()
+    bad[0, 7, :] = np.nan
+    band = era_band(xr.DataTree.from_dict({"posterior": ds.assign({LOADING: bad})}), inputs, p)
+    assert band["applies"]
+    assert [e["pareto_k"] for e in band["ends"]] == [np.inf, np.inf]
+    assert [e["reliable"] for e in band["ends"]] == [False, False]
+    assert [e["max_abs_change"] for e in band["ends"]] == [None, None] and band["max_abs_change"] is None
+    assert summary_line(band).count("cannot tell") == 2
 
 
 def _zero_kappa(idata):

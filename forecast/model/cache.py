@@ -98,6 +98,13 @@ def prior_hash(inputs: Inputs, sampler: dict[str, Any], targets: dict[str, float
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
+def with_prior(sampler: dict[str, Any]) -> bool:
+    """Whether a fit samples the article-only prior beside its posterior: ``sampler.article_prior`` (default true;
+    the back-test's fits set it false: they read their posterior alone, and sampling the prior of every fold
+    was half of each refit's sampling). It is part of the sampler's settings, so of the posterior's key."""
+    return bool(sampler.get("article_prior", True))
+
+
 def posterior_path(cache_dir: Path, h: str) -> Path:
     return Path(cache_dir) / "posteriors" / f"{h}.nc"
 
@@ -156,6 +163,8 @@ def check_posterior(idata: xr.DataTree, h: str, sampler: dict[str, Any] | None =
         except ValueError:
             return "no sampler settings"
     for group in groups:
+        if group == "prior" and not with_prior(sampler):
+            continue
         problem = check_draws(idata[group].to_dataset() if group in idata else None, sampler, group)
         if problem:
             return f"{group}: {problem}"
@@ -168,6 +177,8 @@ def save(idata: xr.DataTree, path: Path, sampler: dict[str, Any] | None = None,
     (the article-only prior's own file: ``groups=("prior",)``, checked against its ``prior_hash``)."""
     encoding = {}
     for group in groups:
+        if group not in idata:  # the prior of a fit without it (check_posterior below says whether it may lack it)
+            continue
         ds = idata[group].to_dataset()
         encoding[f"/{group}"] = {v: {"dtype": "float32"} for v in ds.data_vars if ds[v].dtype == np.float64}
     key = "inputs_hash" if "posterior" in groups else "prior_hash"

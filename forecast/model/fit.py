@@ -212,12 +212,14 @@ def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, p
     t0 = time.perf_counter()
     model = build_model(inputs)
     timings = {"build": time.perf_counter() - t0}
+    with_prior = cache.with_prior(sampler)
     ph = prior_hash(inputs, sampler, targets)
-    prior_file = cache.prior_path(path.parent.parent, ph) if path is not None else None
+    prior_file = cache.prior_path(path.parent.parent, ph) if path is not None and with_prior else None
     prior_tree = cache.load_prior(prior_file, ph) if prior_file is not None else None
     # the prior's seed follows its own key, not the data fit's seed: one prior for every posterior
     fits, t_sample = _sample(model, sampler, seed, progress, notify,
-                             prior_seed=None if prior_tree is not None else int(ph[:8], 16) % 2**31, targets=targets)
+                             prior_seed=None if prior_tree is not None or not with_prior else int(ph[:8], 16) % 2**31,
+                             targets=targets)
     timings.update(t_sample)
     for group, tree in fits.items():
         problem = cache.check_draws(tree["posterior"].to_dataset() if "posterior" in tree else None, sampler, group)
@@ -226,7 +228,9 @@ def _fit_now_inner(inputs: Inputs, sampler: dict[str, Any], seed: int, h: str, p
             raise IncompleteFitError(f"the sampler returned an incomplete {group} ({problem}); nothing was cached "
                                      "or published: rerun (and report it if it repeats)")
     t0 = time.perf_counter()
-    if prior_tree is None:
+    if not with_prior:  # sampler.article_prior=false (the back-test's fits): the posterior alone
+        pass
+    elif prior_tree is None:
         prior_tree = _prior_tree(fits["prior"], ph)
         if prior_file is not None:
             cache.save(prior_tree, prior_file, sampler, groups=("prior",))
@@ -264,17 +268,18 @@ def _prior_tree(sampled: xr.DataTree, ph: str) -> xr.DataTree:
     return tree
 
 
-def _posterior_tree(sampled: xr.DataTree, prior_tree: xr.DataTree) -> xr.DataTree:
-    """The posterior with the article-only prior beside it and both fits' diagnostics."""
-    idata = xr.DataTree.from_dict({
-        "posterior": _stored(sampled, STORED),
-        "sample_stats": sampled["sample_stats"].to_dataset(),
-        "prior": prior_tree["prior"].to_dataset(),
-        "prior_sample_stats": prior_tree["prior_sample_stats"].to_dataset(),
-    })
+def _posterior_tree(sampled: xr.DataTree, prior_tree: xr.DataTree | None) -> xr.DataTree:
+    """The posterior with the article-only prior beside it (None: sampler.article_prior=false) and both fits'
+    diagnostics."""
+    groups = {"posterior": _stored(sampled, STORED), "sample_stats": sampled["sample_stats"].to_dataset()}
+    if prior_tree is not None:
+        groups.update(prior=prior_tree["prior"].to_dataset(),
+                      prior_sample_stats=prior_tree["prior_sample_stats"].to_dataset())
+    idata = xr.DataTree.from_dict(groups)
     idata.attrs["diagnostics_posterior"] = json.dumps(convergence(idata, "posterior"))
-    idata.attrs["diagnostics_prior"] = prior_tree.attrs["diagnostics_prior"]
-    idata.attrs["prior_hash"] = prior_tree.attrs["prior_hash"]
+    if prior_tree is not None:
+        idata.attrs["diagnostics_prior"] = prior_tree.attrs["diagnostics_prior"]
+        idata.attrs["prior_hash"] = prior_tree.attrs["prior_hash"]
     return idata
 
 

@@ -63,7 +63,9 @@ from forecast.model.psis import psis_weights
 
 log = logging.getLogger("forecast")
 
-BACKTEST_SAMPLER = {"draws": 500, "tune": 500, "chains": 2}  # PSIS needs draws, not 4 x 2000
+# PSIS needs draws, not 4 x 2000; and the back-test reads each fit's posterior alone, not its article-only prior
+# (comparator (c) is today's fit's): sampling it doubled each refit's sampling
+BACKTEST_SAMPLER = {"draws": 500, "tune": 500, "chains": 2, "article_prior": False}
 FORECASTERS = ("model", "no_claims", "history_only")  # the back-tested models, published first
 
 
@@ -142,18 +144,6 @@ def base_rates(cells: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         same = prev[prev["action_type"] == row.action_type]
         b[i] = (same["y"].sum() + 1) / (len(same) + 2) if len(same) else a[i]
     return a, b
-
-
-def weighted_cell_p(fitted, ont, episodes: Episodes, pos: int, log_ratio: xr.DataArray | None,
-                    hyper: dict | None = None) -> np.ndarray:
-    """Episode ``pos``'s cells' predictive probabilities under a fit, importance-weighted by PSIS."""
-    cp, _, _ = cell_probabilities(fitted.idata, ont, subset(episodes, [pos]), hyper=hyper)
-    if cp.sizes["cell"] == 0:
-        return np.zeros(0)
-    if log_ratio is None:
-        return cp.mean(("chain", "draw")).values
-    w = psis_weights(log_ratio.transpose("chain", "draw").values).w
-    return (cp * xr.DataArray(w, dims=("chain", "draw"))).sum(("chain", "draw")).values
 
 
 # ---------------------------------------------------------------------- one forecast origin to the next

@@ -51,11 +51,17 @@ def era_band(idata: xr.DataTree, inputs, p: xr.DataArray) -> dict[str, Any]:
         ll = T.episode_loglik_eta(T.eta_episodes(ds, ont, sub, h, inputs.as_of, past=past), ds[LOADING].values, ont,
                                   sub.outcomes).sum(axis=-1)
         w = psis_weights(ll - at_ref)
+        end = {"opinion": float(1 / (1 + np.exp(-past))), "pareto_k": w.k, "ess": w.ess, "reliable": w.reliable}
+        if w.k == np.inf:
+            # k = inf: a log ratio not finite (NaN in a draw) or a tail no Pareto fits; the weights then drop those
+            # draws and the reweighted probabilities are no estimate at all: no move is reported from them (a finite
+            # k > 0.7 is an estimate the sentence marks unreliable; a constant ratio's k = -inf, uniform weights)
+            ends.append({**end, "max_abs_change": None, "where": None, "where_label": None, "change": None})
+            continue
         moved = (p * xr.DataArray(w.w, dims=("chain", "draw"))).sum(("chain", "draw")) - base
         flat = moved.stack(cell=("scenario", "response"))
         i = int(np.argmax(np.abs(flat.values)))
-        ends.append({"opinion": float(1 / (1 + np.exp(-past))), "pareto_k": w.k, "ess": w.ess,
-                     "reliable": w.reliable, "max_abs_change": float(np.abs(flat.values[i])),
+        ends.append({**end, "max_abs_change": float(np.abs(flat.values[i])),
                      "where": [str(flat["scenario"].values[i]), str(flat["response"].values[i])],
                      "where_label": str(ont.responses["label"].get(str(flat["response"].values[i]),
                                                                  flat["response"].values[i])),
@@ -63,7 +69,8 @@ def era_band(idata: xr.DataTree, inputs, p: xr.DataArray) -> dict[str, Any]:
                                          for r in moved["response"].values} for s in moved["scenario"].values}})
     return {"applies": True, "reference": float(h["opinion_reference"]), "episodes": [str(e) for e in sub.table.index],
             "band": [ends[0]["opinion"], ends[1]["opinion"]], "ends": ends,
-            "max_abs_change": max(e["max_abs_change"] for e in ends)}
+            "max_abs_change": max((e["max_abs_change"] for e in ends if e["max_abs_change"] is not None),
+                                  default=None)}
 
 
 def summary_line(r: dict[str, Any]) -> str:
@@ -71,13 +78,16 @@ def summary_line(r: dict[str, Any]) -> str:
     if not r.get("applies"):
         return ""
     lo, hi = r["ends"]
-    unreliable = [e for e in r["ends"] if not e["reliable"]]
+    unreliable = [e for e in r["ends"] if not e["reliable"] and e["max_abs_change"] is not None]
     note = (f" (the reweighting is unreliable at {', '.join(f'{e['opinion']:.0%}' for e in unreliable)}: Pareto k "
             f"above 0.7)" if unreliable else "")
-    def where(e: dict[str, Any]) -> str:  # the response by its label, in the scenario named by its id
-        return f"{e.get('where_label') or e['where'][1]}, scenario {e['where'][0]}"
+
+    def move(e: dict[str, Any]) -> str:  # the response by its label, in the scenario named by its id
+        if e["max_abs_change"] is None:
+            return "by an amount the reweighting cannot tell (its log ratio is not finite: Pareto k infinite)"
+        return (f"by at most {e['max_abs_change']:.3f} ({e.get('where_label') or e['where'][1]}, scenario "
+                f"{e['where'][0]})")
 
     return (f"The {len(r['episodes'])} episode(s) before the poll window that the polls are about are fitted at the "
             f"article's {r['reference']:.0%} opposed, an assumption: at {lo['opinion']:.0%} instead a published "
-            f"probability would move by at most {lo['max_abs_change']:.3f} ({where(lo)}), at "
-            f"{hi['opinion']:.0%} by at most {hi['max_abs_change']:.3f} ({where(hi)}){note}.")
+            f"probability would move {move(lo)}, at {hi['opinion']:.0%} {move(hi)}{note}.")
