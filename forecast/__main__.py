@@ -1,3 +1,3 @@
-from forecast.cli.main import main
+from forecast.cli.main import entry
 
-main()
+entry()
