@@ -71,3 +71,14 @@ def test_main_in_the_same_process_still_raises_system_exit(capsys):
         main(["frobnicate"])
     assert e.value.code == EXIT_INPUT
     assert callable(entry)
+
+
+def test_a_profiler_running_the_command_still_writes_its_file(tmp_path):
+    """``python -m cProfile -o FILE -m forecast`` writes FILE after the command returns (bench/profiles.py reads it):
+    an entry that ended the process there would leave no FILE."""
+    out = tmp_path / "run.prof"
+    p = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "forecast", "--help"],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert p.returncode == 0, p.stderr
+    assert out.is_file() and out.stat().st_size > 0

@@ -511,14 +511,18 @@ def main(argv: list[str] | None = None) -> int:
     sys.exit(code)
 
 
-def entry() -> None:
+def entry(fast: bool = True) -> None:
     """The process's entry (``python -m forecast`` and the ``forecast`` script): ``main``, then the exit handlers
     (``atexit``: the log file closed, temporary folders removed) and the streams flushed, and the process ends without
     tearing the interpreter down (every module and object freed one by one: a quarter of a second after a report, for
-    nothing the operating system does not do at exit). Not for a caller in the same process: it calls ``main``."""
+    nothing the operating system does not do at exit). Not for a caller in the same process: it calls ``main``.
+    ``fast=False``, a tracer or debugger (``sys.gettrace``) or a profiler running the command (``python -m cProfile -o
+    FILE -m forecast``, which writes FILE after the command returns): the ordinary exit (``SystemExit``)."""
     import atexit
     import threading
 
+    if not fast or sys.gettrace() is not None or "cProfile" in sys.modules or "profile" in sys.modules:
+        main()
     try:
         main()
         code = EXIT_OK
