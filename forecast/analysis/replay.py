@@ -82,9 +82,14 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
 
 def _replay_date(cfg, d: dt.date, names: list[str], sc) -> tuple[str, list[dict[str, Any]]]:
     """How the posterior as of ``d`` was obtained (for people) and its rows: every scenario's responses."""
+    from forecast.model.reweight import kept_terms
+
     c = as_of_config(cfg, d)
     inputs = load_inputs(c)
-    fitted = fit_config(c, inputs)
+    # each change's log ratio kept: the report of today's state (often the last date's update, kept) and a new poll's
+    # update after it read them instead of computing them again
+    with kept_terms(_config.paths(c)["cache"]):
+        fitted = fit_config(c, inputs)
     how = ("cache hit" if fitted.from_cache else
            f"PSIS update (k {fitted.update['pareto_k']})" if fitted.weights is not None else
            "fitted (" + ", ".join(f"{k} {v:.1f}s" for k, v in fitted.timings.items()) + ")")

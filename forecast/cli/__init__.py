@@ -6,6 +6,6 @@ subcommands' table, ``init`` and ``scenarios``) to one module per subcommand (``
 progress lines); ``sweep`` (the Hydra callback that summarises a multirun).
 """
 
-from forecast.cli.main import main
+from forecast.cli.main import entry, main
 
-__all__ = ["main"]
+__all__ = ["entry", "main"]

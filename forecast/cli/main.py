@@ -511,6 +511,38 @@ def main(argv: list[str] | None = None) -> int:
     sys.exit(code)
 
 
+def entry(fast: bool = True) -> None:
+    """The process's entry (``python -m forecast`` and the ``forecast`` script): ``main``, then the exit handlers
+    (``atexit``: the log file closed, temporary folders removed) and the streams flushed, and the process ends without
+    tearing the interpreter down (every module and object freed one by one: a quarter of a second after a report, for
+    nothing the operating system does not do at exit). Not for a caller in the same process: it calls ``main``.
+    ``fast=False``, a tracer or debugger (``sys.gettrace``) or a profiler running the command (``python -m cProfile -o
+    FILE -m forecast``, which writes FILE after the command returns): the ordinary exit (``SystemExit``)."""
+    import atexit
+    import threading
+
+    if not fast or sys.gettrace() is not None or "cProfile" in sys.modules or "profile" in sys.modules:
+        main()
+    try:
+        main()
+        code = EXIT_OK
+    except SystemExit as e:
+        code = e.code
+    if not isinstance(code, int):
+        if code is not None:
+            with contextlib.suppress(OSError, ValueError):
+                print(code, file=sys.stderr)
+        code = EXIT_INTERNAL if code is not None else EXIT_OK
+    for t in threading.enumerate():  # as the interpreter does: its threads finish first (daemon threads do not count)
+        if t is not threading.current_thread() and not t.daemon:
+            t.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):  # ``main`` flushed stdout and said what failed; nothing is left to say
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 def _main(argv: list[str]) -> int:
     try:
         _ensure_cwd()

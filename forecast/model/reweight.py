@@ -24,9 +24,11 @@ reproduce) is not an importance-sampling update: ``diff`` raises ``NotReweightab
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -157,17 +159,81 @@ def diff(base: dict[str, Any], target: Inputs, family: dict[str, Any],
 
 
 # ---------------------------------------------------------------------- each change's log ratio
-_POLL_TERMS: dict[str, np.ndarray] = {}  # the new polls' term by a digest of the draws, polls and settings
-class LogRatios:
-    """Per-draw log ratios of each change on one stored group, memoised (Shapley sums many subsets)."""
+_TERMS: dict[str, np.ndarray] = {}  # each change's term on some draws, by a digest of all it reads: once per process
+_TERMS_MAX = 64  # 32 KB each for 4000 draws
+_KEEP: list[Path | None] = []  # the cache folder keeping the terms across runs (``kept_terms``), innermost last
 
-    def __init__(self, idata: xr.DataTree, inputs: Inputs, known_pollsters: list[str], group: str = "posterior"):
+
+@contextlib.contextmanager
+def kept_terms(cache_dir: Path | None):
+    """Within this block a ``LogRatios`` made without a ``cache`` keeps each term it computes under
+    ``<cache_dir>/derived/logratio/`` (``forecast.memo``) and reads the terms an earlier run kept: a new poll's update
+    then computes the new poll's term only, not again those of the evidence the published brief already had."""
+    _KEEP.append(cache_dir)
+    try:
+        yield
+    finally:
+        _KEEP.pop()
+
+
+def _frame(df: pd.DataFrame) -> list:
+    """A table's rows (index first) as JSON-able lists: part of a term's key."""
+    return [[str(i), *row] for i, row in zip(df.index, df.itertuples(index=False), strict=True)]
+
+
+class LogRatios:
+    """Per-draw log ratios of each change on one stored group, memoised (Shapley sums many subsets).
+
+    Each change's term (a poll's: each pollster's) is a pure function of the draws, the ontology and settings, the
+    change and this code: it is kept under a digest of all of them, in this process (the update and the attribution of
+    what moved reweight the same stored draws by the same changes) and, with a ``cache`` folder (or in ``kept_terms``),
+    on disk for later runs. Sums run in the same order either way: the same log ratios to the last bit."""
+
+    def __init__(self, idata: xr.DataTree, inputs: Inputs, known_pollsters: list[str], group: str = "posterior",
+                 cache: Path | None = None):
         self.idata, self.inputs, self.group = idata, inputs, group
         self.ds = idata[group].to_dataset()
         self.known = list(known_pollsters)
         self._lp: dict[bool, np.ndarray] = {}
         self._memo: dict[Any, np.ndarray] = {}
         self.shape = self.ds[THETA].shape
+        self.cache = cache if cache is not None else (_KEEP[-1] if _KEEP else None)
+        self._draws: str | None = None
+
+    def _draws_key(self) -> str:
+        """A digest of what every term on these draws reads besides its change: the draws (every variable's name,
+        dimensions and bytes), the ontology's and model's settings (as ``inputs_hash`` names them) and the terms' code.
+        ``as_of`` enters through the changes' keys (which episodes are inside the poll window)."""
+        if self._draws is None:
+            from forecast import memo
+
+            fp, ds = self.inputs.fingerprint(), self.ds
+            self._draws = memo.digest(
+                "logratio", memo.source(T.__file__), memo.source(__file__), self.group,
+                {k: fp[k] for k in ("attributes", "actions", "responses", "hyper")},
+                *[x for v in sorted(map(str, ds.data_vars)) for x in (v, list(ds[v].dims), ds[v].values)])
+        return self._draws
+
+    def _kept(self, what: list, compute) -> np.ndarray:
+        """The term ``what`` names (JSON-able: the change's content), computed by ``compute`` once: kept in this
+        process and, with a cache folder, on disk (a damaged or mismatched entry is computed again)."""
+        from forecast import memo
+
+        key = memo.digest(self._draws_key(), what)
+        hit = _TERMS.get(key)
+        if hit is None:
+            got = memo.get_arrays(self.cache, "logratio", key)
+            v = None if got is None else got.get("v")
+            if v is not None and v.shape == self.shape and v.dtype == np.float64:
+                hit = v
+            else:
+                hit = np.asarray(compute(), dtype=float)
+                memo.put_arrays(self.cache, "logratio", key, {"v": hit})
+            hit.flags.writeable = False
+            if len(_TERMS) >= _TERMS_MAX:
+                _TERMS.pop(next(iter(_TERMS)))
+            _TERMS[key] = hit
+        return hit
 
     def lp(self, current: bool) -> np.ndarray:
         """logit P(r | a) of every action at the current opinion (signals) or the reference one (claims)."""
@@ -202,7 +268,10 @@ class LogRatios:
         if key in self._memo:
             return self._memo[key]
         if c.kind == "episode":
-            v = self._episodes(*c.new)
+            table, outcomes = c.new
+            recent = T.in_window(table["date"], self.inputs.as_of, self.inputs.hyper)
+            what = [c.kind, _frame(table), _frame(outcomes), recent.tolist()]
+            self._memo[key] = self._kept(what, lambda: self._episodes(table, outcomes))
         elif c.kind == "episode_opinion":
             # the same episodes, each at the opinion of its side of the poll window now minus before
             table, outcomes = c.new
@@ -210,40 +279,37 @@ class LogRatios:
             if (T.switch(self.inputs.hyper, "era_opinion") == "free" and THETA_PAST not in self.ds
                     and not new_recent.all()):
                 raise NotReweightable("an episode left the poll window but the cached draws have no era opinion")
-            v = self._episodes(table, outcomes, new_recent) - self._episodes(table, outcomes, c.old)
+            what = [c.kind, _frame(table), _frame(outcomes), new_recent.tolist(), np.asarray(c.old).tolist()]
+            self._memo[key] = self._kept(what, lambda: self._episodes(table, outcomes, new_recent)
+                                         - self._episodes(table, outcomes, c.old))
         elif c.kind == "signal":
-            v = T.cell_claim_loglik(self.lp(True), self.inputs.ontology, self.inputs.hyper, c.new)
+            self._memo[key] = self._kept([c.kind, _claim_fp(c.new)], lambda: T.cell_claim_loglik(
+                self.lp(True), self.inputs.ontology, self.inputs.hyper, c.new))
         elif c.kind == "claim":
-            v = self._claim(c)
+            what = [c.kind, None if c.new is None else _claim_fp(c.new), None if c.old is None else _claim_fp(c.old)]
+            self._memo[key] = self._kept(what, lambda: self._claim(c))
         else:
             raise ValueError(c.kind)
-        self._memo[key] = np.asarray(v, dtype=float)
         return self._memo[key]
 
     def polls(self, polls: list[pd.Series]) -> np.ndarray:
-        """The new polls' term together (the polls of a new pollster share its wording effect)."""
+        """The new polls' term together (the polls of a new pollster share its wording effect): each pollster's
+        term computed once (``_kept``: a new poll's update and the attribution of what moved share them)."""
         key = ("polls", tuple(sorted(str(p.name) for p in polls)))
         if key not in self._memo:
             house = self.ds["house"].sel(pollster=self.known).transpose("chain", "draw", "pollster").values \
                 if self.known and "house" in self.ds else None
-            theta, frame = self.ds[THETA].values, pd.DataFrame(polls)
-            # the same term on the same draws is computed once per process: a PSIS update and the attribution of
-            # what moved reweight the same stored draws by the same new polls (a new pollster's grid: seconds)
-            digest = hashlib.sha256(b"".join([
-                np.ascontiguousarray(theta).tobytes(), str(theta.dtype).encode(), str(theta.shape).encode(),
-                b"" if house is None else np.ascontiguousarray(house).tobytes(),
-                json.dumps([self.known, frame[["pollster", "n", "share_opposed"]].values.tolist(),
-                            self.inputs.hyper], default=str, sort_keys=True).encode()])).hexdigest()
-            if digest not in _POLL_TERMS:
-                try:
-                    term = T.poll_loglik(theta, house, self.known, frame, self.inputs.hyper)
-                except T.Unsupported as e:
-                    raise NotReweightable(str(e)) from None
-                if len(_POLL_TERMS) >= 8:
-                    _POLL_TERMS.pop(next(iter(_POLL_TERMS)))
-                term.flags.writeable = False
-                _POLL_TERMS[digest] = term
-            self._memo[key] = _POLL_TERMS[digest]
+
+            def kept(pollster, records: list[dict[str, Any]], compute) -> np.ndarray:
+                what = ["poll", str(pollster), self.known,
+                        [[float(r["n"]), float(r["share_opposed"])] for r in records]]
+                return self._kept(what, compute)
+
+            try:
+                self._memo[key] = T.poll_loglik(self.ds[THETA].values, house, self.known, pd.DataFrame(polls),
+                                                self.inputs.hyper, kept=kept)
+            except T.Unsupported as e:
+                raise NotReweightable(str(e)) from None
         return self._memo[key]
 
     def total(self, changes: list[Change], claims_only: bool = False) -> np.ndarray:

@@ -258,7 +258,7 @@ def logit_p_actions(ds: xr.Dataset, ont, hyper: dict, current_opinion: bool) -> 
 
 # ---------------------------------------------------------------------- the poll term
 def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str], polls: pd.DataFrame,
-                hyper: dict) -> np.ndarray:
+                hyper: dict, kept=None) -> np.ndarray:
     """The model's poll term for ``polls`` (a table, or records, of pollster, n, share_opposed), per draw:
     y ~ Binomial(n, sigmoid(logit theta + house[pollster])).
 
@@ -267,7 +267,11 @@ def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str
     out under its prior Normal(0, sigma_house), jointly over that pollster's polls, on a dense grid (the polls
     pin it far more narrowly than its prior: a Gauss-Hermite rule on the prior's scale steps over the peak).
     With zero-sum effects it is 0 when it is the only pollster; any other new pollster changes the others'
-    effects, which no reweighting reproduces (``Unsupported``)."""
+    effects, which no reweighting reproduces (``Unsupported``).
+
+    The sum runs over the pollsters in their sorted order, one pollster's polls at a time. ``kept(pollster, polls,
+    compute)``, when given, returns that pollster's term: ``compute()``'s, or the same one kept by an earlier call
+    (``forecast.model.reweight``: a new pollster's grid is computed once for the update and the attribution)."""
     theta = np.asarray(theta, dtype=float)
     lt = logit(theta)
     known = list(pollsters) if house is not None else []
@@ -282,15 +286,17 @@ def poll_loglik(theta: np.ndarray, house: np.ndarray | None, pollsters: list[str
     out = np.zeros(theta.shape)
     sigma = float(hyper["sigma_house"])
     for pollster in sorted(groups):
-        n = np.array([rec["n"] for rec in groups[pollster]], dtype=float)
-        y = np.round(n * np.array([rec["share_opposed"] for rec in groups[pollster]], dtype=float))
-        if pollster in known:
-            eta = lt[..., None] + np.asarray(house, dtype=float)[..., known.index(pollster)][..., None]
-            out = out + binom_logpmf_logit(y, n, eta).sum(axis=-1)
-        elif zero_sum:  # the only pollster: its zero-sum effect is 0
-            out = out + binom_logpmf_logit(y, n, lt[..., None]).sum(axis=-1)
-        else:
-            out = out + _new_pollster(lt, y, n, sigma)
+        def term(pollster=pollster) -> np.ndarray:
+            n = np.array([rec["n"] for rec in groups[pollster]], dtype=float)
+            y = np.round(n * np.array([rec["share_opposed"] for rec in groups[pollster]], dtype=float))
+            if pollster in known:
+                eta = lt[..., None] + np.asarray(house, dtype=float)[..., known.index(pollster)][..., None]
+                return binom_logpmf_logit(y, n, eta).sum(axis=-1)
+            if zero_sum:  # the only pollster: its zero-sum effect is 0
+                return binom_logpmf_logit(y, n, lt[..., None]).sum(axis=-1)
+            return _new_pollster(lt, y, n, sigma)
+
+        out = out + (term() if kept is None else kept(pollster, groups[pollster], term))
     return out
 
 

@@ -24,6 +24,7 @@ from forecast.inputs import config as _config
 from forecast.inputs.data import Inputs
 from forecast.inputs.load import load_inputs
 from forecast.model.fit import Fit, config_hash, fit_config
+from forecast.model.reweight import kept_terms
 from forecast.outputs import sweep as _sweep
 from forecast.outputs.contract import WrittenReport, read_reports
 from forecast.outputs.history import append_history, check_history, history_path
@@ -147,7 +148,8 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
             say(f"reusing the finished job {out_dir.name} (same overrides, inputs hash {job['inputs_hash']})")
             job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
             return Run(job["inputs_hash"], reused=done)
-    with closing(_drawing_workers(cfg, inputs, names, out_dir)) as workers:
+    # the update's and the attribution's terms of each change computed once, and kept for the next run
+    with closing(_drawing_workers(cfg, inputs, names, out_dir)) as workers, kept_terms(paths["cache"]):
         return _run(cfg, overrides, inputs, names, keys, paths, out_dir, job, progress, say, workers)
 
 

@@ -34,21 +34,27 @@ def attribution_path(cfg, inputs: Inputs, state: dict[str, Any]) -> list[tuple[s
     log_entries = {e.id: e for e in load_evidence(paths(cfg)["data"] / "evidence", inputs.ontology, today).entries}
     ev = {e for e in prev_ev if e in log_entries}
     priors = {k: v for k, v in prev_priors.items()}
-    seq = [("previous state, refitted now", "start", load_inputs(cfg, evidence_only=set(ev), priors=priors))]
+
+    def step() -> Inputs:  # the current state is the run's own inputs (read once: not loaded again)
+        if ev == set(cur_ev) and priors == cur_priors:
+            return inputs
+        return load_inputs(cfg, evidence_only=set(ev), priors=priors)
+
+    seq = [("previous state, refitted now", "start", step())]
     added = sorted((e for e in cur_ev if e not in ev), key=lambda e: (log_entries[e].date_known, e))
     for e in added:
         ev.add(e)
-        seq.append((e, "evidence added", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+        seq.append((e, "evidence added", step()))
     for e in sorted(ev - set(cur_ev)):
         ev.discard(e)
-        seq.append((e, "evidence removed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+        seq.append((e, "evidence removed", step()))
     for name in sorted(set(prev_priors) | set(cur_priors)):
         if prev_priors.get(name) != cur_priors.get(name):
             if name in cur_priors:
                 priors[name] = cur_priors[name]
             else:
                 priors.pop(name, None)
-            seq.append((f"prior {name}", "prior changed", load_inputs(cfg, evidence_only=set(ev), priors=priors)))
+            seq.append((f"prior {name}", "prior changed", step()))
     return seq
 
 

@@ -131,7 +131,8 @@ def shapley_parts(cfg, inputs: Inputs, seq: list, sc: dict, say=None) -> dict[st
         return None
     pred = predict(f0.idata, inputs.ontology, inputs.hyper, sc)["p"]
     try:
-        res = psis_shapley(LogRatios(f0.idata, inputs, pollsters), base, players, pred.values, ess_factor(f0))
+        res = psis_shapley(LogRatios(f0.idata, inputs, pollsters, cache=paths(cfg)["cache"]), base, players,
+                           pred.values, ess_factor(f0))
     except NotReweightable as e:
         if say:
             say(f"attribution: {e}: refitting each step")
