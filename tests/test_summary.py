@@ -101,3 +101,14 @@ def test_summarize_unweighted_is_arviz_and_weighted_is_the_weighted_statistics()
     np.testing.assert_allclose(tw["p_gt_half"], np.einsum("cd,cdr->r", w, (p > 0.5).astype(float)))
     assert tw.loc["a", "hdi_low"] == summary.weighted_hdi(p[..., 0], w, 0.9)[0]
     np.testing.assert_array_equal(tw["r_hat"], t["r_hat"])  # the draws' own, unweighted
+
+
+def test_the_diagnostics_taken_from_arviz_stats_are_arviz_own():
+    """model/summary.py and model/diagnostics.py import ESS, R-hat, MCSE and BFMI from arviz-stats, not arviz (whose
+    import also loads arviz-plots): the same function objects, so the figures cannot differ. An ArviZ release that
+    stops re-exporting them, or wraps them, fails here."""
+    import arviz
+    import arviz_stats
+
+    for name in ("ess", "rhat", "mcse", "bfmi", "hdi"):
+        assert getattr(arviz, name) is getattr(arviz_stats, name), name

@@ -5,6 +5,9 @@ The gates (R-hat, bulk ESS, divergences, BFMI) are set in one place, ``conf/repo
 untrustworthy, and a first batch of draws (``sampler.first_draws``) that misses the R-hat or bulk-ESS gate is
 extended to the configured draws (``forecast.model.sampling``). Gated quantities are what the reports forecast:
 the response probabilities and the latent public opinion and its effect.
+
+ESS, R-hat, MCSE and BFMI come from arviz-stats (``import arviz_stats as az``): ``arviz`` re-exports these very
+functions, and importing it also loads arviz-plots and its plotting stack (about 2 s a process).
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def first_batch(sampler: dict[str, Any], targets: dict[str, float] | None) -> in
 def missed_targets(tree: xr.DataTree, targets: dict[str, float]) -> str:
     """'' when the gated quantities of ``tree``'s posterior meet R-hat <= ``max_rhat`` and bulk ESS >=
     ``min_ess_bulk``; else which target they missed."""
-    import arviz as az
+    import arviz_stats as az
 
     ds = tree["posterior"].to_dataset()
     ds = ds[[v for v in GATED if v in ds]]
@@ -65,7 +68,7 @@ def convergence(idata: xr.DataTree, group: str = "posterior") -> dict[str, Any]:
     """R-hat and bulk ESS of what the reports forecast (the response probabilities and the latent
     public-opinion drivers), divergences and BFMI; plus the worst R-hat over every stored parameter,
     the hierarchy's scales included (informational: a slowly mixing scale shows there first)."""
-    import arviz as az
+    import arviz_stats as az
 
     post = idata[group].to_dataset()
     stats = idata["sample_stats" if group == "posterior" else "prior_sample_stats"].to_dataset()
@@ -102,7 +105,7 @@ def diagnostics(idata: xr.DataTree, thresholds: dict[str, float], group: str = "
 
 def _bfmi(stats: xr.Dataset) -> float | None:
     """The smallest per-chain energy BFMI (ArviZ's ``bfmi``)."""
-    import arviz as az
+    import arviz_stats as az
 
     if "energy" not in stats:
         return None

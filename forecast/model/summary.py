@@ -15,6 +15,9 @@ an interval, P(> 0.5) and a Monte Carlo standard error.
   mean, as PSIS-LOO does (Vehtari et al., JMLR 2024). With equal weights the two agree.
 - ``summarize``: all of them (and the draws' bulk ESS and R-hat) per label of one dimension: the report's
   and the API's tables.
+
+ESS, R-hat, MCSE and BFMI come from arviz-stats (``import arviz_stats as az``): ``arviz`` re-exports these very
+functions, and importing it also loads arviz-plots and its plotting stack (about 2 s a process).
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def mcse_mean(da: xr.DataArray, weights=None, ess_mean: xr.DataArray | None = No
     for the mean (arviz's, computed when not given)."""
     w = _w(weights)
     if w is None or ess_mean is None:  # arviz only when its figures are needed (importing it: seconds)
-        import arviz as az
+        import arviz_stats as az
 
         if w is None:
             return az.mcse(da, method="mean")
@@ -106,7 +109,7 @@ def draw_stats(da: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
     """What a summary needs of the draws themselves, whatever their weights, per ``dim`` label of ``da`` (chain,
     draw, dim): bulk ESS, R-hat and the ESS for the mean (arviz). A PSIS update reweights draws whose figures
     these are, so they can be computed once per set of draws."""
-    import arviz as az
+    import arviz_stats as az
 
     da = da.transpose("chain", "draw", dim)
     return {"ess_bulk": np.asarray(az.ess(da, method="bulk"), dtype=float),
@@ -126,7 +129,7 @@ def summarize(da: xr.DataArray, prob: float, dim: str, *, weights=None, converge
         draws = draw_stats(da, dim)
     lo, hi = hdi(da, prob, weights)
     if weights is None:
-        import arviz as az
+        import arviz_stats as az
 
         mcse = np.asarray(az.mcse(da, method="mean"))
     elif draws is not None:
