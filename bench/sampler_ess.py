@@ -30,7 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from dated import results_path
+from dated import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,15 +160,8 @@ def main() -> None:
             if side != "plain":
                 med[side]["vs_plain"] = {k: round(med[side][k] / med["plain"][k], 3)
                                          for k in keys if k.endswith("per_s") or k == "wall_s"}
-    loads = [x["load_before"][0] for x in runs] + [x["load_after"][0] for x in runs]
-    res = {"benchmark": "sampler-ess", "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
-           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                    text=True).stdout.strip(),
-           "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
-           "rounds": args.rounds, "sides": args.sides, "medians": med,
-           "load_1min": {"min": min(loads), "max": max(loads), "median": statistics.median(loads)}, "runs": runs}
-    path = results_path("sampler-ess" + args.suffix)
-    path.write_text(json.dumps(res, indent=1) + "\n")
+    path = write_results("sampler-ess", args.suffix,
+                         {"rounds": args.rounds, "sides": args.sides, "medians": med}, runs)
     print(json.dumps(med, indent=1))
     print(path)
 

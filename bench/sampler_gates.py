@@ -22,13 +22,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
 
-from dated import results_path
+from dated import write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,17 +151,10 @@ def main() -> None:
                 s[f"mcse_ratio_vs_{ref}"] = {"median": round(statistics.median(ratios), 3),
                                              "max": round(max(ratios), 3)}
         summary[name] = s
-    loads = [r["load_before"][0] for r in runs] + [r["load_after"][0] for r in runs]
-    res = {"benchmark": "sampler-gates", "date": time.strftime("%Y-%m-%dT%H:%M:%S"),
-           "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                                    text=True).stdout.strip(),
-           "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "overrides": args.overrides,
-           "as_of": inputs.as_of.isoformat(), "gates": targets,
-           "report_gates": {k: cfg.report[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")},
-           "compile": compile_s, "summary": summary,
-           "load_1min": {"min": min(loads), "max": max(loads), "median": statistics.median(loads)}, "runs": runs}
-    path = results_path("sampler-gates" + args.suffix)
-    path.write_text(json.dumps(res, indent=1) + "\n")
+    path = write_results("sampler-gates", args.suffix, {
+        "overrides": args.overrides, "as_of": inputs.as_of.isoformat(), "gates": targets,
+        "report_gates": {k: cfg.report[k] for k in ("max_rhat", "min_ess_bulk", "max_divergences", "min_bfmi")},
+        "compile": compile_s, "summary": summary}, runs)
     print(json.dumps(summary, indent=1))
     print(path)
 
