@@ -5,7 +5,8 @@ temporary folders removed) and the threads still running. A plain ``main()`` cal
 (it raises ``SystemExit``).
 
 Decisive: an entry that skipped the exit handlers leaves no "atexit ran" in the marker file (both tests fail), one that
-did not wait for the threads no "thread finished", one that returned 0 or 70 instead of the status ``main`` chose
+did not wait for the threads no "thread finished", one that joined them without threading's exit callbacks hangs on a
+pool left open (the timeout fails it), one that returned 0 or 70 instead of the status ``main`` chose
 fails the status check.
 """
 
@@ -82,3 +83,24 @@ def test_a_profiler_running_the_command_still_writes_its_file(tmp_path):
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert p.returncode == 0, p.stderr
     assert out.is_file() and out.stat().st_size > 0
+
+
+POOL = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+pool = ThreadPoolExecutor(2)  # left open, as joblib's loky executor is after a Hydra sweep
+assert pool.submit(lambda: 41 + 1).result() == 42
+sys.argv = ["forecast", "--help"]
+from forecast.cli.main import entry
+entry()
+"""
+
+
+def test_the_entry_ends_with_a_thread_pool_left_open():
+    """A pool's worker threads are not daemons: they stop when threading's exit callbacks tell them to, which the
+    interpreter runs before it joins the threads. Joining them without those callbacks waits forever (a
+    ``forecast -m hydra/launcher=joblib`` sweep hung so in the test suite): here the timeout would fail it."""
+    p = subprocess.run([sys.executable, "-c", POOL], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert p.returncode == 0, p.stderr
+    assert "forecast init DIR" in p.stdout

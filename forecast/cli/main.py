@@ -533,9 +533,10 @@ def entry(fast: bool = True) -> None:
             with contextlib.suppress(OSError, ValueError):
                 print(code, file=sys.stderr)
         code = EXIT_INTERNAL if code is not None else EXIT_OK
-    for t in threading.enumerate():  # as the interpreter does: its threads finish first (daemon threads do not count)
-        if t is not threading.current_thread() and not t.daemon:
-            t.join()
+    # as the interpreter ends: threading's own exit callbacks first (they tell the pools' worker and manager threads,
+    # concurrent.futures' and joblib/loky's, to stop), then every non-daemon thread joined, then the exit handlers.
+    # Joining the threads without those callbacks waits forever for a pool left open (a Hydra joblib sweep hung so)
+    threading._shutdown()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):  # ``main`` flushed stdout and said what failed; nothing is left to say
         with contextlib.suppress(Exception):
