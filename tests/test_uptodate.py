@@ -292,3 +292,23 @@ def test_a_forced_report_records_the_command_without_force():
     assert command_line(["scenario=air_strikes", "force=true"]) == "forecast scenario=air_strikes"
     assert command_line(["+force=true", "seed=3"]) == "forecast seed=3"
     assert command_line(["report.force_x=1"]) == "forecast report.force_x=1"
+
+
+def test_the_code_digest_does_not_depend_on_the_current_folder(tmp_path):
+    """The code's digest (the "code" part of every up-to-date key, and of the kept What if draws') is one per
+    installed code, whichever folder a process starts in: ``python -c`` and ``python -m`` put the current folder on
+    ``sys.path``, and a digest that listed its ``*.egg-info`` (a checkout's build artifact) differed between a report
+    run in the checkout and a what-if elsewhere, which then called the kept draws stale (it failed CI so)."""
+    import os
+    import subprocess
+    import sys
+
+    here, there = tmp_path / "checkout", tmp_path / "elsewhere"
+    (here / "forecast.egg-info").mkdir(parents=True)
+    (here / "other-1.0.dist-info").mkdir()
+    there.mkdir()
+    code = "from forecast.outputs.uptodate import code_digest; print(code_digest())"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    digests = {subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                              check=True).stdout.strip() for cwd in (here, there)}
+    assert len(digests) == 1 and len(digests.pop()) == 64

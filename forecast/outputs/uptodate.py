@@ -43,7 +43,6 @@ import functools
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,16 +97,24 @@ def _tree(h, folder: Path, label: str) -> None:
 
 @functools.cache
 def code_digest() -> str:
-    """The package's version, every file of the package and the installed distributions' names and versions."""
+    """The package's version, every file of the package and the installed distributions' names and versions (those
+    of the interpreter's package folders: not of ``sys.path`` as a whole, whose ``""`` is the current folder, so a
+    checkout's ``forecast.egg-info`` or a run from another folder made the same code two digests)."""
+    import site
+    import sysconfig
+
     from forecast.paths import PACKAGE_DIR
     from forecast.version import __version__
 
     h = hashlib.sha256(__version__.encode())
     _tree(h, PACKAGE_DIR, "package")
+    folders = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    if site.ENABLE_USER_SITE:
+        folders.add(site.getusersitepackages())
     dists = set()
-    for entry in sys.path:
+    for folder in folders:
         try:
-            names = os.listdir(entry or ".")
+            names = os.listdir(folder)
         except OSError:
             continue
         dists.update(n for n in names if n.endswith((".dist-info", ".egg-info")))
