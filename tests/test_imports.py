@@ -82,8 +82,11 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
     new posterior.nc) loads no scipy, PyMC, ArviZ or matplotlib; ``forecast whatif --poll`` after them answers from
     the draws the forced run kept and loads none of the numerical stack, pandas and xarray included."""
     from forecast.parallel import processes
-    reports = tmp_path / "reports"
-    base = [f"paths.cache={session_cache}", f"paths.reports={reports}", "scenario=one_time_raid"]
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    # the session's posterior in a cache of this test's own: the what-if's kept draws live in the cache folder, and
+    # another test's report run (the other worker) would overwrite the session cache's file before the what-if
+    shutil.copytree(session_cache, cache, ignore=shutil.ignore_patterns("whatif", "logs", "hydra*"))
+    base = [f"paths.cache={cache}", f"paths.reports={reports}", "scenario=one_time_raid"]
     for args in (base, [*base, "force=true"]):  # force=true: made again although it is up to date
         code, mods, err = cli(args, tmp_path)
         assert code == 0, err
@@ -101,7 +104,7 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
     shutil.copytree(project_home / "data", data)
     code, _, err = cli(["evidence", "add", "--data-dir", str(data), *POLL], tmp_path)
     assert code == 0, err
-    drawn = session_cache / "derived" / "figures"
+    drawn = cache / "derived" / "figures"
     for i in range(2):
         before = set(drawn.glob("*-forest.png"))
         code, mods, err = cli([*base, f"paths.data={data}", *(["force=true"] if i else [])], tmp_path)

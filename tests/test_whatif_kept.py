@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -203,12 +204,16 @@ def test_a_report_run_keeps_the_draws_and_the_command_answers_from_them_as_from_
     them, and, the file damaged (cut), says so in one line and answers from the posterior: every mean and HDI bound
     equal to 1e-12, every other field equal. The what-if writes nothing: the reports and the (damaged) kept file are
     unchanged until a report run writes the file again."""
-    reports = tmp_path / "reports"
-    base = [f"paths.cache={session_cache}", f"paths.reports={reports}", "scenario=one_time_raid", "force=true"]
+    reports, cache = tmp_path / "reports", tmp_path / "cache"
+    # the session's fitted posterior in a cache of this test's own: the kept draws live in the cache folder, and a
+    # report run of another test (the other worker, other settings) would overwrite the session cache's file between
+    # this run and its what-ifs
+    shutil.copytree(session_cache, cache, ignore=shutil.ignore_patterns("whatif", "derived", "logs", "hydra*"))
+    base = [f"paths.cache={cache}", f"paths.reports={reports}", "scenario=one_time_raid", "force=true"]
     proc = subprocess.run([sys.executable, "-m", "forecast", *base], capture_output=True, text=True,
                           env=os.environ.copy(), timeout=1200)
     assert proc.returncode == 0, proc.stderr
-    path = kept.kept_path(session_cache, "one_time_raid")
+    path = kept.kept_path(cache, "one_time_raid")
     assert path.is_file()
     base = base[:-1]
     answers = {}
