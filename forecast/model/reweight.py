@@ -37,6 +37,8 @@ import xarray as xr
 
 from forecast.inputs.data import Episodes, Inputs
 from forecast.inputs.priors import Claim
+from forecast.model import build as B
+from forecast.model import psis
 from forecast.model import terms as T
 from forecast.model.build import CLAIM_WEIGHT, LOADING, THETA, THETA_PAST, is_article
 
@@ -202,14 +204,15 @@ class LogRatios:
 
     def _draws_key(self) -> str:
         """A digest of what every term on these draws reads besides its change: the draws (every variable's name,
-        dimensions and bytes), the ontology's and model's settings (as ``inputs_hash`` names them) and the terms' code.
+        dimensions and bytes), the ontology's and model's settings (as ``inputs_hash`` names them) and the terms' code
+        (``terms``, this module, and what the terms compute with: ``build``'s link functions, ``psis``' logsumexp).
         ``as_of`` enters through the changes' keys (which episodes are inside the poll window)."""
         if self._draws is None:
             from forecast import memo
 
             fp, ds = self.inputs.fingerprint(), self.ds
             self._draws = memo.digest(
-                "logratio", memo.source(T.__file__), memo.source(__file__), self.group,
+                "logratio", *(memo.source(m.__file__) for m in (T, B, psis)), memo.source(__file__), self.group,
                 {k: fp[k] for k in ("attributes", "actions", "responses", "hyper")},
                 *[x for v in sorted(map(str, ds.data_vars)) for x in (v, list(ds[v].dims), ds[v].values)])
         return self._draws
