@@ -276,6 +276,14 @@ class Episodes:
     outcomes: pd.DataFrame  # index: id; columns: every response id; values 0/1/NaN
 
 
+def in_window(dates, as_of: dt.date, hyper: dict) -> np.ndarray:
+    """Which of ``dates`` lie inside the poll window of ``as_of`` (``poll_window_days``): an episode then is at the
+    polled opinion, the rest at the era's. The one statement of the rule: the model's design, its terms and the
+    inputs hash read it here."""
+    window = int(hyper.get("poll_window_days", 730))
+    return np.array([(as_of - d).days <= window for d in dates], dtype=bool).reshape(-1)
+
+
 def imply_threats(coded: dict[str, float], ancestors, where: str) -> dict[str, float]:
     """An executed response coded 1 implies its threat (every response it requires, ``ancestors(r)``, nearest
     first): those are set to 1 in ``coded`` (changed in place and returned); one coded 0 is a contradiction,
@@ -454,12 +462,11 @@ class Inputs:
         h, table = self.hyper, self.episodes.table
         if switch(h, "episode_opinion") != "own_time":
             return {}
-        window = int(h.get("poll_window_days", 730))
-        recent = [(self.as_of - d).days <= window for d in table["date"]]
+        recent = in_window(table["date"], self.as_of, h)
         scope = (self.ontology.opinion_scope(table) if switch(h, "opinion_scope") == "scoped" and len(table)
                  else np.ones(len(table)))
         out: dict[str, Any] = {"recent_in_scope": [str(i) for i, r, s in zip(table.index, recent, scope,
                                                                                strict=True) if r and s != 0]}
         if switch(h, "era_opinion") == "free":
-            out["any_before_window"] = not all(recent)
+            out["any_before_window"] = not bool(recent.all())
         return out

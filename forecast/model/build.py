@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from forecast.inputs.data import STANCES, Inputs
+from forecast.inputs.data import STANCES, Inputs, in_window
 from forecast.inputs.schema import switch
 
 if TYPE_CHECKING:
@@ -272,8 +272,7 @@ def design(inputs: Inputs) -> Design:
         X_act=ont.covariates(ont.actions),
         X_ep=ont.covariates(ep.table) if len(ep.table) else np.zeros((0, len(covs))),
         ep_act=np.array([acts.index(a) for a in ep.table["action_type"]], dtype=int),
-        ep_recent=np.array([(inputs.as_of - d).days <= int(h.get("poll_window_days", 730))
-                            for d in ep.table["date"]], dtype=bool).reshape(-1),
+        ep_recent=in_window(ep.table["date"], inputs.as_of, h),
         scope_act=ont.opinion_scope(ont.actions) if scoped else np.ones(len(acts)),
         scope_ep=(ont.opinion_scope(ep.table) if scoped else np.ones(len(ep.table))).reshape(-1),
         stance=np.array([STANCES[s] for s in ont.responses["stance"]], dtype=float),

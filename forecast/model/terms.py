@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
+from forecast.inputs.data import in_window
 from forecast.inputs.schema import switch
 from forecast.model.build import (
     ALPHA,
@@ -198,12 +199,6 @@ def eta_profiles(ds: xr.Dataset, ont, hyper: dict, profiles: list[dict[str, Any]
     act = [ont.action_ids.index(a) for a in actions]
     return sum(linear_predictor(ds, X, act).values()) + opinion_shift(ds, ont, hyper, _current(ds, len(act)),
                                                                       opinion_scope(ont, table, hyper))
-
-
-def in_window(dates, as_of, hyper: dict) -> np.ndarray:
-    """Which dates lie inside the poll window of ``as_of`` (their opinion is the polled one)."""
-    window = int(hyper.get("poll_window_days", 730))
-    return np.array([(as_of - d).days <= window for d in dates], dtype=bool).reshape(-1)
 
 
 def eta_episodes(ds: xr.Dataset, ont, episodes, hyper: dict | None = None, as_of=None,
