@@ -108,26 +108,23 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
     """The config for these Hydra overrides (no app launch, works from a notebook). ``hydra_dirs``: also
     check Hydra's run and sweep folders (the CLI does, before Hydra creates them), and with ``keep_hydra`` keep
     Hydra's own node (``cfg.hydra``: its logging settings, for a run the CLI starts without Hydra's launcher)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
 
     overrides = list(overrides)
     for o in overrides:
         check_override(o)
-    gh = GlobalHydra.instance()
-    was_initialized = gh.is_initialized()
-    try:
-        if was_initialized:
-            cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
-        else:
-            with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
-                cfg = hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
-    except (HydraException, OmegaConfBaseException, yaml.YAMLError, RecursionError) as e:
-        err = _schema_error(e) or ConfigError("config", _one_line(e), "check the override's key and value (see conf/)")
-        raise err from None
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app or a caller's initialize: its config folder
+        cfg = _hydra_compose(overrides, hydra_dirs, initialized=True)
+    else:  # the project's conf/: composed once per content of its files (forecast.inputs.compose_memo)
+        from forecast.inputs import compose_memo
+
+        conf, default_cache = conf_dir(), resolve(None, ".cache")
+        k = compose_memo.key(conf, overrides, hydra_dirs)
+        cfg = compose_memo.get(default_cache, k, conf)
+        if cfg is None:
+            cfg = _hydra_compose(overrides, hydra_dirs, initialized=False)
+            if paths(cfg)["cache"] == default_cache:  # kept only where this config's own cache is
+                compose_memo.put(default_cache, k, cfg)
     validate(cfg)
     paths(cfg)  # refuses the filesystem root or a system folder as a configured folder
     if hydra_dirs:
@@ -136,6 +133,24 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
             with open_dict(cfg):
                 del cfg["hydra"]
     return cfg
+
+
+def _hydra_compose(overrides: list[str], hydra_dirs: bool, *, initialized: bool) -> DictConfig:
+    """Hydra's compose of ``overrides`` (from the project's ``conf/``, unless Hydra is initialized already), its
+    errors as one-line ``ConfigError``s."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        if initialized:
+            return hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
+        with initialize_config_dir(config_dir=str(conf_dir()), version_base=None):
+            return hydra_compose(config_name="config", overrides=overrides, return_hydra_config=hydra_dirs)
+    except (HydraException, OmegaConfBaseException, yaml.YAMLError, RecursionError) as e:
+        err = _schema_error(e) or ConfigError("config", _one_line(e), "check the override's key and value (see conf/)")
+        raise err from None
 
 
 def _one_line(e: BaseException) -> str:
