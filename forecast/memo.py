@@ -17,10 +17,12 @@ import functools
 import hashlib
 import json
 import logging
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("forecast")
 
@@ -32,8 +34,9 @@ def digest(*parts: Any) -> str:
     """A sha256 over the parts: numpy arrays by dtype, shape and bytes; bytes as they are; anything
     else as canonical JSON."""
     h = hashlib.sha256()
+    np = sys.modules.get("numpy")  # not imported: no part is an array (a key of files and text needs no numpy)
     for p in parts:
-        if isinstance(p, np.ndarray):
+        if np is not None and isinstance(p, np.ndarray):
             a = np.ascontiguousarray(p)
             h.update(f"nd{a.dtype.str}{a.shape}".encode())
             h.update(a.tobytes() if a.dtype != object else json.dumps(a.tolist(), default=str).encode())
@@ -180,6 +183,8 @@ def get_arrays(cache_dir: Path | None, kind: str, key: str) -> dict[str, np.ndar
     """Kept arrays (``<kind>/<key>.npz``, no pickled objects), or None when missing or damaged."""
     if cache_dir is None:
         return None
+    import numpy as np
+
     p = _path(cache_dir, kind, key, "npz")
     try:
         with np.load(p, allow_pickle=False) as z:
@@ -195,6 +200,8 @@ def put_arrays(cache_dir: Path | None, kind: str, key: str, arrays: dict[str, np
     if cache_dir is None:
         return
     import io
+
+    import numpy as np
 
     from forecast.files import atomic_write_file
 

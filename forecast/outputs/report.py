@@ -368,6 +368,9 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     # the figures first (handed to the drawing workers when their numbers moved), then what moved since the previous
     # report, computed here while they draw; its waterfall is drawn by the workers too
     figures = [_figures(cfg, data, pred, fitted, inputs, workers)] if with_figures else []
+    cache = _config.paths(cfg)["cache"]
+    # posterior.nc encoded by a worker too (h5netcdf: a few tenths of a second of this process otherwise)
+    posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache, workers)
     history = _history(cfg, name, data, with_figures, workers)
     figures += _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
     checks: dict[str, bytes] = {}
@@ -382,14 +385,13 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
         data["whatif"] = W.summary(draws.whatif[name])
 
     text = json_text(data)
-    cache = _config.paths(cfg)["cache"]
     templates = job.templates
 
     def fill(tmp: Path) -> None:
         # this process's own files first, while the workers draw; then the figures, and the pages that show them
-        _write_posterior_file(tmp / "posterior.nc", _posterior_file(fitted, name, pred, prior_pred), cache)
         (tmp / REPORT_FILE).write_text(text, encoding="utf-8")
         (tmp / "probabilities.csv").write_text(probabilities_csv(data), encoding="utf-8")
+        (tmp / "posterior.nc").write_bytes(posterior_nc.get())
         drawn = collect(figures)
         write_figures(tmp, drawn)
         (tmp / "report.html").write_text(render_html(data, drawn, whatif=whatif, templates=templates),
@@ -589,19 +591,35 @@ def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, n
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
-def _write_posterior_file(dest: Path, tree: xr.DataTree, cache: Path | None) -> None:
-    """``posterior.nc``, kept under a key of the tree's content and the writing libraries' versions: a report whose
-    draws did not change copies the kept file instead of encoding it again (h5netcdf and HDF5: seconds)."""
+def _posterior_nc(tree: xr.DataTree, cache: Path | None, workers: Workers | None):
+    """``posterior.nc``'s bytes as a ``Pending``: kept under a key of the tree's content and the writing libraries'
+    versions (a report whose draws did not change copies the kept file instead of encoding it again: h5netcdf and
+    HDF5, a few tenths of a second), else encoded by a drawing worker (``workers``, handed the tree now) or here."""
     from forecast import memo
+    from forecast.parallel import Pending
 
     key = memo.digest("posterior-nc", memo.source(__file__), *(memo.version(d) for d in ("xarray", "h5netcdf", "h5py")),
                       *memo.tree_digest(tree))
     kept = memo.get_bytes(cache, "posterior-nc", key, HDF5_MAGIC)
     if kept is not None:
-        dest.write_bytes(kept)
-        return
-    tree.to_netcdf(dest, engine="h5netcdf")
-    memo.put_bytes(cache, "posterior-nc", key, dest.read_bytes())
+        return Pending("posterior.nc", value=kept)
+    if workers is None:
+        return Pending("posterior.nc", value=posterior_nc_bytes(tree, cache, key))
+    return workers.submit("writing posterior.nc", posterior_nc_bytes, tree, cache, key)
+
+
+def posterior_nc_bytes(tree: xr.DataTree, cache: Path | None, key: str) -> bytes:
+    """``posterior.nc``'s bytes of ``tree`` (h5netcdf), kept in the memo under ``key``."""
+    import tempfile
+
+    from forecast import memo
+
+    with tempfile.TemporaryDirectory(prefix="forecast-nc-") as d:
+        dest = Path(d) / "posterior.nc"
+        tree.to_netcdf(dest, engine="h5netcdf")
+        data = dest.read_bytes()
+    memo.put_bytes(cache, "posterior-nc", key, data)
+    return data
 
 
 def _posterior_file(fitted: Fit, name: str, pred: xr.Dataset, prior_pred: xr.Dataset) -> xr.DataTree:
