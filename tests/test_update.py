@@ -151,3 +151,25 @@ def test_the_first_batch_gates_are_part_of_the_posterior_key():
     assert h != inputs_hash(syn, batch, 1, {**default, "min_ess_bulk": 100})
     assert h != inputs_hash(syn, batch, 1, None)  # no gates: all draws at once, another posterior
     assert inputs_hash(syn, SAMPLER, 1, default) == inputs_hash(syn, SAMPLER, 1, None)  # no first batch
+
+
+@pytest.mark.parametrize("day", ["2025-06-01", "2026-01-20", "2026-12-01"])
+def test_a_states_row_hashes_are_those_of_each_rows_own_lookup(day):
+    """``reweight.state`` hashes each episode's row and outcomes, and each poll, in one pass over the tables. The
+    hashes are stored in the posterior index (``forecast.model.posterior_index``): a different spelling of the same
+    rows would make every kept posterior unreachable as an update's base. Each is the hash of the row looked up by
+    its label (``.loc`` and a concatenation, as written before), for the shipped inputs at three dates (no poll, one,
+    four): another column order, a column left out or the outcomes of another row each change a hash here."""
+    import pandas as pd
+
+    from forecast.model import reweight
+
+    inputs = forecast.load_inputs(forecast.compose([f"as_of={day}"]))
+    got = reweight.state(inputs, {"sampler": "test"})
+    ep = inputs.episodes
+    cols = ["date", "action_type", *inputs.ontology.attributes]
+    assert got["episodes"] == {str(i): reweight._row_hash(pd.concat([ep.table.loc[i, cols], ep.outcomes.loc[i]]))
+                               for i in ep.table.index}
+    polls = inputs.polls[["date", "n", "share_opposed", "use", "pollster"]]
+    assert got["polls"] == {str(i): reweight._row_hash(r) for i, r in polls.iterrows()}
+    assert len(set(got["episodes"].values())) == len(ep.table)  # distinct rows, distinct hashes

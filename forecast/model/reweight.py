@@ -97,13 +97,17 @@ def state(inputs: Inputs, family: dict[str, Any]) -> dict[str, Any]:
     return {
         "family": hashlib.sha256(json.dumps({"f": family, "o": ont_hyper}, sort_keys=True,
                                             default=str).encode()).hexdigest()[:20],
-        "episodes": {str(i): _row_hash(pd.concat([ep.table.loc[i, cols], ep.outcomes.loc[i]]).tolist())
-                     for i in ep.table.index},
+        # each episode's row and outcomes (``_canon`` spells a value one way whatever its column's dtype): one pass
+        # over the tables, not a label lookup and a concatenation per episode (a tenth of a second per state)
+        "episodes": {str(i): _row_hash([*row, *out]) for i, row, out in
+                     zip(ep.table.index, ep.table[cols].itertuples(index=False, name=None),
+                         ep.outcomes.loc[ep.table.index].itertuples(index=False, name=None), strict=True)},
         # an episode's opinion depends on whether it lies in the poll window of as_of: a later as_of
         # moves old episodes from the polled opinion to the era opinion (a reweighting, ``episode_opinion``)
         "recent": {str(i): bool(recent[i]) for i in ep.table.index},
-        "polls": {str(i): _row_hash(r) for i, r in
-                  inputs.polls[["date", "n", "share_opposed", "use", "pollster"]].iterrows()},
+        "polls": {str(i): _row_hash(list(r)) for i, r in
+                  zip(inputs.polls.index, inputs.polls[["date", "n", "share_opposed", "use", "pollster"]]
+                      .itertuples(index=False, name=None), strict=True)},
         "pollsters": sorted(set(inputs.polls.loc[inputs.polls["use"] == "likelihood", "pollster"])),
         "signals": {c.name: _claim_fp(c) for c in inputs.signals},
         # an unused claim (dated after as_of, or restating a kept source) is no term of the model
