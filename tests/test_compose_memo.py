@@ -87,3 +87,23 @@ def test_kept_only_in_the_configs_own_cache(tmp_path, project_home, monkeypatch)
     cfg = _composed(home, monkeypatch, [*ARGS, f"paths.cache={elsewhere}"])
     assert cfg.paths.cache == str(elsewhere)
     assert _kept(home) == [] and not list(elsewhere.rglob("*.bin"))
+
+
+def test_a_hit_in_a_new_process_resolves_hydras_own_interpolations(tmp_path, project_home):
+    """A hit skips Hydra's compose, which registers Hydra's resolvers (``${now:...}`` in ``hydra.run.dir``): each
+    command is a new process, so the second command's kept config must still resolve them. Without registering
+    them on a hit, the second process fails with "Unsupported interpolation type now" (every command after the
+    first did, before this test)."""
+    import subprocess
+    import sys
+
+    home = _home(tmp_path, "h", project_home)
+    code = ("from omegaconf import OmegaConf\nfrom forecast.inputs.config import compose\n"
+            "cfg = compose(['scenario=repeated_raids'], hydra_dirs=True, keep_hydra=True)\n"
+            "print(OmegaConf.select(cfg, 'hydra.run.dir'))\n")
+    env = {**os.environ, "FORECAST_HOME": str(home)}
+    out = [subprocess.run([sys.executable, "-c", code], env=env, cwd=home, capture_output=True, text=True,
+                          timeout=120) for _ in range(2)]
+    assert [p.returncode for p in out] == [0, 0], out[1].stderr[-500:]
+    assert len(_kept(home)) == 1  # the second process read the first one's kept config
+    assert all(str(home / ".cache" / "hydra") in p.stdout for p in out), [p.stdout for p in out]

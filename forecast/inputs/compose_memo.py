@@ -79,6 +79,10 @@ def get(cache: Path, k: str | None, conf: Path):
     try:
         cfg = pickle.loads(data[head:])  # noqa: S301 - this user's own file of the project's cache, checked above
         if "hydra" in cfg:
+            # the resolvers Hydra registers when it composes (``${now:...}`` in hydra.run.dir, ``${hydra:...}``)
+            from hydra.core.utils import setup_globals
+
+            setup_globals()
             cfg.hydra.runtime.cwd = os.getcwd()
             for source in cfg.hydra.runtime.config_sources:
                 if source.provider == "main" and source.schema == "file":
