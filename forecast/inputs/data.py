@@ -277,9 +277,10 @@ class Episodes:
 
 
 def in_window(dates, as_of: dt.date, hyper: dict) -> np.ndarray:
-    """Which of ``dates`` lie inside the poll window of ``as_of`` (``poll_window_days``): an episode then is at the
-    polled opinion, the rest at the era's. The one statement of the rule: the model's design, its terms and the
-    inputs hash read it here."""
+    """Which of ``dates`` lie inside the poll window of ``as_of`` (``poll_window_days``): a poll then counts (the
+    rest are left out), an episode is at the polled opinion (the rest at the era's). The one statement of the rule:
+    the inputs' polls, the model's design, its terms, the inputs hash, the update's state and the back-test's
+    folds read it here."""
     window = int(hyper.get("poll_window_days", 730))
     return np.array([(as_of - d).days <= window for d in dates], dtype=bool).reshape(-1)
 

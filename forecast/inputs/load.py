@@ -12,7 +12,15 @@ from omegaconf import DictConfig, OmegaConf
 
 from forecast.errors import ConfigError, InputError
 from forecast.inputs import config as _config
-from forecast.inputs.data import Episodes, Inputs, load_ontology, load_polls, load_precedents, merge_episodes
+from forecast.inputs.data import (
+    Episodes,
+    Inputs,
+    in_window,
+    load_ontology,
+    load_polls,
+    load_precedents,
+    merge_episodes,
+)
 from forecast.inputs.evidence import check_duplicate_polls, load_evidence
 from forecast.inputs.priors import parse_claims
 from forecast.inputs.schema import switch
@@ -58,8 +66,7 @@ def load_inputs(cfg: DictConfig, today: dt.date | None = None, *, evidence_only:
         signals = ev.signals
         evidence_ids = tuple(e.id for e in ev.entries)
     hyper = _config.hyper(cfg)
-    window = dt.timedelta(days=int(hyper.get("poll_window_days", 730)))
-    polls = _rows(polls, [as_of - d <= window for d in polls["date"]])
+    polls = _rows(polls, list(in_window(polls["date"], as_of, hyper)))
     # resolve=False: free text (quotes, notes) is never interpolated (`${oc.env:...}` would leak the environment)
     claims = parse_claims(priors if priors is not None else OmegaConf.to_container(cfg.priors, resolve=False), ont)
     claims, early = _date_gate(claims, as_of, str(cfg.get("priors_before_article") or "exclude"))

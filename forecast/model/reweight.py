@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.inputs.data import Episodes, Inputs
+from forecast.inputs.data import Episodes, Inputs, in_window
 from forecast.inputs.priors import Claim
 from forecast.model import build as B
 from forecast.model import psis
@@ -92,8 +92,7 @@ def state(inputs: Inputs, family: dict[str, Any]) -> dict[str, Any]:
     ont_hyper = {k: fp[k] for k in ("attributes", "actions", "responses", "hyper")}
     ep = inputs.episodes
     cols = ["date", "action_type", *inputs.ontology.attributes]
-    window = int(inputs.hyper.get("poll_window_days", 730))
-    recent = {i: (inputs.as_of - d).days <= window for i, d in zip(ep.table.index, ep.table["date"], strict=True)}
+    recent = dict(zip(ep.table.index, in_window(ep.table["date"], inputs.as_of, inputs.hyper), strict=True))
     return {
         "family": hashlib.sha256(json.dumps({"f": family, "o": ont_hyper}, sort_keys=True,
                                             default=str).encode()).hexdigest()[:20],

@@ -54,7 +54,7 @@ import pandas as pd
 import xarray as xr
 from scipy.special import logsumexp
 
-from forecast.inputs.data import Episodes, Inputs, polls_frame
+from forecast.inputs.data import Episodes, Inputs, in_window, polls_frame
 from forecast.inputs.schema import switch
 from forecast.model.build import THETA_PAST, observed_cells
 from forecast.model.fit import fit, inputs_hash
@@ -113,9 +113,9 @@ def known_at(inputs: Inputs, as_of: dt.date) -> Inputs:
     claims = [c if not (c.date_known and dt.date.fromisoformat(c.date_known) > as_of) or c.unused
               else dataclasses.replace(c, unused=f"dated {c.date_known}, after as_of {as_of.isoformat()}")
               for c in inputs.claims]
-    window = int(inputs.hyper.get("poll_window_days", 730))
     p = inputs.polls
-    polls = p.loc[np.array([d <= as_of and (as_of - d).days <= window for d in p["date"]], dtype=bool).reshape(-1)]
+    polls = p.loc[np.array([d <= as_of for d in p["date"]], dtype=bool).reshape(-1) & in_window(p["date"], as_of,
+                                                                                                inputs.hyper)]
     signals = [s for s in inputs.signals if not s.date_known or dt.date.fromisoformat(s.date_known) <= as_of]
     return dataclasses.replace(inputs, episodes=Episodes(t.loc[keep], inputs.episodes.outcomes.loc[keep]),
                                claims=claims, polls=polls, signals=signals, as_of=as_of)
@@ -159,11 +159,10 @@ def log_ratio(base_fit, base_inputs: Inputs, target: Inputs) -> tuple[np.ndarray
     except R.NotReweightable as e:
         return None, str(e)
     ds = base_fit.idata["posterior"]
-    window = int(target.hyper.get("poll_window_days", 730))
     # with a free era opinion (model.era_opinion=free) an episode leaving the window needs a parameter the draws may
     # lack; at the reference opinion (the default) it is a reweighting like any other (reweight.LogRatios)
     if (switch(target.hyper, "era_opinion") == "free" and THETA_PAST not in ds
-            and any((target.as_of - d).days > window for d in target.episodes.table["date"])):
+            and not in_window(target.episodes.table["date"], target.as_of, target.hyper).all()):
         return None, "an episode is now before the poll window but the fit has no era opinion"
     known = sorted(set(base_inputs.polls.loc[base_inputs.polls["use"] == "likelihood", "pollster"]))
     try:
