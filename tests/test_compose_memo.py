@@ -107,3 +107,24 @@ def test_a_hit_in_a_new_process_resolves_hydras_own_interpolations(tmp_path, pro
     assert [p.returncode for p in out] == [0, 0], out[1].stderr[-500:]
     assert len(_kept(home)) == 1  # the second process read the first one's kept config
     assert all(str(home / ".cache" / "hydra") in p.stdout for p in out), [p.stdout for p in out]
+
+
+def test_the_least_recently_used_configs_beyond_the_limit_are_removed(tmp_path, project_home, monkeypatch):
+    """A dated override run every day is a new key every day: the folder keeps the most recently used configs (a hit
+    counts as a use), not every one ever composed. Without the pruning the folder holds all four below."""
+    home = _home(tmp_path, "h", project_home)
+    monkeypatch.setattr(compose_memo, "KEEP", 2)
+    days = ["2026-11-01", "2026-11-02", "2026-11-03"]
+    names = []
+    for d in days[:2]:
+        before = {p.name for p in _kept(home)}
+        _composed(home, monkeypatch, [f"as_of={d}"])
+        (new,) = {p.name for p in _kept(home)} - before
+        names.append(new)
+    first = home / ".cache" / "derived" / "compose" / names[0]
+    os.utime(first, ns=(1, 1))  # the first is the older of the two by far
+    _composed(home, monkeypatch, [f"as_of={days[0]}"])  # a hit: used now
+    _composed(home, monkeypatch, [f"as_of={days[2]}"])  # a third: the least recently used (the second) goes
+    kept = {p.name for p in _kept(home)}
+    assert len(kept) == 2 and names[0] in kept and names[1] not in kept  # without the touch on a hit: the reverse
+    assert _composed(home, monkeypatch, [f"as_of={days[0]}"]).as_of == days[0]

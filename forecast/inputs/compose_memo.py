@@ -14,11 +14,13 @@ composed (``${...}`` is resolved when read), so an environment variable a settin
 The kept config is pickled (OmegaConf's own format for a node with its schema, flags and Hydra's node: rebuilt from
 plain data it loses its types), behind a header with the pickle's sha256: a cut or damaged file is a miss, and
 only a file of the cache folder the project uses by default, owned by this user and writable by no one else, is
-read. Anything else composes as before.
+read. Anything else composes as before. The folder keeps the ``KEEP`` most recently used configs (a hit touches its
+file; a new one removes the oldest beyond them), so dated overrides run every day do not pile up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -31,6 +33,7 @@ log = logging.getLogger("forecast")
 KIND = "compose"
 FORMAT = 1  # bump when what a kept config holds changes
 MAGIC = b"forecast-compose\n"
+KEEP = 64  # kept configs (about 60 KB each): the least recently used beyond these are removed
 _HERE = Path(__file__).resolve().parent
 
 
@@ -72,6 +75,8 @@ def get(cache: Path, k: str | None, conf: Path):
         data = p.read_bytes()
     except OSError:
         return None
+    with contextlib.suppress(OSError):
+        os.utime(p)  # used now: the last to be removed
     head = len(MAGIC) + 32
     if not data.startswith(MAGIC) or hashlib.sha256(data[head:]).digest() != data[len(MAGIC):head]:
         log.info("kept config %s damaged: composing", p)
@@ -104,3 +109,16 @@ def put(cache: Path, k: str | None, cfg) -> None:
         atomic_write_file(_file(cache, k), MAGIC + hashlib.sha256(body).digest() + body, root=cache)
     except OSError as e:
         log.warning("could not keep the composed config under %s: %s", cache, e)
+        return
+    _prune(_file(cache, k).parent, KEEP)
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Remove the least recently used kept configs beyond ``keep`` (another run removing one too is no error)."""
+    try:
+        files = sorted(((p.stat().st_mtime_ns, p) for p in folder.glob("*.bin")), reverse=True)
+    except OSError:
+        return
+    for _, p in files[keep:]:
+        with contextlib.suppress(OSError):
+            p.unlink()
