@@ -1,18 +1,25 @@
 """The composed config kept under a key of conf/'s files and the overrides (``forecast.inputs.compose_memo``): a hit is
-the config Hydra composes, in a copied home too; a changed file is a new key; a damaged or untrusted entry is a
-miss. Without the memo's own checks each of these tests fails: a key without the files' contents serves the old
-``draws`` below, a hit without the folders reset records the first home's folders, a damaged entry read as it is
-raises instead of composing."""
+the config Hydra composes (in a copied home, in a new process, at another time); a changed file (through a symbolic
+link too) is a new key; what Hydra's compose reads besides the key's parts is never kept; a damaged, foreign or
+planted entry is a miss and runs nothing. Each test checks that its hits are hits (Hydra's compose made to fail), so
+none passes by composing again."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from omegaconf import OmegaConf
 
+from forecast.errors import ConfigError
 from forecast.inputs import compose_memo
+from forecast.inputs import config as C
 from forecast.inputs.config import compose
 
 ARGS = ["scenario=repeated_raids", "sampler.draws=300"]
@@ -35,13 +42,29 @@ def _composed(home: Path, monkeypatch, args=ARGS, **kw):
     return compose(args, **kw)
 
 
+def _no_compose(monkeypatch) -> None:
+    """From here on Hydra's compose fails: what a test gets next is a hit, or the test fails."""
+    def fail(*a, **k):
+        raise AssertionError("composed again: the kept config was not used")
+
+    monkeypatch.setattr(C, "_hydra_compose", fail)
+
+
+def _set(path: Path, key: str, value: str) -> None:
+    lines = path.read_text().splitlines()
+    assert any(ln.startswith(f"{key}:") for ln in lines), (path, key)
+    path.write_text("\n".join(f"{key}: {value}" if ln.startswith(f"{key}:") else ln for ln in lines) + "\n")
+
+
 def test_a_hit_is_the_config_hydra_composes_in_a_moved_home(tmp_path, project_home, monkeypatch):
     a = _home(tmp_path, "a", project_home)
     first = _composed(a, monkeypatch, hydra_dirs=True, keep_hydra=True)
     assert len(_kept(a)) == 1
     b = tmp_path / "b"
     shutil.copytree(a, b)  # the project home moved: its kept config serves it
-    hit = _composed(b, monkeypatch, hydra_dirs=True, keep_hydra=True)
+    with monkeypatch.context() as m:
+        _no_compose(m)
+        hit = _composed(b, m, hydra_dirs=True, keep_hydra=True)
     for p in _kept(b):
         p.unlink()
     fresh = _composed(b, monkeypatch, hydra_dirs=True, keep_hydra=True)
@@ -58,27 +81,76 @@ def test_a_changed_file_or_override_is_a_new_key(tmp_path, project_home, monkeyp
     home = _home(tmp_path, "h", project_home)
     assert _composed(home, monkeypatch).sampler.draws == 300
     assert _composed(home, monkeypatch, ["scenario=repeated_raids"]).sampler.draws != 300
-    f = home / "conf" / "sampler" / "nutpie.yaml"
-    text = f.read_text()
-    assert "draws:" in text
-    f.write_text("\n".join("draws: 777" if ln.startswith("draws:") else ln for ln in text.splitlines()) + "\n")
+    _set(home / "conf" / "sampler" / "nutpie.yaml", "draws", "777")
     assert _composed(home, monkeypatch, ["scenario=repeated_raids"]).sampler.draws == 777
     assert len(_kept(home)) == 3
 
 
-def test_a_damaged_or_untrusted_entry_is_a_miss(tmp_path, project_home, monkeypatch):
+def test_a_file_behind_a_linked_folder_is_in_the_key(tmp_path, project_home, monkeypatch):
+    """Hydra reads a group whose folder is a symbolic link; so does the key (``Path.rglob`` does not follow it: a
+    changed file there served the old config)."""
+    home = _home(tmp_path, "h", project_home)
+    outside = tmp_path / "sampler-elsewhere"
+    shutil.move(home / "conf" / "sampler", outside)
+    (home / "conf" / "sampler").symlink_to(outside, target_is_directory=True)
+    assert _composed(home, monkeypatch, ["scenario=repeated_raids"]).sampler.draws != 4321
+    _set(outside / "nutpie.yaml", "draws", "4321")
+    assert _composed(home, monkeypatch, ["scenario=repeated_raids"]).sampler.draws == 4321
+
+
+@pytest.mark.parametrize("how", ["override", "defaults", "env_copy"])
+def test_what_compose_reads_besides_the_key_is_never_kept(tmp_path, project_home, monkeypatch, how):
+    """An interpolated group choice (Hydra resolves it while composing, from the environment), copied environment
+    variables: each composed every time. Kept, the first run's choice served every later one."""
+    home = _home(tmp_path, "h", project_home)
+    monkeypatch.setenv("SCEN", "repeated_raids")
+    if how == "override":  # (an interpolated group choice is refused before composing: check_override)
+        args = ["scenario.title=${oc.env:SCEN}"]
+    elif how == "defaults":
+        f = home / "conf" / "config.yaml"
+        text = f.read_text()
+        assert "  - scenario: one_time_raid" in text
+        f.write_text(text.replace("  - scenario: one_time_raid", "  - scenario: ${oc.env:SCEN,one_time_raid}"))
+        args = []
+    else:
+        args = ["hydra.job.env_copy=[SCEN]"]
+    cfg = _composed(home, monkeypatch, args, hydra_dirs=True, keep_hydra=True)
+    assert _kept(home) == []
+    read = {"override": "title", "defaults": "name"}.get(how)
+    if read:
+        assert cfg.scenario[read] == "repeated_raids"
+        monkeypatch.setenv("SCEN", "one_time_raid")
+        assert _composed(home, monkeypatch, args).scenario[read] == "one_time_raid"
+
+
+def test_a_damaged_foreign_or_planted_entry_is_a_miss_and_runs_nothing(tmp_path, project_home, monkeypatch):
     home = _home(tmp_path, "h", project_home)
     _composed(home, monkeypatch)
     (kept,) = _kept(home)
-    k = kept.stem
-    assert compose_memo.get(home / ".cache", k, home / "conf") is not None
+    k, cache, conf = kept.stem, home / ".cache", home / "conf"
+    assert compose_memo.get(cache, k, conf) is not None
     data = kept.read_bytes()
     kept.write_bytes(data[:-40])  # cut, as a crash would leave it
-    assert compose_memo.get(home / ".cache", k, home / "conf") is None
+    assert compose_memo.get(cache, k, conf) is None
     assert _composed(home, monkeypatch).sampler.draws == 300  # composed again, and kept again
-    assert compose_memo.get(home / ".cache", k, home / "conf") is not None
+    assert compose_memo.get(cache, k, conf) is not None
     os.chmod(kept, 0o666)  # noqa: S103 - writable by anyone: not read
-    assert compose_memo.get(home / ".cache", k, home / "conf") is None
+    assert compose_memo.get(cache, k, conf) is None
+    # a home from someone else (an archive, a clone) with an entry under the right key that would run a command
+    marker = tmp_path / "ran"
+
+    class Planted:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    body = pickle.dumps(Planted())
+    kept.write_bytes(compose_memo.MAGIC + hashlib.sha256(body).digest() + body)
+    os.chmod(kept, 0o644)
+    assert compose_memo.get(cache, k, conf) is None and not marker.exists()
+    assert _composed(home, monkeypatch).sampler.draws == 300 and not marker.exists()
+    link = kept.with_name("link.bin")
+    link.symlink_to(kept)
+    assert compose_memo.get(cache, "link", conf) is None  # a symbolic link is not followed
 
 
 def test_kept_only_in_the_configs_own_cache(tmp_path, project_home, monkeypatch):
@@ -89,29 +161,43 @@ def test_kept_only_in_the_configs_own_cache(tmp_path, project_home, monkeypatch)
     assert _kept(home) == [] and not list(elsewhere.rglob("*.bin"))
 
 
-def test_a_hit_in_a_new_process_resolves_hydras_own_interpolations(tmp_path, project_home):
-    """A hit skips Hydra's compose, which registers Hydra's resolvers (``${now:...}`` in ``hydra.run.dir``): each
-    command is a new process, so the second command's kept config must still resolve them. Without registering
-    them on a hit, the second process fails with "Unsupported interpolation type now" (every command after the
-    first did, before this test)."""
-    import subprocess
-    import sys
-
+def test_an_unreadable_path_is_the_schemas_one_line(tmp_path, project_home, monkeypatch):
+    """Keeping a config asks where its cache is: only after the schema's checks, whose error names the key (asking
+    first raised OmegaConf's own error: an internal error, exit 70, instead of exit 2)."""
     home = _home(tmp_path, "h", project_home)
-    code = ("from omegaconf import OmegaConf\nfrom forecast.inputs.config import compose\n"
-            "cfg = compose(['scenario=repeated_raids'], hydra_dirs=True, keep_hydra=True)\n"
-            "print(OmegaConf.select(cfg, 'hydra.run.dir'))\n")
+    monkeypatch.delenv("NOPE_UNSET", raising=False)
+    with pytest.raises(ConfigError, match="paths.reports"):
+        _composed(home, monkeypatch, ["paths.reports=${oc.env:NOPE_UNSET}"])
+
+
+def test_a_hit_in_a_new_process_resolves_values_at_its_own_time(tmp_path, project_home):
+    """Each command is a new process. The second one's config is the first one's kept config (Hydra's compose made to
+    fail there), and it resolves ``${now:...}`` (in Hydra's run folder and in a setting) at its own time: a hit
+    registers Hydra's resolvers (without them: "Unsupported interpolation type now"), and the resolvers' cache is not
+    kept (kept, the first run's time was every later run's)."""
+    home = _home(tmp_path, "h", project_home)
+    _set(home / "conf" / "config.yaml", "  reports", "reports/${now:%H-%M-%S-%f}")
+    code = ("import sys\nfrom omegaconf import OmegaConf\nfrom forecast.inputs import config as C\n"
+            "if sys.argv[1] == 'hit':\n"
+            "    C._hydra_compose = lambda *a, **k: sys.exit('composed again')\n"
+            "for dirs in (False, True):\n"
+            "    cfg = C.compose(['scenario=repeated_raids'], hydra_dirs=dirs, keep_hydra=dirs)\n"
+            "    print(cfg.paths.reports)\n"
+            "    if dirs:\n"
+            "        print(OmegaConf.select(cfg, 'hydra.run.dir'))\n")
     env = {**os.environ, "FORECAST_HOME": str(home)}
-    out = [subprocess.run([sys.executable, "-c", code], env=env, cwd=home, capture_output=True, text=True,
-                          timeout=120) for _ in range(2)]
-    assert [p.returncode for p in out] == [0, 0], out[1].stderr[-500:]
-    assert len(_kept(home)) == 1  # the second process read the first one's kept config
-    assert all(str(home / ".cache" / "hydra") in p.stdout for p in out), [p.stdout for p in out]
+    out = [subprocess.run([sys.executable, "-c", code, arg], env=env, cwd=home, capture_output=True, text=True,
+                          timeout=120) for arg in ("first", "hit")]
+    assert [p.returncode for p in out] == [0, 0], out[1].stderr[-800:]
+    assert len(_kept(home)) == 2  # hydra_dirs true and false
+    first, hit = (p.stdout.split() for p in out)
+    assert str(home / ".cache" / "hydra") in hit[2]
+    assert first[0] != hit[0] and first[1] != hit[1]  # this run's time, not the first run's
 
 
 def test_the_least_recently_used_configs_beyond_the_limit_are_removed(tmp_path, project_home, monkeypatch):
     """A dated override run every day is a new key every day: the folder keeps the most recently used configs (a hit
-    counts as a use), not every one ever composed. Without the pruning the folder holds all four below."""
+    counts as a use), not every one ever composed."""
     home = _home(tmp_path, "h", project_home)
     monkeypatch.setattr(compose_memo, "KEEP", 2)
     days = ["2026-11-01", "2026-11-02", "2026-11-03"]
@@ -123,8 +209,9 @@ def test_the_least_recently_used_configs_beyond_the_limit_are_removed(tmp_path, 
         names.append(new)
     first = home / ".cache" / "derived" / "compose" / names[0]
     os.utime(first, ns=(1, 1))  # the first is the older of the two by far
-    _composed(home, monkeypatch, [f"as_of={days[0]}"])  # a hit: used now
+    with monkeypatch.context() as m:
+        _no_compose(m)
+        _composed(home, m, [f"as_of={days[0]}"])  # a hit: used now
     _composed(home, monkeypatch, [f"as_of={days[2]}"])  # a third: the least recently used (the second) goes
     kept = {p.name for p in _kept(home)}
     assert len(kept) == 2 and names[0] in kept and names[1] not in kept  # without the touch on a hit: the reverse
-    assert _composed(home, monkeypatch, [f"as_of={days[0]}"]).as_of == days[0]

@@ -113,6 +113,7 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
     overrides = list(overrides)
     for o in overrides:
         check_override(o)
+    k = None
     if GlobalHydra.instance().is_initialized():  # inside a Hydra app or a caller's initialize: its config folder
         cfg = _hydra_compose(overrides, hydra_dirs, initialized=True)
     else:  # the project's conf/: composed once per content of its files (forecast.inputs.compose_memo)
@@ -121,12 +122,15 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
         conf, default_cache = conf_dir(), resolve(None, ".cache")
         k = compose_memo.key(conf, overrides, hydra_dirs)
         cfg = compose_memo.get(default_cache, k, conf)
-        if cfg is None:
+        if cfg is not None:
+            k = None  # a hit: nothing to keep
+        else:
             cfg = _hydra_compose(overrides, hydra_dirs, initialized=False)
-            if paths(cfg)["cache"] == default_cache:  # kept only where this config's own cache is
-                compose_memo.put(default_cache, k, cfg)
     validate(cfg)
-    paths(cfg)  # refuses the filesystem root or a system folder as a configured folder
+    # refuses the filesystem root or a system folder as a configured folder; a new config is kept only where its own
+    # cache is (validated first: an unreadable path is the schema's one line)
+    if paths(cfg)["cache"] == resolve(None, ".cache") and k is not None:
+        compose_memo.put(resolve(None, ".cache"), k, cfg)
     if hydra_dirs:
         check_hydra_dirs(cfg)
         if not keep_hydra:
