@@ -25,10 +25,13 @@ from forecast.inputs.config import compose
 ARGS = ["scenario=repeated_raids", "sampler.draws=300"]
 
 
-def _home(tmp_path: Path, name: str, src: Path) -> Path:
+def _home(tmp_path: Path, name: str, src: Path, cache: bool = True) -> Path:
+    """A project home (``conf/``, ``data/``); with ``cache`` its ``.cache/`` too, as a home where a command has run."""
     home = tmp_path / name
     for sub in ("conf", "data"):
         shutil.copytree(src / sub, home / sub)
+    if cache:
+        (home / ".cache").mkdir()
     return home
 
 
@@ -215,3 +218,12 @@ def test_the_least_recently_used_configs_beyond_the_limit_are_removed(tmp_path, 
     _composed(home, monkeypatch, [f"as_of={days[2]}"])  # a third: the least recently used (the second) goes
     kept = {p.name for p in _kept(home)}
     assert len(kept) == 2 and names[0] in kept and names[1] not in kept  # without the touch on a hit: the reverse
+
+
+def test_nothing_is_kept_where_no_run_made_a_cache(tmp_path, project_home, monkeypatch):
+    """The settings a package ships are described outside any project (``forecast --help`` in an empty folder) and
+    a new project's first command composes before anything made its cache: neither writes a kept config (the first
+    wrote into the installed package's own folder)."""
+    home = _home(tmp_path, "h", project_home, cache=False)
+    _composed(home, monkeypatch)
+    assert not (home / ".cache").exists()

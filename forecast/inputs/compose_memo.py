@@ -179,14 +179,15 @@ def put(cache: Path, k: str | None, cfg) -> None:
         return
     from omegaconf import OmegaConf
 
+    from forecast.errors import ForecastError
     from forecast.files import atomic_write_file
 
     OmegaConf.clear_cache(cfg)  # Hydra's compose resolves ${now:...} once: kept, every later run would get its time
     body = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
     try:
         atomic_write_file(_file(cache, k), MAGIC + hashlib.sha256(body).digest() + body, root=cache)
-    except OSError as e:
-        log.warning("could not keep the composed config under %s: %s", cache, e)
+    except (OSError, ForecastError) as e:  # a full disk, a file-size limit: the command says so where it writes
+        log.info("could not keep the composed config under %s: %s", cache, e)
         return
     _prune(_file(cache, k).parent, KEEP)
 

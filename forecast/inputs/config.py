@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+import forecast.paths as project_paths
 from forecast.errors import ConfigError, InputError, suggest
 from forecast.files import check_folder, ensure_dir
 from forecast.inputs import schema
@@ -127,10 +128,13 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
         else:
             cfg = _hydra_compose(overrides, hydra_dirs, initialized=False)
     validate(cfg)
-    # refuses the filesystem root or a system folder as a configured folder; a new config is kept only where its own
-    # cache is (validated first: an unreadable path is the schema's one line)
-    if paths(cfg)["cache"] == resolve(None, ".cache") and k is not None:
-        compose_memo.put(resolve(None, ".cache"), k, cfg)
+    # refuses the filesystem root or a system folder as a configured folder (validated first: an unreadable path is
+    # the schema's one line); a new config is kept only in its own cache, the project's, once a run has made it (the
+    # settings an installed package ships, described outside any project, are never written to)
+    cache = paths(cfg)["cache"]
+    if (k is not None and cache == resolve(None, ".cache") and cache.is_dir()
+            and not project_paths.project_root().is_relative_to(project_paths.PACKAGE_DIR)):
+        compose_memo.put(cache, k, cfg)
     if hydra_dirs:
         check_hydra_dirs(cfg)
         if not keep_hydra:

@@ -10,6 +10,8 @@ import json
 import pytest
 import yaml
 
+import forecast
+
 from .corpus import (
     EV_POLL,
     MARKER,
@@ -150,6 +152,9 @@ def test_cli_evidence_add_file_with_traversing_id(home, tmp_path, tmp_path_facto
     src = tmp_path / "entry.yaml"
     src.write_text(yaml.safe_dump(merged(EV_POLL, {"id": f"../../../{MARKER}"})), encoding="utf-8")
     watch = ancestors(home / "data" / "evidence", tmp_path_factory.getbasetemp())
+    # the settings composed once before, as by any earlier command (kept in .cache/derived/compose/): the refused
+    # command below then writes nothing at all under tmp_path
+    forecast.compose([])
     before_tree, before_dirs = tree(tmp_path), listings(*watch)
     code, err = run_cli(["evidence", "add", "--file", str(src)], capsys)
     assert_cli_error(code, err, r"new evidence entry, key 'id': '(\.\./){3}pwned-by-hostile-test' is not a valid id")
