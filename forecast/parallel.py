@@ -69,22 +69,18 @@ def _call(item: Any) -> Any:
 
 
 def fork_map(fn: Callable[[Any], Any], items: Iterable[Any], here: Callable[[Any], Any] | None = None,
-             alone: bool = False, meanwhile: Callable[[], None] | None = None) -> Iterator[Any]:
+             alone: bool = False) -> Iterator[Any]:
     """``fn(item)`` for each item, in order, with ``processes`` processes: this one runs every n-th item as
     ``here(item)`` (default ``fn``) while forked workers run the others as ``fn(item)`` (so the libraries a piece
     imports are imported by one worker fewer), all of them here when there is one process. ``alone``: a single
     item still runs in a worker (what it allocates, a compiled model say, is returned to the system when the
-    worker exits) unless ``FORECAST_PROCESSES=1``. ``meanwhile()``: run in this process once the workers have their
-    pieces, before it waits for them (what it loads is there for the work after them; in one process: first). What
-    ``fn`` returns crosses a pipe: it must pickle. Close the iterator (``contextlib.closing``) to stop early: the
-    workers still running are terminated."""
+    worker exits) unless ``FORECAST_PROCESSES=1``. What ``fn`` returns crosses a pipe: it must pickle. Close the
+    iterator (``contextlib.closing``) to stop early: the workers still running are terminated."""
     items = list(items)
     here = here or fn
     n = processes(len(items))
     by_worker_alone = alone and len(items) == 1 and processes(2) > 1
     if (n == 1 and not by_worker_alone) or not sys.platform.startswith("linux") or _WORK:  # no nesting
-        if meanwhile is not None:
-            meanwhile()
         for item in items:
             yield here(item)
         return
@@ -96,8 +92,6 @@ def fork_map(fn: Callable[[Any], Any], items: Iterable[Any], here: Callable[[Any
     try:
         pending = {i: pool.apply_async(_call, (item,)) for i, item in enumerate(items) if i not in mine}
         pool.close()
-        if meanwhile is not None:
-            meanwhile()
         for i, item in enumerate(items):
             if i in mine:
                 yield here(item)

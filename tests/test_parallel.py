@@ -39,26 +39,6 @@ def test_one_item_runs_here_unless_alone(monkeypatch):
     assert list(fork_map(_pid_square, [4], alone=True)) == [(16, os.getpid())]
 
 
-def _sleep_then_time(x: float) -> float:
-    time.sleep(x)
-    return time.monotonic()
-
-
-def test_meanwhile_runs_here_while_the_worker_has_its_piece(monkeypatch):
-    """The replay loads the later dates' modules here while its first date is fitted in a worker: ``meanwhile`` runs
-    once, in this process, after the piece is handed over and before its result is waited for."""
-    calls: list[tuple[int, float]] = []
-    (done,) = fork_map(_sleep_then_time, [0.5], alone=True,
-                       meanwhile=lambda: calls.append((os.getpid(), time.monotonic())))
-    assert [pid for pid, _ in calls] == [os.getpid()]
-    if MULTI:  # it ran while the worker slept, not after the worker's result
-        assert calls[0][1] < done
-    monkeypatch.setenv("FORECAST_PROCESSES", "1")
-    calls.clear()
-    list(fork_map(_pid_square, [4], alone=True, meanwhile=lambda: calls.append((os.getpid(), 0.0))))
-    assert [pid for pid, _ in calls] == [os.getpid()]  # one process: it still runs, first
-
-
 def _fail_on_three(x: int) -> int:
     if x == 3:
         raise ValueError("piece 3 failed")

@@ -69,7 +69,7 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
 
     # the first date first, in a worker of its own: the later dates reweight its fit, and the compiled model and
     # the sampler's memory go with the worker instead of staying beside the reweighting (about 0.6 GB)
-    with closing(fork_map(one, dates[:1], alone=True, meanwhile=_warm if len(dates) > 1 else None)) as first:
+    with closing(fork_map(one, dates[:1], alone=True)) as first:
         for d, result in zip(dates[:1], first, strict=True):
             tabulate(d, result)
     with closing(fork_map(one, dates[1:])) as later:
@@ -79,18 +79,6 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
     df.attrs["arrivals"] = arrivals
     df.attrs["labels"] = {str(r): str(v) for r, v in base.ontology.responses["label"].items()}  # the figures' names
     return df
-
-
-def _warm() -> None:
-    """While the first date is fitted in its worker (its compilation holds one core, the other idles): what the later
-    dates (PSIS updates, here and in workers forked from here) and the history figures import, loaded here once."""
-    import forecast.model.posterior_index
-    import forecast.model.psis
-    import forecast.model.reweight
-    import forecast.model.terms  # noqa: F401
-    from forecast.outputs.figures import warm
-
-    warm()
 
 
 def _replay_date(cfg, d: dt.date, names: list[str], sc) -> tuple[str, list[dict[str, Any]]]:
