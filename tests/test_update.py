@@ -161,6 +161,36 @@ def test_the_first_batch_check_computes_each_diagnostic_once(monkeypatch):
     assert calls == {"rhat": 1, "ess": 1}
 
 
+def test_the_fit_diagnostics_reuse_the_first_batch_check():
+    """The fit's convergence figures of draws whose first batch was checked read the check's R-hat and bulk ESS of the
+    gated quantities (kept on the draws) instead of computing them again, and are the very same figures."""
+    import arviz_stats
+
+    from forecast.model.diagnostics import CHECKED, convergence
+
+    rng = np.random.default_rng(2)
+    offset = 0.05 * np.arange(4)[:, None, None]  # chains a little apart: R-hat above 1, as a real one
+    post = xr.Dataset({v: (("chain", "draw", "cell"), rng.standard_normal((4, 500, 3)) + offset)
+                       for v in (*GATED, "beta")})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), dtype=bool))})
+    tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+    missed_targets(tree, {"max_rhat": 1.5, "min_ess_bulk": 10})
+    assert set(tree.attrs[CHECKED]) == set(GATED)
+    again = convergence(tree, "posterior")
+    seen: list[set[str]] = []
+    rhat = arviz_stats.rhat
+
+    def counted(ds, *a, **k):
+        seen.append(set(ds.data_vars))
+        return rhat(ds, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arviz_stats, "rhat", counted)
+        reused = convergence(tree, "posterior", known=tree.attrs[CHECKED])
+    assert reused == again and reused["max_rhat_all_variable"] in (*GATED, "beta")
+    assert seen == [{"beta"}]  # only what the check did not compute
+
+
 def test_the_first_batch_gates_are_part_of_the_posterior_key():
     """A first batch stops or goes on by the report's gates, so they define the posterior: other gates, another
     inputs hash (a cache never serves draws sampled under other gates). Without a first batch they do not."""
