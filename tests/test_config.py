@@ -92,3 +92,33 @@ def test_as_of_filters_precedents_polls_and_evidence():
     old = forecast.load_inputs(forecast.compose(["as_of=2000-01-01"]))
     assert max(old.episodes.table["date"]).isoformat() <= "2000-01-01"
     assert len(old.episodes.table) == 9
+
+
+def test_the_claims_elicitations_are_computed_ahead_and_side_by_side(tmp_path, monkeypatch):
+    """A fresh project home elicits every claim (PreliZ's maximum entropy, ~0.1 s each, on the path to the first fit):
+    they are computed ahead, side by side on the cores, into the cache the claims then read. Decisive: after the
+    prefetch alone, parsing the claims elicits nothing more (a key written differently from the one ``elicit`` reads
+    would be a miss, and fail here); and the distributions are those elicited one by one."""
+    from omegaconf import OmegaConf
+
+    from forecast.inputs import priors
+    from forecast.inputs.config import paths
+    from forecast.inputs.data import load_ontology
+
+    cfg = forecast.compose([])
+    raw = OmegaConf.to_container(cfg.priors, resolve=False)
+    ont = load_ontology(paths(cfg)["data"])
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "ahead"))
+    priors._elicit_ahead(raw)
+    elicited = [c for c in priors.parse_claims(raw, ont) if c.elicit]  # parse_claims prefetches too: nothing left
+    assert len(elicited) >= 2
+
+    def no_more(spec):
+        raise AssertionError(f"elicited again one by one: {spec}")
+
+    monkeypatch.setattr(priors, "_maxent", no_more)
+    ahead = {c.id: c.dist for c in priors.parse_claims(raw, ont)}
+    monkeypatch.undo()
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "one_by_one"))
+    monkeypatch.setattr(priors, "_elicit_ahead", lambda _raw: None)
+    assert {c.id: c.dist for c in priors.parse_claims(raw, ont)} == ahead

@@ -190,7 +190,7 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
 
 
 @pytest.mark.slow
-def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys):
+def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys, monkeypatch):
     """forecast history --replay refits as of each evidence date; the next report embeds the figure. Two replay
     dates (the start, with the evidence known by then, and the one evidence date after it) prove the rule as well
     as three: a skipped date or one before the start changes the set."""
@@ -203,6 +203,13 @@ def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys):
     dates = {line.split(",")[0] for line in replay[1:]}
     assert dates == {"2026-02-10", "2026-02-22"}  # the start, then each evidence date after it (02-04: before)
     assert (tmp_path / "reports" / "history_one_time_raid.png").stat().st_size > 5000
+
+    def drawn_again(*args, **kwargs):
+        raise AssertionError("the report drew the replay's history figure again")
+
+    # the replay drew the figure the report embeds (its labels, the published briefs) and kept it under the report's
+    # key: the report does not draw it again (forked drawing workers inherit this patch too)
+    monkeypatch.setattr("forecast.outputs.figures.history.files", drawn_again)
     with pytest.raises(SystemExit) as e:
         main(["scenario=one_time_raid", *common])
     assert e.value.code in (0, 3)  # 150 draws may miss the ESS threshold; the report is written either way
@@ -210,4 +217,5 @@ def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys):
     assert "history" in html.lower() and html.count("data:image/png;base64,") >= 4
     data = json.loads((tmp_path / "reports" / "one_time_raid" / "forecast.json").read_text())
     assert data["history"]["figure"] == "history"
-    assert (tmp_path / "reports" / "one_time_raid" / "history.png").is_file()
+    assert (tmp_path / "reports" / "one_time_raid" / "history.png").read_bytes() == (
+        tmp_path / "reports" / "history_one_time_raid.png").read_bytes()

@@ -32,7 +32,7 @@ from forecast.inputs.data import Episodes
 from forecast.inputs.priors import parse_claim
 from forecast.model import fit as F
 from forecast.model import summary
-from forecast.model.diagnostics import first_batch, first_batch_targets, missed_targets
+from forecast.model.diagnostics import GATED, first_batch, first_batch_targets, missed_targets
 from forecast.model.fit import fit
 
 from .synthetic import simulate_inputs
@@ -135,6 +135,60 @@ def test_first_batch_is_extended_only_when_a_target_is_missed():
     sampler = {"draws": 2000, "first_draws": 1000}
     assert first_batch(sampler, targets) == 1000 and first_batch(sampler, None) is None  # no gates: all draws
     assert first_batch({**sampler, "first_draws": 2000}, targets) is None
+
+
+def test_the_first_batch_check_computes_each_diagnostic_once(monkeypatch):
+    """Bug caught: the check of a first batch computed R-hat and bulk ESS of every gated quantity once per gated
+    quantity (three times the work, ~0.8 s of each fit's critical path). Each is computed once, over all of them,
+    with the same verdict."""
+    import arviz_stats
+
+    rng = np.random.default_rng(1)
+    ds = xr.Dataset({v: (("chain", "draw", "cell"), rng.standard_normal((4, 500, 3))) for v in GATED})
+    calls = {"rhat": 0, "ess": 0}
+
+    def counting(name):
+        f = getattr(arviz_stats, name)
+
+        def counted(*a, **k):
+            calls[name] += 1
+            return f(*a, **k)
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(arviz_stats, name, counting(name))
+    assert missed_targets(xr.DataTree.from_dict({"posterior": ds}), {"max_rhat": 1.01, "min_ess_bulk": 400}) == ""
+    assert calls == {"rhat": 1, "ess": 1}
+
+
+def test_the_fit_diagnostics_reuse_the_first_batch_check():
+    """The fit's convergence figures of draws whose first batch was checked read the check's R-hat and bulk ESS of the
+    gated quantities (kept on the draws) instead of computing them again, and are the very same figures."""
+    import arviz_stats
+
+    from forecast.model.diagnostics import CHECKED, convergence
+
+    rng = np.random.default_rng(2)
+    offset = 0.05 * np.arange(4)[:, None, None]  # chains a little apart: R-hat above 1, as a real one
+    post = xr.Dataset({v: (("chain", "draw", "cell"), rng.standard_normal((4, 500, 3)) + offset)
+                       for v in (*GATED, "beta")})
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((4, 500), dtype=bool))})
+    tree = xr.DataTree.from_dict({"posterior": post, "sample_stats": stats})
+    missed_targets(tree, {"max_rhat": 1.5, "min_ess_bulk": 10})
+    assert set(tree.attrs[CHECKED]) == set(GATED)
+    again = convergence(tree, "posterior")
+    seen: list[set[str]] = []
+    rhat = arviz_stats.rhat
+
+    def counted(ds, *a, **k):
+        seen.append(set(ds.data_vars))
+        return rhat(ds, *a, **k)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(arviz_stats, "rhat", counted)
+        reused = convergence(tree, "posterior", known=tree.attrs[CHECKED])
+    assert reused == again and reused["max_rhat_all_variable"] in (*GATED, "beta")
+    assert seen == [{"beta"}]  # only what the check did not compute
 
 
 def test_the_first_batch_gates_are_part_of_the_posterior_key():

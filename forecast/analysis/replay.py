@@ -77,6 +77,7 @@ def replay(cfg, scenarios: list[str] | None = None, start: str = ARTICLE_DATE, s
             tabulate(d, result)
     df = pd.DataFrame(rows)
     df.attrs["arrivals"] = arrivals
+    df.attrs["labels"] = {str(r): str(v) for r, v in base.ontology.responses["label"].items()}  # the figures' names
     return df
 
 

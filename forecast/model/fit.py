@@ -30,7 +30,7 @@ from forecast.inputs.data import Inputs
 from forecast.model import cache
 from forecast.model.build import THETA, build_model
 from forecast.model.cache import PRIOR_STORED, STORED, family, inputs_hash, prior_hash, versions
-from forecast.model.diagnostics import convergence, first_batch_targets
+from forecast.model.diagnostics import CHECKED, convergence, first_batch_targets
 from forecast.model.sampling import sample as _sample
 
 log = logging.getLogger("forecast")
@@ -264,7 +264,8 @@ def _prior_tree(sampled: xr.DataTree, ph: str) -> xr.DataTree:
     """The article-only prior as its cache file holds it: the stored variables, sample stats, diagnostics."""
     tree = xr.DataTree.from_dict({"prior": _stored(sampled, PRIOR_STORED),
                                   "prior_sample_stats": sampled["sample_stats"].to_dataset()})
-    tree.attrs.update({"prior_hash": ph, "diagnostics_prior": json.dumps(convergence(tree, "prior"))})
+    diag = convergence(tree, "prior", known=sampled.attrs.get(CHECKED))  # the first batch's check: not again
+    tree.attrs.update({"prior_hash": ph, "diagnostics_prior": json.dumps(diag)})
     return tree
 
 
@@ -276,7 +277,7 @@ def _posterior_tree(sampled: xr.DataTree, prior_tree: xr.DataTree | None) -> xr.
         groups.update(prior=prior_tree["prior"].to_dataset(),
                       prior_sample_stats=prior_tree["prior_sample_stats"].to_dataset())
     idata = xr.DataTree.from_dict(groups)
-    idata.attrs["diagnostics_posterior"] = json.dumps(convergence(idata, "posterior"))
+    idata.attrs["diagnostics_posterior"] = json.dumps(convergence(idata, "posterior", known=sampled.attrs.get(CHECKED)))
     if prior_tree is not None:
         idata.attrs["diagnostics_prior"] = prior_tree.attrs["diagnostics_prior"]
         idata.attrs["prior_hash"] = prior_tree.attrs["prior_hash"]

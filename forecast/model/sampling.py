@@ -8,6 +8,7 @@ and PyMC return the draws they have) is noticed (``raise_if_interrupted``), neve
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -55,39 +56,73 @@ def _sample_nutpie(model, sampler, seed, progress, notify, prior_seed, targets):
     compiled = nutpie.compile_pymc_model(model, var_names=var_names, backend="numba", freeze_model=False)
     timings["compile"] = time.perf_counter() - t0
     first = first_batch(sampler, targets)
-    for name, on, s in runs(seed, prior_seed):
-        raise_if_interrupted()  # a Ctrl-C a library caught during compilation: do not start sampling
-        if notify:
-            notify(f"sampling the {'posterior' if on else 'article-only prior'} "
-                   f"(compiled in {timings['compile']:.0f}s)")
-        t0 = time.perf_counter()
+    todo = runs(seed, prior_seed)
+    raise_if_interrupted()  # a Ctrl-C a library caught during compilation: do not start sampling
+    # the posterior and the article-only prior side by side, each on its share of the cores, when there is a core for
+    # each: a chain's draws follow from its seed alone, not from the thread that runs it, so they are the draws of one
+    # sampling after the other, but neither waits for the other's last chain, and the check of one's first batch runs
+    # while the other samples. With fewer cores than samplings, one after the other on all of them.
+    side = len(todo) > 1 and int(sampler["cores"]) >= len(todo)
+    cores = int(sampler["cores"]) // len(todo) if side else int(sampler["cores"])
+    if notify:
+        what = " and ".join("the posterior" if on else "the article-only prior" for _, on, _ in todo)
+        notify(f"sampling {what}{' side by side' if side else ''} (compiled in {timings['compile']:.0f}s)")
+
+    def start(on: float, s: int, n: int, c: int):
         cm = compiled.with_data(**{EVIDENCE_SWITCH: np.asarray(on)})
+        # the warm-up draws are not kept (nothing reads them): no copy into the trace
+        return nutpie.sample(cm, **{**_common(sampler), "draws": int(n), "cores": c}, seed=s, save_warmup=False,
+                             target_accept=sampler["target_accept"], progress_bar=progress, blocking=False)
 
-        def draw(n: int, cm=cm, s=s):
-            try:  # the warm-up draws are not kept (nothing reads them): no copy into the trace
-                tr = nutpie.sample(cm, **{**_common(sampler), "draws": int(n)}, seed=s, save_warmup=False,
-                                   target_accept=sampler["target_accept"], progress_bar=progress)
-            except Exception:
-                raise_if_interrupted()  # nutpie caught the Ctrl-C and then failed on the partial trace
-                raise
-            raise_if_interrupted()  # nutpie caught the Ctrl-C and returned the draws it had
-            return tr
-
-        if first is not None:
-            # a first batch; the full draws only when it misses the diagnostics' gates
-            tr = draw(first)
-            missed = missed_targets(tr, targets)
-            timings[f"first_batch_{name}"] = time.perf_counter() - t0
-            if missed:
-                log.info("%s: first batch of %d draws missed %s: sampling %d", name, first, missed, sampler["draws"])
-                if notify:
-                    notify(f"first batch of {first} draws missed {missed}: sampling {sampler['draws']} draws")
-                tr = draw(sampler["draws"])
+    t0 = time.perf_counter()
+    n = first if first is not None else sampler["draws"]
+    running = [(name, on, s, start(on, s, n, cores) if side else None) for name, on, s in todo]
+    missed: dict[str, str] = {}
+    try:
+        for i, (name, on, s, bg) in enumerate(running):
+            tr = _wait(bg if bg is not None else start(on, s, n, cores))
+            running[i] = (name, on, s, None)
+            if first is not None:  # a first batch; the full draws only when it misses the diagnostics' gates
+                missed[name] = missed_targets(tr, targets)
+                timings[f"first_batch_{name}"] = time.perf_counter() - t0
             out[name] = tr
-        else:
-            out[name] = draw(sampler["draws"])
-        timings[f"sampling_{name}"] = time.perf_counter() - t0
+            timings[f"sampling_{name}"] = time.perf_counter() - t0
+    finally:
+        for _, _, _, bg in running:  # an error or a stop signal: the samplings still running end
+            if bg is not None:
+                _cancel(bg)
+    for name, on, s in todo:
+        if missed.get(name):
+            t1 = time.perf_counter()
+            log.info("%s: first batch of %d draws missed %s: sampling %d", name, first, missed[name], sampler["draws"])
+            if notify:
+                notify(f"first batch of {first} draws missed {missed[name]}: sampling {sampler['draws']} draws")
+            out[name] = _wait(start(on, s, sampler["draws"], int(sampler["cores"])))
+            timings[f"sampling_{name}"] += time.perf_counter() - t1
     return out, timings
+
+
+def _wait(bg):
+    """The trace of a nutpie sampling started in the background, as ``nutpie.sample`` returns it when it blocks (a
+    Ctrl-C aborts it: the draws it has); a stop signal nutpie caught is raised here (``raise_if_interrupted``)."""
+    try:
+        try:
+            tr = bg.wait()
+        except KeyboardInterrupt:
+            tr = bg.abort()
+        except BaseException:
+            _cancel(bg)
+            raise
+    except Exception:
+        raise_if_interrupted()  # nutpie caught the Ctrl-C and then failed on the partial trace
+        raise
+    raise_if_interrupted()  # nutpie caught the Ctrl-C and returned the draws it had
+    return tr
+
+
+def _cancel(bg) -> None:
+    with contextlib.suppress(Exception):
+        bg.cancel()
 
 
 def _sample_pymc(model, sampler, seed, progress, prior_seed):

@@ -48,16 +48,24 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
         return Replay(df, None, [])
     from contextlib import closing
 
+    from forecast.analysis.replay import load_replay
+    from forecast.outputs.published import published_rows
     from forecast.parallel import fork_map
+
+    reports, cache = _config.paths(cfg)["reports"], _config.paths(cfg)["cache"]
+    path = write_replay(reports, df)
+    # each scenario's figure is the one its report embeds (forecast.outputs.report._history): the replay as written,
+    # the published briefs and the responses' labels, kept under the report's key, so the reports made next find it
+    # drawn instead of drawing it again
+    table = load_replay(reports)
+    table = df if table is None else table
+    labels = df.attrs.get("labels") or None
 
     def draw(scenario: str) -> bytes:
         from forecast.outputs.figures import history as history_figure  # matplotlib: imported only to draw
-        from forecast.outputs.figures import write
 
-        return write.png(history_figure.history(df, df.attrs["arrivals"], scenario))
+        return history_figure.history_png(table, scenario, cache, published_rows(reports, scenario), labels)
 
-    reports = _config.paths(cfg)["reports"]
-    path = write_replay(reports, df)
     scenarios = sorted(set(df["scenario"]))
     with closing(fork_map(draw, scenarios)) as pngs:  # one figure per scenario, side by side on the cores
         figures = [atomic_write_file(reports / f"history_{s}.png", png) for s, png in zip(scenarios, pngs, strict=True)]
