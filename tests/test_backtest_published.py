@@ -234,3 +234,28 @@ def test_a_fit_sampled_ahead_by_this_run_counts_as_sampled(inputs):
     plain = LFO(lambda inp: SimpleNamespace(from_cache=True), SAMPLER, 1)  # no workers: the cache's fits are old
     plain.refit(first, "h1", "first forecast origin")
     assert plain.fits[0]["sampled"] is False
+
+
+def test_no_workers_when_the_check_has_nothing_to_sample(cfg, inputs, tmp_path, monkeypatch):
+    """A second ``forecast check`` with nothing new reads its fits: workers beside it would only compete with it for
+    the cores, so none start when the posterior, the fit without the claims and the back-test's first fit are
+    cached; one of them missing (a fresh home, new evidence, another --min-history) starts them."""
+    from forecast.analysis.checks import ahead
+    from forecast.model import cache as C
+    from forecast.model.fit import config_hash
+
+    asked = []
+    real = C.posterior_path
+    monkeypatch.setattr(C, "posterior_path", lambda d, h: asked.append(h) or real(d, h))
+    todo = ["loo", "claims", "backtest"]
+    made = []
+    while not ahead._nothing_to_sample(cfg, inputs, todo, 9, None, tmp_path):
+        assert len(made) < 3 and asked[-1] not in made
+        made.append(asked[-1])  # the first fit missing, now cached
+        real(tmp_path, made[-1]).parent.mkdir(parents=True, exist_ok=True)
+        real(tmp_path, made[-1]).touch()
+        asked.clear()
+    # the posterior, the fit without the claims (its posterior alone), the back-test's first origin's
+    assert made[0] == config_hash(cfg, inputs) and len(set(made)) == 3
+    assert not ahead._nothing_to_sample(cfg, inputs, todo, 10, None, tmp_path)  # another first origin
+    assert ahead._nothing_to_sample(cfg, inputs, ["loo", "claims"], 10, None, tmp_path)
