@@ -7,7 +7,7 @@ of the run. ``start`` forks two workers (``forecast.parallel.Workers``) before t
 - the back-test's walks (``backtest.walks``: their refits, each decided by the Pareto k of the last one), whose
   result the back-test step scores (``backtest.scored``) with the posterior's article-only prior;
 - ahead of the walks, the fits they can be told to need before any draw (``backtest.foreseen_fits``: the first
-  origin's is the walks' own first), and the fit without the claims (``claims_fit``), which the first worker free
+  origin's is the walks' own first), and the fit without the claims (``run.claims_fit``), which the first worker free
   takes.
 
 Every fit is an ordinary cached exact fit keyed by its inputs hash, and one process samples a given hash at a
@@ -34,21 +34,6 @@ def cached_posteriors(cache_dir) -> set[str]:
     """The inputs hashes of the posterior cache's fits (``posteriors/<hash>.nc``)."""
     d = Path(cache_dir) / "posteriors"
     return {p.stem for p in d.glob("*.nc")} if d.is_dir() else set()
-
-
-def claims_fit(cfg, inputs, say=None):
-    """The inputs without the article's claims and their exact fit (cached), which the claims check compares the
-    posterior with: the posterior alone (``sampler.article_prior=false``: the comparison reads no article-only
-    prior, and the prior of a model without claims is none of the article's)."""
-    from forecast.analysis.checks.backtest import without_claims
-    from forecast.inputs import config as _config
-    from forecast.model.diagnostics import first_batch_targets
-    from forecast.model.fit import fit, sampler_settings
-
-    bare = without_claims(inputs)
-    sampler = {**sampler_settings(cfg), "article_prior": False}
-    return bare, fit(bare, sampler, int(cfg.seed), _config.paths(cfg)["cache"], notify=say, update="refit",
-                     targets=first_batch_targets(cfg))
 
 
 class Ahead:
@@ -182,6 +167,8 @@ def _fits_ahead(which: str) -> list[str]:
                 h = C.inputs_hash(bare, sc, seed, first_batch_targets(cfg))
                 if _ready(cache, h):
                     continue
+                from forecast.analysis.checks.run import claims_fit
+
                 f = claims_fit(cfg, inputs)[1]
                 what = "the fit without the article's claims"
             else:

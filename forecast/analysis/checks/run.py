@@ -197,8 +197,22 @@ def _track(r: _Run) -> None:
     r.out["track_record"] = tr
 
 
+def claims_fit(cfg, inputs, say=None):
+    """The inputs without the article's claims and their exact fit (cached), which the claims check compares the
+    posterior with: the posterior alone (``sampler.article_prior=false``: the comparison reads no article-only
+    prior, and the prior of a model without claims is none of the article's)."""
+    from forecast.analysis.checks.backtest import without_claims
+    from forecast.inputs import config as _config
+    from forecast.model.diagnostics import first_batch_targets
+    from forecast.model.fit import fit, sampler_settings
+
+    bare = without_claims(inputs)
+    sampler = {**sampler_settings(cfg), "article_prior": False}
+    return bare, fit(bare, sampler, int(cfg.seed), _config.paths(cfg)["cache"], notify=say, update="refit",
+                     targets=first_batch_targets(cfg))
+
+
 def _claims(r: _Run) -> None:
-    from forecast.analysis.checks.ahead import claims_fit
     from forecast.analysis.checks.claims import loo_comparison
     from forecast.analysis.checks.loo import loo_episodes
 
