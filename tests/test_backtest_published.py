@@ -186,3 +186,76 @@ def test_new_evidence_changes_only_the_forecast_origins_it_enters(inputs):
         assert before[f][: j + 1] == after[f][: j + 1]
         later = [i for i in range(j + 1, len(days)) if (days[i] - new_day).days <= window]
         assert later and all(before[f][i] != after[f][i] for i in later)
+
+
+def test_the_fits_foreseen_ahead_of_the_walks(cfg, inputs):
+    """``forecast check`` fits ahead of the back-test's walks, in a worker, the exact fits it can foresee before any
+    draw: each walk's first forecast origin, and the origins that are no reweighting of the origin before (on
+    today's record: the day before the first episode after the article, when the claims' restatements take P15's
+    restated cells out of the record, a fit of each forecaster's own). A refit a Pareto k decides is not foreseen,
+    and none is foreseen twice (the walks share the first origin's fit)."""
+    from forecast.analysis.checks.backtest import BACKTEST_SAMPLER, VARIANTS, foreseen_fits, origins
+    from forecast.analysis.checks.run import backtest_inputs_at
+    from forecast.model.cache import inputs_hash
+    from forecast.model.reweight import NotReweightable, diff, state
+
+    s = {**SAMPLER, **BACKTEST_SAMPLER}
+    _, cells, o = origins(inputs, 9, backtest_inputs_at(cfg))
+    assert len(o) == len(ordered(inputs.episodes).table) - 9
+    assert (cells.loc[cells["episode_pos"] >= 9, "as_of"] != "").all()
+    got = foreseen_fits(o, s, 1)
+    hashes = [inputs_hash(t, s, 1) for t in got]
+    assert len(set(hashes)) == len(hashes) and got[0].as_of == o[0][1].as_of
+    article = dt.date.fromisoformat(min(c.date_known for c in inputs.claims if c.date_known))
+    changed = [i for i in range(1, len(o)) if o[i][1].as_of >= article]
+    assert changed and len(got) == 1 + 3  # the first origin's, then the changed origin's of each forecaster
+    for t, f in zip(got[1:], ("model", "no_claims", "history_only"), strict=True):
+        i = next(i for i, (_, p) in enumerate(o) if p.as_of == t.as_of)
+        assert inputs_hash(VARIANTS[f](o[i][1]), s, 1) == inputs_hash(t, s, 1)
+        with pytest.raises(NotReweightable, match="removed or changed"):
+            diff(state(VARIANTS[f](o[i - 1][1]), {"backtest": 1}), t, {"backtest": 1})
+
+
+def test_a_fit_sampled_ahead_by_this_run_counts_as_sampled(inputs):
+    """With workers fitting ahead of the walks, the walk reads such a fit from the posterior cache: it was sampled by
+    this run all the same (not in the cache when the run began), unlike a fit an earlier run left there."""
+    from types import SimpleNamespace
+
+    from forecast.analysis.checks.backtest import LFO
+
+    said = []
+    first = known_at(inputs, dt.date(2010, 1, 1))
+    lfo = LFO(lambda inp: SimpleNamespace(from_cache=True), SAMPLER, 1, say=said.append, cached_before=set())
+    lfo.refit(first, "h1", "first forecast origin")
+    lfo.cached_before = {"h2"}
+    lfo.refit(first, "h2", "Pareto k")
+    assert [x["sampled"] for x in lfo.fits] == [True, False]
+    assert said[0].endswith("sampled ahead by a worker") and said[1].endswith("cache hit")
+    plain = LFO(lambda inp: SimpleNamespace(from_cache=True), SAMPLER, 1)  # no workers: the cache's fits are old
+    plain.refit(first, "h1", "first forecast origin")
+    assert plain.fits[0]["sampled"] is False
+
+
+def test_no_workers_when_the_check_has_nothing_to_sample(cfg, inputs, tmp_path, monkeypatch):
+    """A second ``forecast check`` with nothing new reads its fits: workers beside it would only compete with it for
+    the cores, so none start when the posterior, the fit without the claims and the back-test's first fit are
+    cached; one of them missing (a fresh home, new evidence, another --min-history) starts them."""
+    from forecast.analysis.checks import ahead
+    from forecast.model import cache as C
+    from forecast.model.fit import config_hash
+
+    asked = []
+    real = C.posterior_path
+    monkeypatch.setattr(C, "posterior_path", lambda d, h: asked.append(h) or real(d, h))
+    todo = ["loo", "claims", "backtest"]
+    made = []
+    while not ahead._nothing_to_sample(cfg, inputs, todo, 9, None, tmp_path):
+        assert len(made) < 3 and asked[-1] not in made
+        made.append(asked[-1])  # the first fit missing, now cached
+        real(tmp_path, made[-1]).parent.mkdir(parents=True, exist_ok=True)
+        real(tmp_path, made[-1]).touch()
+        asked.clear()
+    # the posterior, the fit without the claims (its posterior alone), the back-test's first origin's
+    assert made[0] == config_hash(cfg, inputs) and len(set(made)) == 3
+    assert not ahead._nothing_to_sample(cfg, inputs, todo, 10, None, tmp_path)  # another first origin
+    assert ahead._nothing_to_sample(cfg, inputs, ["loo", "claims"], 10, None, tmp_path)

@@ -9,6 +9,7 @@ and without: the back-test's cells since their date and LOO, and the sentence ev
 ``prior_check`` (the article-only prior against each claim's elicited range), ``sensitivity``
 (power-scaling of the article's claims and the history), ``era_opinion`` (the published probabilities with
 the episodes before the poll window at another opinion than the assumed one), ``sbc`` (simulation-based calibration with
-simuk), ``track`` (earlier forecasts scored against resolved branches) and ``run`` (all of them, or those
-``forecast check --only`` selects).
+simuk), ``track`` (earlier forecasts scored against resolved branches), ``run`` (all of them, or those
+``forecast check --only`` selects) and ``ahead`` (the back-test's walks and the fits ahead of them in two forked
+workers beside the posterior's fit).
 """

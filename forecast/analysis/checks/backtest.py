@@ -183,9 +183,13 @@ class LFO:
     between forecasters whose inputs at an origin are the same (same hash) and cached on disk."""
 
     def __init__(self, fitter: Callable[[Inputs], Any], sampler: dict, seed: int, k_threshold: float = 0.7,
-                 say=None):
+                 say=None, cached_before: set[str] | None = None):
         self.fitter, self.sampler, self.seed, self.k = fitter, sampler, seed, k_threshold
         self.say = say or (lambda s: None)
+        # the posterior cache's fits when the run began (None: a fit read from the cache was made by an earlier
+        # run): with workers fitting ahead of the walk (``forecast.analysis.checks.ahead``), a fit the walk reads
+        # from the cache may have been sampled by this run
+        self.cached_before = cached_before
         self.exact: dict[str, Any] = {}  # inputs hash -> Fit
         self.reweights: dict[tuple[str, str], tuple] = {}  # (base hash, target hash) -> (weights, k, reason)
         self.fits: list[dict[str, Any]] = []  # each exact fit asked for: hash, date, why, sampled or read from cache
@@ -197,11 +201,12 @@ class LFO:
         if h not in self.exact:
             f = self.fitter(inputs)
             self.exact[h] = f
-            sampled = not getattr(f, "from_cache", False)
+            here = not getattr(f, "from_cache", False)
+            sampled = here or (self.cached_before is not None and h not in self.cached_before)
             self.fits.append({"hash": h, "as_of": inputs.as_of.isoformat(), "episodes": len(inputs.episodes.table),
                               "why": why, "sampled": sampled})
             self.say(f"back-test fit as of {inputs.as_of} on {len(inputs.episodes.table)} episodes ({why}): "
-                     f"{'sampled' if sampled else 'cache hit'}")
+                     f"{'sampled' if here else 'sampled ahead by a worker' if sampled else 'cache hit'}")
         return _Base(self.exact[h], inputs, h)
 
     def step(self, base: _Base | None, target: Inputs) -> tuple[_Base, np.ndarray | None, float | None, bool]:
@@ -270,6 +275,81 @@ def _walk(forecaster: str, origins: list[tuple[int, Inputs]], eps: Episodes, lfo
     return out
 
 
+def origins(inputs: Inputs, min_history: int, inputs_at: Callable[[dt.date], Inputs]
+            ) -> tuple[Episodes, pd.DataFrame, list[tuple[int, Inputs]]]:
+    """The date-ordered episodes, their cells (with each predicted cell's forecast origin and the claims used
+    then) and the forecast origins ``(position, inputs published the day before)`` from ``min_history`` on."""
+    eps = ordered(inputs.episodes)
+    cells = _cell_table(inputs.ontology, eps)
+    cells["as_of"], cells["claims_used"] = "", 0
+    out = []
+    for pos in range(min_history, len(eps.table)):
+        as_of = eps.table["date"].iloc[pos] - dt.timedelta(days=1)
+        published = inputs_at(as_of)
+        out.append((pos, published))
+        sel = (cells["episode_pos"] == pos).to_numpy()
+        cells.loc[sel, "as_of"] = as_of.isoformat()
+        cells.loc[sel, "claims_used"] = sum(1 for c in published.claims if not c.unused)
+    return eps, cells, out
+
+
+def foreseen_fits(origins_: list[tuple[int, Inputs]], sampler: dict, seed: int,
+                  forecasters: tuple[str, ...] = FORECASTERS) -> list[Inputs]:
+    """The exact fits the walks can be told to need before their draws exist, in the order the walks ask for them,
+    each once: each walk's first forecast origin, and each origin whose inputs are no reweighting of the origin
+    before's (``forecast.model.reweight.diff`` refuses: an episode removed or changed, as when a claim entering
+    takes the cells it restates out of the record). A walk standing on a fit made before the changed episode
+    entered would reweight instead, at a Pareto k that many episodes added make large: in practice the walk's last
+    fit is recent and the refit happens. The refits a Pareto k decides are not foreseen: they depend on the draws."""
+    from forecast.model import reweight as R
+
+    family = {"backtest": 1}
+    out: dict[str, Inputs] = {}
+    for f in forecasters:
+        targets = [VARIANTS[f](p) for _, p in origins_]
+        for i, t in enumerate(targets):
+            if i:
+                try:
+                    R.diff(R.state(targets[i - 1], family), t, family)
+                    continue
+                except R.NotReweightable:
+                    pass
+            out.setdefault(inputs_hash(t, sampler, seed), t)
+    return list(out.values())
+
+
+def walks(inputs: Inputs, sampler: dict, seed: int, cache_dir, min_history: int = 9, k_threshold: float = 0.7,
+          fitter=None, say=None, reduced: dict | None = None, inputs_at: Callable[[dt.date], Inputs] | None = None,
+          forecasters: tuple[str, ...] = FORECASTERS, cached_before: set[str] | None = None) -> dict[str, Any]:
+    """The back-test's walks (the part that fits): each forecaster's predictive probability of every predicted
+    cell (a column of ``cells``), its per-episode log predictive densities, Pareto k and refits, and the exact fits
+    the walks stood on. What it returns pickles (a worker may compute it: ``forecast.analysis.checks.ahead``);
+    ``scored`` turns it into the back-test's figures. Arguments as ``backtest``'s; ``cached_before``: see ``LFO``."""
+    eps = ordered(inputs.episodes)
+    n = len(eps.table)
+    if n <= min_history:
+        return {"ok": False, "reason": f"only {n} coded episodes (need more than {min_history})"}
+    s = {**sampler, **(BACKTEST_SAMPLER if reduced is None else reduced)}
+    inputs_at = inputs_at or (lambda d: known_at(inputs, d))
+    eps, cells, origins_ = origins(inputs, min_history, inputs_at)
+    # one walk after the other, on one LFO: the walks share their fits until the article's date (on today's record
+    # the first three of six), so side by side one waits for the other's fit; tried on 2 cores (two walks side by
+    # side, one core per fit), the whole forecast check took 2.1x the baseline's time instead of about 1.1x
+    fitter = fitter or _cached_fitter(s, seed, cache_dir)
+    lfo = LFO(fitter, s, seed, k_threshold, say, cached_before)
+    done = [_walk(f, origins_, eps, lfo) for f in forecasters]
+    per: dict[str, dict[str, list]] = {}
+    fits: dict[str, dict[str, Any]] = {}
+    for f, w in zip(forecasters, done, strict=True):
+        for pos, p in zip(w["pos"], w["p"], strict=True):
+            cells.loc[(cells["episode_pos"] == pos).to_numpy(), f] = p
+        per[f] = {k: w[k] for k in ("elpd", "k", "refits")}
+        for x in w["fits"]:
+            fits.setdefault(x["hash"], {**x, "forecasters": []})["forecasters"].append(f)
+    return {"ok": True, "cells": cells, "per": per, "fits": fits, "forecasters": tuple(forecasters),
+            "min_history": min_history, "k_threshold": k_threshold}
+
+
 def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: xr.DataTree | None = None,
              min_history: int = 9, k_threshold: float = 0.7, fitter=None, say=None, reduced: dict | None = None,
              inputs_at: Callable[[dt.date], Inputs] | None = None,
@@ -280,48 +360,31 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
     inputs as published that day (default ``known_at``: derived from ``inputs``). ``prior_idata``: a fitted
     DataTree whose ``prior`` group is the article-only fit (comparator c). ``fitter(inputs) -> Fit`` defaults
     to the cached exact fit with the back-test's sampler (``reduced`` overrides ``BACKTEST_SAMPLER``)."""
+    return scored(walks(inputs, sampler, seed, cache_dir, min_history, k_threshold, fitter, say, reduced, inputs_at,
+                        forecasters), inputs, prior_idata)
+
+
+def scored(walked: dict[str, Any], inputs: Inputs, prior_idata: xr.DataTree | None = None) -> dict[str, Any]:
+    """The back-test's figures from its walks (``walks``): per-cell scores of each forecaster and the comparators
+    on the same cells, calibration, Murphy decomposition, PSIS-LFO elpd, and the exact fits."""
     from forecast.analysis.checks.scores import murphy, reliability_bins, scores, spiegelhalter
 
+    if not walked.get("ok"):
+        return walked
     ont = inputs.ontology
     eps = ordered(inputs.episodes)
     n = len(eps.table)
-    if n <= min_history:
-        return {"ok": False, "reason": f"only {n} coded episodes (need more than {min_history})"}
-    s = {**sampler, **(BACKTEST_SAMPLER if reduced is None else reduced)}
-    inputs_at = inputs_at or (lambda d: known_at(inputs, d))
-    cells = _cell_table(ont, eps)
-    cells["as_of"], cells["claims_used"] = "", 0
-    origins = []
-    for pos in range(min_history, n):
-        as_of = eps.table["date"].iloc[pos] - dt.timedelta(days=1)
-        published = inputs_at(as_of)
-        origins.append((pos, published))
-        sel = (cells["episode_pos"] == pos).to_numpy()
-        cells.loc[sel, "as_of"] = as_of.isoformat()
-        cells.loc[sel, "claims_used"] = sum(1 for c in published.claims if not c.unused)
-    # one walk after the other, on one LFO: the walks share their fits until the article's date (on today's record
-    # the first three of six), so side by side one waits for the other's fit; tried on 2 cores (two walks side by
-    # side, one core per fit), the whole forecast check took 2.1x the baseline's time instead of about 1.1x
-    fitter = fitter or _cached_fitter(s, seed, cache_dir)
-    lfo = LFO(fitter, s, seed, k_threshold, say)
-    walks = [_walk(f, origins, eps, lfo) for f in forecasters]
-    per: dict[str, dict[str, list]] = {}
-    fits: dict[str, dict[str, Any]] = {}
-    for f, w in zip(forecasters, walks, strict=True):
-        for pos, p in zip(w["pos"], w["p"], strict=True):
-            cells.loc[(cells["episode_pos"] == pos).to_numpy(), f] = p
-        per[f] = {k: w[k] for k in ("elpd", "k", "refits")}
-        for x in w["fits"]:
-            fits.setdefault(x["hash"], {**x, "forecasters": []})["forecasters"].append(f)
+    min_history, forecasters = walked["min_history"], walked["forecasters"]
+    cells, per, fits = walked["cells"].copy(), walked["per"], walked["fits"]
     a, b = base_rates(cells)
     cells["base_rate"], cells["base_rate_action"], cells["half"] = a, b, 0.5
     if prior_idata is not None:
         cp, _, _ = cell_probabilities(prior_idata, ont, eps, group="prior", hyper=inputs.hyper)
         cells["article_prior"] = cp.mean(("chain", "draw")).values
-    scored = cells[cells["episode_pos"] >= min_history].reset_index(drop=True)
+    scored_ = cells[cells["episode_pos"] >= min_history].reset_index(drop=True)
     comparators = [*forecasters, "base_rate", "base_rate_action", "article_prior", "half"]
-    comparators = [c for c in comparators if c in scored]
-    table = {c: scores(scored["y"], scored[c]) for c in comparators}
+    comparators = [c for c in comparators if c in scored_]
+    table = {c: scores(scored_["y"], scored_[c]) for c in comparators}
     ids = [str(i) for i in eps.table.index[min_history:]]
     lfo_out = {}
     for f, v in per.items():
@@ -332,13 +395,13 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
     first = forecasters[0]
     return {
         "ok": True,
-        "n_episodes": n, "n_predicted_episodes": n - min_history, "n_cells": int(len(scored)),
+        "n_episodes": n, "n_predicted_episodes": n - min_history, "n_cells": int(len(scored_)),
         "first_predicted": str(eps.table.index[min_history]),
         "forecasters": list(forecasters),
         "table": table,
-        "murphy": {c: murphy(scored["y"], scored[c]) for c in comparators},
-        "calibration": {c: spiegelhalter(scored["y"], scored[c]) for c in comparators},
-        "reliability_bins": reliability_bins(scored["y"], scored[first]),
+        "murphy": {c: murphy(scored_["y"], scored_[c]) for c in comparators},
+        "calibration": {c: spiegelhalter(scored_["y"], scored_[c]) for c in comparators},
+        "reliability_bins": reliability_bins(scored_["y"], scored_[first]),
         "lfo": lfo_out,
         # the first forecaster's (the published model's) figures, as before
         "elpd_lfo": lfo_out[first]["elpd"], "elpd_lfo_se": lfo_out[first]["se"],
@@ -348,7 +411,7 @@ def backtest(inputs: Inputs, sampler: dict, seed: int, cache_dir, prior_idata: x
         # every distinct exact fit, whether this run sampled it or found it in the posterior cache (a second
         # forecast check with nothing new samples none; a new piece of evidence, only the folds it enters)
         "fits": list(fits.values()), "n_sampled_fits": sum(x["sampled"] for x in fits.values()),
-        "k_threshold": k_threshold,
-        "cells": scored,
-        "after_article": int((scored["claims_used"] > 0).sum()),
+        "k_threshold": walked["k_threshold"],
+        "cells": scored_,
+        "after_article": int((scored_["claims_used"] > 0).sum()),
     }

@@ -115,6 +115,7 @@ class _Run:
     history: pd.DataFrame | None = None
     ep_ll: Any = None
     lo: dict[str, Any] | None = None
+    ahead: Any = None  # forecast.analysis.checks.ahead.Ahead: the back-test's walks started beside the fit
 
     @property
     def ont(self):
@@ -196,29 +197,48 @@ def _track(r: _Run) -> None:
     r.out["track_record"] = tr
 
 
-def _claims(r: _Run) -> None:
+def claims_fit(cfg, inputs, say=None):
+    """The inputs without the article's claims and their exact fit (cached), which the claims check compares the
+    posterior with: the posterior alone (``sampler.article_prior=false``: the comparison reads no article-only
+    prior, and the prior of a model without claims is none of the article's)."""
     from forecast.analysis.checks.backtest import without_claims
+    from forecast.inputs import config as _config
+    from forecast.model.diagnostics import first_batch_targets
+    from forecast.model.fit import fit, sampler_settings
+
+    bare = without_claims(inputs)
+    sampler = {**sampler_settings(cfg), "article_prior": False}
+    return bare, fit(bare, sampler, int(cfg.seed), _config.paths(cfg)["cache"], notify=say, update="refit",
+                     targets=first_batch_targets(cfg))
+
+
+def _claims(r: _Run) -> None:
     from forecast.analysis.checks.claims import loo_comparison
     from forecast.analysis.checks.loo import loo_episodes
-    from forecast.model.fit import fit_config
 
     r.say("checks: PSIS-LOO with and without the article's claims (the fit without them is cached)")
-    bare = without_claims(r.inputs)
-    f0 = fit_config(r.cfg, bare, notify=r.say, update="refit")
+    bare, f0 = claims_fit(r.cfg, r.inputs, r.say)
     lo0 = loo_episodes(f0.idata, r.ont, bare.episodes, hyper=bare.hyper)
     r.out["claims_loo"] = {"inputs_hash_without": f0.inputs_hash, **loo_comparison(r.lo, lo0)}
 
 
 def _backtest(r: _Run) -> None:
     from forecast.analysis.checks.backtest import backtest as run_backtest
+    from forecast.analysis.checks.backtest import scored
     from forecast.analysis.checks.claims import claims_date, sentence, since_claims
     from forecast.analysis.checks.scores import reliability_bins
 
-    r.say("checks: leave-future-out back-test of the published model, without the claims and of the history "
-          "alone (PSIS-LFO; refits cached)")
-    bt = run_backtest(r.inputs, sampler_settings(r.cfg), int(r.cfg.seed), _config.paths(r.cfg)["cache"],
-                      prior_idata=r.fitted.idata, min_history=r.min_history, say=r.say,
-                      inputs_at=backtest_inputs_at(r.cfg, r.today))
+    walked = r.ahead.walked() if r.ahead is not None else None
+    if walked is not None:  # walked by a worker beside the fit: scored here with the article-only prior
+        r.say("checks: leave-future-out back-test of the published model, without the claims and of the history "
+              "alone (PSIS-LFO; refits cached; walked by a worker beside the fit)")
+        bt = scored(walked, r.inputs, r.fitted.idata)
+    else:
+        r.say("checks: leave-future-out back-test of the published model, without the claims and of the history "
+              "alone (PSIS-LFO; refits cached)")
+        bt = run_backtest(r.inputs, sampler_settings(r.cfg), int(r.cfg.seed), _config.paths(r.cfg)["cache"],
+                          prior_idata=r.fitted.idata, min_history=r.min_history, say=r.say,
+                          inputs_at=backtest_inputs_at(r.cfg, r.today))
     if bt.get("ok"):
         r.say(f"back-test: {bt['n_exact_fits']} exact fits, {bt['n_sampled_fits']} sampled by this run, "
               f"{bt['n_exact_fits'] - bt['n_sampled_fits']} from the posterior cache")
@@ -255,11 +275,12 @@ STEPS = {"prior": (_prior, "prior_check"), "ppc": (_ppc, "ppc"), "loo": (_loo, "
 
 def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: int = 0, min_history: int = 9,
                only: list[str] | set[str] | None = None, say=None, today=None,
-               history: pd.DataFrame | None = None) -> tuple[dict[str, Any], dict[str, tuple]]:
+               history: pd.DataFrame | None = None, ahead=None) -> tuple[dict[str, Any], dict[str, tuple]]:
     """The checks' results (JSON-able) and, by figure stem, the arguments of the function that draws it
     (``forecast.outputs.figures.checks.DRAW``): data frames, arrays and the LOO-PIT and SBC trees. ``history``:
     the published forecasts (``reports/history.csv``), scored by the track record. One step per check
-    (``STEPS``); what several share (the episodes' log-likelihood, the LOO) is computed once, first."""
+    (``STEPS``); what several share (the episodes' log-likelihood, the LOO) is computed once, first. ``ahead``:
+    the workers ``forecast.analysis.checks.ahead.start`` started beside the fit (the back-test's walks)."""
     from forecast.analysis.checks.loo import loo_episodes
     from forecast.model.likelihood import episode_loglik
 
@@ -268,7 +289,7 @@ def run_checks(cfg, inputs, fitted, *, backtest: bool = True, sbc_simulations: i
              {"as_of": inputs.as_of.isoformat(), "inputs_hash": fitted.inputs_hash,
               "n_episodes": len(inputs.episodes.table), "checks_run": todo, "timings": {},
               "article_weight": article_weight(fitted)},
-             sbc_simulations=sbc_simulations, min_history=min_history, today=today, history=history)
+             sbc_simulations=sbc_simulations, min_history=min_history, today=today, history=history, ahead=ahead)
     t = time.perf_counter()
     if {"loo", "sensitivity", "claims"} & set(todo):
         r.ep_ll = episode_loglik(fitted.idata, r.ont, inputs.episodes, hyper=inputs.hyper)
