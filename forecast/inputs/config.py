@@ -114,13 +114,13 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
     overrides = list(overrides)
     for o in overrides:
         check_override(o)
-    k = None
+    k, default_cache = None, resolve(None, ".cache")
     if GlobalHydra.instance().is_initialized():  # inside a Hydra app or a caller's initialize: its config folder
         cfg = _hydra_compose(overrides, hydra_dirs, initialized=True)
     else:  # the project's conf/: composed once per content of its files (forecast.inputs.compose_memo)
         from forecast.inputs import compose_memo
 
-        conf, default_cache = conf_dir(), resolve(None, ".cache")
+        conf = conf_dir()
         k = compose_memo.key(conf, overrides, hydra_dirs)
         cfg = compose_memo.get(default_cache, k, conf)
         if cfg is not None:
@@ -132,7 +132,7 @@ def compose(overrides: list[str] | tuple[str, ...] = (), *, hydra_dirs: bool = F
     # the schema's one line); a new config is kept only in its own cache, the project's, once a run has made it (the
     # settings an installed package ships, described outside any project, are never written to)
     cache = paths(cfg)["cache"]
-    if (k is not None and cache == resolve(None, ".cache") and cache.is_dir()
+    if (k is not None and cache == default_cache and cache.is_dir()
             and not project_paths.project_root().is_relative_to(project_paths.PACKAGE_DIR)):
         compose_memo.put(cache, k, cfg)
     if hydra_dirs:

@@ -52,7 +52,8 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
     from forecast.outputs.published import published_rows
     from forecast.parallel import fork_map
 
-    reports, cache = _config.paths(cfg)["reports"], _config.paths(cfg)["cache"]
+    folders = _config.paths(cfg)
+    reports, cache = folders["reports"], folders["cache"]
     path = write_replay(reports, df)
     # each scenario's figure is the one its report embeds (forecast.outputs.report._history): the replay as written,
     # the published briefs and the responses' labels, kept under the report's key, so the reports made next find it
