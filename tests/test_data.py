@@ -156,3 +156,29 @@ def test_evidence_entry_errors_name_entry_and_field(data_copy):
     with pytest.raises(InputError, match=r"E-2026-01-cripeso-poll.yaml \(entry E-2026-01-cripeso-poll\), poll "
                                          r"\(id E-2026-01-cripeso-poll\), column 'share_opposed': 1.39 is outside"):
         _load_all(data_copy)
+
+
+def test_libyaml_reads_what_the_checked_loader_reads_and_never_an_alias():
+    """Text that cannot hold an alias is read by libyaml (``readers._fast``): the same values as the checked loader
+    for every YAML file the project ships (the fast path is taken for most of them: not a vacuous comparison), and
+    every text that may hold an alias, or that libyaml refuses, goes to the checked loader, which refuses aliases
+    with its own message."""
+    import yaml
+
+    from forecast.inputs import readers
+    from forecast.paths import project_root
+
+    root = project_root()
+    texts = [p.read_text(encoding="utf-8") for d in ("data", "conf") for p in sorted((root / d).rglob("*.yaml"))]
+    fast = [t for t in texts if readers._fast(t) is not readers._REFUSED]
+    assert len(fast) >= len(texts) * 3 // 4, (len(fast), len(texts))
+    for t in texts:
+        got = readers._fast(t)
+        if got is not readers._REFUSED:
+            assert got == yaml.load(t, Loader=readers._SafeLoader)  # noqa: S506 - the checked loader
+    assert readers._fast("when: 2026-01-05\nshare: 0.8\nok: yes\n") == {"when": "2026-01-05", "share": 0.8, "ok": True}
+    for alias in ("a: &x 1\nb: *x\n", "{a: &x 1, b:*x}", "[&x 1,*x]", "- &x 1\n-  *x\n", "*x", "{? *x : 1}",
+                  "a: !!python/object/apply:os.system ['true']\n"):
+        assert readers._fast(alias) is readers._REFUSED, alias
+    with pytest.raises(InputError, match="aliases"):
+        readers.parse_yaml("a: &x [1, 2]\nb: *x\n", "x.yaml")

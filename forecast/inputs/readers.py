@@ -82,14 +82,32 @@ _SafeLoader.yaml_implicit_resolvers = {
 }
 
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _FastLoader(yaml.CSafeLoader):
+        """``_SafeLoader``'s YAML read by libyaml (about eight times faster: the evidence log is read at every run),
+        for text that cannot hold an alias: ``parse_yaml`` gives any other text, and any text libyaml refuses, to
+        ``_SafeLoader``, whose checks and messages stay the only ones."""
+
+    _FastLoader.yaml_implicit_resolvers = _SafeLoader.yaml_implicit_resolvers
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader = None
+
+# where an alias (``*name``) could start a node: at the start of the text or of a line, after a space, a flow
+# indicator or a key or value indicator (PyYAML reads ``{a:*x}`` as an alias). Text without one holds no alias; a
+# ``*`` inside a plain or quoted string may match too: then the checked loader reads it, as before
+_MAYBE_ALIAS = re.compile(r"(?:^|[\s\[\]{},:?-])\*")
+
+
 def read_yaml(path: Path, *, mapping: bool = True) -> Any:
     return parse_yaml(read_text(path), display(path), mapping=mapping)
 
 
 def parse_yaml(text: str, where: str, *, mapping: bool = True) -> Any:
     """YAML text parsed as ``read_yaml`` parses a file (``where`` names it in errors)."""
+    data = _fast(text)
     try:
-        data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
+        if data is _REFUSED:
+            data = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:
         raise InputError(where, "nested too deeply", "flatten the structure") from None
     except yaml.YAMLError as e:
@@ -102,6 +120,19 @@ def parse_yaml(text: str, where: str, *, mapping: bool = True) -> Any:
         raise InputError(where, f"expected a mapping of keys to values, got {type(data).__name__}",
                          "write it as `key: value` lines")
     return data
+
+
+_REFUSED = object()
+
+
+def _fast(text: str) -> Any:
+    """``text`` parsed by libyaml when it cannot hold an alias, else (or when libyaml refuses it) ``_REFUSED``."""
+    if _FastLoader is None or _MAYBE_ALIAS.search(text):
+        return _REFUSED
+    try:
+        return yaml.load(text, Loader=_FastLoader)  # noqa: S506 - a CSafeLoader subclass
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError):  # said by the slow loader, with its message
+        return _REFUSED
 
 
 def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
