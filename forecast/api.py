@@ -142,6 +142,24 @@ def open_job_log(cfg: DictConfig) -> Path:
     return log_file
 
 
+def draw_ahead(cfg: DictConfig):
+    """The drawing workers of a run of ``cfg`` that may draw figures (one report, ``report.figures`` on), forked now,
+    before the run imports or reads anything (``forecast.outputs.figures.drawing_workers``); else None, and None with
+    one core (the figures are then drawn in the run's own process). Their imports (matplotlib, pandas) are paid on the
+    other core while the run loads its inputs and reweights its posterior: pass them to ``run(ahead=...)``, which
+    keeps them when it has figures to draw and ends them otherwise, and close them (``close()``) whatever happens."""
+    from forecast.inputs import config
+    from forecast.outputs.figures import drawing_workers
+
+    if not cfg.report.figures or len(config.report_names(cfg)) != 1:
+        return None
+    workers = drawing_workers()
+    if workers.inline:
+        return None
+    workers.start()
+    return workers
+
+
 def fit(cfg: DictConfig, inputs: Inputs, *, progress: bool = False, use_cache: bool = True, notify=None,
         update: str | None = None) -> Fit:
     """Fit (or load from the posterior cache) the posterior for these inputs. ``notify(str)`` hears progress.

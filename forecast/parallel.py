@@ -112,14 +112,19 @@ class WorkerError(RuntimeError):
 
 
 class Pending:
-    """A result: computed here already, or by a worker (``Workers.submit``). ``get()`` returns it, waiting for the
-    worker while checking for stop signals, and raises ``WorkerError`` (naming ``what``) when the piece failed."""
+    """A result: computed here already, by a worker (``Workers.submit``), or here when first asked for (``later``: a
+    function of no arguments, run by the first ``get()``, typically while workers draw). ``get()`` returns it,
+    waiting for the worker while checking for stop signals, and raises ``WorkerError`` (naming ``what``) when the
+    piece failed in a worker."""
 
-    def __init__(self, what: str, value: Any = None, workers: Workers | None = None, job: int = -1):
-        self.what, self._value, self._workers, self._job = what, value, workers, job
+    def __init__(self, what: str, value: Any = None, workers: Workers | None = None, job: int = -1,
+                 later: Callable[[], Any] | None = None):
+        self.what, self._value, self._workers, self._job, self._later = what, value, workers, job, later
         self._error: str | None = None
 
     def get(self) -> Any:
+        if self._later is not None:
+            self._value, self._later = self._later(), None
         if self._workers is not None:
             ok, value = self._workers._wait(self._job)
             self._workers = None
@@ -275,7 +280,9 @@ class Workers:
             return
         import signal
 
-        if any(self._load) or self._queue:
+        # a piece running or waiting (an error, a stop signal), or a worker still warming (its imports: a run that had
+        # nothing to hand over does not wait for them)
+        if any(self._load) or self._queue or len(self._pids) < len(self._conns):
             for pid in [self._pid, *self._pids.values()]:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGTERM)

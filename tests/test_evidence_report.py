@@ -128,3 +128,73 @@ def test_a_stop_signal_while_the_workers_draw_ends_the_run_cleanly(home, tmp_pat
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert _state(reports) == before
     _workers_gone(tmp_path)
+
+
+
+AHEAD = """
+import os, sys, time
+log = open(os.environ["AHEAD_LOG"], "a")
+log.write(f"run {os.getpid()}\\n"); log.flush()
+import forecast.inputs.load as L
+import forecast.outputs.figures as F
+import forecast.parallel as P
+from forecast.outputs.figures import report as R
+start, load, warm, files = P.Workers.start, L.load_inputs, F.warm, R.files
+def started(self):
+    before = self._pid
+    start(self)
+    if self._pid != before:
+        log.write(f"start {self._pid}\\n"); log.flush()
+def loaded(*a, **k):
+    log.write("inputs\\n"); log.flush()
+    return load(*a, **k)
+def warmed():
+    if os.environ.get("SLOW_WARM"):
+        time.sleep(120)
+    warm()
+def drawn(stem, *a):
+    log.write(f"drew {stem} {os.getpid()}\\n"); log.flush()
+    return files(stem, *a)
+P.Workers.start, L.load_inputs, F.warm, R.files = started, loaded, warmed, drawn
+from forecast.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize("home", [("ahead", "0.641")], indirect=True)
+def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_does_not_wait_for_them(home, tmp_path):
+    """A plain run forks its drawing workers before it loads its inputs (their imports overlap its own) and draws
+    the figures whose numbers moved with them, not with a second set. The same preview again is up to date: served,
+    nothing forked. Made again (``force=true``) from the posterior now kept, it has nothing to draw (its figures are
+    kept): the workers, still importing (a ``warm`` made to take two minutes), are ended at once, so the run does not
+    wait for them, and none outlives it. (Decisive: closing idle workers by telling them to stop would wait for
+    their imports, then ``_reap``'s 10 s before killing them.)"""
+    args, env, reports = home
+
+    def run(*extra: str, slow: bool = False) -> tuple[int, list[str], float, str]:
+        log = tmp_path / "ahead.log"
+        log.unlink(missing_ok=True)
+        t0 = time.monotonic()
+        proc = subprocess.run([sys.executable, "-c", AHEAD, *args, *extra],
+                              env={**env, "AHEAD_LOG": str(log), **({"SLOW_WARM": "1"} if slow else {})},
+                              capture_output=True, text=True, timeout=600)
+        took = time.monotonic() - t0
+        assert proc.returncode == 0, proc.stderr
+        first, *lines = log.read_text().splitlines()
+        return int(first.split()[1]), lines, took, proc.stderr
+
+    pid, lines, _, err = run()
+    assert "PSIS update" in err, err
+    assert lines[0].startswith("start ") and lines[1] == "inputs", lines
+    assert sum(ln.startswith("start ") for ln in lines) == 1, lines  # one set of workers: the one forked first
+    drew = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("drew ")}
+    assert set(drew) == {"forest", "prior_posterior", "heatmap"}, lines
+    assert pid not in drew.values()  # drawn by the workers, not by the run's own process
+
+    _, lines, _, err = run(slow=True)
+    assert "up to date" in err and lines == [], (err, lines)
+
+    _, lines, took, err = run("force=true", slow=True)
+    assert lines[0].startswith("start ") and lines[1] == "inputs" and not any("drew" in ln for ln in lines), lines
+    assert took < 8, f"the run waited {took:.1f} s for drawing workers it did not need"
+    assert not _alive(int(lines[0].split()[1])), "a drawing worker outlived its run"

@@ -200,3 +200,34 @@ def test_a_piece_submitted_again_under_its_key_is_not_run_again(monkeypatch, pro
         other = w.submit("another piece", _token, 1, key="j")
         assert again is first
         assert first.get() == again.get() != other.get()
+
+
+def _slow_warm() -> None:
+    time.sleep(120)
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_closing_workers_still_warming_ends_them_without_waiting():
+    """Workers forked ahead of a run that turns out to have nothing to draw are closed while still importing: they
+    are ended at once, not told to stop after their imports (then waited for up to ``_reap``'s 10 s and killed)."""
+    from forecast.parallel import Workers
+
+    w = Workers(warm=_slow_warm)
+    w.start()
+    pid = w._pid
+    time.sleep(0.3)
+    assert _alive(pid)
+    t0 = time.monotonic()
+    w.close()
+    assert time.monotonic() - t0 < 5
+    assert not _alive(pid)
+
+
+def test_a_piece_computed_later_runs_here_once_when_first_asked_for():
+    from forecast.parallel import Pending
+
+    calls = []
+    p = Pending("posterior.nc", later=lambda: calls.append(os.getpid()) or b"bytes")
+    assert calls == []  # nothing computed until asked for
+    assert p.get() == b"bytes" and p.get() == b"bytes"
+    assert calls == [os.getpid()]

@@ -65,11 +65,13 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*Potentials.*")
 
 
-def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Path | None = None) -> int:
-    """``api.run``: its progress on stderr, the reports' paths; exit 3 (one line) when diagnostics failed."""
+def run_forecast(cfg, overrides: list[str], job: dict | None = None, out_dir: Path | None = None,
+                 ahead=None) -> int:
+    """``api.run``: its progress on stderr, the reports' paths; exit 3 (one line) when diagnostics failed. ``ahead``:
+    the drawing workers forked at the start (``api.draw_ahead``)."""
     from forecast import api
 
-    run = api.run(cfg, overrides, out_dir=out_dir, job=job, progress=sys.stderr.isatty(), say=say)
+    run = api.run(cfg, overrides, out_dir=out_dir, job=job, progress=sys.stderr.isatty(), say=say, ahead=ahead)
     if run.reused is not None:
         return int(run.reused["code"])
     for w in run.written:
@@ -217,7 +219,7 @@ def settings_table() -> str:
         f"  {k:<{w}}  {t:<9} {a}" for k, t, a in rows) + "\n"
 
 
-def _task(cfg, overrides: list[str], result: dict) -> int:
+def _task(cfg, overrides: list[str], result: dict, ahead=None) -> int:
     """One forecast run (a Hydra job, or the plain run the CLI starts itself): its exit status, also kept in
     ``result``. In a sweep this may run in another process or on another node (joblib, Ray, SLURM): what
     reaches the exit status is the job's job.json, collected by forecast.cli.sweep.SweepSummary."""
@@ -232,7 +234,7 @@ def _task(cfg, overrides: list[str], result: dict) -> int:
     reason = ""
     try:
         validate(cfg)
-        code = run_forecast(cfg, own, job, out_dir)
+        code = run_forecast(cfg, own, job, out_dir, ahead)
         reason = (job or {}).get("reason", "")
     except Exception as e:  # noqa: BLE001 - every failure becomes a one-line reason and an exit code
         code = _report_error(e)
@@ -248,7 +250,7 @@ def _task(cfg, overrides: list[str], result: dict) -> int:
     return code
 
 
-def _plain_run(cfg, overrides: list[str]) -> int:
+def _plain_run(cfg, overrides: list[str], ahead=None) -> int:
     """A single run (no --multirun, --cfg, --info, --help or completion): the config composed once, Hydra's job
     logging set up as Hydra's launcher does (``hydra.job_logging``: the log file under the cache), the run
     started directly. Hydra's launcher would compose the same config twice more (a second or more on a 2-core
@@ -259,7 +261,7 @@ def _plain_run(cfg, overrides: list[str]) -> int:
     configure_log(cfg.hydra.job_logging, cfg.hydra.verbose)
     with open_dict(cfg):
         del cfg["hydra"]
-    return _task(cfg, overrides, {"code": EXIT_OK})
+    return _task(cfg, overrides, {"code": EXIT_OK}, ahead)
 
 
 def _describe_shipped_settings_outside_a_home() -> None:
@@ -306,7 +308,14 @@ def _hydra_main(argv: list[str]) -> int:
                         print(line)
                     return EXIT_OK
                 api.open_job_log(cfg0)  # a run: its log file, opened through the one door for writes first
-                return _plain_run(cfg0, overrides)
+                # its drawing workers forked now, so that their imports overlap the run's own (its inputs, its
+                # posterior); a run that turns out to have nothing to draw ends them at once
+                ahead = api.draw_ahead(cfg0)
+                try:
+                    return _plain_run(cfg0, overrides, ahead)
+                finally:
+                    if ahead is not None:
+                        ahead.close()
     _register_help()
     result = {"code": EXIT_OK}
 

@@ -297,7 +297,9 @@ def write_reports(cfg: DictConfig, inputs: Inputs, fitted: Fit, draws: ReportDra
     reports = Path(out_dir) if out_dir else _config.paths(cfg)["reports"]
     own = workers is None and bool(cfg.report.figures)
     if own:  # matplotlib is imported by the workers, forked at the first figure to draw
-        workers = Workers(warm=figures_warm)
+        from forecast.outputs.figures import drawing_workers
+
+        workers = drawing_workers()
     job = _ReportJob(cfg, inputs, fitted, draws, overrides, previous, analysts or {}, published, question, templates,
                      reports, workers if cfg.report.figures else None)
     written = []
@@ -347,13 +349,6 @@ class _Nothing:
         pass
 
 
-def figures_warm() -> None:
-    """A drawing worker's imports (``forecast.outputs.figures.warm``): matplotlib only where figures are drawn."""
-    from forecast.outputs.figures import warm
-
-    warm()
-
-
 def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callable[[Path], None]]:
     """One scenario's report: its data, its ``forecast.json`` text and the function that writes its folder's
     files."""
@@ -369,8 +364,8 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     # report, computed here while they draw; its waterfall is drawn by the workers too
     figures = [_figures(cfg, data, pred, fitted, inputs, workers)] if with_figures else []
     cache = _config.paths(cfg)["cache"]
-    # posterior.nc encoded by a worker too (h5netcdf: a few tenths of a second of this process otherwise)
-    posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache, workers)
+    # posterior.nc: kept, or encoded here when the folder is written, while the workers draw
+    posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache)
     history = _history(cfg, name, data, with_figures, workers)
     figures += _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
     checks: dict[str, bytes] = {}
@@ -542,6 +537,9 @@ FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "a
 QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
+DRAWING_ORDER = ("heatmap", "prior_posterior", "forest")  # the report's figures, longest to draw first
+
+
 def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs,
              workers: Workers | None = None) -> dict[str, bytes] | Later:
     """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
@@ -567,8 +565,10 @@ def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fi
 
     if workers is not None:  # one piece per figure: the workers draw them side by side (and import matplotlib)
         fig_data = {k: data.get(k) for k in FIGURE_KEYS}  # all a figure reads (the key holds the same)
-        return Later([workers.submit(f"drawing the {stem} figure", draw, "report", stem, fig_data, inner50, labels,
-                                     True, medians) for stem in REPORT_STEMS], cache, "figures", key)
+        # handed over longest first (the heatmap's cells are a hundred labels), so that two workers end together
+        pending = {stem: workers.submit(f"drawing the {stem} figure", draw, "report", stem, fig_data, inner50, labels,
+                                        True, medians) for stem in sorted(REPORT_STEMS, key=DRAWING_ORDER.index)}
+        return Later([pending[stem] for stem in REPORT_STEMS], cache, "figures", key)
     from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
 
     out = make_figures(data, inner50, labels, medians=medians)
@@ -591,10 +591,12 @@ def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, n
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
 
-def _posterior_nc(tree: xr.DataTree, cache: Path | None, workers: Workers | None):
+def _posterior_nc(tree: xr.DataTree, cache: Path | None):
     """``posterior.nc``'s bytes as a ``Pending``: kept under a key of the tree's content and the writing libraries'
     versions (a report whose draws did not change copies the kept file instead of encoding it again: h5netcdf and
-    HDF5, a few tenths of a second), else encoded by a drawing worker (``workers``, handed the tree now) or here."""
+    HDF5, a few tenths of a second), else encoded here when first asked for: the report's folder is written while
+    the drawing workers draw, when this process would otherwise wait for them (the workers may have been forked
+    before xarray was imported: encoding it there would import it again)."""
     from forecast import memo
     from forecast.parallel import Pending
 
@@ -603,9 +605,7 @@ def _posterior_nc(tree: xr.DataTree, cache: Path | None, workers: Workers | None
     kept = memo.get_bytes(cache, "posterior-nc", key, HDF5_MAGIC)
     if kept is not None:
         return Pending("posterior.nc", value=kept)
-    if workers is None:
-        return Pending("posterior.nc", value=posterior_nc_bytes(tree, cache, key))
-    return workers.submit("writing posterior.nc", posterior_nc_bytes, tree, cache, key)
+    return Pending("posterior.nc", later=lambda: posterior_nc_bytes(tree, cache, key))
 
 
 def posterior_nc_bytes(tree: xr.DataTree, cache: Path | None, key: str) -> bytes:

@@ -117,7 +117,7 @@ def _fit_line(fitted: Fit) -> list[str]:
 
 
 def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None, job: dict[str, Any] | None = None,
-        progress: bool = False, say=None) -> Run:
+        progress: bool = False, say=None, ahead: Workers | None = None) -> Run:
     """Fit once (or hit the cache, or reweight a cached posterior) and write the configured scenario's report
     (every scenario's with ``all_scenarios=true``) with what moved since the scenario's last published brief, and
     the landing page, all made visible together. Only ``publish=true`` publishes (the history's rows, the last
@@ -125,7 +125,9 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
     ``out_dir``: where the report folders go (default ``paths.reports``). In a sweep, ``job`` (a dict)
     receives the inputs hash, report folders and fit timings as the run goes (a failure still records what was
     known), and a finished job with the same overrides and inputs hash in ``out_dir`` is reused, not rerun.
-    ``say(str)`` hears progress. The reports are written even when their diagnostics fail: see ``Run.ok``."""
+    ``say(str)`` hears progress. The reports are written even when their diagnostics fail: see ``Run.ok``.
+    ``ahead``: drawing workers the caller forked before reading anything (``forecast.api.draw_ahead``), used when this
+    run has figures to draw and ended at once otherwise; the caller closes them too (a run that stops early)."""
     say = say or _quiet
     paths = _config.paths(cfg)
     check_history(history_path(paths["reports"]))  # a damaged history stops before any work
@@ -149,24 +151,32 @@ def run(cfg, overrides: list[str] | None = None, *, out_dir: Path | None = None,
             job.update(reports=done["reports"], reused=True, reason=done.get("reason", ""))
             return Run(job["inputs_hash"], reused=done)
     # the update's and the attribution's terms of each change computed once, and kept for the next run
-    with closing(_drawing_workers(cfg, inputs, names, out_dir)) as workers, kept_terms(paths["cache"]):
+    with closing(_drawing_workers(cfg, inputs, names, out_dir, ahead)) as workers, kept_terms(paths["cache"]):
         return _run(cfg, overrides, inputs, names, keys, paths, out_dir, job, progress, say, workers)
 
 
-def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None) -> Workers | _NoWorkers:
-    """The figures' drawing workers (``forecast.parallel.Workers``), forked now, before the posterior is reweighted or
-    fitted, so that their imports (matplotlib) are paid beside it, when this run will draw figures: one report (several
-    are built side by side already), not a sweep's job, figures on, and a posterior this run computes (a cache hit or
-    a kept update has figures to draw only after a change of code)."""
+def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None,
+                     ahead: Workers | None = None) -> Workers | _NoWorkers:
+    """The figures' drawing workers (``forecast.parallel.Workers``), forked now (or ``ahead``, by the caller), before
+    the posterior is reweighted or fitted, so that their imports (matplotlib) are paid beside it, when this run will
+    draw figures: one report (several are built side by side already), not a sweep's job, figures on, and a posterior
+    this run computes (a cache hit or a kept update has figures to draw only after a change of code). Workers forked
+    ahead that this run does not need are ended now."""
     from forecast.model.cache import posterior_path, update_path
-    from forecast.outputs.report import draw_history_early, figures_warm
+    from forecast.outputs.figures import drawing_workers
+    from forecast.outputs.report import draw_history_early
 
-    if out_dir is not None or len(names) != 1 or not cfg.report.figures:
+    def drawing() -> bool:
+        if out_dir is not None or len(names) != 1 or not cfg.report.figures:
+            return False
+        h, cache = config_hash(cfg, inputs), _config.paths(cfg)["cache"]
+        return not (posterior_path(cache, h).is_file() or update_path(cache, h).is_file())
+
+    if not drawing():
+        if ahead is not None:
+            ahead.close()
         return _NoWorkers()
-    h, cache = config_hash(cfg, inputs), _config.paths(cfg)["cache"]
-    if posterior_path(cache, h).is_file() or update_path(cache, h).is_file():
-        return _NoWorkers()
-    workers = Workers(warm=figures_warm)
+    workers = ahead or drawing_workers()
     if workers.inline:  # one process: the figures are drawn here, when the report has its numbers
         return _NoWorkers()
     workers.start()

@@ -91,9 +91,12 @@ def collect(parts: Sequence[dict[str, bytes] | Later]) -> dict[str, bytes]:
 
 
 def warm() -> None:
-    """What a drawing worker loads before its first figure: matplotlib (Agg), Pillow's PNG writer, the figure modules
-    and the font every figure uses."""
+    """What a drawing worker loads before its first figure: matplotlib (Agg), Pillow's PNG writer, the figure modules,
+    the font every figure uses, and pandas (the history figure's replay is a table): inherited when the worker is
+    forked from a run that has loaded them, imported here when it is forked ahead of them (``drawing_workers``)."""
     import importlib
+
+    import pandas  # noqa: F401
 
     for name in ("report", "changes", "history", "analysts"):
         importlib.import_module(f"{__name__}.{name}")
@@ -101,6 +104,15 @@ def warm() -> None:
     from PIL import PngImagePlugin  # noqa: F401 - Pillow loads its formats on the first save otherwise
 
     font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+
+
+def drawing_workers():
+    """Forked workers that draw figures (``forecast.parallel.Workers``, warmed by ``warm``): the pieces they are handed
+    are module-level functions (``draw``) with arguments that pickle, so they can be forked before the run has read
+    or imported anything (a plain run forks them first: ``forecast.api.draw_ahead``)."""
+    from forecast.parallel import Workers
+
+    return Workers(warm=warm)
 
 
 def file_name(key: str) -> str:
