@@ -106,6 +106,32 @@ def test_waterfall_history_spread_and_sweep_draw_their_numbers():
     assert sweep.summary(summary, []) is None
 
 
+def test_history_numbers_its_evidence_as_the_report_lists_it_without_overprinting():
+    """Evidence entries known on nearby dates (three on one day, one each the next two days) are marked by numbers
+    above the plot, the numbers the report's table gives them (by date, then id), and no two labels overlap. The
+    first version wrote each id, rotated, at its line: the ids of nearby dates overprinted each other (decisive:
+    labels all in one row, or ids at the lines, overlap here)."""
+    from forecast.outputs.figures import history, write
+    from forecast.outputs.figures.style import style
+
+    df = pd.DataFrame({"as_of": ["2026-01-16", "2026-06-01", "2026-12-01"] * 2, "scenario": ["s"] * 6,
+                       "response": ["a"] * 3 + ["b"] * 3, "mean": [0.2, 0.3, 0.35, 0.6, 0.5, 0.55]})
+    arrivals = {"E-c": ("2026-01-20", "c"), "E-a": ("2026-01-20", "a"), "E-b": ("2026-01-20", "b"),
+                "E-d": ("2026-01-21", "d"), "E-e": ("2026-01-22", "e"), "E-f": ("2026-02-04", "f")}
+    assert [(n, e) for n, e, _, _ in history.numbered_arrivals(arrivals)] == [
+        (1, "E-a"), (2, "E-b"), (3, "E-c"), (4, "E-d"), (5, "E-e"), (6, "E-f")]
+    fig = history.history(df, arrivals, "s")
+    with style():
+        renderer = fig.canvas.get_renderer()
+        labels = {t.get_text(): t.get_window_extent(renderer) for t in fig.axes[0].texts}
+    assert set(labels) == {"1\u20133", "4", "5", "6"}
+    boxes = list(labels.values())
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), labels
+    title = fig.axes[0].title.get_window_extent(renderer)
+    assert not any(b.overlaps(title) for b in boxes)
+    write.png(fig)
+
+
 def test_checks_figures_from_the_checks_numbers():
     """The checks page's figures from the numbers ``run_checks`` leaves to draw: PNG and SVG for each, the same
     bytes twice (the reliability band's bootstrap is seeded)."""

@@ -11,6 +11,18 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
+def numbered_arrivals(arrivals: Mapping[str, tuple[str, str] | list[str]]) -> list[tuple[int, str, str, str]]:
+    """The evidence arrivals numbered as the history figure marks them and the report's table lists them: by the date
+    each became known, then by id. (number, id, date known, summary)."""
+    rows = sorted((str(v[0]), str(k), str(v[1]) if len(v) > 1 else "") for k, v in arrivals.items())
+    return [(i, eid, date, summary) for i, (date, eid, summary) in enumerate(rows, start=1)]
+
+
+def _numbers(ns: list[int]) -> str:
+    """``[2, 3, 4]`` -> ``"2-4"``, ``[1, 3]`` -> ``"1,3"``: the numbers of one date's entries."""
+    return f"{ns[0]}\u2013{ns[-1]}" if len(ns) > 2 and ns[-1] - ns[0] == len(ns) - 1 else ",".join(map(str, ns))
+
+
 def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
             top_n: int = 4, published: pd.DataFrame | None = None,
             labels: Mapping[str, str] | None = None) -> Figure:
@@ -42,19 +54,35 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
                     xs = [s["as_of"].iloc[-1], *p["as_of"]]
                     ys = [s["mean"].iloc[-1], *p["mean"]]
                     ax.plot(xs, ys, ls=":", color=line.get_color(), marker="D", markevery=list(range(1, len(xs))))
-        for eid, (date, _) in sorted(arrivals.items(), key=lambda kv: kv[1][0]):
+        # each date an entry became known: a dashed line, numbered above the plot as the report's table numbers the
+        # entries (ids written on the plot overprinted each other at nearby dates and crossed the lines); labels
+        # of dates close together are staggered in rows
+        lo, hi = df["as_of"].min(), df["as_of"].max()
+        by_date: dict[pd.Timestamp, list[int]] = {}
+        for n, _, date, _ in numbered_arrivals(arrivals):
             x = pd.Timestamp(date)
-            if df["as_of"].min() <= x <= df["as_of"].max():
-                ax.axvline(x, color="0.6", lw=0.8, ls="--")
-                ax.annotate(eid, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=6,
-                            va="top", ha="right", color="0.35", xytext=(-2, -2), textcoords="offset points")
+            if lo <= x <= hi:
+                by_date.setdefault(x, []).append(n)
+        from matplotlib.dates import date2num
+
+        for x in by_date:
+            ax.axvline(x, color="0.6", lw=0.8, ls="--")
+        left, right = ax.get_xlim()  # the axis as drawn (the published briefs may run it on for months)
+        last_in_row: list[float] = []
+        for x, ns in sorted(by_date.items()):
+            at = (date2num(x) - left) / max(right - left, 1e-9)  # where the label sits, as a fraction of the width
+            row = next((i for i, prev in enumerate(last_in_row) if at - prev >= 0.03), len(last_in_row))
+            last_in_row[row:row + 1] = [at]
+            ax.annotate(_numbers(ns), (x, 1.0), xycoords=("data", "axes fraction"), fontsize=7, va="bottom",
+                        ha="center", color="0.3", xytext=(0, 2 + 9 * row), textcoords="offset points")
         ax.set_ylim(0, 1)
         ax.set_ylabel("P(response)")
-        ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10)
+        ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10,
+                     pad=8 + 9 * max(len(last_in_row), 1))
         ax.legend(fontsize=7, loc="lower left")
         fig.autofmt_xdate()
-        stamp(fig, "forecast history --replay (posterior means; dashed: evidence entries; diamonds: published "
-                   "briefs, reports/history.csv)", __name__)
+        stamp(fig, "forecast history --replay (posterior means; dashed, numbered: evidence; diamonds: "
+                   "published briefs, reports/history.csv)", __name__)
     return fig
 
 

@@ -81,7 +81,8 @@ def history(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         H2("Forecast history"),
         P(T("The forecast refitted as of each date the evidence log changed (posterior means of "
             "this scenario's top responses); dashed lines mark when each evidence entry became "
-            f"known; diamonds are the published briefs since. Produced by {s(hist.get('command'))}.")),
+            "known, numbered as the table below lists the entries; diamonds are the published briefs since. "
+            f"Produced by {s(hist.get('command'))}.")),
         Figure(str(hist["figure"]), "Forecast history with evidence arrivals.")]
     if hist.get("replay_until"):
         pub = f"; the latest published brief is as of {s(hist.get('published_until'))}" \
@@ -96,10 +97,12 @@ def history(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
                                T(f"{why}. Run {s(hist.get('command'))} to bring it up to date.")], "caution"))
     arrivals = hist.get("arrivals")
     if isinstance(arrivals, Mapping) and arrivals:
-        rows = [[[Span("code", s(k))], [T(v[0] if isinstance(v, list | tuple) else v)],
-                 [T(v[1] if isinstance(v, list | tuple) and len(v) > 1 else "")]]
-                for k, v in sorted(arrivals.items(), key=lambda kv: str(kv[1]))]
-        blocks.append(Table(["Evidence", "Known on", "Summary"], rows, "lll"))
+        from forecast.outputs.figures.history import numbered_arrivals
+
+        entries = {str(k): v if isinstance(v, list | tuple) else [v] for k, v in arrivals.items()}
+        rows = [[[T(str(n))], [Span("code", s(eid))], [T(date)], [T(summary)]]
+                for n, eid, date, summary in numbered_arrivals(entries)]
+        blocks.append(Table(["#", "Evidence", "Known on", "Summary"], rows, "rlll"))
     return blocks
 
 
