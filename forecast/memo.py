@@ -9,6 +9,10 @@ running of arviz-stats and matplotlib (seconds of a 2-core machine) on the cache
 
 An entry that cannot be read back (a crash mid-write elsewhere, a damaged disk) is a miss: the
 result is computed again and the entry rewritten through the one write door (``forecast.files``).
+
+Every new posterior adds entries (its ``posterior.nc`` alone is 2 MB per scenario), so the batch commands (the
+scheduled run, the history replay) end with ``prune``: each kind keeps its most recently written entries up to a
+budget. A pruned entry costs a recomputation, never a wrong result.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("forecast")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+BUDGET = 32 * 2**20  # bytes each kind of derived result keeps (the newest entries first)...
+KEEP_AT_LEAST = 16  # ...but never fewer than this many entries
 SVG_STARTS = (b"<?xml", b"<svg")
 
 
@@ -211,3 +217,41 @@ def put_arrays(cache_dir: Path | None, kind: str, key: str, arrays: dict[str, np
         atomic_write_file(_path(cache_dir, kind, key, "npz"), buf.getvalue(), root=cache_dir)
     except OSError as e:
         log.warning("could not keep derived arrays under %s: %s", cache_dir, e)
+
+
+def prune(cache_dir: Path | None, budget: int = BUDGET, keep_at_least: int = KEEP_AT_LEAST) -> int:
+    """Remove the oldest entries of each kind under ``<cache_dir>/derived/`` beyond ``budget`` bytes, keeping at
+    least the ``keep_at_least`` newest (an entry: every file of one key, a figure's PNG and SVG together; newest by
+    the time it was last written). Hidden files (a write in progress) are left alone; a file another run removes or
+    reads meanwhile is no error (a miss there). Returns the number of files removed."""
+    if cache_dir is None:
+        return 0
+    import contextlib
+
+    removed = 0
+    root = Path(cache_dir) / "derived"
+    try:
+        kinds = [d for d in root.iterdir() if d.is_dir() and not d.is_symlink()]
+    except OSError:
+        return 0
+    for kind in kinds:
+        entries: dict[str, list[tuple[int, int, Path]]] = {}
+        try:
+            for p in kind.iterdir():
+                if p.name.startswith(".") or not p.is_file() or p.is_symlink():
+                    continue
+                st = p.stat()
+                entries.setdefault(p.name.split("-", 1)[0].split(".", 1)[0], []).append((st.st_mtime_ns, st.st_size, p))
+        except OSError:
+            continue
+        newest = sorted(entries.values(), key=lambda files: max(f[0] for f in files), reverse=True)
+        total = 0
+        for i, files in enumerate(newest):
+            total += sum(f[1] for f in files)
+            if i < keep_at_least or total <= budget:
+                continue
+            for _, _, p in files:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed += 1
+    return removed

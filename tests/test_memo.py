@@ -90,3 +90,30 @@ def test_digest_tells_arrays_by_value_dtype_and_shape():
     assert memo.digest("x", {"b": 1, "a": 2}) == memo.digest("x", {"a": 2, "b": 1})
     assert memo.digest(b"ab", b"c") != memo.digest(b"a", b"bc")
 
+
+
+def test_prune_keeps_the_newest_entries_of_each_kind_within_the_budget(tmp_path):
+    """Each kind keeps its newest entries up to the budget (a figure's PNG and SVG are one entry, removed together),
+    never fewer than ``keep_at_least``; hidden files (a write in progress) and other kinds' entries are left alone.
+    Decisive: keeping the oldest, splitting an entry's files, or counting files instead of entries fails here."""
+    import os
+
+    from forecast import memo
+
+    figs, nc = tmp_path / "derived" / "figures", tmp_path / "derived" / "posterior-nc"
+    figs.mkdir(parents=True)
+    nc.mkdir()
+    for i in range(10):  # entry i written at time i: 300 bytes each (PNG 100 + SVG 200)
+        for name, size in ((f"k{i:02d}-forest.png", 100), (f"k{i:02d}-forest.svg", 200)):
+            (figs / name).write_bytes(b"x" * size)
+            os.utime(figs / name, ns=(i * 10**9, i * 10**9))
+    (figs / ".tmp-write").write_bytes(b"x" * 5000)
+    (nc / "big.bin").write_bytes(b"x" * 5000)  # over the budget alone: kept, the newest of its kind
+    removed = memo.prune(tmp_path, budget=1000, keep_at_least=1)
+    left = sorted(p.name for p in figs.iterdir())
+    assert left == [".tmp-write", *[f"k{i:02d}-forest.{e}" for i in (7, 8, 9) for e in ("png", "svg")]]
+    assert removed == 14 and (nc / "big.bin").is_file()
+    assert memo.prune(tmp_path, budget=0, keep_at_least=2) == 2  # at least two kept, however small the budget
+    assert sorted(p.name for p in figs.iterdir() if not p.name.startswith(".")) == [
+        f"k{i:02d}-forest.{e}" for i in (8, 9) for e in ("png", "svg")]
+    assert memo.prune(None) == 0 and memo.prune(tmp_path / "nowhere") == 0

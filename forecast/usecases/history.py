@@ -70,4 +70,7 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
     scenarios = sorted(set(df["scenario"]))
     with closing(fork_map(draw, scenarios)) as pngs:  # one figure per scenario, side by side on the cores
         figures = [atomic_write_file(reports / f"history_{s}.png", png) for s, png in zip(scenarios, pngs, strict=True)]
+    from forecast import memo
+
+    memo.prune(cache)  # the derived results of older posteriors, beyond a budget (forecast.memo)
     return Replay(df, path, figures)

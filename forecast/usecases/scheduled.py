@@ -167,6 +167,10 @@ def scheduled(cfg, overrides: list[str] | None = None, wait: float = 3600.0) -> 
         finally:
             for k in [k for k in run if k.startswith("_")]:  # what the run kept for itself, not its record
                 del run[k]
+            if run.get("status") in ("ok", "unchanged"):  # the derived results of older posteriors, beyond a budget
+                from forecast import memo
+
+                memo.prune(paths["cache"])
             lock.release()
 
 
