@@ -195,6 +195,22 @@ def test_a_move_is_news_only_above_its_threshold_and_the_monte_carlo_noise():
     assert detect_moves(before, after, AlertSettings(), "2026-11-24") == ([], [])
 
 
+def test_a_move_is_judged_on_the_change_it_records():
+    """The change an alert records (rounded to 0.0001) is the one compared with the threshold: a move of 0.05004
+    recorded as 0.05 against a 0.05 threshold is not news (it was, and read "5.0 points, threshold 5 points"; the
+    scheduled-run test then failed on it, by chance of the draws); 0.0501 is."""
+    before = {"one_time_raid": _report()}
+    after = {"one_time_raid": _report({"armed_resistance": 0.0501}, generated="2026-11-24T02:15:00+00:00",
+                                      inputs_hash="b" * 20)}
+    for old, row in zip(before["one_time_raid"]["responses"], after["one_time_raid"]["responses"], strict=True):
+        if row["response"] == "expel_agents":  # a report's means are not rounded: the change is 0.05004
+            row["mean"] = old["mean"] + 0.05004
+    alerts, quiet = detect_moves(before, after, AlertSettings(), "2026-11-24")
+    assert [(a["item"], a["change"]) for a in alerts] == [("armed_resistance", 0.0501)]
+    assert ("expel_agents", 0.05) in {(q["item"], q["change"]) for q in quiet}
+    assert all(abs(a["change"]) > a["threshold"] for a in alerts)
+
+
 def test_an_alert_names_the_evidence_that_moved_it_most():
     before = _report()
     label = next(r["label"] for r in before["responses"] if r["response"] == "expel_agents")

@@ -322,16 +322,18 @@ def detect_moves(baseline: dict[str, dict[str, Any]], current: dict[str, dict[st
             prow = prev_items[item][1]
             if not all(isinstance(x.get("mean"), int | float) for x in (row, prow)):
                 continue
-            change = float(row["mean"]) - float(prow["mean"])
+            # decided on the numbers the alert records and shows: a move of 0.05004 against a 0.05 threshold was
+            # news recorded as "0.05, threshold 0.05"
+            change = round(float(row["mean"]) - float(prow["mean"]), 4)
             m0, m1 = _mcse(prow), _mcse(row)
             se = math.sqrt(m0 ** 2 + m1 ** 2) if m0 is not None and m1 is not None else None
-            noise = settings.noise_sigmas * se if se is not None else None
+            noise = round(settings.noise_sigmas * se, 5) if se is not None else None
             threshold = settings.threshold_for(s, item)
             news = abs(change) > threshold and (noise is None or abs(change) > noise)
             label = str(row.get("label") or item)
             a = {"scenario": s, "scenario_title": str(cur.get("title") or s), "item_kind": kind, "item": item,
-                 "label": label, "change": round(change, 4), "threshold": threshold,
-                 "noise": None if noise is None else round(noise, 5), "noise_sigmas": settings.noise_sigmas,
+                 "label": label, "change": change, "threshold": threshold,
+                 "noise": noise, "noise_sigmas": settings.noise_sigmas,
                  "before": _side(prow, prev, (baseline_folders or {}).get(s)), "after": _side(row, cur, folder),
                  "report": f"{folder}/{s}/report.html" if folder else None}
             if not news:
