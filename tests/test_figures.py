@@ -120,7 +120,8 @@ def test_history_numbers_its_evidence_as_the_report_lists_it_without_overprintin
                 "E-d": ("2026-01-21", "d"), "E-e": ("2026-01-22", "e"), "E-f": ("2026-02-04", "f")}
     assert [(n, e) for n, e, _, _ in history.numbered_arrivals(arrivals)] == [
         (1, "E-a"), (2, "E-b"), (3, "E-c"), (4, "E-d"), (5, "E-e"), (6, "E-f")]
-    fig = history.history(df, arrivals, "s")
+    fig = history.history(df, arrivals, "s", title="A one-time raid")
+    assert fig.axes[0].get_title().startswith("A one-time raid\n")  # the scenario's title, not its id
     with style():
         renderer = fig.canvas.get_renderer()
         labels = {t.get_text(): t.get_window_extent(renderer) for t in fig.axes[0].texts}

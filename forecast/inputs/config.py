@@ -418,6 +418,13 @@ def scenario_profile(cfg: DictConfig | dict, ont) -> dict[str, Any]:
             "action": sc["action"], "profile": prof}
 
 
+def scenario_title(cfg: DictConfig, name: str) -> str:
+    """The title of scenario ``name`` as a report of ``cfg`` shows it (the configured scenario's own settings, the
+    others' files), its name when it has none."""
+    sc = cfg.scenario if cfg.scenario.name == name else load_scenario(name)
+    return str(sc.get("title") or name)
+
+
 def scenario_profiles(cfg: DictConfig, ont, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """Action profiles of the named scenarios (default: the configured one)."""
     if names is None:

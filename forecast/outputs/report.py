@@ -448,15 +448,16 @@ def _history(cfg: DictConfig, name: str, data: dict[str, Any], with_figures: boo
     published = published_rows(_config.paths(cfg)["reports"], name)
     labels = {str(r["response"]): str(r["label"]) for r in data["responses"]}
     cache = _config.paths(cfg)["cache"]
-    key = H.history_key(replay_df, name, published, labels)
+    title = _config.scenario_title(cfg, name)
+    key = H.history_key(replay_df, name, published, labels, title)
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         figure: dict[str, bytes] | Later = {"history": hit["history"]}
     elif workers is not None:  # the same figure started early (``draw_history_early``) is not drawn again
         figure = Later([workers.submit("drawing the history figure", draw, "history", replay_df, name, published,
-                                       labels, key=f"history-{key}")], cache, "history", key)
+                                       labels, title, key=f"history-{key}")], cache, "history", key)
     else:
-        figure = {"history": H.history_png(replay_df, name, cache, published, labels)}
+        figure = {"history": H.history_png(replay_df, name, cache, published, labels, title)}
     return {**replay, "figure": "history", "command": "forecast history --replay",
             **history_extent(replay_df, published, data, name)}, figure
 
@@ -479,9 +480,10 @@ def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Work
         return
     published = published_rows(reports, name)
     labels = {str(r): str(v) for r, v in inputs.ontology.responses["label"].items()}
-    key = H.history_key(replay_df, name, published, labels)
+    title = _config.scenario_title(cfg, name)
+    key = H.history_key(replay_df, name, published, labels, title)
     if memo.get_pngs(cache, "history", key) is None:
-        workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels,
+        workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels, title,
                        key=f"history-{key}")
 
 

@@ -65,7 +65,8 @@ def history_replay(cfg, scenarios: list[str] | None = None, start: str = REPLAY_
     def draw(scenario: str) -> bytes:
         from forecast.outputs.figures import history as history_figure  # matplotlib: imported only to draw
 
-        return history_figure.history_png(table, scenario, cache, published_rows(reports, scenario), labels)
+        return history_figure.history_png(table, scenario, cache, published_rows(reports, scenario), labels,
+                                          _config.scenario_title(cfg, scenario))
 
     scenarios = sorted(set(df["scenario"]))
     with closing(fork_map(draw, scenarios)) as pngs:  # one figure per scenario, side by side on the cores

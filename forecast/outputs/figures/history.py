@@ -25,10 +25,11 @@ def _numbers(ns: list[int]) -> str:
 
 def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], scenario: str,
             top_n: int = 4, published: pd.DataFrame | None = None,
-            labels: Mapping[str, str] | None = None) -> Figure:
+            labels: Mapping[str, str] | None = None, title: str | None = None) -> Figure:
     """``replay_df``: the replay table (as_of, scenario, response, mean); ``arrivals``: evidence id -> (date known,
     summary); ``published``: the published briefs of the scenario (as_of, response, mean: forecast history rows),
-    drawn as diamonds, so the history runs to the latest published brief; ``labels``: response labels. Matplotlib
+    drawn as diamonds, so the history runs to the latest published brief; ``labels``: response labels; ``title``: the
+    scenario's title (its name without one). Matplotlib
     is imported here, when a figure is drawn: ``history_png`` serves a kept one without it."""
     import pandas as pd
 
@@ -77,7 +78,7 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
                         ha="center", color="0.3", xytext=(0, 2 + 9 * row), textcoords="offset points")
         ax.set_ylim(0, 1)
         ax.set_ylabel("P(response)")
-        ax.set_title(f"{scenario}: top responses as each piece of evidence arrived", fontsize=10,
+        ax.set_title(f"{title or scenario}\nits top responses as each piece of evidence arrived", fontsize=10,
                      pad=8 + 9 * max(len(last_in_row), 1))
         ax.legend(fontsize=7, loc="lower left")
         fig.autofmt_xdate()
@@ -87,9 +88,10 @@ def history(replay_df: pd.DataFrame, arrivals: Mapping[str, tuple[str, str]], sc
 
 
 def history_key(replay_df: pd.DataFrame, scenario: str, published: pd.DataFrame | None = None,
-                labels: Mapping[str, str] | None = None) -> str:
+                labels: Mapping[str, str] | None = None, title: str | None = None) -> str:
     """The memo key of the history figure (``forecast.memo``): the replay's rows, its evidence arrivals, the
-    published briefs (their dates and means), the scenario, the labels, the figure code and matplotlib's version."""
+    published briefs (their dates and means), the scenario and its title, the labels, the figure code and
+    matplotlib's version."""
     from forecast import memo
     from forecast.outputs.figures import code_key
 
@@ -98,27 +100,29 @@ def history_key(replay_df: pd.DataFrame, scenario: str, published: pd.DataFrame 
     # publishes the same numbers again, and its figure must not be redrawn for a new time stamp)
     pub = None if published is None else published[["as_of", "response", "mean"]].to_csv(index=False)
     return memo.digest("history", *code_key(__name__), scenario, replay_df.to_csv(index=False), arrivals, pub,
-                       dict(labels or {}))
+                       dict(labels or {}), title)
 
 
 def files(replay_df: pd.DataFrame, scenario: str, published: pd.DataFrame | None = None,
-          labels: Mapping[str, str] | None = None) -> dict[str, bytes]:
+          labels: Mapping[str, str] | None = None, title: str | None = None) -> dict[str, bytes]:
     """The history figure drawn: ``{"history": PNG bytes}``."""
     from forecast.outputs.figures import write
 
     arrivals = replay_df.attrs.get("arrivals", {})
-    return {"history": write.png(history(replay_df, arrivals, scenario, published=published, labels=labels))}
+    return {"history": write.png(history(replay_df, arrivals, scenario, published=published, labels=labels,
+                                         title=title))}
 
 
 def history_png(replay_df: pd.DataFrame, scenario: str, cache: Path | None = None,
-                published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None) -> bytes:
+                published: pd.DataFrame | None = None, labels: Mapping[str, str] | None = None,
+                title: str | None = None) -> bytes:
     """The history figure of ``scenario`` as PNG bytes, kept under ``history_key`` (``forecast.memo``)."""
     from forecast import memo
 
-    key = history_key(replay_df, scenario, published, labels)
+    key = history_key(replay_df, scenario, published, labels, title)
     hit = memo.get_pngs(cache, "history", key)
     if hit is not None and "history" in hit:
         return hit["history"]
-    out = files(replay_df, scenario, published, labels)
+    out = files(replay_df, scenario, published, labels, title)
     memo.put_pngs(cache, "history", key, out)
     return out["history"]
