@@ -102,7 +102,7 @@ def history(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         entries = {str(k): v if isinstance(v, list | tuple) else [v] for k, v in arrivals.items()}
         rows = [[[T(str(n))], [Span("code", s(eid))], [T(date)], [T(summary)]]
                 for n, eid, date, summary in numbered_arrivals(entries)]
-        blocks.append(Table(["#", "Evidence", "Known on", "Summary"], rows, "rlll"))
+        blocks.append(Table(["#", "Evidence", "Known on", "Summary"], rows, "rlnl"))  # a date never wraps
     return blocks
 
 
