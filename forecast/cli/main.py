@@ -309,7 +309,9 @@ def _hydra_main(argv: list[str]) -> int:
                     return EXIT_OK
                 api.open_job_log(cfg0)  # a run: its log file, opened through the one door for writes first
                 # its drawing workers forked now, so that their imports overlap the run's own (its inputs, its
-                # posterior); a run that turns out to have nothing to draw ends them at once
+                # posterior); a run that turns out to have nothing to draw ends them at once. The libraries are
+                # quieted first: the workers inherit it (a library's deprecation warning is not the reader's)
+                _quiet_libraries()
                 ahead = api.draw_ahead(cfg0)
                 try:
                     return _plain_run(cfg0, overrides, ahead)
