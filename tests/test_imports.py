@@ -112,7 +112,7 @@ def test_a_report_with_nothing_new_imports_no_heavy_module(default_fit, session_
         before = set(drawn.glob("*-forest.png"))
         code, mods, err = cli([*base, f"paths.data={data}", *(["force=true"] if i else [])], tmp_path)
         assert code == 0, err
-        assert "PSIS update" in err, err
+        assert "posterior: PSIS update of" in err, err
         if i == 0:  # the first computes the update and redraws the figures whose numbers moved
             assert "kept from the run that computed it" not in err, err
             assert set(drawn.glob("*-forest.png")) - before, "no figure redrawn: the poll moved nothing?"
