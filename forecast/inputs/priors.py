@@ -169,17 +169,16 @@ def _elicit_ahead(priors_cfg: dict[str, Any]) -> None:
     specs = []
     for raw in priors_cfg.values():
         try:
-            el, con = raw.get("elicit"), raw.get("constrains") or {}
-            if not (isinstance(el, dict) and {"lower", "upper"} <= el.keys()):
+            con = raw.get("constrains") or {}
+            kind = con.get("kind")
+            need = {"cell": "Beta", "effect": "Normal"}.get(kind) or LATENT_TARGETS.get(con.get("target"))
+            if kind == "ordering" or need is None:  # nothing elicited (or a claim ``parse_claim`` refuses)
                 continue
-            need = {"cell": "Beta", "effect": "Normal"}.get(con.get("kind")) or LATENT_TARGETS.get(con.get("target"))
-            spec = (str(el.get("family", need)), float(el["lower"]), float(el["upper"]), float(el.get("mass", 0.9)))
-        except (AttributeError, TypeError, ValueError):
+            fam, rng = _family_and_range(raw.get("elicit"), need, "")  # what ``_dist`` accepts, checked as it checks
+        except (AttributeError, TypeError, ValueError):  # InputError among them: ``parse_claim`` says what is wrong
             continue
-        fam, lo, hi, mass = spec
-        inside = 0 < lo < hi < 1 if fam == "Beta" else -50 <= lo < hi <= 50
-        if fam in FAMILIES and inside and 0.5 <= mass <= 0.99 and spec not in specs:  # what ``_dist`` accepts
-            specs.append(spec)
+        if rng is not None and (fam, *rng) not in specs:
+            specs.append((fam, *rng))
     path = _cache_file()
     cache = _read_elicit_cache(path)
     missing = [s for s in specs if json.dumps(list(s)) not in cache]
@@ -216,23 +215,34 @@ def _read_elicit_cache(path: Path) -> dict[str, Any]:
     return cache
 
 
-def _dist(spec: dict[str, Any], family_needed: str | None, where: str) -> tuple[dict, dict | None]:
-    """Parse ``elicit:`` (lower/upper/mass, elicited) or an explicit ``dist`` into params."""
+def _family_and_range(spec: dict[str, Any], family_needed: str | None,
+                      where: str) -> tuple[str, tuple[float, float, float] | None]:
+    """The family of an ``elicit:`` mapping and its range to elicit from (lower, upper, mass), checked (one line
+    naming the key otherwise); the range is None when the mapping gives the distribution's parameters instead."""
     if not isinstance(spec, dict):
         raise ConfigError(where, "expected a mapping", "give family, lower, upper, mass")
     fam = parse_choice(spec.get("family", family_needed), f"{where}.family", FAMILIES, "family")
     if family_needed and fam != family_needed:
         raise ConfigError(f"{where}.family", f"{fam} does not fit this claim", f"use {family_needed}")
-    if {"lower", "upper"} <= spec.keys():
-        lo_ok, hi_ok = (0.0, 1.0) if fam == "Beta" else (-50.0, 50.0)
-        lo = parse_float(spec["lower"], f"{where}.lower", lo_ok, hi_ok)
-        hi = parse_float(spec["upper"], f"{where}.upper", lo_ok, hi_ok)
-        mass = parse_float(spec.get("mass", 0.9), f"{where}.mass", 0.5, 0.99)
-        if not lo < hi:
-            raise ConfigError(where, f"lower {lo:g} is not below upper {hi:g}", "swap or fix the bounds")
-        if fam == "Beta" and (lo <= 0 or hi >= 1):
-            raise ConfigError(where, "a probability range must lie strictly inside (0, 1)",
-                              "use bounds such as 0.01 and 0.99")
+    if not {"lower", "upper"} <= spec.keys():
+        return fam, None
+    lo_ok, hi_ok = (0.0, 1.0) if fam == "Beta" else (-50.0, 50.0)
+    lo = parse_float(spec["lower"], f"{where}.lower", lo_ok, hi_ok)
+    hi = parse_float(spec["upper"], f"{where}.upper", lo_ok, hi_ok)
+    mass = parse_float(spec.get("mass", 0.9), f"{where}.mass", 0.5, 0.99)
+    if not lo < hi:
+        raise ConfigError(where, f"lower {lo:g} is not below upper {hi:g}", "swap or fix the bounds")
+    if fam == "Beta" and (lo <= 0 or hi >= 1):
+        raise ConfigError(where, "a probability range must lie strictly inside (0, 1)",
+                          "use bounds such as 0.01 and 0.99")
+    return fam, (lo, hi, mass)
+
+
+def _dist(spec: dict[str, Any], family_needed: str | None, where: str) -> tuple[dict, dict | None]:
+    """Parse ``elicit:`` (lower/upper/mass, elicited) or an explicit ``dist`` into params."""
+    fam, rng = _family_and_range(spec, family_needed, where)
+    if rng is not None:
+        lo, hi, mass = rng
         return {k: v for k, v in elicit(fam, lo, hi, mass).items() if k != "preliz"}, \
             {"lower": lo, "upper": hi, "mass": mass}
     params = {"Beta": ("alpha", "beta"), "Normal": ("mu", "sigma"), "HalfNormal": ("sigma",)}[fam]
