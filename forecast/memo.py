@@ -226,32 +226,36 @@ def prune(cache_dir: Path | None, budget: int = BUDGET, keep_at_least: int = KEE
     reads meanwhile is no error (a miss there). Returns the number of files removed."""
     if cache_dir is None:
         return 0
-    import contextlib
-
-    removed = 0
     root = Path(cache_dir) / "derived"
     try:
         kinds = [d for d in root.iterdir() if d.is_dir() and not d.is_symlink()]
     except OSError:
         return 0
-    for kind in kinds:
-        entries: dict[str, list[tuple[int, int, Path]]] = {}
-        try:
-            for p in kind.iterdir():
-                if p.name.startswith(".") or not p.is_file() or p.is_symlink():
-                    continue
-                st = p.stat()
-                entries.setdefault(p.name.split("-", 1)[0].split(".", 1)[0], []).append((st.st_mtime_ns, st.st_size, p))
-        except OSError:
-            continue
-        newest = sorted(entries.values(), key=lambda files: max(f[0] for f in files), reverse=True)
-        total = 0
-        for i, files in enumerate(newest):
-            total += sum(f[1] for f in files)
-            if i < keep_at_least or total <= budget:
+    return sum(prune_kind(kind, budget, keep_at_least) for kind in kinds)
+
+
+def prune_kind(folder: Path, budget: int, keep_at_least: int) -> int:
+    """``prune`` of one kind's folder (``budget=0``: its ``keep_at_least`` newest entries kept, no more). Returns the
+    number of files removed."""
+    import contextlib
+
+    entries: dict[str, list[tuple[int, int, Path]]] = {}
+    try:
+        for p in folder.iterdir():
+            if p.name.startswith(".") or not p.is_file() or p.is_symlink():
                 continue
-            for _, _, p in files:
-                with contextlib.suppress(OSError):
-                    p.unlink()
-                    removed += 1
+            st = p.stat()
+            entries.setdefault(p.name.split("-", 1)[0].split(".", 1)[0], []).append((st.st_mtime_ns, st.st_size, p))
+    except OSError:
+        return 0
+    newest = sorted(entries.values(), key=lambda files: max(f[0] for f in files), reverse=True)
+    removed = total = 0
+    for i, files in enumerate(newest):
+        total += sum(f[1] for f in files)
+        if i < keep_at_least or total <= budget:
+            continue
+        for _, _, p in files:
+            with contextlib.suppress(OSError):
+                p.unlink()
+                removed += 1
     return removed

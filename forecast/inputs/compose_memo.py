@@ -189,15 +189,6 @@ def put(cache: Path, k: str | None, cfg) -> None:
     except (OSError, ForecastError) as e:  # a full disk, a file-size limit: the command says so where it writes
         log.info("could not keep the composed config under %s: %s", cache, e)
         return
-    _prune(_file(cache, k).parent, KEEP)
+    from forecast import memo
 
-
-def _prune(folder: Path, keep: int) -> None:
-    """Remove the least recently used kept configs beyond ``keep`` (another run removing one too is no error)."""
-    try:
-        files = sorted(((p.stat().st_mtime_ns, p) for p in folder.glob("*.bin")), reverse=True)
-    except OSError:
-        return
-    for _, p in files[keep:]:
-        with contextlib.suppress(OSError):
-            p.unlink()
+    memo.prune_kind(_file(cache, k).parent, budget=0, keep_at_least=KEEP)  # the most recently used (a hit touches)
