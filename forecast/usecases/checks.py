@@ -6,7 +6,6 @@ hash. Every scenario report written afterwards shows the headline in "How good a
 
 from __future__ import annotations
 
-from contextlib import closing
 from pathlib import Path
 
 from forecast.analysis.checks.ahead import start as start_ahead
@@ -36,21 +35,14 @@ def check(cfg, *, backtest: bool = True, sbc_simulations: int = 0, min_history: 
                           f"give a number from 1 to {n - 1}")
     # the track record scores the published forecasts: a damaged history stops the run before the fit
     history = read_history(history_path(reports)) if "track" in todo else None
-    # the back-test's walks and the fits ahead of them start now in two workers, beside the posterior's fit
-    with closing(_Closing(start_ahead(cfg, inputs, todo, min_history=min_history, say=say))) as ahead:
+    # the back-test's walks and the fits ahead of them start now in two workers, beside the posterior's fit; they
+    # end with the checks, whatever happens
+    ahead = start_ahead(cfg, inputs, todo, min_history=min_history, say=say)
+    try:
         fitted = fit_config(cfg, inputs, notify=say, update="refit")  # the checks need exact (unweighted) draws
         checks, figures = run_checks(cfg, inputs, fitted, backtest=backtest, sbc_simulations=sbc_simulations,
-                                     min_history=min_history, only=only, say=say, history=history,
-                                     ahead=ahead.ahead)
+                                     min_history=min_history, only=only, say=say, history=history, ahead=ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     return write_checks(reports, checks, figures)
-
-
-class _Closing:
-    """``Ahead`` or nothing, closed the same way (its workers end with the checks, whatever happens)."""
-
-    def __init__(self, ahead):
-        self.ahead = ahead
-
-    def close(self) -> None:
-        if self.ahead is not None:
-            self.ahead.close()
