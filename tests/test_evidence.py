@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 
 import numpy as np
@@ -183,7 +184,7 @@ def test_report_attributes_the_change_to_the_new_poll(default_fit, data_copy, se
         assert "exact fit (" in html
     else:  # this state's posterior was already cached (by an earlier test of the session, in the full suite)
         assert upd == {"method": "cache hit"}, upd
-    assert (reports / "one_time_raid" / "changes.png").is_file()
+    assert 'class="shift"' in html and not (reports / "one_time_raid" / "changes.png").exists()  # drawn in its table
     hist = (reports / "history.csv").read_text().splitlines()  # the second run is a preview: no row of its own
     assert len(hist) == 1 + len(first["responses"]) + len(first["composites"])
     shutil.rmtree(reports)
@@ -214,7 +215,9 @@ def test_replay_draws_the_history_figure_into_the_report(tmp_path, capsys, monke
         main(["scenario=one_time_raid", *common])
     assert e.value.code in (0, 3)  # 150 draws may miss the ESS threshold; the report is written either way
     html = (tmp_path / "reports" / "one_time_raid" / "report.html").read_text()
-    assert "history" in html.lower() and html.count("data:image/png;base64,") >= 4
+    assert html.count("data:image/png;base64,") == 3  # the forest, prior-vs-posterior and the history
+    assert re.search(r'<img src="data:image/png;base64,[A-Za-z0-9+/=]+" alt="Forecast history with evidence arrivals',
+                     html)
     data = json.loads((tmp_path / "reports" / "one_time_raid" / "forecast.json").read_text())
     assert data["history"]["figure"] == "history"
     assert (tmp_path / "reports" / "one_time_raid" / "history.png").read_bytes() == (

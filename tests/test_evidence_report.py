@@ -26,10 +26,10 @@ import os, sys, time
 from forecast.outputs.figures import report as R
 real = R.files
 def files(stem, *args):
-    if stem == "heatmap":
+    if stem == "prior_posterior":
         open(os.environ["FIG_MARK"] + "." + str(os.getpid()), "w").close()
         if os.environ["FIG_FAULT"] == "raise":
-            raise ValueError("a broken heatmap")
+            raise ValueError("a broken prior_posterior")
         time.sleep(120)
     return real(stem, *args)
 R.files = files
@@ -105,8 +105,8 @@ def test_a_figure_failing_in_a_worker_fails_the_run_and_keeps_the_earlier_report
     assert proc.returncode != 0, err
     assert "posterior: PSIS update of" in err, err  # reweighted, not refitted (a PSIS update with a Pareto k
     # above 0.7 refits, and says "PSIS update ... refitting")
-    lines = [ln for ln in err.splitlines() if "drawing the heatmap figure failed in a worker process" in ln]
-    assert lines and "ValueError: a broken heatmap" in lines[0], err
+    lines = [ln for ln in err.splitlines() if "drawing the prior_posterior figure failed in a worker process" in ln]
+    assert lines and "ValueError: a broken prior_posterior" in lines[0], err
     assert _state(reports) == before  # nothing of the failed run is visible, the earlier report intact
     pids = _workers_gone(tmp_path)
     assert pids and os.getpid() not in pids and proc.pid not in pids  # drawn in a worker, not in the run's process
@@ -121,7 +121,7 @@ def test_a_stop_signal_while_the_workers_draw_ends_the_run_cleanly(home, tmp_pat
     while not list(tmp_path.glob("drawing.*")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()[1]
-    time.sleep(0.5)  # the run goes on with its own work while the heatmap is drawn
+    time.sleep(0.5)  # the run goes on with its own work while the figure is drawn
     proc.send_signal(signal.SIGTERM)
     t0 = time.monotonic()
     out, err = proc.communicate(timeout=60)
@@ -198,7 +198,7 @@ def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_doe
     assert lines[0].startswith("start ") and lines[1] == "inputs", lines
     assert sum(ln.startswith("start ") for ln in lines) == 1, lines  # one set of workers: the one forked first
     drew = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("drew ")}
-    assert set(drew) == {"forest", "prior_posterior", "heatmap"}, lines
+    assert set(drew) == {"forest", "prior_posterior"}, lines
     assert pid not in drew.values()  # drawn by the workers, not by the run's own process
 
     _, lines, _, err = run(slow=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import html
 import io
 import json
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ TINY_PNG = bytes.fromhex(
     "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
 HOSTILE = '<script>alert(1)</script> {{7*7}} ${7*7} javascript:alert(1) "onerror=alert(1) a|b\nc'
-FIGURES = {"forest": TINY_PNG, "prior_posterior": TINY_PNG, "heatmap": TINY_PNG}
+FIGURES = {"forest": TINY_PNG, "prior_posterior": TINY_PNG}
 FIGURE_FILES = {k: f"{k}.png" for k in FIGURES}
 
 
@@ -120,7 +122,7 @@ def test_top_response_percentages(data):
 
 def test_html_is_self_contained(data):
     page = render_html(data, FIGURES)
-    assert page.count('<img src="data:image/png;base64,') == 3
+    assert page.count('<img src="data:image/png;base64,') == 2
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|srcset|action|data)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert "<link" not in page.lower()
@@ -151,18 +153,26 @@ def test_changes_section_only_when_present(data):
                                  "change": -0.05, "E-1": -0.0512, "± E-1": 0.004, "rest": 0.0012},
                                 {"id": "x", "response": "Quiet", "previous": 0.3, "current": 0.3, "change": 0.0,
                                  "E-1": 0.0, "rest": 0.0}],
-                       "parts": ["E-1", "rest"], "figure": "changes", "method": "Shapley values by PSIS weights",
+                       "parts": ["E-1", "rest"], "method": "Shapley values by PSIS weights",
                        "previous": {"generated_at": "2026-12-01T02:15:00+00:00", "as_of": "2026-12-01"}}
-    page = render_html(data, {**FIGURES, "changes": TINY_PNG})
+    page = render_html(data, FIGURES)
     assert "What moved since the last published brief" in page and "Compared with the brief published" in page
     # points with a real minus sign, each cause's part with its Monte Carlo error; a row that did not move is counted
     assert ">Change</th>" in page and "−5.0 pts" in page and "−5.1 pts" in page and "±0.4" in page
     assert "+0.1 pts" in page and "1 other response(s) moved by less than 0.05 points" in page
     assert "-0" not in page.split('id="changes"')[1].split("</section>")[0].replace("2026-12-0", "")
-    assert page.count("data:image/png;base64,") == 4
-    md = render_markdown(data, {**FIGURE_FILES, "changes": "changes.png"})
+    assert page.count("data:image/png;base64,") == 2  # what moved is drawn in its table, not a figure
+    # each change and part a bar from the centre line on the table's one scale (its largest move, E-1's 5.12 points):
+    # the change's 5.0 points fall 48.8% of a half, E-1's a whole half, rest's 0.12 points rise 1.2%
+    row = page.split(">Expel agents<")[1].split("</tr>")[0]
+    bars = re.findall(r'<span class="fill (up|down)" style="width:([0-9.]+)%">', row)
+    assert bars == [("down", "48.8"), ("down", "50.0"), ("up", "1.2")], bars
+    quiet = page.split(">Quiet<")[1].split("</tr>")[0] if ">Quiet<" in page else ""
+    assert 'class="shift"' not in quiet  # a row that did not move is not drawn (nor shown)
+    md = render_markdown(data, FIGURE_FILES)
     assert "What moved since the last published brief" in md
     assert "| Response | Before | Now | Change | Noise band | E-1 | rest |" in md
+    assert "| **Expel agents** | 20% | 15% | **−5.0 pts** | — | −5.1 pts *±0.4* | +0.1 pts |" in md  # no bars
 
 
 @pytest.mark.parametrize("ok", [True, False])
@@ -240,9 +250,62 @@ def test_markdown_tables(data):
     assert "| Claim | Constrains | Quote (verbatim) |" in md
     assert "| ID | Date | Event |" in md
     assert "| Check | Value | Threshold | Result |" in md
-    assert "![" in md and "(forest.png)" in md and "(heatmap.png)" in md
+    assert "![" in md and "(forest.png)" in md and "(prior_posterior.png)" in md
     assert "base64" not in md and "<script" not in md.lower()
     assert "](https://" in md
+
+
+def _heat_table(page: str) -> tuple[list[tuple[str, str]], list[list[tuple[str, str]]]]:
+    """The all-scenarios table of a page: its headers (attributes, text) and rows of cells (attributes, text)."""
+    table = re.search(r'<table class="heat">(.*?)</table>', page, flags=re.S)
+    assert table, "no shaded table of all scenarios"
+    head, body = table.group(1).split("</thead>")
+    headers = re.findall(r"<th((?: [^>]*)?)>(.*?)</th>", head)
+    rows = [re.findall(r"<td((?: [^>]*)?)>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", body)]
+    return headers, rows
+
+
+def test_all_scenarios_is_a_shaded_table_of_the_reports_numbers(data):
+    """All scenarios side by side: every response's mean under every scenario as the report's percentages, rows in
+    the order of this report's probabilities, this report's column set apart; each cell shaded darker for a larger
+    probability, its text in the colour that contrasts more (at least WCAG AA's 4.5). A mutant that swaps two
+    scenarios' columns, keeps the data's row order, reverses the ramp or writes every cell in black fails here (the
+    fixture's 102 cells span 0-99%: black on the darkest blue is 1.6:1)."""
+    from forecast.outputs.render.format import pct
+    from forecast.outputs.render.html_writer import _luminance, _rgb, contrast
+
+    table = data["all_scenarios"]
+    page = render_html(data, FIGURES)
+    headers, rows = _heat_table(page)
+    scen = list(table)
+    assert [h for _, h in headers] == ["Response", *(x.replace("_", " ") + (" (this report)" if x == data["scenario"]
+                                                                           else "") for x in scen)]
+    marked = [j for j, (attrs, _) in enumerate(headers) if "mark" in attrs]
+    assert marked == [1 + scen.index(data["scenario"])]
+    labels = {r["label"]: r["response"] for r in data["responses"]}
+    order = [labels[re.search(r"<summary>(.*?)</summary>", row[0][1]).group(1)] for row in rows]
+    own = table[data["scenario"]]
+    assert order == sorted(own, key=lambda r: -own[r]) and len(order) == len(data["responses"])
+    shades = []
+    for resp, row in zip(order, rows, strict=True):
+        assert len(row) == 1 + len(scen)
+        for j, (attrs, text) in enumerate(row[1:], start=1):
+            v = table[scen[j - 1]][resp]
+            assert text == html.escape(pct(v)), (resp, scen[j - 1])
+            assert ("mark" in attrs) == (j == marked[0])
+            bg, ink = re.search(r'style="background:(#[0-9a-f]{6});color:(#[0-9a-f]{6})"', attrs).groups()
+            assert contrast(bg, ink) >= 4.5, (resp, scen[j - 1], bg, ink)
+            shades.append((v, _luminance(_rgb(bg))))
+    shades.sort()
+    assert all(b[1] <= a[1] + 1e-12 for a, b in pairwise(shades)), "a larger probability is not darker"
+    assert shades[0][1] - shades[-1][1] > 0.8  # the ramp spans white to dark blue
+    md = render_markdown(data, FIGURE_FILES)
+    lines = md.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("| Response | air strikes"))
+    assert "| one time raid (this report) |" in lines[at]
+    top = lines[at + 2].split(" | ")  # the first row: its label, then one cell per scenario
+    assert top[1 + scen.index(data["scenario"])] == f"**{pct(own[order[0]])}**"  # this report's column in bold
+    assert top[1] == pct(table[scen[0]][order[0]])
 
 
 # ---------------------------------------------------------------------- figures
@@ -258,7 +321,7 @@ def test_figures_are_pngs_with_their_vectors(data):
     from forecast.outputs.figures.report import make_figures
 
     figs = make_figures(data, _inner(data))
-    assert set(figs) == {"forest", "prior_posterior", "heatmap", "forest.svg", "prior_posterior.svg", "heatmap.svg"}
+    assert set(figs) == {"forest", "prior_posterior", "forest.svg", "prior_posterior.svg"}
     for name, png in figs.items():
         if name.endswith(".svg"):
             assert png.startswith(b"<?xml") and b"<svg" in png[:400] and len(png) < 200_000, name
@@ -306,7 +369,7 @@ def test_figures_survive_hostile_labels(data):
     bad["title"] = "$\\frac{1}{0}$ " + HOSTILE
     bad["command"] = "forecast $$ {{7*7}}"
     figs = make_figures(bad, _inner(data), vector=False)
-    assert set(figs) == {"forest", "prior_posterior", "heatmap"}
+    assert set(figs) == {"forest", "prior_posterior"}
     assert all(v.startswith(PNG_SIG) for v in figs.values())
 
 

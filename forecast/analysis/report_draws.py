@@ -1,5 +1,5 @@
 """What a run's reports show, computed from the posterior before anything is written: every scenario's
-predictions (the heatmap compares them all), the article-only prior of the reported ones, and the draws each
+predictions (the table of all scenarios compares them), the article-only prior of the reported ones, and the draws each
 report's What if panel embeds (with a PSIS update's own log ratio, so that the panel starts from the report's
 numbers). The writers (``forecast.outputs.report``) only summarise, draw and write these.
 """

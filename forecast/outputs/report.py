@@ -361,7 +361,7 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
     workers = job.workers
     # the figures first (handed to the drawing workers when their numbers moved), then what moved since the previous
-    # report, computed here while they draw; its waterfall is drawn by the workers too
+    # report, computed here while they draw (the page draws it: bars in its table)
     figures = [_figures(cfg, data, pred, fitted, inputs, workers)] if with_figures else []
     cache = _config.paths(cfg)["cache"]
     # posterior.nc: kept, or encoded here when the folder is written, while the workers draw
@@ -490,23 +490,14 @@ def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Work
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
                               analysts: dict[str, dict], with_figures: bool, history=None,
                               workers: Workers | None = None) -> list[dict[str, bytes] | Later]:
-    """Add to ``data`` what moved since the previous report, the replay's history (``history``: what ``_history``
-    returned) and the analysts' section when the run has them; returns their figures (none with
-    ``report.figures=false``; a ``Later`` for each one ``workers`` draw). Matplotlib is imported only to draw a figure
-    the run has, and only here when there are no workers."""
+    """Add to ``data`` what moved since the previous report (the page draws it: bars in its table), the replay's
+    history (``history``: what ``_history`` returned) and the analysts' section when the run has them; returns the
+    history's and the analysts' figures (none with ``report.figures=false``; a ``Later`` for each one ``workers``
+    draw). Matplotlib is imported only to draw a figure the run has, and only here when there are no workers."""
     figures: list[dict[str, bytes] | Later] = []
     cache = _config.paths(cfg)["cache"]
     if previous is not None and name in previous:
-        changes = dict(previous[name])
-        parts = changes.get("parts")  # the causes' columns, in the table's order
-        moved = [r for r in changes.get("rows") or [] if abs(r.get("change") or 0) >= 0.0005]
-        if not moved:  # nothing moved by 0.05 points: no figure of zeros
-            changes.pop("figure", None)
-        elif parts and with_figures:
-            method = changes.get("method", "")
-            figures.append(kept(cache, "changes", "forecast.outputs.figures.changes", [moved[:3], parts, method],
-                                moved[:3], parts, method, workers=workers))
-        data["changes"] = changes
+        data["changes"] = dict(previous[name])
     if history is not None:
         section, figure = history
         figures.append(figure)
@@ -535,16 +526,16 @@ def report_templates(cfg: DictConfig) -> Path | None:
     return folder
 
 
-FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title", "all_scenarios")
+FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title")
 QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
 
 
-DRAWING_ORDER = ("heatmap", "prior_posterior", "forest")  # the report's figures, longest to draw first
+DRAWING_ORDER = ("prior_posterior", "forest")  # the report's figures, longest to draw first
 
 
 def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs,
              workers: Workers | None = None) -> dict[str, bytes] | Later:
-    """The scenario's forest, prior-vs-posterior and heatmap, drawn from the report's own numbers and each
+    """The scenario's forest and prior-vs-posterior, drawn from the report's own numbers and each
     response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
     they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
     matplotlib's version): matplotlib is imported only when something to draw has changed, and with ``workers``
@@ -567,7 +558,7 @@ def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fi
 
     if workers is not None:  # one piece per figure: the workers draw them side by side (and import matplotlib)
         fig_data = {k: data.get(k) for k in FIGURE_KEYS}  # all a figure reads (the key holds the same)
-        # handed over longest first (the heatmap's cells are a hundred labels), so that two workers end together
+        # handed over longest first (the prior-vs-posterior's arrows and labels), so that two workers end together
         pending = {stem: workers.submit(f"drawing the {stem} figure", draw, "report", stem, fig_data, inner50, labels,
                                         True, medians) for stem in sorted(REPORT_STEMS, key=DRAWING_ORDER.index)}
         return Later([pending[stem] for stem in REPORT_STEMS], cache, "figures", key)

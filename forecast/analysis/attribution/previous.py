@@ -1,4 +1,4 @@
-"""What moved since the previous report, and why: the report's change table (and its waterfall's parts).
+"""What moved since the previous report, and why: the report's change table (each change and its causes' parts).
 
 The previous report records its state (evidence ids, priors, as_of). The parts come from Shapley values
 by PSIS weights of one posterior when every change is reweightable (``attribution.shapley``), else from
@@ -117,7 +117,7 @@ def _same_inputs(prev: dict[str, Any], current: pd.Series, method: str) -> dict[
     note = ("inputs unchanged since the previous brief: nothing moved" if cause == SAME_INPUTS and
             all(abs(r["change"]) < 5e-5 for r in rows) else f"inputs unchanged since the previous brief: {kind}")
     return {"previous": _prev_meta(prev), "rows": rows, "steps": [{"label": cause, "kind": kind}],
-            "parts": [cause], "figure": "changes" if cause != SAME_INPUTS else None, "note": note,
+            "parts": [cause], "note": note,
             "method": f"same inputs ({kind})"}
 
 
@@ -166,7 +166,7 @@ def _shapley_table(prev: dict[str, Any], current: pd.Series, res: dict[str, Any]
     if "unexplained" in parts:
         steps.append({"label": "unexplained", "kind": "this report's posterior against the reweighted estimate of the "
                       "same state (Monte Carlo error of the reweighting)"})
-    return {"previous": _prev_meta(prev), "rows": rows, "steps": steps, "figure": "changes",
+    return {"previous": _prev_meta(prev), "rows": rows, "steps": steps,
             "method": "Shapley values by PSIS weights of one posterior (forecast/analysis/attribution/shapley.py)",
             "order": "none: each part is the change's average contribution over every order of adding the changes; "
                      "'±' columns are Monte Carlo standard errors",
@@ -202,7 +202,6 @@ def _table(prev: dict[str, Any], current: pd.Series, means: list, name: str | No
     out = {"previous": _prev_meta(prev), "rows": rows, "steps": steps if means else [],
            "order": "evidence added in the order it became known, then removed evidence, then changed priors"}
     if means:
-        out["figure"] = "changes"
         out["parts"] = [s["label"] for s in steps] + (["unexplained"] if unexplained else [])
     else:
         out["note"] = "the previous report did not record its state: change shown without attribution"

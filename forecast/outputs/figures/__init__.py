@@ -2,9 +2,9 @@
 
 Statistics first, drawing second: the analysis layer and the report data hold the numbers; a module here draws
 them and nothing else. ``style`` (matplotlib's settings, colours, the footer naming the module that drew a figure),
-``write`` (the one PNG and SVG writer), and one module per page: ``report`` (forest, prior vs posterior, heatmap),
-``changes`` (the waterfall of what moved), ``history`` (the replay's forecast history), ``analysts`` (the
-analysts' spread), ``checks`` (the checks page), ``sweep`` (a sweep's summary).
+``write`` (the one PNG and SVG writer), and one module per page: ``report`` (forest, prior vs posterior),
+``history`` (the replay's forecast history), ``analysts`` (the analysts' spread), ``checks`` (the checks page),
+``sweep`` (a sweep's summary).
 
 Importing this package imports no matplotlib: a cached report, whose figures come from the derived-results memo,
 never pays for it. ``code_key`` is the part of a memo key that changes when a figure's code does; ``kept`` keeps a
@@ -59,7 +59,7 @@ def draw(module: str, *args: Any) -> dict[str, bytes]:
     return importlib.import_module(f"{__name__}.{module}").files(*args)
 
 
-REPORT_STEMS = ("forest", "prior_posterior", "heatmap")  # a report's own figures (``report.files``), in order
+REPORT_STEMS = ("forest", "prior_posterior")  # a report's own figures (``report.files``), in order
 
 
 class Later:
@@ -98,7 +98,7 @@ def warm() -> None:
 
     import pandas  # noqa: F401
 
-    for name in ("report", "changes", "history", "analysts"):
+    for name in ("report", "history", "analysts"):
         importlib.import_module(f"{__name__}.{name}")
     from matplotlib import font_manager
     from PIL import PngImagePlugin  # noqa: F401 - Pillow loads its formats on the first save otherwise

@@ -1,23 +1,21 @@
-"""A scenario report's figures: the forest plot, the article's prior against the posterior, all scenarios' heatmap.
+"""A scenario report's figures: the forest plot and the article's prior against the posterior (all scenarios side by
+side are a shaded table of the page: ``forecast.outputs.render.sections.scenario.all_scenarios``).
 
-They draw the report's own numbers (``data["responses"]``: mean, HDI, the article-only prior's mean and HDI;
-``data["all_scenarios"]``) plus the 50% interval the forest shows, computed by the same weighted summary as the
-tables: for a PSIS-updated report the dots and bars are the importance-weighted ones the tables print.
+They draw the report's own numbers (``data["responses"]``: mean, HDI, the article-only prior's mean and HDI) plus the
+50% interval the forest shows, computed by the same weighted summary as the tables: for a PSIS-updated report the
+dots and bars are the importance-weighted ones the tables print.
 """
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from forecast.outputs.figures import REPORT_STEMS, write
 from forecast.outputs.figures.style import (
-    CURRENT_COLOR,
     MAX_LABEL,
     POST_COLOR,
     PRIOR_COLOR,
@@ -37,7 +35,7 @@ STEMS = REPORT_STEMS  # the report's figures, in order
 def make_figures(data: Mapping[str, Any], inner: Mapping[str, Interval] | None = None,
                  labels: Mapping[str, str] | None = None, *, vector: bool = True,
                  medians: Mapping[str, float] | None = None) -> dict[str, bytes]:
-    """PNG bytes keyed by file stem, ``forest``, ``prior_posterior`` and ``heatmap`` (with ``vector``, their SVG
+    """PNG bytes keyed by file stem, ``forest`` and ``prior_posterior`` (with ``vector``, their SVG
     under ``<stem>.svg`` too). ``inner``: each response's middle 50% (its quartiles) for the forest's thick bar (left
     out when missing); ``medians``: each response's median, the forest's dot (without them, the mean);
     ``labels``: display labels for response ids the data does not label."""
@@ -59,8 +57,6 @@ def files(stem: str, data: Mapping[str, Any], inner: Mapping[str, Interval] | No
             fig = forest(data, inner or {}, shown, medians)
         elif stem == "prior_posterior":
             fig = prior_posterior(data, shown)
-        elif stem == "heatmap":
-            fig = heatmap(data, shown)
         else:
             raise ValueError(f"no report figure {stem!r}: one of {', '.join(STEMS)}")
         return write.files(stem, fig, vector=vector)
@@ -187,55 +183,4 @@ def prior_posterior(data: Mapping[str, Any], labels: Mapping[str, str]) -> Figur
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=2, frameon=False, fontsize=9, borderaxespad=0.2)
     _finish(fig, data, "What history and evidence did to the article's priors (grey: article only; blue: posterior)",
             top=1 - 1.0 / fig.get_figheight())
-    return fig
-
-
-# ---------------------------------------------------------------------- heatmap
-def heatmap(data: Mapping[str, Any], labels: Mapping[str, str]) -> Figure:
-    """Mean probability of each response (rows) under every scenario (columns); this report's column outlined."""
-    table: Mapping[str, Mapping[str, Any]] = data.get("all_scenarios") or {}
-    current = str(data.get("scenario", ""))
-    scen = [str(s) for s in table]
-    if current and current not in scen:
-        scen.append(current)
-    order = [str(r["response"]) for r in data.get("responses", [])]
-    for s in scen:
-        for r in table.get(s, {}):
-            if str(r) not in order:
-                order.append(str(r))
-    cur_means = {str(r["response"]): r.get("mean") for r in data.get("responses", [])}
-    cur_means.update({str(k): v for k, v in table.get(current, {}).items()})
-    order.sort(key=lambda r: -_num(cur_means.get(r)) if np.isfinite(_num(cur_means.get(r))) else 1.0)
-    z = np.array([[_num(table.get(s, {}).get(r, cur_means.get(r) if s == current else None)) for s in scen]
-                  for r in order], dtype=float).reshape(len(order), len(scen))
-    n_r, n_s = z.shape
-    fig, ax = subplots(figsize=(max(7.5, 4.6 + 1.05 * n_s), _fig_height(n_r)), layout="none")
-    if n_r and n_s:
-        ax.imshow(np.ma.masked_invalid(z), cmap="Blues", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        for i in range(n_r):
-            for j in range(n_s):
-                v = z[i, j]
-                txt, col = ("–", "0.4") if not np.isfinite(v) else (f"{v:.0%}", "white" if v > 0.6 else "black")
-                bold = "bold" if scen[j] == current else "normal"
-                ax.text(j, i, txt, ha="center", va="center", fontsize=9, color=col, fontweight=bold)
-        if current in scen:
-            j = scen.index(current)
-            ax.add_patch(Rectangle((j - 0.5, -0.5), 1, n_r, fill=False, ec=CURRENT_COLOR, lw=2.5, zorder=4,
-                                   clip_on=False))
-    ax.set_yticks(range(n_r), _display(order, labels))
-    xt = [textwrap.fill(clip(s.replace("_", " "), 40), 14) + ("\n(this report)" if s == current else "")
-          for s in scen]
-    ax.set_xticks(range(n_s), xt, rotation=0, fontsize=9, va="bottom")
-    ax.xaxis.tick_top()
-    for t, s in zip(ax.get_xticklabels(), scen, strict=True):
-        if s == current:
-            t.set_color(CURRENT_COLOR)
-            t.set_fontweight("bold")
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    h = fig.get_figheight()
-    top = 1 - 1.55 / h
-    fig.subplots_adjust(left=_fit_left(fig, ax), right=0.98, bottom=0.45 / h, top=top)
-    _finish(fig, data, "Posterior mean probability of each response under every scenario", top=top)
     return fig

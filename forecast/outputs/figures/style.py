@@ -23,8 +23,6 @@ MAX_LABEL = 60
 POST_COLOR = "#1f5fa8"
 PRIOR_COLOR = "#8c8c8c"
 SHADE_COLOR = "#eef2f8"
-CURRENT_COLOR = "#d62728"
-UP_COLOR = "#2e86c1"
 DOWN_COLOR = "#c0392b"
 RC = {"text.parse_math": False, "font.size": 10, "axes.titlesize": 12, "figure.titlesize": 13,
       "figure.dpi": DPI, "savefig.dpi": DPI, "svg.hashsalt": "forecast", "svg.fonttype": "none"}

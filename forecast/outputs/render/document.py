@@ -19,10 +19,12 @@ BADGES = frozenset({"threat", "executed", "ok", "fail", "muted"})  # the CSS cla
 
 
 class Span(NamedTuple):
-    """A piece of inline text. ``kind``: text, strong, code, muted, quote, link, local, term, br, bar, badge, ids;
-    ``arg``: a link's URL, a local link's relative target (``local_href``), a term's definition (HTML: opens on a
-    tap or a click; Markdown: the glossary holds it), a bar's fraction, a badge's class (one of ``BADGES``),
-    ``muted`` for muted ids."""
+    """A piece of inline text. ``kind``: text, strong, code, muted, quote, link, local, term, br, bar, shift, heat,
+    badge, ids; ``arg``: a link's URL, a local link's relative target (``local_href``), a term's definition (HTML:
+    opens on a tap or a click; Markdown: the glossary holds it), a bar's fraction, a shift's signed fraction of its
+    table's largest (HTML: a bar left or right of a centre line; Markdown: nothing, the number beside it says it), a
+    heat cell's fraction (HTML: the cell is shaded by it, darker for more; Markdown: the text alone), a badge's class
+    (one of ``BADGES``), ``muted`` for muted ids."""
 
     kind: str
     text: str = ""
@@ -57,11 +59,14 @@ class Items(NamedTuple):
 
 class Table(NamedTuple):
     """``align``: a letter per column (l text, n text without wrapping, w wide text, r number); a trailing
-    ``*`` makes the table only as wide as its content."""
+    ``*`` makes the table only as wide as its content. ``mark``: a column set apart (outlined in HTML, its values in
+    bold), -1 for none. A table of heat cells is a grid: it keeps its columns on a narrow screen (a table of more
+    columns is otherwise stacked into a card per row)."""
 
     headers: list[str]
     rows: list[list[Cell]]
     align: str
+    mark: int = -1
 
 
 class Figure(NamedTuple):

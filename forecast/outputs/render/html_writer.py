@@ -72,6 +72,11 @@ def span(sp: Span) -> str:
         frac = min(1.0, max(0.0, num(sp.arg) or 0.0))
         return (f'<span class="bar"><b>{e}</b><span class="track" aria-hidden="true">'
                 f'<span class="fill" style="width:{frac * 100:.1f}%"></span></span></span>')
+    if sp.kind == "shift":  # a signed part of the table's largest: a bar from the centre line, left for a fall
+        frac = min(1.0, max(-1.0, num(sp.arg) or 0.0))
+        way = "up" if frac >= 0 else "down"
+        return (f'<span class="shift" aria-hidden="true"><span class="fill {way}" '
+                f'style="width:{abs(frac) * 50:.1f}%"></span></span>')
     if sp.kind == "badge":
         return f'<span class="badge {sp.arg if sp.arg in BADGES else "muted"}">{e}</span>'
     return e
@@ -82,27 +87,80 @@ def cell(c: Iterable[Span]) -> str:
 
 
 STACK_COLUMNS = 4  # a table of more columns than this is stacked into one card per row on a narrow screen
+# ColorBrewer's sequential "Blues" (9 classes), the colour map of the report's figures: a heat cell's background is
+# interpolated along it, white for 0 and darkest blue for 1
+HEAT = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
+INK = ("#000000", "#ffffff")  # a heat cell's text: whichever contrasts more with its background
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2's relative luminance of an sRGB colour (channels 0-255)."""
+    lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    return int(hex_colour[1:3], 16), int(hex_colour[3:5], 16), int(hex_colour[5:7], 16)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2's contrast ratio of two colours (1 to 21)."""
+    hi, lo = sorted((_luminance(_rgb(a)), _luminance(_rgb(b))), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def heat_colours(frac: float) -> tuple[str, str]:
+    """A heat cell's background for a fraction (clipped to 0-1: ``HEAT`` interpolated) and its text colour (the one of
+    ``INK`` with the higher contrast against it)."""
+    x = min(1.0, max(0.0, frac)) * (len(HEAT) - 1)
+    i = min(int(x), len(HEAT) - 2)
+    lo, hi = _rgb(HEAT[i]), _rgb(HEAT[i + 1])
+    bg = "#" + "".join(f"{round(a + (b - a) * (x - i)):02x}" for a, b in zip(lo, hi, strict=True))
+    return bg, max(INK, key=lambda ink: contrast(bg, ink))
+
+
+def _is_heat(c: doc.Cell) -> bool:
+    return any(sp.kind == "heat" for sp in c)
 
 
 def _table(t: doc.Table) -> str:
-    head = "".join(f"<th{_TD_CLASS['r'] if t.align[j:j + 1] == 'r' else ''}>{esc(h)}</th>"
-                   for j, h in enumerate(t.headers))
+    def th(j: int, h: str) -> str:
+        classes = [c for c, on in (("num", t.align[j:j + 1] == "r"), ("mark", j == t.mark)) if on]
+        return f"<th{_classes(classes)}>{esc(h)}</th>"
+
+    head = "".join(th(j, h) for j, h in enumerate(t.headers))
     labels = [esc(h) for h in t.headers]
-    body = "".join("<tr>" + "".join(_td(t.align[j:j + 1], labels[j] if j < len(labels) else "", c)
+    body = "".join("<tr>" + "".join(_td(t.align[j:j + 1], labels[j] if j < len(labels) else "", c, j == t.mark)
                                     for j, c in enumerate(r)) + "</tr>" for r in t.rows)
-    classes = [c for c, on in (("narrow", t.align.endswith("*")), ("stack", len(t.headers) > STACK_COLUMNS)) if on]
-    cls = f' class="{" ".join(classes)}"' if classes else ""
-    return f'<div class="table-wrap"><table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+    grid = any(_is_heat(c) for r in t.rows for c in r)
+    classes = [c for c, on in (("narrow", t.align.endswith("*")), ("heat", grid),
+                               ("stack", len(t.headers) > STACK_COLUMNS and not grid)) if on]
+    return (f'<div class="table-wrap"><table{_classes(classes)}><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
 
 
-def _td(align: str, label: str, c: doc.Cell) -> str:
+def _classes(classes: list[str]) -> str:
+    return f' class="{" ".join(classes)}"' if classes else ""
+
+
+def _td(align: str, label: str, c: doc.Cell, mark: bool = False) -> str:
     """A cell with its column's name (a stacked table shows it before the value); a cell that is only a dash is
-    marked empty (a stacked table leaves it out)."""
+    marked empty (a stacked table leaves it out); a heat cell is shaded by its fraction; ``mark``: in the column set
+    apart."""
     classes = [x for x in (_TD_CLASS.get(align, "").split('"')[1:2] or [""]) if x]
     if all(sp.kind == "text" and sp.text.strip() in ("", DASH) for sp in c):
         classes.append("empty")
-    cls = f' class="{" ".join(classes)}"' if classes else ""
-    return f'<td{cls} data-label="{label}">{cell(c)}</td>'
+    if mark:
+        classes.append("mark")
+    style = ""
+    heat = [sp for sp in c if sp.kind == "heat"]
+    if heat:
+        frac = num(heat[0].arg)
+        if frac is not None:
+            classes.append("heat")
+            bg, ink = heat_colours(frac)
+            style = f' style="background:{bg};color:{ink}"'
+    return f'<td{_classes(classes)}{style} data-label="{label}">{cell(c)}</td>'
 
 
 def _box(b: doc.Box, page: Page, nested: bool = False) -> str:

@@ -52,6 +52,8 @@ def span(sp: Span) -> str:
         return f"[{e}]({_url(url)})"
     if sp.kind == "local" and (href := local_href(sp.arg)) and not href.startswith("#"):
         return f"[{e}]({_url(href)})"  # a file beside the report; anchors of the HTML page read as text
+    if sp.kind == "shift":  # drawn in HTML only: the number beside it says it
+        return ""
     return {"quote": f"“{e}”", "br": "<br>", "badge": f"_{e}_"}.get(sp.kind, e)
 
 
@@ -72,7 +74,8 @@ def block(b: Block, figure_files: Mapping[str, str]) -> str:
     if isinstance(b, doc.Table):
         lines = ["| " + " | ".join(md_escape(h) for h in b.headers) + " |",
                  "|" + "|".join("---:" if b.align[j:j + 1] == "r" else "---" for j in range(len(b.headers))) + "|"]
-        lines += ["| " + " | ".join(cell(c) or " " for c in r) + " |" for r in b.rows]
+        lines += ["| " + " | ".join((_wrap(cell(c), "**") if j == b.mark else cell(c)) or " "
+                                    for j, c in enumerate(r)) + " |" for r in b.rows]
         return "\n".join(lines)
     if isinstance(b, doc.Figure):
         path = figure_files.get(b.name)

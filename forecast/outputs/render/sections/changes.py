@@ -12,17 +12,25 @@ from forecast.outputs.render.sections.context import Ctx
 TINY = 0.0005  # a change below 0.05 points reads as none
 
 
-def _part_cell(row: Mapping[str, Any], part: str) -> Cell:
+def _shift(v: float | None, scale: float) -> list[Span]:
+    """A bar of ``v`` against the table's largest move (HTML only), none for a part below 0.05 points."""
+    return [Span("shift", "", f"{v / scale:.4f}")] if v is not None and abs(v) >= TINY else []
+
+
+def _part_cell(row: Mapping[str, Any], part: str, scale: float) -> Cell:
     v = num(row.get(part))
     if v is None:
         return [T("—")]
     se = num(row.get(f"± {part}"))
-    return [T(points(v))] + ([Span("muted", f" ±{100 * se:.1f}")] if se is not None and abs(v) >= TINY else [])
+    return ([T(points(v))] + ([Span("muted", f" ±{100 * se:.1f}")] if se is not None and abs(v) >= TINY else [])
+            + _shift(v, scale))
 
 
 def changes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     """What moved since the brief this one is compared with: each response's change in points with its noise band,
-    the part of each cause (an evidence entry, a changed claim, how the posterior was obtained), the figure."""
+    the part of each cause (an evidence entry, a changed claim, how the posterior was obtained), each change and part
+    drawn as a bar from a centre line on one scale, the table's largest move (it was a figure of the three largest
+    moves, which a phone showed half of)."""
     ch = data.get("changes")
     if not ch:
         return []
@@ -46,7 +54,7 @@ def changes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     if ch.get("note"):
         blocks.append(P(T(s(ch.get("note")))))
     parts = [str(p) for p in ch.get("parts") or []]
-    rows, quiet = [], 0
+    shown, quiet = [], 0
     for r in ch.get("rows") or []:
         if not isinstance(r, Mapping):
             continue
@@ -54,10 +62,16 @@ def changes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         if change is not None and abs(change) < TINY and not any(abs(num(r.get(p)) or 0) >= TINY for p in parts):
             quiet += 1
             continue
-        b = band.get(str(r.get("id")))
+        shown.append(r)
+    scale = max((abs(v) for r in shown for v in (num(r.get(k)) for k in ("change", *parts)) if v is not None),
+                default=0.0)
+    rows = []
+    for r in shown:
+        change, b = num(r.get("change")), band.get(str(r.get("id")))
         rows.append([[Span("strong", s(r.get("response")))], [T(pct(r.get("previous")))], [T(pct(r.get("current")))],
-                     [Span("strong", points(change))], [T(f"±{b:.1f} pts" if isinstance(b, int | float) else "—")],
-                     *[_part_cell(r, p) for p in parts]])
+                     [Span("strong", points(change)), *_shift(change, scale)],
+                     [T(f"±{b:.1f} pts" if isinstance(b, int | float) else "—")],
+                     *[_part_cell(r, p, scale) for p in parts]])
     if rows:
         blocks.append(Table(["Response", "Before", "Now", "Change", "Noise band", *parts], rows,
                             "lrrrr" + "r" * len(parts)))
@@ -68,8 +82,6 @@ def changes(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     if ch.get("steps"):
         blocks.append(Items([[Span("strong", s(st.get("label"))), T(f": {s(st.get('kind'))}")]
                              for st in ch["steps"] if isinstance(st, Mapping)]))
-    if ch.get("figure"):
-        blocks.append(Figure(str(ch["figure"]), "The largest moves, cause by cause, in percentage points."))
     return blocks
 
 

@@ -127,6 +127,35 @@ def figures(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
                 "polls. An arrow marks a shift of at least 5 points; where grey and blue sit together, "
                 "history agreed with the article.")),
             Figure("prior_posterior", "Article-only prior versus posterior, per response."),
-            H2("All scenarios side by side"),
-            Figure("heatmap", "Mean probability of each response under every scenario; the outlined "
-                              "column is this report's scenario.")]
+            *all_scenarios(data, ctx)]
+
+
+def all_scenarios(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    """Each response's mean probability under every scenario (``data["all_scenarios"]``), this report's scenario set
+    apart, the rows in the order of its probabilities: a table of numbers shaded by their size (it was a figure,
+    which a phone showed a column of at a time)."""
+    table: Mapping[str, Mapping[str, Any]] = data.get("all_scenarios") or {}
+    current = str(data.get("scenario", ""))
+    scen = [str(x) for x in table]
+    if current and current not in scen:
+        scen.append(current)
+    own = {str(r.get("response")): r.get("mean") for r in data.get("responses") or []}
+    own.update({str(k): v for k, v in (table.get(current) or {}).items()})
+    order = [str(r.get("response")) for r in sorted_responses(data)]
+    order += [str(r) for x in scen for r in (table.get(x) or {}) if str(r) not in order]
+    order = list(dict.fromkeys(order))
+    order.sort(key=lambda r: -m if (m := num(own.get(r))) is not None else 1.0)
+    if not scen or not order:
+        return []
+
+    def heat(v: Any) -> Cell:
+        p = num(v)
+        return [Span("heat", pct(p), s(p))] if p is not None else [T("—")]
+
+    rows = [[[_label(r, ctx.labels.get(r, r), ctx)],
+             *(heat(own.get(r) if x == current else (table.get(x) or {}).get(r)) for x in scen)] for r in order]
+    headers = ["Response", *(x.replace("_", " ") + (" (this report)" if x == current else "") for x in scen)]
+    return [H2("All scenarios side by side"),
+            P(T("Mean probability of each response under every scenario, darker for more likely; the outlined "
+                "column is this report's scenario. Rows follow this report's probabilities.")),
+            Table(headers, rows, "l" + "r" * len(scen), mark=1 + scen.index(current) if current in scen else -1)]
