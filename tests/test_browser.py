@@ -75,7 +75,7 @@ def test_report_renders_in_chromium(report, driver):
         assert r["label"] in body
 
     imgs = driver.find_elements(By.TAG_NAME, "img")
-    assert len(imgs) == 3
+    assert len(imgs) == 2  # the forest and prior-vs-posterior (all scenarios are a table)
     for img in imgs:
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 0
         assert img.get_attribute("src").startswith("data:image/png;base64,")
@@ -99,6 +99,18 @@ def test_report_renders_in_chromium(report, driver):
         "return [...document.querySelectorAll('.table-wrap')].filter(e => e.scrollWidth > e.clientWidth + 1)"
         ".map(e => e.querySelector('th').textContent)")
     assert overflow == []
+
+    # on a phone all scenarios side by side keep their columns and fit (the heatmap figure showed one of them), each
+    # cell on its own shade (the zebra stripes do not cover it)
+    driver.set_window_size(390, 900)
+    grid = driver.execute_script(
+        "const t = document.querySelector('table.heat'); const w = t.closest('.table-wrap');"
+        "const cells = [...t.querySelectorAll('td.heat')];"
+        "return [w.scrollWidth - w.clientWidth, getComputedStyle(t.querySelector('thead')).display, cells.length,"
+        " new Set(cells.map(c => getComputedStyle(c).backgroundColor)).size]")
+    n_cells = sum(len(v) for v in data["all_scenarios"].values())
+    assert grid[0] <= 1 and grid[1] != "none" and grid[2] == n_cells and grid[3] > 20, grid
+    driver.set_window_size(1280, 1000)
 
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, height + 200)
