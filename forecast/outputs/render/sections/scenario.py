@@ -156,6 +156,7 @@ def all_scenarios(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
              *(heat(own.get(r) if x == current else (table.get(x) or {}).get(r)) for x in scen)] for r in order]
     headers = ["Response", *(x.replace("_", " ") + (" (this report)" if x == current else "") for x in scen)]
     return [H2("All scenarios side by side"),
-            P(T("Mean probability of each response under every scenario, darker for more likely; the outlined "
-                "column is this report's scenario. Rows follow this report's probabilities.")),
+            P(T("Mean probability of each response under every scenario (in report.html shaded darker for more "
+                "likely); the column marked “this report” is set apart. Rows follow this report's probabilities, "
+                "most likely first.")),
             Table(headers, rows, "l" + "r" * len(scen), mark=1 + scen.index(current) if current in scen else -1)]
