@@ -172,7 +172,7 @@ class Changes(TypedDict, total=False):
     note: str
     order: str
     method: str
-    figure: str
+    figure: str  # reports before 24f2cab only: the waterfall's file name (the page draws what moved in its table)
     max_pareto_k: float | None
     parts: list[str]  # the causes' labels, in the table's order (each row has a part per cause)
 
