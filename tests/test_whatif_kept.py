@@ -136,6 +136,14 @@ def test_only_valid_kept_draws_are_found_and_a_damaged_file_is_a_miss(posterior,
     assert find_kept(other, "one_time_raid") == (None, "the draws kept by one_time_raid's report are stale: "
                                                        "the settings changed")
     assert find_kept(cfg, "air_strikes")[1].startswith("no draws kept by a report of air_strikes")
+    # whether a run publishes changes no number: the draws a published run kept (the scheduled run's) answer a plain
+    # command and the reverse (they were "stale: the settings changed", and the command took the full path)
+    published = forecast.compose([*overrides, "publish=true"])
+    assert _keep_for(published, "one_time_raid", d, inputs, post) == path
+    assert find_kept(cfg, "one_time_raid")[1] == "" and find_kept(published, "one_time_raid")[1] == ""
+    assert find_kept(forecast.compose([*overrides, "publish=true", "seed=7"]), "one_time_raid")[1].endswith(
+        "the settings changed")
+    _keep_for(cfg, "one_time_raid", d, inputs, post)
 
     good = path.read_bytes()
     for damage in ("flip", "cut"):

@@ -55,7 +55,13 @@ RECORD = ".run.json"  # in each report folder
 LANDING = "index.html"  # forecast.outputs.landing.LANDING (not imported here: it loads the renderer)
 LANDING_RECORD = ".landing.json"  # beside the landing page
 PARTS = ("settings", "inputs", "code", "day", "published")
-WHY = {"settings": "the settings changed", "inputs": "an input file changed (data, conf or templates)",
+# what ``forecast whatif`` compares of the key its report kept draws under (``forecast.usecases.whatif.find_kept``): the
+# settings without ``publish`` ("answer": whether a run publishes changes no number it answers from), and the rest
+# but the published part
+ANSWER_PARTS = ("answer", "inputs", "code", "day")
+NOT_ANSWERING = ("publish",)  # settings that decide what a run does with its report, not what the report says
+WHY = {"settings": "the settings changed", "answer": "the settings changed",
+       "inputs": "an input file changed (data, conf or templates)",
        "code": "the code or an installed package changed", "day": "it was made on another day",
        "published": "the published briefs, the history, the replay or the checks changed"}
 _BIG = 64 << 20  # files larger than this enter a digest by size and modification time (none of the inputs is)
@@ -161,7 +167,10 @@ class Keys:
         changed = _scenario_changed(cfg, self.configured)
         # the folders as configured (relative ones from the project home, wherever it is): a copied or moved home
         # is the same project, and what its folders hold is in the other parts of the key
-        self._settings = {"config": text, "scenario": {self.configured: changed} if changed is not None else {}}
+        scenario = {self.configured: changed} if changed is not None else {}
+        self._settings = {"config": text, "scenario": scenario}
+        answer = json.dumps({k: v for k, v in raw.items() if k not in NOT_ANSWERING}, sort_keys=True, default=str)
+        self._answer = {"config": answer, "scenario": scenario}
         h = hashlib.sha256()
         _tree(h, self.paths["data"], "data")
         _tree(h, conf_dir(), "conf")
@@ -174,8 +183,9 @@ class Keys:
     def key(self, name: str, published: bool = True) -> dict[str, str]:
         """Scenario ``name``'s key; without its ``published`` part when ``published`` is false (what the draws
         the report keeps for ``forecast whatif`` depend on: ``forecast.analysis.whatif.kept``)."""
-        settings = hashlib.sha256(json.dumps({**self._settings, "report": name}, sort_keys=True).encode())
-        key = {"format": str(FORMAT), "settings": settings.hexdigest(), "inputs": self._inputs,
+        settings, answer = (hashlib.sha256(json.dumps({**s, "report": name}, sort_keys=True).encode()).hexdigest()
+                            for s in (self._settings, self._answer))
+        key = {"format": str(FORMAT), "settings": settings, "answer": answer, "inputs": self._inputs,
                "code": code_digest(), "day": self._day}
         if published:
             key["published"] = published_state(self.paths["reports"], name, self.names)

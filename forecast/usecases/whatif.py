@@ -54,9 +54,10 @@ def whatif(cfg, items: list, *, inputs: Inputs | None = None, fitted: Fit | None
 
 def find_kept(cfg, name: str) -> tuple[Kept | None, str]:
     """Scenario ``name``'s kept draws when they are those the full path would compute for ``cfg`` (the report's key
-    without its published part, the same posterior files), else (None, why not)."""
+    without its published part and with its settings but ``publish``: a published run's draws answer a plain
+    command; the same posterior files), else (None, why not)."""
     from forecast.analysis.whatif import kept
-    from forecast.outputs.uptodate import PARTS, Keys, key_changes, posterior_moved
+    from forecast.outputs.uptodate import ANSWER_PARTS, Keys, key_changes, posterior_moved
 
     keys = Keys(cfg, [name])
     if not keys.servable:
@@ -69,8 +70,7 @@ def find_kept(cfg, name: str) -> tuple[Kept | None, str]:
         meta, found = kept.load(path)
     except Exception as e:  # noqa: BLE001 - a damaged file (cut, bad zip, bad CRC, bad header, bad arrays) is a miss
         return None, f"{path} is damaged ({type(e).__name__}): it is made again with the report"
-    why = key_changes(meta.get("key") or {}, keys.key(name, published=False), tuple(p for p in PARTS
-                                                                                   if p != "published"))
+    why = key_changes(meta.get("key") or {}, keys.key(name, published=False), ANSWER_PARTS)
     if why is None:
         why = posterior_moved(meta.get("posterior") or {}, cache)
     if why is not None:
