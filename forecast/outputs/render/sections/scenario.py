@@ -141,9 +141,8 @@ def all_scenarios(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         scen.append(current)
     own = {str(r.get("response")): r.get("mean") for r in data.get("responses") or []}
     own.update({str(k): v for k, v in (table.get(current) or {}).items()})
-    order = [str(r.get("response")) for r in sorted_responses(data)]
-    order += [str(r) for x in scen for r in (table.get(x) or {}) if str(r) not in order]
-    order = list(dict.fromkeys(order))
+    order = list(dict.fromkeys([*(str(r.get("response")) for r in sorted_responses(data)),
+                                *(str(r) for x in scen for r in table.get(x) or {})]))
     order.sort(key=lambda r: -m if (m := num(own.get(r))) is not None else 1.0)
     if not scen or not order:
         return []
