@@ -101,7 +101,7 @@ def put_json(cache_dir: Path | None, kind: str, key: str, value: Any) -> None:
 
 
 def _figure(cache_dir: Path, kind: str, key: str, stem: str) -> Path:
-    """A figure's file: ``<key>-<stem>.png``, or ``<key>-<stem>`` for a stem naming its SVG (``forest.svg``)."""
+    """A figure's file: ``<key>-<stem>.png``, or ``<key>-<stem>`` for a stem naming its SVG (``history.svg``)."""
     if stem.endswith(".svg"):
         return Path(cache_dir) / "derived" / kind / f"{key}-{stem}"
     return _path(cache_dir, kind, f"{key}-{stem}", "png")

@@ -37,7 +37,6 @@ def pages(tmp_path_factory, cfg, inputs) -> dict[str, Path]:
     """A scenario report with a material change since the last published brief, and a landing page over it."""
     from forecast.analysis import whatif as W
     from forecast.outputs.brief import brief_data, report_links
-    from forecast.outputs.figures.report import make_figures
     from forecast.outputs.landing import write_landing
     from forecast.outputs.render import render_html
 
@@ -54,8 +53,7 @@ def pages(tmp_path_factory, cfg, inputs) -> dict[str, Path]:
     folder = reports / data["scenario"]
     folder.mkdir()
     data["brief"]["links"] = report_links(reports, reports, data["scenario"], [data["scenario"]], {})
-    inner = {r["response"]: (r["hdi_low"], r["hdi_high"]) for r in data["responses"]}
-    figures = {k: v for k, v in make_figures(data, inner).items() if not k.endswith(".svg")}
+    figures: dict[str, bytes] = {}  # the report's ranges are drawn by its page
     d = draws_from_fit(cfg, inputs, fake_fit(inputs, chains=2, draws=500, seed=3), data["scenario"],
                        command="forecast scenario=one_time_raid")
     data["whatif"] = W.summary(d)

@@ -22,16 +22,27 @@ pytestmark = [
 ]
 
 
+def _quartiles(r: dict) -> tuple[float, float, float]:
+    """Quartiles inside a response's HDI, none at its mean (the early fixture report kept none)."""
+    lo, hi = r["hdi_low"], r["hdi_high"]
+    return lo + 0.3 * (hi - lo), lo + 0.45 * (hi - lo), lo + 0.62 * (hi - lo)
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> tuple[Path, str]:
-    from forecast.outputs.figures.report import make_figures
+    import pandas as pd
+
+    from forecast.outputs.figures import history
     from forecast.outputs.render import render_html
 
     data = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    inner = {r["response"]: (r["hdi_low"] + 0.3 * (r["mean"] - r["hdi_low"]),
-                             r["hdi_high"] - 0.3 * (r["hdi_high"] - r["mean"])) for r in data["responses"]}
-    figures = make_figures(data, inner)
-    page = render_html(data, figures)
+    for r in data["responses"]:  # the quartiles a report keeps (this early one did not)
+        r["q25"], r["median"], r["q75"] = _quartiles(r)
+    replay = pd.DataFrame({"as_of": ["2026-01-16", "2026-02-01"] * 2, "scenario": [data["scenario"]] * 4,
+                           "response": ["a", "a", "b", "b"], "mean": [0.2, 0.3, 0.6, 0.5]})
+    data["history"] = {"figure": "history", "command": "forecast history --replay", "dates": ["2026-02-01"],
+                       "arrivals": {}}
+    page = render_html(data, history.files(replay, data["scenario"]))
     path = tmp_path_factory.mktemp("report") / "report.html"
     path.write_text(page, encoding="utf-8")
     return path, page
@@ -75,7 +86,7 @@ def test_report_renders_in_chromium(report, driver):
         assert r["label"] in body
 
     imgs = driver.find_elements(By.TAG_NAME, "img")
-    assert len(imgs) == 2  # the forest and prior-vs-posterior (all scenarios are a table)
+    assert len(imgs) == 1  # the history (the ranges, what moved and all scenarios are drawn by the page)
     for img in imgs:
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 0
         assert img.get_attribute("src").startswith("data:image/png;base64,")
@@ -110,6 +121,23 @@ def test_report_renders_in_chromium(report, driver):
         " new Set(cells.map(c => getComputedStyle(c).backgroundColor)).size]")
     n_cells = sum(len(v) for v in data["all_scenarios"].values())
     assert grid[0] <= 1 and grid[1] != "none" and grid[2] == n_cells and grid[3] > 20, grid
+    # ... and the ranges are drawn in their two tables, which fit: every bar has a width and its dot inside it, at
+    # the median's place (the forest and prior-vs-posterior figures showed a phone their labels, the plots off-screen)
+    ranges = driver.execute_script(
+        "const s = document.getElementById('figures');"
+        "const wraps = [...s.querySelectorAll('.table-wrap')].filter(w => w.querySelector('.range'));"
+        "const bars = [...s.querySelectorAll('.range')].map(r => { const b = r.getBoundingClientRect();"
+        " const d = r.querySelector('.dot').getBoundingClientRect(); return [b.width, (d.left + d.width / 2 - b.left)"
+        " / b.width]; });"
+        "return [wraps.length, Math.max(...wraps.map(w => w.scrollWidth - w.clientWidth)), bars,"
+        " getComputedStyle(s.querySelector('.range.prior')).color, getComputedStyle(s.querySelector('.range.post'))"
+        ".color]")
+    n = len(data["responses"])
+    assert ranges[0] == 2 and ranges[1] <= 1 and len(ranges[2]) == 3 * n, ranges[:2]
+    assert all(w >= 80 for w, _ in ranges[2]), ranges[2]
+    top = max(data["responses"], key=lambda r: r["mean"])
+    assert ranges[2][0][1] == pytest.approx(_quartiles(top)[1], abs=0.03)  # the first row's dot: the top's median
+    assert ranges[3] != ranges[4]  # the article's prior and the forecast in two colours
     driver.set_window_size(1280, 1000)
 
     height = driver.execute_script("return document.documentElement.scrollHeight")

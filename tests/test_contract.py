@@ -5,7 +5,9 @@ reads every version's example (as prophet keeps the models older versions serial
 The examples (``tests/fixtures/``) are reports the tool wrote: ``forecast_example.json`` an early
 version-1 report (before the update, state and provenance fields), ``reports/forecast-v1.json`` and
 ``reports/forecast-v1-analysts.json`` reports of today's version 1 (a second run, so with "what moved", and a
-run with ``analysts=[example-hawk,example-dove]``), their local folder names replaced by ``/srv/forecast/...``.
+run with ``analysts=[example-hawk,example-dove]``), their local folder names replaced by ``/srv/forecast/...``;
+the responses' ``median``, ``q25`` and ``q75``, added to the contract after they were written, were filled in from a
+beta distribution matching each response's mean and sd (a shape for the contract's checks, not a fit's numbers).
 A change of the schema version keeps them: ``read_report`` must upgrade them, and every reader must read them.
 """
 

@@ -99,12 +99,12 @@ def _block_tokens(md: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize("text", STRUCTURE)
 def test_markdown_text_from_data_never_becomes_structure(text):
     data = _fixture()
-    clean = render_markdown(copy.deepcopy(data), {"forest": "forest.png"})
+    clean = render_markdown(copy.deepcopy(data), {"history": "history.png"})
     for key in ("title", "description"):
         data[key] = text
     data["claims"][0]["quote"] = text
     data["polls"][0]["pollster"] = text
-    md = render_markdown(data, {"forest": "forest.png"})
+    md = render_markdown(data, {"history": "history.png"})
     assert md_escape(text) in md
     kinds = [k for k, _ in _block_tokens(md)]
     assert kinds == [k for k, _ in _block_tokens(clean)], f"{text!r} changed the document's structure"

@@ -1,10 +1,12 @@
-"""New evidence to a report: the figures whose numbers moved are drawn by forked workers (``forecast.parallel.Workers``)
-while the run attributes what moved and writes the posterior file. The publication stays one transaction: a figure
-that fails in a worker fails the run with a line naming the figure, and a stop signal while the workers draw ends the
-run with the signal's status; either way the earlier report stays as it was and no worker outlives the run.
+"""New evidence to a report: a figure to draw (the replay's history, when it is not kept) is drawn by forked workers
+(``forecast.parallel.Workers``) while the run reweights the posterior, attributes what moved and writes the posterior
+file; the report's own ranges are drawn by its page. The publication stays one transaction: a figure that fails in a
+worker fails the run with a line naming the figure, and a stop signal while the workers draw ends the run with the
+signal's status; either way the earlier report stays as it was and no worker outlives the run.
 
-The figure is broken (or made slow) by a driver that replaces ``forecast.outputs.figures.report.files`` before the
-command runs: the workers are forked from that process, so they draw with the replacement.
+The figure is broken (or made slow) by a driver that replaces ``forecast.outputs.figures.history.files`` before the
+command runs: the workers are forked from that process, so they draw with the replacement. Each test writes a replay
+table of its own (``history_replay.csv``) after its earlier report: a history figure no run has drawn.
 """
 
 from __future__ import annotations
@@ -23,16 +25,13 @@ pytestmark = pytest.mark.slow
 
 DRIVER = """
 import os, sys, time
-from forecast.outputs.figures import report as R
-real = R.files
-def files(stem, *args):
-    if stem == "prior_posterior":
-        open(os.environ["FIG_MARK"] + "." + str(os.getpid()), "w").close()
-        if os.environ["FIG_FAULT"] == "raise":
-            raise ValueError("a broken prior_posterior")
-        time.sleep(120)
-    return real(stem, *args)
-R.files = files
+from forecast.outputs.figures import history as H
+def files(*args):
+    open(os.environ["FIG_MARK"] + "." + str(os.getpid()), "w").close()
+    if os.environ["FIG_FAULT"] == "raise":
+        raise ValueError("a broken history figure")
+    time.sleep(120)
+H.files = files
 from forecast.cli.main import main
 main(sys.argv[1:])
 """
@@ -42,6 +41,15 @@ def _poll(share: str, name: str) -> list[str]:
     return ["poll", "--id", f"E-2026-12-worker-{name}", "--date-known", "2026-11-20", "--source",
             "https://example.org/p", "--summary", "A test poll", "--pollster", "El Financiero", "--date", "2026-11-18",
             "--n", "1000", "--share-opposed", share]
+
+
+def _replay(reports: Path, mean: str) -> None:
+    """A replay table of one_time_raid (two dates, two responses; ``mean``: a number of the test's own), so the next
+    run has a history figure to draw that no other run drew."""
+    rows = [("2026-02-10", "consular_protest", mean), ("2026-02-22", "consular_protest", "0.5"),
+            ("2026-02-10", "cooperate_quietly", "0.3"), ("2026-02-22", "cooperate_quietly", "0.35")]
+    (reports / "history_replay.csv").write_text("as_of,scenario,response,mean\n" + "".join(
+        f"{d},one_time_raid,{r},{m}\n" for d, r, m in rows), encoding="utf-8")
 
 
 def _alive(pid: int) -> bool:
@@ -63,8 +71,8 @@ def _state(reports: Path) -> dict[Path, bytes]:
 @pytest.fixture
 def home(request, default_fit, session_cache, project_home, tmp_path):
     """An earlier report written (from the session's cached posterior), then a new poll added (one of its own per
-    test: figures no other test drew, so they are drawn, not served from the memo): the next run reweights the
-    posterior and redraws the figures whose numbers moved."""
+    test) and a replay table of its own: the next run reweights the posterior while its workers draw the history
+    figure, which no other test drew (not served from the memo)."""
     from forecast.cli.main import main
 
     reports, data = tmp_path / "reports", tmp_path / "data"
@@ -76,6 +84,7 @@ def home(request, default_fit, session_cache, project_home, tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["evidence", "add", "--data-dir", str(data), *_poll(request.param[1], request.param[0])])
     assert e.value.code == 0
+    _replay(reports, request.param[1])
     return args, env, reports
 
 
@@ -105,8 +114,8 @@ def test_a_figure_failing_in_a_worker_fails_the_run_and_keeps_the_earlier_report
     assert proc.returncode != 0, err
     assert "posterior: PSIS update of" in err, err  # reweighted, not refitted (a PSIS update with a Pareto k
     # above 0.7 refits, and says "PSIS update ... refitting")
-    lines = [ln for ln in err.splitlines() if "drawing the prior_posterior figure failed in a worker process" in ln]
-    assert lines and "ValueError: a broken prior_posterior" in lines[0], err
+    lines = [ln for ln in err.splitlines() if "drawing the history figure failed in a worker process" in ln]
+    assert lines and "ValueError: a broken history figure" in lines[0], err
     assert _state(reports) == before  # nothing of the failed run is visible, the earlier report intact
     pids = _workers_gone(tmp_path)
     assert pids and os.getpid() not in pids and proc.pid not in pids  # drawn in a worker, not in the run's process
@@ -139,8 +148,8 @@ log.write(f"run {os.getpid()}\\n"); log.flush()
 import forecast.inputs.load as L
 import forecast.outputs.figures as F
 import forecast.parallel as P
-from forecast.outputs.figures import report as R
-start, load, warm, files = P.Workers.start, L.load_inputs, F.warm, R.files
+from forecast.outputs.figures import history as H
+start, load, warm, files = P.Workers.start, L.load_inputs, F.warm, H.files
 def started(self):
     before = self._pid
     start(self)
@@ -153,10 +162,10 @@ def warmed():
     if os.environ.get("SLOW_WARM"):
         time.sleep(120)
     warm()
-def drawn(stem, *a):
-    log.write(f"drew {stem} {os.getpid()}\\n"); log.flush()
-    return files(stem, *a)
-P.Workers.start, L.load_inputs, F.warm, R.files = started, loaded, warmed, drawn
+def drawn(*a):
+    log.write(f"drew history {os.getpid()}\\n"); log.flush()
+    return files(*a)
+P.Workers.start, L.load_inputs, F.warm, H.files = started, loaded, warmed, drawn
 from forecast.cli.main import main
 main(sys.argv[1:])
 """
@@ -165,11 +174,13 @@ main(sys.argv[1:])
 def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_does_not_wait_for_them(
         default_fit, session_cache, project_home, tmp_path):
     """A plain run forks its drawing workers before it loads its inputs (their imports overlap its own) and draws
-    the figures whose numbers moved with them, not with a second set. The same preview again is up to date: served,
-    nothing forked. Made again (``force=true``) from the posterior now kept, it has nothing to draw (its figures are
-    kept): the workers, still importing (a ``warm`` made to take two minutes), are ended at once, so the run does not
-    wait for them, and none outlives it. (Decisive: closing idle workers by telling them to stop would wait for
-    their imports, then ``_reap``'s 10 s before killing them.)"""
+    the history figure with them, not with a second set. The same preview again is up to date: served, nothing
+    forked. Made again (``force=true``) from the posterior now kept, it has nothing to draw (its figure is kept): the
+    workers, still importing (a ``warm`` made to take two minutes), are ended at once, so the run does not wait for
+    them, and none outlives it. Then a second poll: the update is computed again, but the history figure is kept and
+    the page draws the rest, so the workers are ended as soon as the run knows it. (Decisive: closing idle workers by
+    telling them to stop would wait for their imports, then ``_reap``'s 10 s before killing them; keeping the workers
+    of every computed posterior, as before the page drew the report's ranges, waits two minutes in the last run.)"""
     from forecast.cli.main import main
 
     reports, data = tmp_path / "reports", tmp_path / "data"  # a poll of its own: the session's posterior reweighted
@@ -179,6 +190,8 @@ def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_doe
     assert e.value.code == 0
     args = [f"paths.cache={session_cache}", f"paths.reports={reports}", f"paths.data={data}", "scenario=one_time_raid"]
     env = {**os.environ, "FORECAST_HOME": str(project_home)}
+    reports.mkdir()
+    _replay(reports, "0.785")
 
     def run(*extra: str, slow: bool = False) -> tuple[int, list[str], float, str]:
         log = tmp_path / "ahead.log"
@@ -198,7 +211,7 @@ def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_doe
     assert lines[0].startswith("start ") and lines[1] == "inputs", lines
     assert sum(ln.startswith("start ") for ln in lines) == 1, lines  # one set of workers: the one forked first
     drew = {ln.split()[1]: int(ln.split()[2]) for ln in lines if ln.startswith("drew ")}
-    assert set(drew) == {"forest", "prior_posterior"}, lines
+    assert set(drew) == {"history"}, lines
     assert pid not in drew.values()  # drawn by the workers, not by the run's own process
 
     _, lines, _, err = run(slow=True)
@@ -207,4 +220,13 @@ def test_the_drawing_workers_are_forked_first_and_a_run_with_nothing_to_draw_doe
     _, lines, took, err = run("force=true", slow=True)
     assert lines[0].startswith("start ") and lines[1] == "inputs" and not any("drew" in ln for ln in lines), lines
     assert took < 8, f"the run waited {took:.1f} s for drawing workers it did not need"
+    assert not _alive(int(lines[0].split()[1])), "a drawing worker outlived its run"
+
+    with pytest.raises(SystemExit) as e:
+        main(["evidence", "add", "--data-dir", str(data), *_poll("0.786", "ahead-2")])
+    assert e.value.code == 0
+    _, lines, took, err = run(slow=True)
+    assert "posterior: PSIS update of" in err and "kept from the run that computed it" not in err, err
+    assert lines[0].startswith("start ") and lines[1] == "inputs" and not any("drew" in ln for ln in lines), lines
+    assert took < 15, f"the run waited {took:.1f} s for drawing workers it did not need"
     assert not _alive(int(lines[0].split()[1])), "a drawing worker outlived its run"

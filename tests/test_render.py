@@ -23,7 +23,7 @@ TINY_PNG = bytes.fromhex(
     "0000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
 )
 HOSTILE = '<script>alert(1)</script> {{7*7}} ${7*7} javascript:alert(1) "onerror=alert(1) a|b\nc'
-FIGURES = {"forest": TINY_PNG, "prior_posterior": TINY_PNG}
+FIGURES = {"history": TINY_PNG}  # the one figure of a report (the replay's); its ranges are drawn by the page
 FIGURE_FILES = {k: f"{k}.png" for k in FIGURES}
 
 
@@ -36,6 +36,8 @@ def data(cfg, inputs) -> dict[str, Any]:
     d["brief"] = brief_data(cfg, inputs, d)
     d["brief"]["links"] = report_links(Path("/nowhere/reports"), Path("/nowhere/reports"), d["scenario"],
                                        ["one_time_raid", "air_strikes"], {"air_strikes": "Air strikes"})
+    d["history"] = {"figure": "history", "command": "forecast history --replay", "dates": ["2026-02-10"],
+                    "arrivals": {}}
     return d
 
 
@@ -122,7 +124,7 @@ def test_top_response_percentages(data):
 
 def test_html_is_self_contained(data):
     page = render_html(data, FIGURES)
-    assert page.count('<img src="data:image/png;base64,') == 2
+    assert page.count('<img src="data:image/png;base64,') == 1  # the history; the ranges are drawn in the page
     assert "<script" not in page.lower()
     assert not re.search(r"""(src|srcset|action|data)\s*=\s*["']?\s*(https?:)?//""", page, flags=re.IGNORECASE)
     assert "<link" not in page.lower()
@@ -161,7 +163,7 @@ def test_changes_section_only_when_present(data):
     assert ">Change</th>" in page and "−5.0 pts" in page and "−5.1 pts" in page and "±0.4" in page
     assert "+0.1 pts" in page and "1 other response(s) moved by less than 0.05 points" in page
     assert "-0" not in page.split('id="changes"')[1].split("</section>")[0].replace("2026-12-0", "")
-    assert page.count("data:image/png;base64,") == 2  # what moved is drawn in its table, not a figure
+    assert page.count("data:image/png;base64,") == 1  # what moved is drawn in its table, not a figure
     # each change and part a bar from the centre line on the table's one scale (its largest move, E-1's 5.12 points):
     # the change's 5.0 points fall 48.8% of a half, E-1's a whole half, rest's 0.12 points rise 1.2%
     row = page.split(">Expel agents<")[1].split("</tr>")[0]
@@ -250,7 +252,8 @@ def test_markdown_tables(data):
     assert "| Claim | Constrains | Quote (verbatim) |" in md
     assert "| ID | Date | Event |" in md
     assert "| Check | Value | Threshold | Result |" in md
-    assert "![" in md and "(forest.png)" in md and "(prior_posterior.png)" in md
+    assert "![" in md and "(history.png)" in md
+    assert "| Response | Mean | Middle half | 90% range |" in md  # an early report: no quartiles kept
     assert "base64" not in md and "<script" not in md.lower()
     assert "](https://" in md
 
@@ -308,69 +311,119 @@ def test_all_scenarios_is_a_shaded_table_of_the_reports_numbers(data):
     assert top[1] == pct(table[scen[0]][order[0]])
 
 
-# ---------------------------------------------------------------------- figures
-def _inner(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
-    """A 50% interval inside each response's HDI (as the report's weighted summary gives)."""
-    return {r["response"]: (r["hdi_low"] + 0.3 * (r["mean"] - r["hdi_low"]),
-                            r["hdi_high"] - 0.3 * (r["hdi_high"] - r["mean"])) for r in data["responses"]}
+# ---------------------------------------------------------------------- ranges (drawn by the page)
+_PIECE = re.compile(r'<span class="(hdi|mid)" style="left:([0-9.]+)%;width:([0-9.]+)%"></span>'
+                    r'|<span class="dot" style="left:([0-9.]+)%"></span>')
 
 
-def test_figures_are_pngs_with_their_vectors(data):
+def _ranges(cell: str) -> list[tuple[str, dict[str, tuple[float, ...]]]]:
+    """The range glyphs of an HTML cell: (tone, {"hdi": (low, high), "mid": (low, high), "dot": (x,)}), in percent."""
+    out = []
+    for tone, inner in re.findall(r'<span class="range (\w+)" aria-hidden="true">(.*?)</span></span>(?=<|$)',
+                                  cell + "<"):
+        parts: dict[str, tuple[float, ...]] = {}
+        for kind, left, width, dot in _PIECE.findall(inner + "</span>"):
+            parts[kind or "dot"] = (float(left), float(left) + float(width)) if kind else (float(dot),)
+        out.append((tone, parts))
+    return out
+
+
+def _rows_of(section: str, heading: str) -> list[list[str]]:
+    """The body rows (cells' inner HTML) of the table after ``heading`` in a section."""
+    table = section.split(f">{heading}</h2>")[1].split("</table>")[0]
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S) for row in re.findall(r"<tr>(.*?)</tr>", table)[1:]]
+
+
+def _with_quartiles(data: dict[str, Any]) -> dict[str, Any]:
+    """The fixture's responses with a median and quartiles inside their HDIs, none equal to the mean."""
+    for r in data["responses"]:
+        lo, hi = r["hdi_low"], r["hdi_high"]
+        r["q25"], r["median"], r["q75"] = (round(lo + f * (hi - lo), 4) for f in (0.3, 0.45, 0.62))
+    return data
+
+
+def test_the_ranges_are_drawn_from_the_reports_numbers(data):
+    """"Uncertainty at a glance" draws, per response and most probable first, the report's HDI (thin), its quartiles
+    (thick) and its median (the dot) on a 0-100% bar; "What history changed" draws the article-only prior's HDI and mean
+    (grey) above the posterior's (blue). Every glyph's position is checked against the report's numbers to the 0.1 point
+    the page writes (an end is a rounded left plus a rounded width: 0.11): drawing the quartiles as the HDI, the mean as
+    the dot, the posterior as the prior or the rows out of order all fail. Markdown has the same numbers, no glyph."""
+    from forecast.outputs.render.format import interval, pct
+
+    data = _with_quartiles(data)
+    data["responses"].reverse()  # the page orders them itself
+    page = render_html(data, FIGURES)
+    section = page.split('<section id="figures">')[1].split("</section>")[0]
+    order = sorted(data["responses"], key=lambda r: -r["mean"])
+
+    def at(x: float) -> float:
+        return round(100 * x, 1)
+
+    rows = _rows_of(section, "Uncertainty at a glance")
+    assert len(rows) == len(order)
+    for r, cells in zip(order, rows, strict=True):
+        assert html.escape(r["label"], quote=True) in cells[0]
+        assert cells[1] == pct(r["median"]) and cells[2] == interval(r["q25"], r["q75"])
+        assert cells[3].startswith(interval(r["hdi_low"], r["hdi_high"]))
+        (tone, g), = _ranges(cells[3])
+        assert tone == "post"
+        assert g["hdi"] == pytest.approx((at(r["hdi_low"]), at(r["hdi_high"])), abs=0.11)
+        assert g["mid"] == pytest.approx((at(r["q25"]), at(r["q75"])), abs=0.11)
+        assert g["dot"] == pytest.approx((at(r["median"]),), abs=0.11)
+        assert g["hdi"][0] <= g["mid"][0] <= g["dot"][0] <= g["mid"][1] <= g["hdi"][1]  # they nest
+    rows = _rows_of(section, "What history changed")
+    for r, cells in zip(order, rows, strict=True):
+        (t0, prior), (t1, post) = _ranges(cells[3])
+        assert (t0, t1) == ("prior", "post")
+        assert prior["hdi"] == pytest.approx((at(r["prior_hdi_low"]), at(r["prior_hdi_high"])), abs=0.11)
+        assert prior["dot"] == pytest.approx((at(r["prior_mean"]),), abs=0.11) and "mid" not in prior
+        assert post["hdi"] == pytest.approx((at(r["hdi_low"]), at(r["hdi_high"])), abs=0.11)
+        assert post["dot"] == pytest.approx((at(r["mean"]),), abs=0.11)
+        change = round(100 * (r["mean"] - r["prior_mean"]))
+        assert cells[3].startswith(f"{change:+d} pts".replace("-", "−") if change else "0 pts")
+    md = render_markdown(data, FIGURE_FILES)
+    top = order[0]
+    assert (f"| **{top['label']}** | {pct(top['median'])} | {interval(top['q25'], top['q75'])} | "
+            f"{interval(top['hdi_low'], top['hdi_high'])} |") in md
+    assert "range post" not in md and "aria-hidden" not in md
+
+
+def test_a_report_without_quartiles_draws_its_mean_and_no_middle_half(data):
+    """An early report (no median or quartiles kept): the dot is the mean, the column says so, no thick bar; a range
+    with a missing end is not drawn at all (and an end outside 0-1 is clipped to the bar)."""
+    from forecast.outputs.render.document import Span, range_arg
+    from forecast.outputs.render.html_writer import span
+
+    page = render_html(data, FIGURES)
+    section = page.split('<section id="figures">')[1].split("</section>")[0]
+    assert ">Mean</th>" in section and 'class="mid"' not in section
+    top = max(data["responses"], key=lambda r: r["mean"])
+    (_, g), = _ranges(_rows_of(section, "Uncertainty at a glance")[0][3])
+    assert g["dot"] == pytest.approx((round(100 * top["mean"], 1),), abs=0.11)
+    assert span(Span("range", "", range_arg("post", None, 0.5, 0.2))) == ""
+    assert _ranges(span(Span("range", "", range_arg("prior", -0.2, 1.3, 0.5))))[0] == (
+        "prior", {"hdi": (0.0, 100.0), "dot": (50.0,)})
+
+
+def test_the_figures_module_writes_pngs_with_their_vectors():
+    """The one writer (``figures.write``) of a figure the report still embeds (the analysts' spread): a PNG and its
+    SVG with text kept as text, the same bytes twice, whatever the labels hold."""
     import matplotlib.image as mpimg
 
-    from forecast.outputs.figures.report import make_figures
+    from forecast.outputs.figures import analysts
 
-    figs = make_figures(data, _inner(data))
-    assert set(figs) == {"forest", "prior_posterior", "forest.svg", "prior_posterior.svg"}
-    for name, png in figs.items():
-        if name.endswith(".svg"):
-            assert png.startswith(b"<?xml") and b"<svg" in png[:400] and len(png) < 200_000, name
-            assert b"<text" in png, name  # text stays text: legible and searchable at any zoom
-            continue
-        assert png.startswith(PNG_SIG), name
-        assert len(png) < 200_000, name
-        img = mpimg.imread(io.BytesIO(png), format="png")
-        assert img.shape[0] > 300 and img.shape[1] > 500, (name, img.shape)
-        assert img.std() > 0.01, name  # not a blank canvas
-    again = make_figures(data, _inner(data))
-    assert again == figs  # deterministic, the SVG included
-
-
-def _segments(fig) -> list[tuple[float, float]]:
-    return [tuple(line.get_xdata()) for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 2]
-
-
-def test_figures_draw_the_tables_numbers(data):
-    """The forest's thin bars are the report's HDIs, its dots the means; the prior-vs-posterior figure's bars are
-    the posterior's and the article-only prior's HDIs from the same table: a figure drawn from other draws (the
-    resampled draws it drew before) would miss them by more than the rounding of the table."""
-    from forecast.outputs.figures.report import forest, prior_posterior
-
-    labels = {r["response"]: r["label"] for r in data["responses"]}
-    inner = _inner(data)
-    fig = forest(data, inner, labels)
-    segs = _segments(fig)
-    for r in data["responses"]:
-        assert (r["hdi_low"], r["hdi_high"]) in segs, r["response"]
-        assert inner[r["response"]] in segs, r["response"]
-    dots = sorted(float(line.get_xdata()[0]) for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 1)
-    assert dots == sorted(r["mean"] for r in data["responses"])
-    segs = _segments(prior_posterior(data, labels))
-    for r in data["responses"]:
-        assert (r["hdi_low"], r["hdi_high"]) in segs and (r["prior_hdi_low"], r["prior_hdi_high"]) in segs
-
-
-def test_figures_survive_hostile_labels(data):
-    from forecast.outputs.figures.report import make_figures
-
-    bad = copy.deepcopy(data)
-    for r in bad["responses"]:
-        r["label"] = r["label"] + " $x^2$ " + HOSTILE
-    bad["title"] = "$\\frac{1}{0}$ " + HOSTILE
-    bad["command"] = "forecast $$ {{7*7}}"
-    figs = make_figures(bad, _inner(data), vector=False)
-    assert set(figs) == {"forest", "prior_posterior"}
-    assert all(v.startswith(PNG_SIG) for v in figs.values())
+    sec = {"pool": "log", "analysts": [{"analyst": "ana"}, {"analyst": "ben"}],
+           "rows": [{"label": f"Response {i} " + HOSTILE + " $x^2$", "pooled_low": 0.2, "pooled_high": 0.6,
+                     "article_prior": 0.3, "article": 0.4, "analysts": {"ana": 0.5, "ben": 0.35}, "pooled": 0.45}
+                    for i in range(4)]}
+    figs = analysts.files(sec, "one_time_raid $$ {{7*7}}")
+    assert set(figs) == {"analysts", "analysts.svg"}
+    svg, png = figs["analysts.svg"], figs["analysts"]
+    assert svg.startswith(b"<?xml") and b"<svg" in svg[:400] and b"<text" in svg and len(svg) < 200_000
+    assert png.startswith(PNG_SIG) and len(png) < 200_000
+    img = mpimg.imread(io.BytesIO(png), format="png")
+    assert img.shape[0] > 300 and img.shape[1] > 500 and img.std() > 0.01, img.shape  # not a blank canvas
+    assert analysts.files(sec, "one_time_raid $$ {{7*7}}") == figs  # deterministic, the SVG included
 
 
 # ---------------------------------------------------------------------- templates, sections, folding
@@ -424,37 +477,44 @@ def test_every_section_has_an_id_and_a_folded_section_is_a_details_element(data,
     assert render_markdown(data, FIGURE_FILES) == shipped_md  # Markdown shows every section whole
 
 
-def test_the_png_from_agg_pixels_is_the_png_saved_and_decoded_again(data):
+def _spread():
+    from forecast.outputs.figures import analysts
+
+    sec = {"pool": "log", "analysts": [{"analyst": "ana"}],
+           "rows": [{"label": f"R{i}", "pooled_low": 0.1 * i, "pooled_high": 0.1 * i + 0.3, "article_prior": 0.2,
+                     "article": 0.3, "analysts": {"ana": 0.4}, "pooled": 0.1 * i + 0.15} for i in range(5)]}
+    return analysts, sec
+
+
+def test_the_png_from_agg_pixels_is_the_png_saved_and_decoded_again():
     """The writer quantizes Agg's RGBA pixels directly instead of saving a full-colour PNG and decoding it: the same
     file, byte for byte (a wrong pixel size or channel order would change every byte)."""
     from forecast.outputs.figures import write
-    from forecast.outputs.figures.report import forest
     from forecast.outputs.figures.style import style
 
-    labels = {r["response"]: r["label"] for r in data["responses"]}
+    analysts, sec = _spread()
     with style():
-        fig = forest(data, _inner(data), labels)
+        fig = analysts.spread(sec, "s")
         bbox = write._tight(fig)
         via_png = write._quantize(write._save(fig, "png", bbox))
         rgba = write._rgba(fig, bbox)
         assert rgba is not None
         assert write._quantize(rgba=rgba) == via_png
-        assert write.files("forest", fig, vector=False)["forest"] == via_png
+        assert write.files("analysts", fig, vector=False)["analysts"] == via_png
 
 
-def test_figures_drawn_by_workers_are_the_figures_drawn_here(data, tmp_path):
-    """The report's figures handed to the drawing workers (one piece per figure, ``forecast.parallel.Workers``) are
-    the ones ``make_figures`` draws in this process, byte for byte, and are kept in the memo when collected."""
+def test_figures_drawn_by_workers_are_the_figures_drawn_here(tmp_path):
+    """A figure handed to the drawing workers (``forecast.parallel.Workers``) is the one drawn in this process, byte for
+    byte, and is kept in the memo when collected."""
     from contextlib import closing
 
     from forecast import memo
-    from forecast.outputs.figures import REPORT_STEMS, Later, collect, draw, warm
-    from forecast.outputs.figures.report import make_figures
+    from forecast.outputs.figures import Later, collect, draw, warm
     from forecast.parallel import Workers
 
-    here = make_figures(data, _inner(data))
+    analysts, sec = _spread()
+    here = analysts.files(sec, "s")
     with closing(Workers(warm=warm)) as w:
-        later = Later([w.submit(f"drawing {s}", draw, "report", s, data, _inner(data), None, True, None)
-                       for s in REPORT_STEMS], tmp_path, "figures", "k")
+        later = Later([w.submit("drawing the analysts figure", draw, "analysts", sec, "s")], tmp_path, "figures", "k")
         assert collect([later, {"extra": b"x"}]) == {**here, "extra": b"x"}
     assert memo.get_pngs(tmp_path, "figures", "k") == here

@@ -1,5 +1,5 @@
 """Summaries of posterior draws, equally or importance-weighted: the one place the tool computes a mean,
-an interval, P(> 0.5) and a Monte Carlo standard error.
+an interval, the quartiles, P(> 0.5) and a Monte Carlo standard error.
 
 - ``mean``: the (weighted) mean over chain and draw.
 - ``hdi``: the highest-density interval, the narrowest holding ``prob`` of the draws; the report's intervals
@@ -7,8 +7,8 @@ an interval, P(> 0.5) and a Monte Carlo standard error.
   the narrowest interval whose weights sum to at least ``prob`` (``weighted_hdi``; ties in draw order, as
   the report page's JavaScript sorts).
 - ``p_above``: P(x > threshold).
-- ``quantiles``: the (weighted) quantiles, e.g. the median and quartiles the forest plot draws (the median is
-  inside every interval of mass 0.9 or more, the report's HDI included; the quartiles nest inside it too).
+- ``quantiles``: the (weighted) quantiles, e.g. each response's median and quartiles, the report's ranges (the median
+  is inside every interval of mass 0.9 or more, the report's HDI included; the quartiles nest inside it too).
 - ``mcse_mean``: the Monte Carlo standard error of the mean: arviz's for equal weights (autocorrelation
   included), and for importance weights the self-normalised importance-sampling error
   sqrt(sum w_i^2 (x_i - mean)^2 / r_eff), r_eff the underlying draws' relative effective sample size for the
@@ -55,6 +55,9 @@ def hdi(da: xr.DataArray, prob: float, weights=None) -> tuple[xr.DataArray, xr.D
     coords = {d: flat[d] for d in other}
     return (xr.DataArray(bounds[..., 0], dims=other, coords=coords),
             xr.DataArray(bounds[..., 1], dims=other, coords=coords))
+
+
+QUARTILES = (0.25, 0.5, 0.75)  # a summary's quartiles: the middle half of the plausible values and its median
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, probs) -> np.ndarray:
@@ -119,10 +122,10 @@ def draw_stats(da: xr.DataArray, dim: str) -> dict[str, np.ndarray]:
 
 def summarize(da: xr.DataArray, prob: float, dim: str, *, weights=None, convergence: bool = True,
               draws: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """mean, sd, HDI, P(> 0.5), the MCSE of the mean and (``convergence``) the draws' bulk ESS and R-hat per
-    ``dim`` label of ``da`` (chain, draw, dim). With ``weights`` (a PSIS update) every statistic but ESS and
-    R-hat (those of the underlying draws) is importance-weighted. ``draws``: the draws' own figures
-    (``draw_stats``), when the caller has them: then importance-weighted statistics need no arviz."""
+    """mean, sd, HDI, the quartiles (``q25``, ``median``, ``q75``), P(> 0.5), the MCSE of the mean and (``convergence``)
+    the draws' bulk ESS and R-hat per ``dim`` label of ``da`` (chain, draw, dim). With ``weights`` (a PSIS update) every
+    statistic but ESS and R-hat (those of the underlying draws) is importance-weighted. ``draws``: the draws' own
+    figures (``draw_stats``), when the caller has them: then importance-weighted statistics need no arviz."""
     da = da.transpose("chain", "draw", dim)
     nan = np.full(da.sizes[dim], np.nan)
     if draws is None and convergence:
@@ -136,9 +139,11 @@ def summarize(da: xr.DataArray, prob: float, dim: str, *, weights=None, converge
         mcse = np.asarray(mcse_mean(da, weights, xr.DataArray(draws["ess_mean"], dims=[dim])))
     else:
         mcse = np.asarray(mcse_mean(da, weights))
+    q = quantiles(da, QUARTILES, weights).transpose(dim, "quantile").to_numpy()
     return pd.DataFrame({
         "mean": mean(da, weights).to_numpy(), "sd": sd(da, weights).to_numpy(),
         "hdi_low": lo.to_numpy(), "hdi_high": hi.to_numpy(),
+        "q25": q[:, 0], "median": q[:, 1], "q75": q[:, 2],
         "p_gt_half": p_above(da, 0.5, weights).to_numpy(),
         "mcse_mean": mcse,
         "ess_bulk": draws["ess_bulk"] if convergence else nan,

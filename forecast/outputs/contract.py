@@ -95,6 +95,9 @@ class Response(Estimate, total=False):
     escalation_rank: int
     sd: float | None
     p_gt_half: float | None
+    median: float | None  # the quartiles (reports since this field: the page draws them); early reports lack them
+    q25: float | None
+    q75: float | None
     prior_hdi_low: float | None
     prior_hdi_high: float | None
     ess_bulk: float | None

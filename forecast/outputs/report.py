@@ -127,6 +127,7 @@ def build_report_data(cfg: DictConfig, inputs: Inputs, fitted: Fit, scenario: di
             "escalation_rank": int(meta["escalation_rank"]),
             "mean": _r(row["mean"]), "sd": _r(row["sd"]), "hdi_low": _r(row["hdi_low"]),
             "hdi_high": _r(row["hdi_high"]), "hdi_prob": hdi_prob, "p_gt_half": _r(row["p_gt_half"]),
+            "median": _r(row["median"]), "q25": _r(row["q25"]), "q75": _r(row["q75"]),
             "mcse_mean": _r(row["mcse_mean"], 5),
             "prior_mean": _r(prior.at[rid, "mean"]), "prior_hdi_low": _r(prior.at[rid, "hdi_low"]),
             "prior_hdi_high": _r(prior.at[rid, "hdi_high"]),
@@ -360,9 +361,9 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, job.overrides)
     with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
     workers = job.workers
-    # the figures first (handed to the drawing workers when their numbers moved), then what moved since the previous
-    # report, computed here while they draw (the page draws it: bars in its table)
-    figures = [_figures(cfg, data, pred, fitted, inputs, workers)] if with_figures else []
+    # the page draws the forecast's own ranges and what moved (glyphs and bars in its tables); the history figure is
+    # handed to the drawing workers when its numbers moved, and what moved is computed here while they draw
+    figures: list[dict[str, bytes] | Later] = []
     cache = _config.paths(cfg)["cache"]
     # posterior.nc: kept, or encoded here when the folder is written, while the workers draw
     posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache)
@@ -462,29 +463,31 @@ def _history(cfg: DictConfig, name: str, data: dict[str, Any], with_figures: boo
             **history_extent(replay_df, published, data, name)}, figure
 
 
-def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Workers) -> None:
+def draw_history_early(cfg: DictConfig, name: str, inputs: Inputs, workers: Workers) -> bool:
     """Hand the history figure of ``name`` to the drawing workers before the posterior is known, when it is not kept:
     it draws the replay and the published briefs, which the run does not change, so the workers draw it while the run
     reweights the posterior (the report's writer then collects it under the same key). Its labels are the ontology's,
-    as the report's responses have them."""
+    as the report's responses have them. True when it was handed over (False: kept, no replay, or no figures)."""
     from forecast import memo
     from forecast.outputs.figures import draw
     from forecast.outputs.figures import history as H
     from forecast.outputs.published import published_rows
 
     if not cfg.report.figures:
-        return
+        return False
     reports, cache = _config.paths(cfg)["reports"], _config.paths(cfg)["cache"]
     _, replay_df = replay_section(reports, name)
     if replay_df is None:
-        return
+        return False
     published = published_rows(reports, name)
     labels = {str(r): str(v) for r, v in inputs.ontology.responses["label"].items()}
     title = _config.scenario_title(cfg, name)
     key = H.history_key(replay_df, name, published, labels, title)
-    if memo.get_pngs(cache, "history", key) is None:
-        workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels, title,
-                       key=f"history-{key}")
+    if memo.get_pngs(cache, "history", key) is not None:
+        return False
+    workers.submit("drawing the history figure", draw, "history", replay_df, name, published, labels, title,
+                   key=f"history-{key}")
+    return True
 
 
 def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], previous: dict[str, dict] | None,
@@ -524,49 +527,6 @@ def report_templates(cfg: DictConfig) -> Path | None:
                           "create it with the templates to replace (page.html, report.css, whatif.html), or set it "
                           "to an empty string for the shipped ones")
     return folder
-
-
-FIGURE_KEYS = ("hdi_prob", "scenario", "responses", "command", "inputs_hash", "as_of", "title")
-QUARTILES = (0.25, 0.5, 0.75)  # the forest's thick bar (the middle half) and its dot (the median)
-
-
-DRAWING_ORDER = ("prior_posterior", "forest")  # the report's figures, longest to draw first
-
-
-def _figures(cfg: DictConfig, data: dict[str, Any], pred: xr.Dataset, fitted: Fit, inputs: Inputs,
-             workers: Workers | None = None) -> dict[str, bytes] | Later:
-    """The scenario's forest and prior-vs-posterior, drawn from the report's own numbers and each
-    response's median and quartiles (weighted like the tables for a PSIS update), kept under a key of everything
-    they read (the report data's keys they use, the quartiles, the ontology's labels, the figure code and
-    matplotlib's version): matplotlib is imported only when something to draw has changed, and with ``workers``
-    only by them (a ``Later`` is returned)."""
-    from forecast import memo
-    from forecast.model.summary import quantiles
-    from forecast.outputs.figures import code_key
-
-    cache = _config.paths(cfg)["cache"]
-    q = quantiles(pred["p"].sel(scenario=data["scenario"]), QUARTILES, fitted.weights).transpose("response", ...)
-    inner50 = {str(r): (float(v[0]), float(v[2])) for r, v in zip(q["response"].values, q.values, strict=True)}
-    medians = {str(r): float(v[1]) for r, v in zip(q["response"].values, q.values, strict=True)}
-    labels = inputs.ontology.responses["label"].astype(str).to_dict() if "label" in inputs.ontology.responses else {}
-    key = memo.digest("figures", *code_key("forecast.outputs.figures.report"),
-                      {k: data.get(k) for k in FIGURE_KEYS}, labels, inner50, medians)
-    hit = memo.get_pngs(cache, "figures", key)
-    if hit is not None:
-        return hit
-    from forecast.outputs.figures import REPORT_STEMS, draw
-
-    if workers is not None:  # one piece per figure: the workers draw them side by side (and import matplotlib)
-        fig_data = {k: data.get(k) for k in FIGURE_KEYS}  # all a figure reads (the key holds the same)
-        # handed over longest first (the prior-vs-posterior's arrows and labels), so that two workers end together
-        pending = {stem: workers.submit(f"drawing the {stem} figure", draw, "report", stem, fig_data, inner50, labels,
-                                        True, medians) for stem in sorted(REPORT_STEMS, key=DRAWING_ORDER.index)}
-        return Later([pending[stem] for stem in REPORT_STEMS], cache, "figures", key)
-    from forecast.outputs.figures.report import make_figures  # matplotlib: imported only to draw
-
-    out = make_figures(data, inner50, labels, medians=medians)
-    memo.put_pngs(cache, "figures", key, out)
-    return dict(out)
 
 
 def add_checks(data: dict[str, Any], figures: dict[str, bytes], reports: Path, name: str) -> None:

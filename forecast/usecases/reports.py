@@ -159,9 +159,10 @@ def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None
                      ahead: Workers | None = None) -> Workers | _NoWorkers:
     """The figures' drawing workers (``forecast.parallel.Workers``), forked now (or ``ahead``, by the caller), before
     the posterior is reweighted or fitted, so that their imports (matplotlib) are paid beside it, when this run will
-    draw figures: one report (several are built side by side already), not a sweep's job, figures on, and a posterior
-    this run computes (a cache hit or a kept update has figures to draw only after a change of code). Workers forked
-    ahead that this run does not need are ended now."""
+    draw figures: one report (several are built side by side already), not a sweep's job, figures on, a posterior
+    this run computes (a cache hit or a kept update has figures to draw only after a change of code), and a figure
+    to draw (the history figure not kept, or the analysts'). Workers forked ahead that this run does not need are ended
+    now; a figure found to need drawing later is drawn by workers the report's writer forks then."""
     from forecast.model.cache import posterior_path, update_path
     from forecast.outputs.figures import drawing_workers
     from forecast.outputs.report import draw_history_early
@@ -179,8 +180,12 @@ def _drawing_workers(cfg, inputs: Inputs, names: list[str], out_dir: Path | None
     workers = ahead or drawing_workers()
     if workers.inline:  # one process: the figures are drawn here, when the report has its numbers
         return _NoWorkers()
-    workers.start()
-    draw_history_early(cfg, names[0], inputs, workers)  # it draws nothing this run changes: drawn beside the update
+    # the history figure draws nothing this run changes: drawn beside the update. The report's own numbers are drawn
+    # by its page, so a run whose history figure is kept (new evidence: the replay and the published briefs did not
+    # change) and that pools no analysts has nothing for the workers: they are ended now, still importing
+    if not draw_history_early(cfg, names[0], inputs, workers) and not cfg.get("analysts"):
+        workers.close()
+        return _NoWorkers()
     return workers
 
 

@@ -48,7 +48,7 @@ def _fixture() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text(encoding="utf-8"))
 
 
-FIGURES = {"forest": b"\x89PNG\r\n\x1a\n"}
+FIGURES = {"history": b"\x89PNG\r\n\x1a\n"}
 
 # every free-text field of the report contract, as a path into the report dict
 TEXT_FIELDS = [
@@ -78,7 +78,7 @@ def test_hostile_text_in_each_report_field_is_escaped(path, payload):
     page = render_html(data, FIGURES)
     assert_inert_html(page)
     assert html.escape(text, quote=True) in page
-    md = render_markdown(data, {"forest": "forest.png"})
+    md = render_markdown(data, {"history": "history.png"})
     assert "<script" not in md.lower() and "<img" not in md.lower() and "](javascript:" not in md.lower()
     assert md_escape(text) in md
 
@@ -136,7 +136,7 @@ def test_hostile_text_loaded_from_files_is_escaped_end_to_end(home, tmp_path):
                                   for k, v in row.items()}} for i, row in inputs.polls.iterrows()]
     json.dumps(data)  # still the JSON-able contract
     page = render_html(data, FIGURES)
-    md = render_markdown(data, {"forest": "forest.png"})
+    md = render_markdown(data, {"history": "history.png"})
     assert_inert_html(page)
     # every link is an http(s) source, or a section of the page (the contents): none comes from the hostile text
     assert all(h.startswith(("http://", "https://")) or re.fullmatch(r"#[a-z-]+", h) for h in hrefs(page))

@@ -2,9 +2,9 @@
 
 Statistics first, drawing second: the analysis layer and the report data hold the numbers; a module here draws
 them and nothing else. ``style`` (matplotlib's settings, colours, the footer naming the module that drew a figure),
-``write`` (the one PNG and SVG writer), and one module per page: ``report`` (forest, prior vs posterior),
-``history`` (the replay's forecast history), ``analysts`` (the analysts' spread), ``checks`` (the checks page),
-``sweep`` (a sweep's summary).
+``write`` (the one PNG and SVG writer), and one module per page: ``history`` (the replay's forecast history),
+``analysts`` (the analysts' spread), ``checks`` (the checks page), ``sweep`` (a sweep's summary). A report's own
+ranges, what moved and all scenarios side by side are drawn by its page (``forecast.outputs.render``).
 
 Importing this package imports no matplotlib: a cached report, whose figures come from the derived-results memo,
 never pays for it. ``code_key`` is the part of a memo key that changes when a figure's code does; ``kept`` keeps a
@@ -25,7 +25,7 @@ SHARED = ("style", "write")  # the modules every figure goes through
 
 def code_key(module: str) -> list[bytes | str | None]:
     """A figure module's source, the shared modules' and matplotlib's version: what a memo key of that module's
-    figures must hold besides their data (``module``: e.g. ``forecast.outputs.figures.report``)."""
+    figures must hold besides their data (``module``: e.g. ``forecast.outputs.figures.history``)."""
     from forecast import memo
 
     names = [module.rsplit(".", 1)[-1], *SHARED]
@@ -57,9 +57,6 @@ def draw(module: str, *args: Any) -> dict[str, bytes]:
     import importlib
 
     return importlib.import_module(f"{__name__}.{module}").files(*args)
-
-
-REPORT_STEMS = ("forest", "prior_posterior")  # a report's own figures (``report.files``), in order
 
 
 class Later:
@@ -98,7 +95,7 @@ def warm() -> None:
 
     import pandas  # noqa: F401
 
-    for name in ("report", "history", "analysts"):
+    for name in ("history", "analysts"):
         importlib.import_module(f"{__name__}.{name}")
     from matplotlib import font_manager
     from PIL import PngImagePlugin  # noqa: F401 - Pillow loads its formats on the first save otherwise
@@ -116,7 +113,7 @@ def drawing_workers():
 
 
 def file_name(key: str) -> str:
-    """A figure's file in a report folder: ``forest`` -> ``forest.png``, ``forest.svg`` stays."""
+    """A figure's file in a report folder: ``history`` -> ``history.png``, ``history.svg`` stays."""
     return key if key.endswith(".svg") else f"{key}.png"
 
 

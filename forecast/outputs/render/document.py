@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from forecast.outputs.render.format import fmt, s
+from forecast.outputs.render.format import fmt, num, s
 
 _URL_RE = re.compile(r"https?://[^\s|<>\"'()\[\]{}]+[^\s|<>\"'()\[\]{}.,;:!?]", re.IGNORECASE)
 BADGES = frozenset({"threat", "executed", "ok", "fail", "muted"})  # the CSS classes a badge may carry
@@ -20,11 +20,12 @@ BADGES = frozenset({"threat", "executed", "ok", "fail", "muted"})  # the CSS cla
 
 class Span(NamedTuple):
     """A piece of inline text. ``kind``: text, strong, code, muted, quote, link, local, term, br, bar, shift, heat,
-    badge, ids; ``arg``: a link's URL, a local link's relative target (``local_href``), a term's definition (HTML:
-    opens on a tap or a click; Markdown: the glossary holds it), a bar's fraction, a shift's signed fraction of its
-    table's largest (HTML: a bar left or right of a centre line; Markdown: nothing, the number beside it says it), a
-    heat cell's fraction (HTML: the cell is shaded by it, darker for more; Markdown: the text alone), a badge's class
-    (one of ``BADGES``), ``muted`` for muted ids."""
+    range, badge, ids; ``arg``: a link's URL, a local link's relative target (``local_href``), a term's definition
+    (HTML: opens on a tap or a click; Markdown: the glossary holds it), a bar's fraction, a shift's signed fraction of
+    its table's largest (HTML: a bar left or right of a centre line; Markdown: nothing, the number beside it says it), a
+    heat cell's fraction (HTML: the cell is shaded by it, darker for more; Markdown: the text alone), a range's
+    ``range_arg`` (HTML: a probability's interval, middle half and dot on a 0-100% bar; Markdown: nothing, the numbers
+    beside it say it), a badge's class (one of ``BADGES``), ``muted`` for muted ids."""
 
     kind: str
     text: str = ""
@@ -32,6 +33,14 @@ class Span(NamedTuple):
 
 
 Cell = list[Span]
+RANGE_TONES = ("post", "prior")  # a range's colour: the forecast's (blue) or the article-only prior's (grey)
+
+
+def range_arg(tone: str, lo: Any, hi: Any, dot: Any, q1: Any = None, q3: Any = None) -> str:
+    """A ``range`` span's argument: its tone (one of ``RANGE_TONES``), the interval ``lo``-``hi``, the dot and the
+    optional middle part ``q1``-``q3``, as fractions (a missing or non-finite one: ``-``, not drawn)."""
+    parts = ("-" if (v := num(x)) is None else f"{v:.4f}" for x in (lo, hi, q1, q3, dot))
+    return " ".join([tone if tone in RANGE_TONES else RANGE_TONES[0], *parts])
 
 
 class Heading(NamedTuple):

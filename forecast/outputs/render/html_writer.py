@@ -77,16 +77,39 @@ def span(sp: Span) -> str:
         way = "up" if frac >= 0 else "down"
         return (f'<span class="shift" aria-hidden="true"><span class="fill {way}" '
                 f'style="width:{abs(frac) * 50:.1f}%"></span></span>')
+    if sp.kind == "range":
+        return _range(sp.arg)
     if sp.kind == "badge":
         return f'<span class="badge {sp.arg if sp.arg in BADGES else "muted"}">{e}</span>'
     return e
+
+
+def _range(arg: str) -> str:
+    """A ``range`` span (``document.range_arg``): the interval (thin), the middle part (thick) and the dot on a 0-100%
+    bar, positioned in percent of its width; a part that is missing is not drawn (an interval without both ends:
+    nothing)."""
+    tone, *rest = (arg.split() + ["-"] * 6)[:6]
+    lo, hi, q1, q3, dot = ((min(1.0, max(0.0, v)) if (v := num(x)) is not None else None) for x in rest)
+    if lo is None or hi is None:
+        return ""
+    tone = tone if tone in doc.RANGE_TONES else doc.RANGE_TONES[0]
+
+    def piece(kind: str, a: float, b: float) -> str:
+        return f'<span class="{kind}" style="left:{a * 100:.1f}%;width:{max(b - a, 0.0) * 100:.1f}%"></span>'
+
+    parts = [piece("hdi", lo, hi)]
+    if q1 is not None and q3 is not None:
+        parts.append(piece("mid", q1, q3))
+    if dot is not None:
+        parts.append(f'<span class="dot" style="left:{dot * 100:.1f}%"></span>')
+    return f'<span class="range {tone}" aria-hidden="true">{"".join(parts)}</span>'
 
 
 def cell(c: Iterable[Span]) -> str:
     return "".join(span(x) for x in c)
 
 
-STACK_COLUMNS = 4  # a table of more columns than this is stacked into one card per row on a narrow screen
+STACK_COLUMNS = 4  # a table of more columns than this (or of ranges) is stacked into one card per row on a phone
 # ColorBrewer's sequential "Blues" (9 classes), the colour map of the report's figures: a heat cell's background is
 # interpolated along it, white for 0 and darkest blue for 1
 HEAT = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b")
@@ -133,8 +156,9 @@ def _table(t: doc.Table) -> str:
     body = "".join("<tr>" + "".join(_td(t.align[j:j + 1], labels[j] if j < len(labels) else "", c, j == t.mark)
                                     for j, c in enumerate(r)) + "</tr>" for r in t.rows)
     grid = any(_is_heat(c) for r in t.rows for c in r)
-    classes = [c for c, on in (("narrow", t.align.endswith("*")), ("heat", grid),
-                               ("stack", len(t.headers) > STACK_COLUMNS and not grid)) if on]
+    ranged = any(sp.kind == "range" for r in t.rows for c in r for sp in c)  # a phone shows its ranges full width
+    classes = [c for c, on in (("narrow", t.align.endswith("*")), ("heat", grid), ("ranges", ranged),
+                               ("stack", (len(t.headers) > STACK_COLUMNS or ranged) and not grid)) if on]
     return (f'<div class="table-wrap"><table{_classes(classes)}><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></div>")
 

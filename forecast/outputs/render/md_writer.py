@@ -52,7 +52,7 @@ def span(sp: Span) -> str:
         return f"[{e}]({_url(url)})"
     if sp.kind == "local" and (href := local_href(sp.arg)) and not href.startswith("#"):
         return f"[{e}]({_url(href)})"  # a file beside the report; anchors of the HTML page read as text
-    if sp.kind == "shift":  # drawn in HTML only: the number beside it says it
+    if sp.kind in ("shift", "range"):  # drawn in HTML only: the numbers beside it say it
         return ""
     return {"quote": f"“{e}”", "br": "<br>", "badge": f"_{e}_"}.get(sp.kind, e)
 

@@ -26,7 +26,7 @@ SECTIONS: tuple[tuple[str, SectionFn], ...] = (
     ("headline", scenario.headline),
     ("composites", scenario.composites),
     ("plain-words", scenario.plain_words),
-    ("figures", scenario.figures),
+    ("figures", scenario.ranges),
     ("changes", changes.changes),
     ("whatif", changes.whatif),
     ("analysts", analysts.analysts),
@@ -48,7 +48,7 @@ FOLDED: frozenset[str] = frozenset({"glossary", "priors", "precedents", "polls",
 # the contents' names of the sections a reader jumps to (in page order; a section the report lacks is left out)
 CONTENTS: dict[str, str] = {
     "headline": "each response", "composites": "combined outcomes", "plain-words": "in plain words",
-    "figures": "figures", "changes": "what moved", "whatif": "what if…?", "analysts": "analysts",
+    "figures": "uncertainty", "changes": "what moved", "whatif": "what if…?", "analysts": "analysts",
     "history": "history", "checks": "how good?", "glossary": "definitions", "priors": "the article's claims",
     "precedents": "precedents", "polls": "polls", "model-notes": "the model's assumptions",
     "diagnostics": "diagnostics", "provenance": "provenance",

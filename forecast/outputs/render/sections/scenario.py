@@ -1,4 +1,4 @@
-"""The scenario's forecast: the headline table, combined outcomes, plain words, figures (the title, the question and
+"""The scenario's forecast: the headline table, combined outcomes, plain words, the ranges (the title, the question and
 the bottom line: ``brief``)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from forecast.outputs.render.document import H2, Block, Cell, Figure, Items, P, Para, Span, T, Table
-from forecast.outputs.render.format import change_phrase, interval, likelihood_word, num, pct, s
+from forecast.outputs.render.document import H2, Block, Cell, Items, P, Para, Span, T, Table, range_arg
+from forecast.outputs.render.format import DASH, change_phrase, interval, likelihood_word, num, pct, points, s
 from forecast.outputs.render.sections.brief import article_cell
 from forecast.outputs.render.sections.context import Ctx, sorted_responses
 
@@ -114,19 +114,50 @@ def plain_words(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     return out
 
 
-def figures(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+def _range(tone: str, lo: Any, hi: Any, dot: Any, q1: Any = None, q3: Any = None) -> Span:
+    """A probability's range drawn on 0-100% in HTML (``range_arg``); nothing in Markdown (the numbers beside it)."""
+    return Span("range", "", range_arg(tone, lo, hi, dot, q1, q3))
+
+
+def ranges(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
+    """Each response's uncertainty, then what history and evidence did to the article's priors: two tables whose
+    last column draws the ranges on one 0-100% scale in the page (they were two figures, which a phone showed the
+    labels of, the plot off-screen). The dot is the median and the thick bar the quartiles (a report before they were
+    kept: the mean, no thick bar); every interval of 90% holds the quartiles, so the three nest."""
+    rows, moved = [], []
+    quartiles = any(num(r.get("median")) is not None for r in data.get("responses") or [])
+    for r in sorted_responses(data):
+        ident, label = r.get("response"), _label(r.get("response"), r.get("label"), ctx)
+        lo, hi, mean = r.get("hdi_low"), r.get("hdi_high"), r.get("mean")
+        dot = r.get("median") if quartiles else mean
+        rows.append([[label], [T(pct(dot))], [T(interval(r.get("q25"), r.get("q75")))],
+                     [T(interval(lo, hi)), _range("post", lo, hi, dot, r.get("q25"), r.get("q75"))]])
+        p0, m = num(r.get("prior_mean")), num(mean)
+        prior = ([T(pct(p0)), Span("muted", f" ({interval(r.get('prior_hdi_low'), r.get('prior_hdi_high'))})")]
+                 if p0 is not None else [T(DASH)])
+        drawn = ([_range("prior", r.get("prior_hdi_low"), r.get("prior_hdi_high"), p0)] if p0 is not None else [])
+        moved.append([[_label(ident, r.get("label"), ctx)], prior,
+                      [T(pct(m)), Span("muted", f" ({interval(lo, hi)})")],
+                      [T(points(m - p0, 0) if m is not None and p0 is not None else DASH), *drawn,
+                       _range("post", lo, hi, m)]])
+    if not rows:
+        return []
     n_prec = sum(1 for p in data.get("precedents", []) if p.get("origin") != "evidence")
     n_ev = len(data.get("precedents", [])) - n_prec
+    scale = "In report.html each row's bar runs from 0% (left) to 100% (right), the dashed line at 50%. "
+    middle = ("the dot is the middle value (as likely above as below), the thick bar holds the middle half of the "
+              "plausible values" if quartiles else "the dot is the average (this report kept no quartiles)")
     return [H2("Uncertainty at a glance"),
-            Figure("forest", f"Each row is a response. The dot is the middle value (as likely above as below), the "
-                             f"thick bar holds the middle half of the plausible values, the thin bar the "
-                             f"{ctx.hdi_txt} range of the table; the table's number is the average."),
+            P(T(f"How sure the forecast is of each response. {scale[:-2]}: {middle}, the thin bar the "
+                f"{ctx.hdi_txt} range of the headline table, whose number is the average.")),
+            Table(["Response", "Median" if quartiles else "Mean", "Middle half", f"{ctx.hdi_txt} range"], rows,
+                  "lrrw"),
             H2("What history changed"),
-            P(T(f"Grey shows what the article alone implies (the priors); blue shows the forecast after the "
-                f"model also learned from {n_prec} historical precedents, {n_ev} recent events and the "
-                "polls. An arrow marks a shift of at least 5 points; where grey and blue sit together, "
+            P(T(f"What the article alone implies (its priors; grey in report.html) against the forecast after the "
+                f"model also learned from {n_prec} historical precedents, {n_ev} recent events and the polls "
+                f"(blue), each as its average and {ctx.hdi_txt} range. {scale}Where grey and blue sit together, "
                 "history agreed with the article.")),
-            Figure("prior_posterior", "Article-only prior versus posterior, per response."),
+            Table(["Response", "Article alone", "Forecast", "Change"], moved, "lrrw"),
             *all_scenarios(data, ctx)]
 
 
