@@ -20,9 +20,6 @@ from matplotlib.figure import Figure  # noqa: E402
 
 DPI = 100
 MAX_LABEL = 60
-POST_COLOR = "#1f5fa8"
-PRIOR_COLOR = "#8c8c8c"
-SHADE_COLOR = "#eef2f8"
 DOWN_COLOR = "#c0392b"
 RC = {"text.parse_math": False, "font.size": 10, "axes.titlesize": 12, "figure.titlesize": 13,
       "figure.dpi": DPI, "savefig.dpi": DPI, "svg.hashsalt": "forecast", "svg.fonttype": "none"}
@@ -42,7 +39,7 @@ def clip(text: Any, n: int = MAX_LABEL) -> str:
 
 
 def module_path(module: str) -> str:
-    """A module's file relative to the package's parent folder, e.g. ``forecast/outputs/figures/report.py``."""
+    """A module's file relative to the package's parent folder, e.g. ``forecast/outputs/figures/history.py``."""
     return module.replace(".", "/") + ".py"
 
 
