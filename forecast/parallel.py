@@ -107,6 +107,56 @@ def fork_map(fn: Callable[[Any], Any], items: Iterable[Any], here: Callable[[Any
         _WORK.clear()
 
 
+def forked(what: str, fn: Callable[[], Any]) -> Pending:
+    """``fn()`` in a process forked now, while this one goes on: the child inherits what this process holds (nothing is
+    pickled but the result, which crosses a socket), so a piece of the run's own work (encoding ``posterior.nc``) uses
+    the core the run leaves idle. ``Pending.get()`` waits for it, raising ``WorkerError`` (naming ``what``) when it
+    failed. With one process, no fork, or while ``fork_map`` runs (its pieces fill the cores already), ``fn`` runs here
+    at the first ``get()``. The child dies with this process and is reaped when it exits (a thread waits for it),
+    whether or not its result is asked for."""
+    if processes(2) == 1 or not sys.platform.startswith("linux") or _WORK:
+        return Pending(what, later=fn)
+    import socket
+    import threading
+    from multiprocessing.connection import Connection
+
+    mine, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            mine.close()
+            _init()
+            conn = Connection(theirs.detach())
+            try:
+                out = (True, fn())
+            except Exception as e:  # noqa: BLE001 - the piece's error, sent to the run that raises it
+                out = (False, f"{type(e).__name__}: {e}")
+            conn.send(out)
+        except BaseException:  # noqa: BLE001 - a child never returns into the run's code
+            code = 1
+        finally:
+            os._exit(code)
+    theirs.close()
+    threading.Thread(target=_waited, args=(pid,), name=f"forecast-reap-{pid}", daemon=True).start()
+    conn = Connection(mine.detach())
+
+    def result() -> Any:
+        try:
+            while not conn.poll(0.2):
+                raise_if_interrupted()  # a stop signal
+            ok, value = conn.recv()
+        except (EOFError, OSError):
+            ok, value = False, "the process ended before finishing it"
+        finally:
+            conn.close()
+        if not ok:
+            raise WorkerError(f"{what} failed in a forked process: {value}")
+        return value
+
+    return Pending(what, later=result)
+
+
 class WorkerError(RuntimeError):
     """A piece failed in a worker process: its error, named by what the piece was."""
 
@@ -293,6 +343,12 @@ class Workers:
         self._conns = []
         _reap(self._pid)  # its CPU time (and its own worker's) is this run's
         self._pid = 0
+
+
+def _waited(pid: int) -> None:
+    """Wait for a child to exit (so it leaves no zombie behind)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _reap(pid: int, timeout: float = 10.0) -> None:

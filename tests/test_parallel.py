@@ -231,3 +231,39 @@ def test_a_piece_computed_later_runs_here_once_when_first_asked_for():
     assert calls == []  # nothing computed until asked for
     assert p.get() == b"bytes" and p.get() == b"bytes"
     assert calls == [os.getpid()]
+
+
+def test_a_forked_piece_runs_beside_this_process_on_what_it_holds(monkeypatch):
+    """``forked``: ``fn`` runs in a process forked at once (its pid is not this one's), on what this process holds
+    without pickling it (a closure over a lock, which does not pickle), while this process goes on; its result is
+    read when asked for, and the child is reaped (no zombie left). One process: the same result, computed here at
+    the first ``get()``."""
+    import threading
+
+    from forecast.parallel import forked
+
+    lock, started = threading.Lock(), time.monotonic()
+    piece = forked("a piece", lambda: (os.getpid(), lock.locked(), time.sleep(0.5), time.monotonic())[::3])
+    here = time.monotonic()
+    assert here - started < 0.4  # not waited for
+    pid, finished = piece.get()
+    assert finished - started >= 0.5 and piece.get() == (pid, finished)
+    assert (pid != os.getpid()) == MULTI
+    if MULTI:  # reaped: not even a zombie is left (``_alive`` counts a zombie as dead; this does not)
+        deadline = time.monotonic() + 5
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not os.path.exists(f"/proc/{pid}"), "the forked process was not reaped"
+    monkeypatch.setenv("FORECAST_PROCESSES", "1")
+    calls = []
+    piece = forked("a piece", lambda: calls.append(os.getpid()) or os.getpid())
+    assert calls == [] and piece.get() == os.getpid() and calls == [os.getpid()]
+
+
+@pytest.mark.skipif(not MULTI, reason="needs fork and 2 cores")
+def test_a_forked_pieces_error_is_raised_here_naming_it():
+    from forecast.parallel import WorkerError, forked
+
+    piece = forked("encoding posterior.nc", lambda: 1 / 0)
+    with pytest.raises(WorkerError, match="encoding posterior.nc failed in a forked process: ZeroDivisionError"):
+        piece.get()

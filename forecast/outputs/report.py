@@ -365,7 +365,7 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     # handed to the drawing workers when its numbers moved, and what moved is computed here while they draw
     figures: list[dict[str, bytes] | Later] = []
     cache = _config.paths(cfg)["cache"]
-    # posterior.nc: kept, or encoded here when the folder is written, while the workers draw
+    # posterior.nc: kept, or encoded beside this process's own work (a forked process) while it goes on
     posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache)
     history = _history(cfg, name, data, with_figures, workers)
     figures += _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
@@ -547,18 +547,19 @@ HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 def _posterior_nc(tree: xr.DataTree, cache: Path | None):
     """``posterior.nc``'s bytes as a ``Pending``: kept under a key of the tree's content and the writing libraries'
     versions (a report whose draws did not change copies the kept file instead of encoding it again: h5netcdf and
-    HDF5, a few tenths of a second), else encoded here when first asked for: the report's folder is written while
-    the drawing workers draw, when this process would otherwise wait for them (the workers may have been forked
-    before xarray was imported: encoding it there would import it again)."""
+    HDF5, a few tenths of a second), else encoded by a process forked now (``forecast.parallel.forked``: it inherits
+    the tree and xarray, on the core this run leaves idle while it attributes what moved and writes its pages; the
+    drawing workers, forked before xarray was imported, would import it again), or here when first asked for when the
+    run's cores are already full (several scenarios' reports side by side)."""
     from forecast import memo
-    from forecast.parallel import Pending
+    from forecast.parallel import Pending, forked
 
     key = memo.digest("posterior-nc", memo.source(__file__), *(memo.version(d) for d in ("xarray", "h5netcdf", "h5py")),
                       *memo.tree_digest(tree))
     kept = memo.get_bytes(cache, "posterior-nc", key, HDF5_MAGIC)
     if kept is not None:
         return Pending("posterior.nc", value=kept)
-    return Pending("posterior.nc", later=lambda: posterior_nc_bytes(tree, cache, key))
+    return forked("encoding posterior.nc", lambda: posterior_nc_bytes(tree, cache, key))
 
 
 def posterior_nc_bytes(tree: xr.DataTree, cache: Path | None, key: str) -> bytes:
