@@ -127,7 +127,7 @@ def ranges(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
     rows, moved = [], []
     quartiles = any(num(r.get("median")) is not None for r in data.get("responses") or [])
     for r in sorted_responses(data):
-        ident, label = r.get("response"), _label(r.get("response"), r.get("label"), ctx)
+        label = _label(r.get("response"), r.get("label"), ctx)
         lo, hi, mean = r.get("hdi_low"), r.get("hdi_high"), r.get("mean")
         dot = r.get("median") if quartiles else mean
         rows.append([[label], [T(pct(dot))], [T(interval(r.get("q25"), r.get("q75")))],
@@ -136,7 +136,7 @@ def ranges(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         prior = ([T(pct(p0)), Span("muted", f" ({interval(r.get('prior_hdi_low'), r.get('prior_hdi_high'))})")]
                  if p0 is not None else [T(DASH)])
         drawn = ([_range("prior", r.get("prior_hdi_low"), r.get("prior_hdi_high"), p0)] if p0 is not None else [])
-        moved.append([[_label(ident, r.get("label"), ctx)], prior,
+        moved.append([[label], prior,
                       [T(pct(m)), Span("muted", f" ({interval(lo, hi)})")],
                       [T(points(m - p0, 0) if m is not None and p0 is not None else DASH), *drawn,
                        _range("post", lo, hi, m)]])
@@ -144,18 +144,18 @@ def ranges(data: Mapping[str, Any], ctx: Ctx) -> list[Block]:
         return []
     n_prec = sum(1 for p in data.get("precedents", []) if p.get("origin") != "evidence")
     n_ev = len(data.get("precedents", [])) - n_prec
-    scale = "In report.html each row's bar runs from 0% (left) to 100% (right), the dashed line at 50%. "
+    scale = "In report.html each row's bar runs from 0% (left) to 100% (right), the dashed line at 50%"
     middle = ("the dot is the middle value (as likely above as below), the thick bar holds the middle half of the "
               "plausible values" if quartiles else "the dot is the average (this report kept no quartiles)")
     return [H2("Uncertainty at a glance"),
-            P(T(f"How sure the forecast is of each response. {scale[:-2]}: {middle}, the thin bar the "
+            P(T(f"How sure the forecast is of each response. {scale}: {middle}, the thin bar the "
                 f"{ctx.hdi_txt} range of the headline table, whose number is the average.")),
             Table(["Response", "Median" if quartiles else "Mean", "Middle half", f"{ctx.hdi_txt} range"], rows,
                   "lrrw"),
             H2("What history changed"),
             P(T(f"What the article alone implies (its priors; grey in report.html) against the forecast after the "
                 f"model also learned from {n_prec} historical precedents, {n_ev} recent events and the polls "
-                f"(blue), each as its average and {ctx.hdi_txt} range. {scale}Where grey and blue sit together, "
+                f"(blue), each as its average and {ctx.hdi_txt} range. {scale}. Where grey and blue sit together, "
                 "history agreed with the article.")),
             Table(["Response", "Article alone", "Forecast", "Change"], moved, "lrrw"),
             *all_scenarios(data, ctx)]
