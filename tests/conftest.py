@@ -93,16 +93,19 @@ def default_fit(cfg, inputs):
 
 @pytest.fixture(autouse=True)
 def restore_forecast_logger():
-    """``forecast scheduled`` (and the commands that log) install stream/file handlers on the 'forecast' logger:
-    put it back after every test, so that no handler bound to a closed test stream leaks into the next test
-    (it printed '--- Logging error ---' blocks repeating log messages into the next test's stderr)."""
+    """``forecast scheduled`` (and the commands that log) install stream/file handlers on the 'forecast' logger, and
+    a command run in-process through Hydra's launcher configures the root logger (a console handler on the test's
+    captured stdout): put both back after every test, so that no handler bound to a closed test stream leaks into the
+    next test (it printed '--- Logging error ---' blocks repeating log messages into the next test's stderr, and failed
+    the fault tests that read their own one-line warning when they ran after such a test in the same worker)."""
     import logging
 
-    lg = logging.getLogger("forecast")
-    saved = (list(lg.handlers), lg.propagate, lg.level)
+    loggers = (logging.getLogger("forecast"), logging.getLogger())
+    saved = [(list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
     yield
-    for h in list(lg.handlers):
-        if h not in saved[0]:
-            lg.removeHandler(h)
-            h.close()
-    lg.propagate, lg.level = saved[1], saved[2]
+    for lg, (handlers, propagate, level) in zip(loggers, saved, strict=True):
+        for h in list(lg.handlers):
+            if h not in handlers:
+                lg.removeHandler(h)
+                h.close()
+        lg.propagate, lg.level = propagate, level

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -109,6 +112,7 @@ def test_the_claims_elicitations_are_computed_ahead_and_side_by_side(tmp_path, m
     raw = OmegaConf.to_container(cfg.priors, resolve=False)
     ont = load_ontology(paths(cfg)["data"])
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "ahead"))
+    monkeypatch.setattr(priors, "shipped", dict)  # claims whose elicitations the package does not carry
     priors._elicit_ahead(raw)
     elicited = [c for c in priors.parse_claims(raw, ont) if c.elicit]  # parse_claims prefetches too: nothing left
     assert len(elicited) >= 2
@@ -120,5 +124,46 @@ def test_the_claims_elicitations_are_computed_ahead_and_side_by_side(tmp_path, m
     ahead = {c.id: c.dist for c in priors.parse_claims(raw, ont)}
     monkeypatch.undo()
     monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path / "one_by_one"))
+    monkeypatch.setattr(priors, "shipped", dict)
     monkeypatch.setattr(priors, "_elicit_ahead", lambda _raw: None)
     assert {c.id: c.dist for c in priors.parse_claims(raw, ont)} == ahead
+
+
+def test_the_shipped_claims_elicitations_come_with_the_package_and_are_preliz_s_own(tmp_path, monkeypatch):
+    """``forecast/inputs/elicited.json`` holds the elicitation of every shipped claim (a fresh project home does not
+    import PreliZ, about 3 s, to compute them again), each equal to what the installed PreliZ computes now: a claim's
+    range changed in ``conf/priors`` without ``python -m forecast.inputs.priors`` is a missing key here, an entry not
+    PreliZ's own a mismatch. Used only with the PreliZ version that computed them; a fresh cache reads them without
+    writing or computing anything."""
+    from omegaconf import OmegaConf
+
+    from forecast.inputs import priors
+
+    data = json.loads(priors.SHIPPED.read_text(encoding="utf-8"))
+    assert data["command"] == "python -m forecast.inputs.priors"
+    specs = priors._specs(OmegaConf.to_container(forecast.compose([]).priors, resolve=False))
+    assert len(specs) >= 10 and {json.dumps(list(s)) for s in specs} <= set(priors.shipped())
+    # PreliZ computes them again in a process of its own (importing it here would change this worker's logging for
+    # the tests after this one)
+    code = ("import json, sys; from forecast.inputs.priors import _maxent; "
+            "print(json.dumps({k: _maxent(tuple(json.loads(k))) for k in json.loads(sys.stdin.read())}))")
+    run = subprocess.run([sys.executable, "-c", code], input=json.dumps(list(data["entries"])), capture_output=True,
+                         text=True, timeout=300, check=True)
+    for key, fresh in json.loads(run.stdout).items():
+        kept = data["entries"][key]
+        assert fresh.pop("preliz") == data["preliz"] and fresh.keys() == kept.keys(), key
+        assert all(fresh[k] == pytest.approx(kept[k], rel=1e-9) for k in fresh if k != "family"), key
+    monkeypatch.setenv("FORECAST_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(priors, "_maxent", lambda spec: pytest.fail(f"computed again: {spec}"))
+    first = json.loads(next(iter(data["entries"])))
+    assert priors.elicit(*first) == data["entries"][json.dumps(first)] and not (tmp_path / "elicit.json").exists()
+    other = tmp_path / "elicited.json"  # the same file from another PreliZ version is not used
+    other.write_text(json.dumps({**data, "preliz": "0.0.1"}), encoding="utf-8")
+    shipped_file = priors.SHIPPED
+    monkeypatch.setattr(priors, "SHIPPED", other)
+    priors.shipped.cache_clear()
+    try:
+        assert priors.shipped() == {}
+    finally:
+        monkeypatch.setattr(priors, "SHIPPED", shipped_file)
+        priors.shipped.cache_clear()

@@ -3,7 +3,9 @@
 A claim is an entry of ``conf/priors/*.yaml``: an id, the verbatim quote, where it stands in the
 article, what it constrains and how strongly. Verbal statements ("low probability, between 5% and
 15%") become distributions by PreliZ's maximum-entropy elicitation (``pz.maxent``), never by
-hand-tuned numbers. Elicited parameters are cached on disk (PreliZ costs seconds to import).
+hand-tuned numbers. Elicited parameters are cached on disk (PreliZ costs seconds to import); the shipped claims'
+come with the package (``elicited.json``, written by ``python -m forecast.inputs.priors`` with the PreliZ version it
+names, and used only with that version), so a fresh project home does not import PreliZ to elicit them again.
 
 What a claim can constrain (``constrains.kind``):
 
@@ -25,6 +27,7 @@ polls the claim restates and which of the two is counted (``forecast.inputs.load
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -127,13 +130,37 @@ def _cache_file() -> Path:
     return resolve(os.environ.get("FORECAST_CACHE_DIR"), ".cache") / "elicit.json"
 
 
+SHIPPED = Path(__file__).with_name("elicited.json")  # the shipped claims' elicitations (``write_shipped``)
+
+
+@functools.cache
+def shipped() -> dict[str, Any]:
+    """The elicitations of the shipped claims kept with the package (``SHIPPED``), by their cache key, when the
+    installed PreliZ is the version that computed them (read from its package metadata: PreliZ is not imported); none
+    otherwise (a missing or damaged file included: the claims are then elicited as any other)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        data = json.loads(SHIPPED.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("preliz") != version("preliz"):
+            return {}
+    except (OSError, ValueError, PackageNotFoundError):
+        return {}
+    entries = data.get("entries")
+    return {k: v for k, v in entries.items() if isinstance(v, dict) and "family" in v} \
+        if isinstance(entries, dict) else {}
+
+
 def elicit(family: str, lower: float, upper: float, mass: float) -> dict[str, float]:
-    """Maximum-entropy distribution of ``family`` with ``mass`` in [lower, upper] (PreliZ)."""
+    """Maximum-entropy distribution of ``family`` with ``mass`` in [lower, upper] (PreliZ): from the project's
+    cache, the shipped elicitations (``shipped``), or PreliZ (then cached)."""
     key = json.dumps([family, lower, upper, mass])
     path = _cache_file()
     cache = _read_elicit_cache(path)
     if key in cache:
         return cache[key]
+    if key in shipped():
+        return dict(shipped()[key])
     out = _maxent((family, lower, upper, mass))
     cache[key] = out
     _write_elicit_cache(path, cache)
@@ -161,12 +188,10 @@ def _write_elicit_cache(path: Path, cache: dict[str, Any]) -> None:
     atomic_write_file(path, json.dumps(cache, indent=1, sort_keys=True), path.parent)
 
 
-def _elicit_ahead(priors_cfg: dict[str, Any]) -> None:
-    """The elicitations the claims will ask for that the cache lacks, computed side by side on the cores
-    (``forecast.parallel``: each maximum-entropy fit is independent, ~0.1 s, and a fresh project home has all of them to
-    do, on the path to the first fit) and cached at once; ``elicit`` then finds each one there. Only an optimisation: a
-    spec read differently here than by ``_dist`` is a miss there, elicited one by one as before."""
-    specs = []
+def _specs(priors_cfg: dict[str, Any]) -> list[tuple[str, float, float, float]]:
+    """The (family, lower, upper, mass) of every elicitation the claims of ``priors_cfg`` ask for, as ``_dist`` reads
+    them (a claim ``parse_claim`` refuses is left out: it says what is wrong)."""
+    specs: list[tuple[str, float, float, float]] = []
     for raw in priors_cfg.values():
         try:
             con = raw.get("constrains") or {}
@@ -179,9 +204,19 @@ def _elicit_ahead(priors_cfg: dict[str, Any]) -> None:
             continue
         if rng is not None and (fam, *rng) not in specs:
             specs.append((fam, *rng))
+    return specs
+
+
+def _elicit_ahead(priors_cfg: dict[str, Any]) -> None:
+    """The elicitations the claims will ask for that the cache and the shipped ones lack, computed side by side on the
+    cores (``forecast.parallel``: each maximum-entropy fit is independent, ~0.1 s, and a project home whose claims
+    changed may have several to do, on the path to the first fit) and cached at once; ``elicit`` then finds each one
+    there. Only an optimisation: a spec read differently here than by ``_dist`` is a miss there, elicited one by one as
+    before."""
+    specs = _specs(priors_cfg)
     path = _cache_file()
     cache = _read_elicit_cache(path)
-    missing = [s for s in specs if json.dumps(list(s)) not in cache]
+    missing = [s for s in specs if json.dumps(list(s)) not in cache and json.dumps(list(s)) not in shipped()]
     if len(missing) < 2:
         return
     from contextlib import closing
@@ -331,3 +366,28 @@ def parse_claims(priors_cfg: dict[str, Any], ont, where: str = "conf/priors") ->
         if sum(c.target == t for c in claims) > 1:
             raise ConfigError(where, f"more than one claim sets latent {t!r}", "keep one")
     return claims
+
+
+def write_shipped(path: Path = SHIPPED) -> Path:
+    """``elicited.json``: the elicitation of every claim of the shipped settings (``conf/priors``), computed by the
+    installed PreliZ and named by its version. Run ``python -m forecast.inputs.priors`` after changing a shipped
+    claim's range or upgrading PreliZ (``tests/test_config.py`` fails until then)."""
+    import preliz as pz
+    from omegaconf import OmegaConf
+
+    from forecast.inputs.config import compose
+    from forecast.paths import conf_dir
+
+    entries: dict[str, Any] = {}
+    for name in sorted(p.stem for p in (conf_dir() / "priors").glob("*.yaml")):
+        cfg = compose([f"priors={name}"])
+        for spec in _specs(OmegaConf.to_container(cfg.priors, resolve=False)):
+            entries[json.dumps(list(spec))] = {k: v for k, v in _maxent(spec).items() if k != "preliz"}
+    text = json.dumps({"preliz": pz.__version__, "command": "python -m forecast.inputs.priors",
+                       "entries": dict(sorted(entries.items()))}, indent=1, sort_keys=True)
+    atomic_write_file(path, text + "\n", path.parent)
+    return path
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_shipped()}")
