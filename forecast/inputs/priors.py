@@ -373,15 +373,13 @@ def write_shipped(path: Path = SHIPPED) -> Path:
     installed PreliZ and named by its version. Run ``python -m forecast.inputs.priors`` after changing a shipped
     claim's range or upgrading PreliZ (``tests/test_config.py`` fails until then)."""
     import preliz as pz
-    from omegaconf import OmegaConf
+    import yaml
 
-    from forecast.inputs.config import compose
     from forecast.paths import conf_dir
 
     entries: dict[str, Any] = {}
-    for name in sorted(p.stem for p in (conf_dir() / "priors").glob("*.yaml")):
-        cfg = compose([f"priors={name}"])
-        for spec in _specs(OmegaConf.to_container(cfg.priors, resolve=False)):
+    for file in sorted((conf_dir() / "priors").glob("*.yaml")):  # each a mapping of claims (the settings' group)
+        for spec in _specs(yaml.safe_load(file.read_text(encoding="utf-8")) or {}):
             entries[json.dumps(list(spec))] = {k: v for k, v in _maxent(spec).items() if k != "preliz"}
     text = json.dumps({"preliz": pz.__version__, "command": "python -m forecast.inputs.priors",
                        "entries": dict(sorted(entries.items()))}, indent=1, sort_keys=True)
