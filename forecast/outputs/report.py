@@ -361,14 +361,13 @@ def _build_one(job: _ReportJob, name: str) -> tuple[dict[str, Any], str, Callabl
     data = build_report_data(cfg, inputs, fitted, sc[name], pred, prior_pred, draws.all_means, job.overrides)
     with_figures = bool(cfg.report.figures)  # report.figures=false: no figures, a faster report
     workers = job.workers
-    # the page draws the forecast's own ranges and what moved (glyphs and bars in its tables); the history figure is
-    # handed to the drawing workers when its numbers moved, and what moved is computed here while they draw
-    figures: list[dict[str, bytes] | Later] = []
     cache = _config.paths(cfg)["cache"]
     # posterior.nc: kept, or encoded beside this process's own work (a forked process) while it goes on
     posterior_nc = _posterior_nc(_posterior_file(fitted, name, pred, prior_pred), cache)
+    # the page draws the forecast's own ranges and what moved (glyphs and bars in its tables); the history figure is
+    # handed to the drawing workers when its numbers moved, and what moved is computed here while they draw
     history = _history(cfg, name, data, with_figures, workers)
-    figures += _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
+    figures = _changes_history_analysts(cfg, name, data, job.moved(), job.analysts, with_figures, history, workers)
     checks: dict[str, bytes] = {}
     add_checks(data, checks, _config.paths(cfg)["reports"], name)
     figures.append(checks)
@@ -498,7 +497,6 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     history's and the analysts' figures (none with ``report.figures=false``; a ``Later`` for each one ``workers``
     draw). Matplotlib is imported only to draw a figure the run has, and only here when there are no workers."""
     figures: list[dict[str, bytes] | Later] = []
-    cache = _config.paths(cfg)["cache"]
     if previous is not None and name in previous:
         data["changes"] = dict(previous[name])
     if history is not None:
@@ -508,8 +506,8 @@ def _changes_history_analysts(cfg: DictConfig, name: str, data: dict[str, Any], 
     if name in analysts:
         data["analysts"] = {**analysts[name], "figure": "analysts"}
         if with_figures:
-            figures.append(kept(cache, "analysts", "forecast.outputs.figures.analysts", [analysts[name], name],
-                                analysts[name], name, workers=workers))
+            figures.append(kept(_config.paths(cfg)["cache"], "analysts", "forecast.outputs.figures.analysts",
+                                [analysts[name], name], analysts[name], name, workers=workers))
     return figures
 
 
