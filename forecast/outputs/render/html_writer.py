@@ -142,8 +142,9 @@ def heat_colours(frac: float) -> tuple[str, str]:
     return bg, max(INK, key=lambda ink: contrast(bg, ink))
 
 
-def _is_heat(c: doc.Cell) -> bool:
-    return any(sp.kind == "heat" for sp in c)
+def _holds(t: doc.Table, kind: str) -> bool:
+    """Whether a cell of the table holds a span of ``kind``."""
+    return any(sp.kind == kind for r in t.rows for c in r for sp in c)
 
 
 def _table(t: doc.Table) -> str:
@@ -155,8 +156,8 @@ def _table(t: doc.Table) -> str:
     labels = [esc(h) for h in t.headers]
     body = "".join("<tr>" + "".join(_td(t.align[j:j + 1], labels[j] if j < len(labels) else "", c, j == t.mark)
                                     for j, c in enumerate(r)) + "</tr>" for r in t.rows)
-    grid = any(_is_heat(c) for r in t.rows for c in r)
-    ranged = any(sp.kind == "range" for r in t.rows for c in r for sp in c)  # a phone shows its ranges full width
+    grid = _holds(t, "heat")
+    ranged = _holds(t, "range")  # a phone shows its ranges full width
     classes = [c for c, on in (("narrow", t.align.endswith("*")), ("heat", grid), ("ranges", ranged),
                                ("stack", (len(t.headers) > STACK_COLUMNS or ranged) and not grid)) if on]
     return (f'<div class="table-wrap"><table{_classes(classes)}><thead><tr>{head}</tr></thead>'
